@@ -1,0 +1,47 @@
+//! Subcommands, one file each: clap arguments, conversion to a library spec, and `run`.
+
+mod convert_mask;
+mod info;
+mod region;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
+///
+/// Subcommands in lifecycle order. Available: info, region, convert-mask. Planned: tissue,
+/// patches, sample, pre-annotate, segment, vectorize, rasterize, evaluate, batch.
+#[derive(Debug, Parser)]
+#[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show a slide's format, pyramid, pixel size, magnification, bounds and associated images.
+    Info(info::Args),
+    /// Read a slide region at any magnification / pixel size and save it as PNG.
+    Region(region::Args),
+    /// Convert a QuPath annotation mask (PNG or TIFF) into a tiled pyramidal TIFF.
+    ConvertMask(convert_mask::Args),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Info(a) => info::run(a),
+        Command::Region(a) => region::run(a),
+        Command::ConvertMask(a) => convert_mask::run(a),
+    }
+}
+
+/// Parses a positive, finite float.
+pub(crate) fn positive_f64(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number")),
+    }
+}

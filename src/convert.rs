@@ -1,0 +1,614 @@
+//! `convert-mask`: a label mask (PNG or TIFF) into a tiled pyramidal TIFF, streamed.
+//!
+//! A decoder thread reads rows in small chunks; the main thread gathers them into one band of
+//! tile height per pyramid level, compresses each full band's tiles in parallel, writes them,
+//! and reduces the band 2×2 into the next level's band. Peak memory is about two level-0
+//! bands (`2 · tile · width` samples) whatever the image height, and output goes to a
+//! temporary file that is renamed into place only when complete.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, RowSource};
+use crate::pyramid::{level_sizes, reduce_rows, Reduce, Sample};
+use crate::tiff::{
+    BigTiffMode, Compression, PyramidLayout, PyramidWriter, TiffError, TileCompressor,
+};
+
+/// What to do with an input palette (QuPath's labelled PNGs carry one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PaletteMode {
+    /// Keep the labels as grey values and write the palette to `OUT.palette.json`, so that
+    /// every reader (OpenSlide included) sees the labels themselves.
+    #[default]
+    Sidecar,
+    /// Embed the palette as a TIFF ColorMap (photometric Palette). Viewers show the colours;
+    /// OpenSlide returns colours, not labels.
+    Colormap,
+    /// Drop it.
+    Drop,
+}
+
+/// A validated conversion request.
+#[derive(Debug, Clone)]
+pub struct ConvertSpec {
+    /// Tile width and height (a positive multiple of 16).
+    pub tile: u32,
+    /// Tile compression.
+    pub compression: Compression,
+    /// Pyramid reduction rule.
+    pub reduce: Reduce,
+    /// Classic TIFF or BigTIFF.
+    pub bigtiff: BigTiffMode,
+    /// Level-0 pixel size of the mask in µm (x, y), written as resolution tags.
+    pub mpp: Option<(f64, f64)>,
+    /// Palette handling.
+    pub palette: PaletteMode,
+    /// Input options (pixel limit, RGB mapping).
+    pub mask: MaskOptions,
+    /// Show a progress bar (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl Default for ConvertSpec {
+    fn default() -> Self {
+        ConvertSpec {
+            tile: 1024,
+            compression: Compression::Lzw,
+            reduce: Reduce::Mode,
+            bigtiff: BigTiffMode::Auto,
+            mpp: None,
+            palette: PaletteMode::Sidecar,
+            mask: MaskOptions::default(),
+            progress: true,
+        }
+    }
+}
+
+/// Errors of a conversion.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    /// Reading the input failed.
+    #[error(transparent)]
+    Mask(#[from] MaskError),
+    /// Writing the TIFF failed.
+    #[error(transparent)]
+    Tiff(#[from] TiffError),
+    /// The output location cannot be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An option out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a conversion produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConvertReport {
+    /// The input file.
+    pub input: PathBuf,
+    /// The output file.
+    pub output: PathBuf,
+    /// Input encoding, e.g. "8-bit palette PNG".
+    pub encoding: String,
+    /// Sizes of the written levels, level 0 first.
+    pub levels: Vec<(u32, u32)>,
+    /// Bits per sample written.
+    pub bits_per_sample: u16,
+    /// Whether the output is BigTIFF.
+    pub bigtiff: bool,
+    /// Output size in bytes.
+    pub bytes: u64,
+    /// Level-0 pixel count of each label present, ascending by label.
+    pub label_pixels: Vec<(u64, u64)>,
+    /// The palette sidecar, when one was written.
+    pub palette_sidecar: Option<PathBuf>,
+}
+
+/// Where the palette sidecar of `out` goes: `mask.tif` → `mask.palette.json`.
+pub fn sidecar_path(out: &Path) -> PathBuf {
+    out.with_extension("palette.json")
+}
+
+/// Converts `input` into a tiled pyramidal TIFF at `output`.
+pub fn convert_mask(
+    input: &Path,
+    output: &Path,
+    spec: &ConvertSpec,
+) -> Result<ConvertReport, ConvertError> {
+    if spec.tile == 0 || spec.tile % 16 != 0 || spec.tile > 65536 {
+        return Err(ConvertError::Invalid(format!(
+            "tile size {} must be a multiple of 16 between 16 and 65536",
+            spec.tile
+        )));
+    }
+    if let Some((x, y)) = spec.mpp {
+        if !(x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0) {
+            return Err(ConvertError::Invalid(format!(
+                "pixel size {x} × {y} µm must be positive"
+            )));
+        }
+    }
+    if output.is_dir() {
+        return Err(ConvertError::Output {
+            path: output.to_path_buf(),
+            source: std::io::Error::other("is a directory"),
+        });
+    }
+    let (header, reader) = open_mask(input, &spec.mask)?;
+    let levels = level_sizes(header.width, header.height, spec.tile);
+    let palette = header
+        .palette
+        .clone()
+        .filter(|_| spec.palette != PaletteMode::Drop);
+    let colormap = match (&palette, spec.palette) {
+        (Some(p), PaletteMode::Colormap) => Some(colormap_from(p, &reader)),
+        _ => None,
+    };
+    let bits = match reader {
+        MaskReader::U8(_) => 8,
+        MaskReader::U16(_) => 16,
+    };
+    let layout = PyramidLayout {
+        levels: levels.clone(),
+        tile: spec.tile,
+        bits_per_sample: bits,
+        compression: spec.compression.tag(),
+        colormap,
+        mpp: spec.mpp,
+        software: format!(
+            "h2g {} convert-mask ({} pyramid)",
+            env!("CARGO_PKG_VERSION"),
+            spec.reduce
+        ),
+    };
+
+    let tmp = temp_beside(output)?;
+    let file = tmp
+        .as_file()
+        .try_clone()
+        .map_err(|source| ConvertError::Output {
+            path: output.to_path_buf(),
+            source,
+        })?;
+    let writer = PyramidWriter::new(BufWriter::with_capacity(4 << 20, file), layout)?;
+    let bar = progress_bar(spec.progress, header.height as u64, input);
+    let (writer, hist) = match reader {
+        MaskReader::U8(src) => stream::<u8>(src, writer, spec, &bar)?,
+        MaskReader::U16(src) => stream::<u16>(src, writer, spec, &bar)?,
+    };
+    bar.finish_and_clear();
+    let (buf, finished) = writer.finish(spec.bigtiff)?;
+    let out_err = |source| ConvertError::Output {
+        path: output.to_path_buf(),
+        source,
+    };
+    let file = buf.into_inner().map_err(|e| out_err(e.into_error()))?;
+    file.sync_all().map_err(out_err)?;
+    make_readable(&file).map_err(out_err)?;
+
+    let sidecar = match (&palette, spec.palette) {
+        (Some(p), PaletteMode::Sidecar) => {
+            let path = sidecar_path(output);
+            write_sidecar(&path, input, p, &hist)?;
+            Some(path)
+        }
+        _ => None,
+    };
+    tmp.persist(output).map_err(|e| out_err(e.error))?;
+    Ok(ConvertReport {
+        input: input.to_path_buf(),
+        output: output.to_path_buf(),
+        encoding: header.encoding,
+        levels,
+        bits_per_sample: bits,
+        bigtiff: finished.bigtiff,
+        bytes: finished.bytes,
+        label_pixels: hist,
+        palette_sidecar: sidecar,
+    })
+}
+
+/// Temporary files are created private (0600); a finished output gets the usual 0644.
+fn make_readable(file: &File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
+/// A temporary file in the output's directory (so the final rename is atomic).
+fn temp_beside(output: &Path) -> Result<tempfile::NamedTempFile, ConvertError> {
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|source| ConvertError::Output {
+            path: output.to_path_buf(),
+            source,
+        })
+}
+
+fn progress_bar(enabled: bool, rows: u64, input: &Path) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(rows);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} rows ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!(
+        "converting {}",
+        input
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    bar
+}
+
+fn colormap_from(palette: &[[u8; 3]], reader: &MaskReader) -> Vec<u16> {
+    let n = match reader {
+        MaskReader::U8(_) => 256,
+        MaskReader::U16(_) => 65536,
+    };
+    let mut map = vec![0u16; 3 * n];
+    for (i, c) in palette.iter().enumerate().take(n) {
+        for (ch, v) in c.iter().enumerate() {
+            map[ch * n + i] = *v as u16 * 257;
+        }
+    }
+    map
+}
+
+#[derive(Serialize)]
+struct SidecarLabel {
+    label: usize,
+    rgb: [u8; 3],
+    pixels: u64,
+}
+
+#[derive(Serialize)]
+struct Sidecar<'a> {
+    format: &'static str,
+    source: &'a str,
+    note: &'static str,
+    labels: Vec<SidecarLabel>,
+}
+
+fn write_sidecar(
+    path: &Path,
+    input: &Path,
+    palette: &[[u8; 3]],
+    hist: &[(u64, u64)],
+) -> Result<(), ConvertError> {
+    let err = |source| ConvertError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let labels = palette
+        .iter()
+        .enumerate()
+        .map(|(label, rgb)| SidecarLabel {
+            label,
+            rgb: *rgb,
+            pixels: hist
+                .iter()
+                .find(|(l, _)| *l == label as u64)
+                .map_or(0, |(_, n)| *n),
+        })
+        .collect();
+    let doc = Sidecar {
+        format: "h2g-palette/1",
+        source: &input.to_string_lossy(),
+        note: "pixel values of the TIFF are labels; rgb is the colour the input's palette gave each label",
+        labels,
+    };
+    let tmp = temp_beside(path)?;
+    let mut w = BufWriter::new(tmp.as_file());
+    serde_json::to_writer_pretty(&mut w, &doc).map_err(|e| err(e.into()))?;
+    w.write_all(b"\n").map_err(err)?;
+    w.flush().map_err(err)?;
+    drop(w);
+    make_readable(tmp.as_file()).map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+/// Samples of a level gathered until one tile row is complete.
+struct LevelBand<T> {
+    width: usize,
+    buf: Vec<T>,
+    rows: usize,
+    tile_row: u32,
+}
+
+type Chunk<T> = Result<(Vec<T>, usize), MaskError>;
+/// A compressed tile and, for level 0, its label histogram.
+type EncodedTile = (Arc<Vec<u8>>, Option<Vec<u64>>);
+/// The writer handed back after streaming, with the level-0 label histogram.
+type Streamed = (PyramidWriter<BufWriter<File>>, Vec<(u64, u64)>);
+
+/// Streams every row of `src` through the pyramid into `writer`; returns the writer and the
+/// level-0 label histogram.
+fn stream<T: Sample + Tileable>(
+    src: Box<dyn RowSource<T>>,
+    mut writer: PyramidWriter<BufWriter<File>>,
+    spec: &ConvertSpec,
+    bar: &ProgressBar,
+) -> Result<Streamed, ConvertError> {
+    let layout = writer.layout().clone();
+    let (w0, h0) = layout.levels[0];
+    let tile = spec.tile as usize;
+    // Rows per chunk handed over by the decoder thread, and chunks in flight: half a band
+    // ahead is enough to keep the decoder busy while a band is compressed.
+    let chunk_rows = (tile / 8).max(16);
+    let pool = (tile / 2).div_ceil(chunk_rows).max(2);
+    let (data_tx, data_rx) = sync_channel::<Chunk<T>>(pool);
+    let (free_tx, free_rx) = sync_channel::<Vec<T>>(pool);
+    for _ in 0..pool {
+        // The channel has room for `pool` buffers.
+        let _ = free_tx.send(Vec::with_capacity(w0 as usize * chunk_rows));
+    }
+    let mut bands: Vec<LevelBand<T>> = layout
+        .levels
+        .iter()
+        .map(|&(w, _)| LevelBand {
+            width: w as usize,
+            buf: vec![T::default(); w as usize * tile],
+            rows: 0,
+            tile_row: 0,
+        })
+        .collect();
+    let compressor = TileCompressor::new(spec.compression);
+    let mut hist = vec![0u64; T::HIST_LEN];
+    std::thread::scope(|s| {
+        s.spawn(move || decode(src, w0 as usize, h0 as usize, chunk_rows, data_tx, free_rx));
+        let mut ctx = Ctx {
+            writer: &mut writer,
+            bands: &mut bands,
+            compressor: &compressor,
+            rule: spec.reduce,
+            tile,
+            hist: &mut hist,
+        };
+        process(&mut ctx, data_rx, free_tx, h0 as usize, bar)
+    })?;
+    let hist = hist
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(l, n)| (l as u64, *n))
+        .collect();
+    Ok((writer, hist))
+}
+
+fn decode<T: Sample>(
+    mut src: Box<dyn RowSource<T>>,
+    width: usize,
+    height: usize,
+    chunk_rows: usize,
+    data_tx: SyncSender<Chunk<T>>,
+    free_rx: Receiver<Vec<T>>,
+) {
+    let mut done = 0;
+    while done < height {
+        let Ok(mut buf) = free_rx.recv() else { return };
+        let rows = chunk_rows.min(height - done);
+        buf.clear();
+        buf.resize(rows * width, T::default());
+        let msg = src.read_rows(&mut buf, rows).map(|_| (buf, rows));
+        let failed = msg.is_err();
+        if data_tx.send(msg).is_err() || failed {
+            return;
+        }
+        done += rows;
+    }
+}
+
+struct Ctx<'a, T: Sample> {
+    writer: &'a mut PyramidWriter<BufWriter<File>>,
+    bands: &'a mut [LevelBand<T>],
+    compressor: &'a TileCompressor,
+    rule: Reduce,
+    tile: usize,
+    hist: &'a mut [u64],
+}
+
+fn process<T: Sample + Tileable>(
+    ctx: &mut Ctx<'_, T>,
+    data_rx: Receiver<Chunk<T>>,
+    free_tx: SyncSender<Vec<T>>,
+    height: usize,
+    bar: &ProgressBar,
+) -> Result<(), ConvertError> {
+    let mut received = 0;
+    while received < height {
+        let (chunk, rows) = match data_rx.recv() {
+            Ok(msg) => msg?,
+            Err(_) => {
+                return Err(ConvertError::Invalid(
+                    "the decoder stopped unexpectedly".into(),
+                ));
+            }
+        };
+        let w = ctx.bands[0].width;
+        let mut taken = 0;
+        while taken < rows {
+            let b = &mut ctx.bands[0];
+            let n = (ctx.tile - b.rows).min(rows - taken);
+            b.buf[b.rows * w..(b.rows + n) * w].copy_from_slice(&chunk[taken * w..(taken + n) * w]);
+            b.rows += n;
+            taken += n;
+            if b.rows == ctx.tile {
+                flush(ctx, 0)?;
+            }
+        }
+        received += rows;
+        bar.inc(rows as u64);
+        // The decoder may already be gone after its last chunk.
+        let _ = free_tx.send(chunk);
+    }
+    for level in 0..ctx.bands.len() {
+        if ctx.bands[level].rows > 0 {
+            flush(ctx, level)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the tile row held in `level`'s band, then reduces it into the next level (flushing
+/// that level too when its band fills up).
+fn flush<T: Sample + Tileable>(ctx: &mut Ctx<'_, T>, mut level: usize) -> Result<(), ConvertError> {
+    loop {
+        let tile = ctx.tile;
+        let band = &ctx.bands[level];
+        let (w, rows, ty) = (band.width, band.rows, band.tile_row);
+        let across = w.div_ceil(tile);
+        let count = level == 0;
+        let compressor = ctx.compressor;
+        let tiles: Vec<EncodedTile> = (0..across)
+            .into_par_iter()
+            .map(|tx| {
+                let x0 = tx * tile;
+                let tw = tile.min(w - x0);
+                encode_tile(&band.buf, w, x0, tw, rows, tile, compressor, count)
+            })
+            .collect();
+        for (tx, (bytes, h)) in tiles.into_iter().enumerate() {
+            ctx.writer.write_tile(level, tx as u32, ty, &bytes)?;
+            if let Some(h) = h {
+                for (a, b) in ctx.hist.iter_mut().zip(h) {
+                    *a += b;
+                }
+            }
+        }
+        let (lower, upper) = ctx.bands.split_at_mut(level + 1);
+        let band = &mut lower[level];
+        band.rows = 0;
+        band.tile_row += 1;
+        let Some(next) = upper.first_mut() else {
+            return Ok(());
+        };
+        let out_rows = rows.div_ceil(2);
+        let nw = next.width;
+        let rule = ctx.rule;
+        let src = &band.buf;
+        next.buf[next.rows * nw..(next.rows + out_rows) * nw]
+            .par_chunks_mut(nw)
+            .enumerate()
+            .for_each(|(r, out)| {
+                let top = &src[2 * r * w..(2 * r + 1) * w];
+                let bottom = (2 * r + 1 < rows).then(|| &src[(2 * r + 1) * w..(2 * r + 2) * w]);
+                reduce_rows(rule, top, bottom, out);
+            });
+        next.rows += out_rows;
+        if next.rows < tile {
+            return Ok(());
+        }
+        level += 1;
+    }
+}
+
+/// Extracts, histograms and compresses one tile of a band. Edge tiles are padded with 0.
+#[allow(clippy::too_many_arguments)]
+fn encode_tile<T: Sample + Tileable>(
+    band: &[T],
+    w: usize,
+    x0: usize,
+    tw: usize,
+    rows: usize,
+    tile: usize,
+    compressor: &TileCompressor,
+    count: bool,
+) -> EncodedTile {
+    let first = band[x0];
+    let uniform = (0..rows).all(|y| {
+        band[y * w + x0..y * w + x0 + tw]
+            .iter()
+            .all(|v| *v == first)
+    });
+    let full = tw == tile && rows == tile;
+    let hist = count.then(|| {
+        let mut h = vec![0u64; T::HIST_LEN];
+        if uniform {
+            h[first.to_u64() as usize] = (tw * rows) as u64;
+        } else {
+            for y in 0..rows {
+                for v in &band[y * w + x0..y * w + x0 + tw] {
+                    h[v.to_u64() as usize] += 1;
+                }
+            }
+        }
+        h
+    });
+    if uniform && (full || first == T::default()) {
+        let n = tile * tile;
+        let bytes =
+            compressor.compress_uniform(first.to_u64(), n * T::BYTES, || T::uniform_tile(first, n));
+        return (bytes, hist);
+    }
+    let mut samples = vec![T::default(); tile * tile];
+    for y in 0..rows {
+        samples[y * tile..y * tile + tw].copy_from_slice(&band[y * w + x0..y * w + x0 + tw]);
+    }
+    (compressor.compress(&T::into_le_bytes(samples)), hist)
+}
+
+/// Sample-type specifics of tile encoding.
+pub trait Tileable: Sample {
+    /// Histogram length (one bin per possible value).
+    const HIST_LEN: usize;
+    /// Little-endian bytes of a tile, reusing the buffer where the layout already matches.
+    fn into_le_bytes(v: Vec<Self>) -> Vec<u8>;
+    /// The bytes of a tile whose `n` samples all equal `v`.
+    fn uniform_tile(v: Self, n: usize) -> Vec<u8>;
+}
+
+impl Tileable for u8 {
+    const HIST_LEN: usize = 256;
+    fn into_le_bytes(v: Vec<u8>) -> Vec<u8> {
+        v
+    }
+    fn uniform_tile(v: u8, n: usize) -> Vec<u8> {
+        vec![v; n]
+    }
+}
+
+impl Tileable for u16 {
+    const HIST_LEN: usize = 65536;
+    fn into_le_bytes(v: Vec<u16>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(v.len() * 2);
+        u16::extend_le(&v, &mut out);
+        out
+    }
+    fn uniform_tile(v: u16, n: usize) -> Vec<u8> {
+        let b = v.to_le_bytes();
+        b.iter().copied().cycle().take(2 * n).collect()
+    }
+}

@@ -1,0 +1,273 @@
+//! Label-mask inputs read row by row: PNG (grey, palette, RGB with a colour map) and TIFF.
+//!
+//! Every reader streams: it holds at most one PNG row or one TIFF strip/tile row, never the
+//! whole image, and checks the pixel count against a limit before decoding anything.
+
+mod png;
+mod tiff;
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::pyramid::Sample;
+
+/// The default pixel limit: 2^34 pixels (a 131072 × 131072 mask), far above a ×400 slide at
+/// downsample 1, low enough to refuse a header that claims absurd sizes.
+pub const DEFAULT_MAX_PIXELS: u64 = 1 << 34;
+
+/// Errors reading a mask.
+#[derive(Debug, thiserror::Error)]
+pub enum MaskError {
+    /// The file could not be opened or read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Neither a PNG nor a TIFF signature.
+    #[error("{} is neither a PNG nor a TIFF file (its first bytes are {magic})", path.display())]
+    UnknownFormat { path: PathBuf, magic: String },
+    /// The file ends before all its pixels.
+    #[error("{} is truncated: the file ends before all its pixel rows (re-export it)", path.display())]
+    Truncated { path: PathBuf },
+    /// Structurally broken data.
+    #[error("{} is corrupt: {detail}", path.display())]
+    Corrupt { path: PathBuf, detail: String },
+    /// More pixels than the configured limit (a decompression bomb or a wrong file).
+    #[error(
+        "{} claims {width} × {height} = {pixels} pixels, over the limit of {limit} \
+         (raise it with --max-pixels if the mask is genuine)",
+        path.display(), pixels = *width as u64 * *height as u64
+    )]
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        limit: u64,
+    },
+    /// A valid image of a kind that is not a label mask this tool reads.
+    #[error("{}: {what}", path.display())]
+    Unsupported { path: PathBuf, what: String },
+    /// An RGB image without a colour→label mapping.
+    #[error(
+        "{} is an RGB image, but a mask must hold labels: give the label of each colour with \
+         --rgb-label R,G,B=LABEL (e.g. --rgb-label 0,0,0=0 --rgb-label 200,0,0=1), or export a \
+         labelled image from QuPath (palette or grey PNG)",
+        path.display()
+    )]
+    RgbNeedsMapping { path: PathBuf },
+    /// An RGB pixel whose colour has no label.
+    #[error(
+        "{}: pixel ({x}, {y}) has colour {},{},{}, which no --rgb-label maps to a label",
+        path.display(), rgb[0], rgb[1], rgb[2]
+    )]
+    UnmappedColour {
+        path: PathBuf,
+        rgb: [u8; 3],
+        x: u32,
+        y: u32,
+    },
+}
+
+/// One `R,G,B=LABEL` entry of an RGB colour→label mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RgbLabel {
+    /// The colour.
+    pub rgb: [u8; 3],
+    /// The label it stands for.
+    pub label: u16,
+}
+
+impl FromStr for RgbLabel {
+    type Err = String;
+    /// Parses `R,G,B=LABEL`, e.g. `255,0,0=1`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let err = || format!("'{s}' is not R,G,B=LABEL (e.g. 255,0,0=1)");
+        let (colour, label) = s.split_once('=').ok_or_else(err)?;
+        let parts: Vec<&str> = colour.split(',').map(str::trim).collect();
+        if parts.len() != 3 {
+            return Err(err());
+        }
+        let mut rgb = [0u8; 3];
+        for (c, p) in rgb.iter_mut().zip(&parts) {
+            *c = p
+                .parse()
+                .map_err(|_| format!("{}: '{p}' is not 0–255", err()))?;
+        }
+        let label = label
+            .trim()
+            .parse()
+            .map_err(|_| format!("{}: label must be 0–65535", err()))?;
+        Ok(RgbLabel { rgb, label })
+    }
+}
+
+/// Options for opening a mask.
+#[derive(Debug, Clone)]
+pub struct MaskOptions {
+    /// Refuse images with more pixels than this.
+    pub max_pixels: u64,
+    /// Colour→label mapping for RGB inputs; RGB inputs are refused when empty.
+    pub rgb_labels: Vec<RgbLabel>,
+}
+
+impl Default for MaskOptions {
+    fn default() -> Self {
+        MaskOptions {
+            max_pixels: DEFAULT_MAX_PIXELS,
+            rgb_labels: Vec::new(),
+        }
+    }
+}
+
+/// What was found in a mask's header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaskHeader {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// A human description of the input encoding, e.g. "8-bit palette PNG".
+    pub encoding: String,
+    /// The input's palette (label → colour), when it had one.
+    pub palette: Option<Vec<[u8; 3]>>,
+}
+
+/// A source of label rows, top to bottom.
+pub trait RowSource<T: Sample>: Send {
+    /// Fills `out` (`rows × width` samples) with the next `rows` rows.
+    fn read_rows(&mut self, out: &mut [T], rows: usize) -> Result<(), MaskError>;
+}
+
+/// An opened mask, by sample type.
+pub enum MaskReader {
+    /// Labels fit in 8 bits.
+    U8(Box<dyn RowSource<u8>>),
+    /// 16-bit labels.
+    U16(Box<dyn RowSource<u16>>),
+}
+
+impl fmt::Debug for MaskReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MaskReader::U8(_) => "MaskReader::U8",
+            MaskReader::U16(_) => "MaskReader::U16",
+        })
+    }
+}
+
+/// Opens a PNG or TIFF mask, telling the format from its first bytes.
+pub fn open_mask(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskReader), MaskError> {
+    let io = |source| MaskError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = File::open(path).map_err(io)?;
+    if f.metadata().map_err(io)?.is_dir() {
+        return Err(io(std::io::Error::other("is a directory")));
+    }
+    let mut magic = [0u8; 8];
+    let n = read_up_to(&mut f, &mut magic).map_err(io)?;
+    let magic = &magic[..n];
+    drop(f);
+    if magic.starts_with(b"\x89PNG\r\n\x1a\n") {
+        png::open(path, opts)
+    } else if magic.starts_with(b"II*\0")
+        || magic.starts_with(b"MM\0*")
+        || magic.starts_with(b"II+\0")
+        || magic.starts_with(b"MM\0+")
+    {
+        tiff::open(path, opts)
+    } else if n == 0 {
+        Err(MaskError::Corrupt {
+            path: path.to_path_buf(),
+            detail: "the file is empty".into(),
+        })
+    } else {
+        Err(MaskError::UnknownFormat {
+            path: path.to_path_buf(),
+            magic: magic
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+    }
+}
+
+fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn check_pixels(path: &Path, width: u32, height: u32, limit: u64) -> Result<(), MaskError> {
+    if width == 0 || height == 0 {
+        return Err(MaskError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("the image is {width} × {height} pixels"),
+        });
+    }
+    if width as u64 * height as u64 > limit {
+        return Err(MaskError::TooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// Maps RGB colours to labels, remembering the last hit (masks are long runs of one colour).
+#[derive(Debug, Clone)]
+struct ColourLookup {
+    map: Vec<RgbLabel>,
+    last: Option<RgbLabel>,
+}
+
+impl ColourLookup {
+    fn new(map: Vec<RgbLabel>) -> Self {
+        ColourLookup { map, last: None }
+    }
+    #[inline]
+    fn label(&mut self, rgb: [u8; 3]) -> Option<u16> {
+        if let Some(l) = self.last {
+            if l.rgb == rgb {
+                return Some(l.label);
+            }
+        }
+        let hit = *self.map.iter().find(|m| m.rgb == rgb)?;
+        self.last = Some(hit);
+        Some(hit.label)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rgb_label_parses_and_rejects() {
+        assert_eq!(
+            "255, 0,0=3".parse::<RgbLabel>(),
+            Ok(RgbLabel {
+                rgb: [255, 0, 0],
+                label: 3
+            })
+        );
+        assert!("255,0=3".parse::<RgbLabel>().is_err());
+        assert!("256,0,0=3".parse::<RgbLabel>().is_err());
+        assert!("1,2,3=-1".parse::<RgbLabel>().is_err());
+        assert!("1,2,3".parse::<RgbLabel>().is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! Whole-slide images: the [`Slide`] trait, its OpenSlide backend, an in-memory synthetic
+//! slide, metadata (pixel size, objective power) and reading at any resolution.
+
+mod meta;
+mod openslide;
+mod resample;
+mod synthetic;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use meta::{SlideInfo, SlideMeta, Source};
+pub use openslide::OpenSlideSlide;
+pub use resample::resample_area;
+pub use synthetic::SyntheticSlide;
+
+use crate::units::Resolution;
+
+/// Errors of slide access.
+#[derive(Debug, thiserror::Error)]
+pub enum SlideError {
+    /// No file at the path.
+    #[error("{}: no such file", path.display())]
+    NotFound { path: PathBuf },
+    /// OpenSlide does not recognise or cannot read the file.
+    #[error("{}: cannot be opened as a slide: {reason}", path.display())]
+    Unsupported { path: PathBuf, reason: String },
+    /// OpenSlide failed while reading.
+    #[error("{}: OpenSlide failed: {message}", path.display())]
+    Library { path: PathBuf, message: String },
+    /// A level index past the pyramid.
+    #[error("level {level} does not exist (the slide has {count} levels)")]
+    NoSuchLevel { level: usize, count: usize },
+    /// A region that is empty or does not fit in memory.
+    #[error("region of {width} × {height} pixels cannot be read (empty or too large)")]
+    BadRegion { width: u64, height: u64 },
+    /// An associated image name the slide does not have.
+    #[error("the slide has no associated image '{name}' (it has: {available})")]
+    NoSuchAssociated { name: String, available: String },
+    /// A physical resolution was asked of a slide with no scale metadata.
+    #[error(
+        "{}: cannot read at {wanted}: the slide records no {missing}; pass --mpp with its \
+         level-0 pixel size in µm (e.g. --mpp 0.25 for a 40× scan)",
+        path.display()
+    )]
+    NoScale {
+        path: PathBuf,
+        wanted: Resolution,
+        missing: &'static str,
+    },
+}
+
+/// A level-0 rectangle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rect {
+    /// Left edge.
+    pub x: u64,
+    /// Top edge.
+    pub y: u64,
+    /// Width.
+    pub width: u64,
+    /// Height.
+    pub height: u64,
+}
+
+/// An 8-bit RGB image, row-major, no padding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RgbImage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `3 · width · height` bytes.
+    pub data: Vec<u8>,
+}
+
+impl RgbImage {
+    /// The pixel at (x, y).
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = 3 * (y as usize * self.width as usize + x as usize);
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+}
+
+/// A whole-slide image: a pyramid of RGB levels plus metadata.
+pub trait Slide: Send + Sync {
+    /// Where it came from (a path, or a description for synthetic slides).
+    fn source(&self) -> String;
+    /// The format/vendor name (e.g. "aperio").
+    fn vendor(&self) -> Option<String>;
+    /// Number of pyramid levels.
+    fn level_count(&self) -> usize;
+    /// Width and height of `level`.
+    fn level_size(&self, level: usize) -> Result<(u64, u64), SlideError>;
+    /// Downsample of `level` relative to level 0.
+    fn level_downsample(&self, level: usize) -> Result<f64, SlideError>;
+    /// Raw metadata properties.
+    fn properties(&self) -> &BTreeMap<String, String>;
+    /// The level-0 rectangle holding the scanned area (all of level 0 when not recorded).
+    fn bounds(&self) -> Rect;
+    /// Names of associated images (label, macro, thumbnail…).
+    fn associated_names(&self) -> Vec<String>;
+    /// Reads an associated image.
+    fn read_associated(&self, name: &str) -> Result<RgbImage, SlideError>;
+    /// Reads `width × height` pixels of `level` at level coordinates (`x`, `y`); pixels outside
+    /// the slide or transparent come back white.
+    fn read_region(
+        &self,
+        level: usize,
+        x: u64,
+        y: u64,
+        width: u32,
+        height: u32,
+    ) -> Result<RgbImage, SlideError>;
+}
+
+/// How a read at some resolution is served: which level, and how much to shrink it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ReadPlan {
+    /// The level read.
+    pub level: usize,
+    /// That level's downsample.
+    pub level_downsample: f64,
+    /// The downsample asked for.
+    pub target_downsample: f64,
+}
+
+impl ReadPlan {
+    /// Level pixels per output pixel (1 when a level matches exactly).
+    pub fn shrink(&self) -> f64 {
+        self.target_downsample / self.level_downsample
+    }
+    /// Whether the level is used as stored, without resampling.
+    pub fn exact(&self) -> bool {
+        (self.shrink() - 1.0).abs() < 1e-3
+    }
+}
+
+/// Chooses the level to read for `target`: the coarsest level at least as fine as the target
+/// (within 0.1 %), so a resolution no level has is read finer and shrunk, never enlarged
+/// (except below level 0, which is read from level 0 and enlarged).
+pub fn plan_read(
+    slide: &dyn Slide,
+    meta: &SlideMeta,
+    target: Resolution,
+) -> Result<ReadPlan, SlideError> {
+    let target_ds = match target {
+        Resolution::Level(l) => {
+            let ds = slide.level_downsample(l)?;
+            return Ok(ReadPlan {
+                level: l,
+                level_downsample: ds,
+                target_downsample: ds,
+            });
+        }
+        Resolution::Downsample(d) => d,
+        Resolution::Mpp(m) => match meta.mpp {
+            Some(p) => m / p.x,
+            None => {
+                return Err(SlideError::NoScale {
+                    path: slide.source().into(),
+                    wanted: target,
+                    missing: "pixel size",
+                })
+            }
+        },
+        Resolution::Magnification(mag) => match meta.objective {
+            Some(obj) => obj / mag,
+            None => {
+                return Err(SlideError::NoScale {
+                    path: slide.source().into(),
+                    wanted: target,
+                    missing: "pixel size or objective power",
+                })
+            }
+        },
+    };
+    if !(target_ds.is_finite() && target_ds > 0.0) {
+        return Err(SlideError::BadRegion {
+            width: 0,
+            height: 0,
+        });
+    }
+    let mut best = 0;
+    for l in 0..slide.level_count() {
+        if slide.level_downsample(l)? <= target_ds * 1.001 {
+            best = l;
+        }
+    }
+    Ok(ReadPlan {
+        level: best,
+        level_downsample: slide.level_downsample(best)?,
+        target_downsample: target_ds,
+    })
+}
+
+/// Reads `width × height` output pixels at the plan's resolution, whose top-left corner is
+/// the level-0 point (`x0`, `y0`). Exact levels are read as stored; otherwise the covering
+/// region of the chosen level is read and area-resampled.
+pub fn read_at(
+    slide: &dyn Slide,
+    plan: &ReadPlan,
+    x0: u64,
+    y0: u64,
+    width: u32,
+    height: u32,
+) -> Result<RgbImage, SlideError> {
+    let lds = plan.level_downsample;
+    let lx = x0 as f64 / lds;
+    let ly = y0 as f64 / lds;
+    if plan.exact() {
+        return slide.read_region(
+            plan.level,
+            lx.round() as u64,
+            ly.round() as u64,
+            width,
+            height,
+        );
+    }
+    let s = plan.shrink();
+    let sx0 = lx.floor();
+    let sy0 = ly.floor();
+    let sw = ((lx + width as f64 * s).ceil() - sx0).max(1.0) as u32;
+    let sh = ((ly + height as f64 * s).ceil() - sy0).max(1.0) as u32;
+    let src = slide.read_region(plan.level, sx0 as u64, sy0 as u64, sw, sh)?;
+    Ok(resample_area(&src, lx - sx0, ly - sy0, s, width, height))
+}

@@ -1,0 +1,132 @@
+//! Units of scale: pixel size (µm per pixel), objective magnification, downsample factors,
+//! and the resolution a caller asks for.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// Physical size of one pixel in micrometres, along x and y.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PixelSize {
+    /// µm per pixel along x.
+    pub x: f64,
+    /// µm per pixel along y.
+    pub y: f64,
+}
+
+impl PixelSize {
+    /// A square pixel of `um` micrometres.
+    pub fn square(um: f64) -> Self {
+        PixelSize { x: um, y: um }
+    }
+    /// Both sizes finite and positive.
+    pub fn is_valid(&self) -> bool {
+        self.x.is_finite() && self.y.is_finite() && self.x > 0.0 && self.y > 0.0
+    }
+    /// The size of a pixel `factor` times larger.
+    pub fn scaled(&self, factor: f64) -> Self {
+        PixelSize {
+            x: self.x * factor,
+            y: self.y * factor,
+        }
+    }
+}
+
+/// The scale at which a caller wants pixels, relative to a slide.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Resolution {
+    /// A pyramid level as stored.
+    Level(usize),
+    /// A downsample factor relative to level 0.
+    Downsample(f64),
+    /// A pixel size in µm per pixel.
+    Mpp(f64),
+    /// An objective magnification, e.g. 10 for "10×".
+    Magnification(f64),
+}
+
+impl FromStr for Resolution {
+    type Err = String;
+    /// Parses `level:2`, `ds:4`, `mpp:1.0` / `1.0um`, `10x`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim().to_ascii_lowercase();
+        let num = |v: &str| -> Result<f64, String> {
+            let x: f64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{s}': '{v}' is not a number"))?;
+            if x.is_finite() && x > 0.0 {
+                Ok(x)
+            } else {
+                Err(format!("'{s}': the value must be positive"))
+            }
+        };
+        if let Some(v) = t.strip_prefix("level:") {
+            return v
+                .trim()
+                .parse()
+                .map(Resolution::Level)
+                .map_err(|_| format!("'{s}': level must be a whole number"));
+        }
+        if let Some(v) = t.strip_prefix("ds:") {
+            return num(v).map(Resolution::Downsample);
+        }
+        if let Some(v) = t.strip_prefix("mpp:") {
+            return num(v).map(Resolution::Mpp);
+        }
+        if let Some(v) = t.strip_suffix("um").or_else(|| t.strip_suffix("µm")) {
+            return num(v).map(Resolution::Mpp);
+        }
+        if let Some(v) = t.strip_suffix('x') {
+            return num(v).map(Resolution::Magnification);
+        }
+        Err(format!(
+            "'{s}' is not a resolution: use 10x (magnification), 1.0um or mpp:1.0 (µm/px), \
+             ds:4 (downsample) or level:2"
+        ))
+    }
+}
+
+impl fmt::Display for Resolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Resolution::Level(l) => write!(f, "level {l}"),
+            Resolution::Downsample(d) => write!(f, "downsample {d}"),
+            Resolution::Mpp(m) => write!(f, "{m} µm/px"),
+            Resolution::Magnification(m) => write!(f, "{m}×"),
+        }
+    }
+}
+
+/// Parses a number as vendors write magnifications and sizes: `40`, `40.0`, `2.5x`, ` 20X `.
+///
+/// ```
+/// assert_eq!(h2g::units::parse_loose_number("2.5x"), Some(2.5));
+/// assert_eq!(h2g::units::parse_loose_number("40.0"), Some(40.0));
+/// assert_eq!(h2g::units::parse_loose_number(""), None);
+/// assert_eq!(h2g::units::parse_loose_number("-1"), None);
+/// ```
+pub fn parse_loose_number(s: &str) -> Option<f64> {
+    let t = s.trim().trim_end_matches(['x', 'X']).trim();
+    let v: f64 = t.parse().ok()?;
+    (v.is_finite() && v > 0.0).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolutions_parse() {
+        assert_eq!("10x".parse(), Ok(Resolution::Magnification(10.0)));
+        assert_eq!("2.5X".parse(), Ok(Resolution::Magnification(2.5)));
+        assert_eq!("1.0um".parse(), Ok(Resolution::Mpp(1.0)));
+        assert_eq!("mpp:0.5".parse(), Ok(Resolution::Mpp(0.5)));
+        assert_eq!("ds:4".parse(), Ok(Resolution::Downsample(4.0)));
+        assert_eq!("level:2".parse(), Ok(Resolution::Level(2)));
+        assert!("0x".parse::<Resolution>().is_err());
+        assert!("ten".parse::<Resolution>().is_err());
+        assert!("level:-1".parse::<Resolution>().is_err());
+    }
+}

@@ -107,7 +107,7 @@ pub fn level_sizes(width: u32, height: u32, tile: u32) -> Vec<(u32, u32)> {
 /// let (top, bottom) = ([0u8, 2, 2, 7, 5], [2u8, 2, 0, 7, 5]);
 /// let mut out = [0u8; 3];
 /// reduce_rows(Reduce::Mode, &top, Some(&bottom), &mut out);
-/// assert_eq!(out, [2, 2, 5]);
+/// assert_eq!(out, [2, 7, 5]);
 /// reduce_rows(Reduce::Nearest, &top, Some(&bottom), &mut out);
 /// assert_eq!(out, [0, 2, 5]);
 /// ```

@@ -73,7 +73,9 @@ pub(super) fn open(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskR
         path: path.to_path_buf(),
         reader,
         width,
+        height,
         row: 0,
+        last: Vec::new(),
     };
     match ct {
         ColorType::Grayscale if depth == BitDepth::Sixteen => Ok((
@@ -159,13 +161,29 @@ struct PngRows {
     path: PathBuf,
     reader: Reader,
     width: u32,
+    height: u32,
     row: u32,
+    last: Vec<u8>,
 }
 
 impl PngRows {
     /// The next raw (unfiltered, untransformed) row.
     fn next(&mut self) -> Result<&[u8], MaskError> {
         let path = &self.path;
+        if self.row + 1 == self.height {
+            // Read the last row into our own buffer, then check the stream ends properly
+            // (remaining image data, CRCs, IEND): a file cut short after its pixels is refused.
+            let line = self.reader.output_line_size(self.width).unwrap_or(0);
+            self.last.resize(line, 0);
+            match self.reader.read_row(&mut self.last) {
+                Ok(Some(_)) => {}
+                Ok(None) => return Err(MaskError::Truncated { path: path.clone() }),
+                Err(e) => return Err(map_err(path, e)),
+            }
+            self.reader.finish().map_err(|e| map_err(path, e))?;
+            self.row += 1;
+            return Ok(&self.last);
+        }
         match self.reader.next_row() {
             Ok(Some(r)) => {
                 self.row += 1;

@@ -29,6 +29,15 @@ impl Compression {
     }
 }
 
+/// Bytes appended after each LZW stream's end-of-information code.
+///
+/// Decoders stop at that code, so they are never read as data. They are there for the `tiff`
+/// crate (0.11, on weezl 0.1): it reads right-edge tiles row by row, and when weezl's bit
+/// reader has already taken the last input bytes, the final read returns `NoProgress`, which
+/// the crate reports as "no lzw end code found" although the data is complete. With input
+/// left over, the final read succeeds. libtiff, tifffile and vips ignore the tail.
+pub const LZW_TAIL: usize = 16;
+
 /// Compressed bytes of uniform tiles, by (raw length, value).
 type UniformCache = HashMap<(usize, u64), Arc<Vec<u8>>>;
 
@@ -83,7 +92,9 @@ impl TileCompressor {
                 let mut enc =
                     weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
                 // Encoding from memory into memory cannot fail.
-                enc.encode(raw).unwrap_or_default()
+                let mut out = enc.encode(raw).unwrap_or_default();
+                out.extend_from_slice(&[0; LZW_TAIL]);
+                out
             }
             Compression::Deflate(level) => {
                 let mut enc = flate2::write::ZlibEncoder::new(
@@ -95,5 +106,27 @@ impl TileCompressor {
                 enc.finish().unwrap_or_default()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lzw_decode(bytes: &[u8]) -> Vec<u8> {
+        let mut d = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+        d.decode(&bytes[..bytes.len() - LZW_TAIL])
+            .expect("valid TIFF LZW with an end code")
+    }
+
+    #[test]
+    fn lzw_tiles_round_trip_through_a_strict_decoder() {
+        let c = TileCompressor::new(Compression::Lzw);
+        for n in [1usize, 256, 4096, 65536] {
+            let raw: Vec<u8> = (0..n).map(|i| ((i * 7919) >> 5) as u8 % 4).collect();
+            assert_eq!(lzw_decode(&c.compress(&raw)), raw, "{n} bytes");
+        }
+        let uni = c.compress_uniform(3, 1024, || vec![3u8; 1024]);
+        assert_eq!(lzw_decode(&uni), vec![3u8; 1024]);
     }
 }

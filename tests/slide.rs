@@ -1,0 +1,158 @@
+//! Slide access: level selection, reading at resolutions no level has, metadata, and the real
+//! slides (when present) including the clear refusal of the DICOM file.
+
+mod common;
+
+use assert_cmd::Command;
+use h2g::slide::{
+    plan_read, read_at, resample_area, OpenSlideSlide, Slide, SlideError, SlideMeta, SyntheticSlide,
+};
+use h2g::units::Resolution;
+
+fn synthetic() -> SyntheticSlide {
+    SyntheticSlide::new(4000, 3000, &[1.0, 4.0, 16.0])
+        .with_property("openslide.mpp-x", "0.25")
+        .with_property("openslide.mpp-y", "0.25")
+        .with_property("openslide.objective-power", "40")
+}
+
+#[test]
+fn level_selection_by_magnification_and_mpp() {
+    let s = synthetic();
+    let m = SlideMeta::from_properties(s.properties(), None);
+    let p = plan_read(&s, &m, Resolution::Magnification(10.0)).unwrap();
+    assert_eq!((p.level, p.exact()), (1, true));
+    let p = plan_read(&s, &m, Resolution::Mpp(1.0)).unwrap();
+    assert_eq!((p.level, p.exact()), (1, true));
+    // 5× has no level: read 10× (level 1) and shrink by 2
+    let p = plan_read(&s, &m, Resolution::Magnification(5.0)).unwrap();
+    assert_eq!((p.level, p.shrink()), (1, 2.0));
+    // finer than level 0: level 0, enlarged
+    let p = plan_read(&s, &m, Resolution::Magnification(80.0)).unwrap();
+    assert_eq!(p.level, 0);
+    assert!(p.shrink() < 1.0);
+}
+
+#[test]
+fn reading_between_levels_equals_shrinking_the_finer_level() {
+    let s = synthetic();
+    let m = SlideMeta::from_properties(s.properties(), None);
+    let p = plan_read(&s, &m, Resolution::Magnification(5.0)).unwrap();
+    let got = read_at(&s, &p, 800, 400, 50, 40).unwrap();
+    // level 1 region covering it, averaged 2×2
+    let l1 = s.read_region(1, 200, 100, 100, 80).unwrap();
+    let want = resample_area(&l1, 0.0, 0.0, 2.0, 50, 40);
+    assert_eq!(got, want);
+    assert_eq!((got.width, got.height), (50, 40));
+}
+
+#[test]
+fn physical_resolution_without_metadata_is_a_clear_error_until_mpp_is_given() {
+    let s = SyntheticSlide::new(1000, 1000, &[1.0, 4.0]);
+    let m = SlideMeta::from_properties(s.properties(), None);
+    let e = plan_read(&s, &m, Resolution::Magnification(10.0)).unwrap_err();
+    assert!(matches!(e, SlideError::NoScale { .. }));
+    assert!(e.to_string().contains("--mpp"), "{e}");
+    let m = SlideMeta::from_properties(s.properties(), Some(0.25));
+    assert_eq!(
+        plan_read(&s, &m, Resolution::Magnification(10.0))
+            .unwrap()
+            .level,
+        1
+    );
+}
+
+#[test]
+fn real_svs_reads_at_a_magnification_it_does_not_store() {
+    let Some(path) = common::cmu_slide() else {
+        eprintln!("CMU-1-Small-Region.svs absent (run scripts/setup.sh): skipping");
+        return;
+    };
+    let s = OpenSlideSlide::open(&path).unwrap();
+    let m = SlideMeta::from_properties(s.properties(), None);
+    assert_eq!(s.vendor().as_deref(), Some("aperio"));
+    assert_eq!(s.level_size(0).unwrap(), (2220, 2967));
+    assert_eq!(m.objective, Some(20.0));
+    assert!((m.mpp.unwrap().x - 0.499).abs() < 1e-9);
+    assert_eq!(s.associated_names().len(), 3);
+    // 10× on a 20× single-level slide: level 0 shrunk by 2
+    let p = plan_read(&s, &m, Resolution::Magnification(10.0)).unwrap();
+    assert_eq!((p.level, p.shrink()), (0, 2.0));
+    let got = read_at(&s, &p, 1000, 1000, 64, 48).unwrap();
+    let l0 = s.read_region(0, 1000, 1000, 128, 96).unwrap();
+    assert_eq!(got, resample_area(&l0, 0.0, 0.0, 2.0, 64, 48));
+    // real tissue, not blank
+    assert!(got.data.iter().any(|&v| v < 200));
+}
+
+#[test]
+fn real_jpeg2000_svs_without_scale_metadata() {
+    let Some(path) = common::shared("slides/tcga-cr-7395-01a-01-ts1.svs") else {
+        return;
+    };
+    let s = OpenSlideSlide::open(&path).unwrap();
+    let m = SlideMeta::from_properties(s.properties(), None);
+    assert_eq!((m.mpp, m.objective), (None, None));
+    assert_eq!(s.level_count(), 2);
+    let img = s.read_region(1, 1000, 800, 64, 64).unwrap();
+    assert!(
+        img.data.iter().any(|&v| v < 200),
+        "JPEG 2000 tiles decode to tissue"
+    );
+    assert!(plan_read(&s, &m, Resolution::Magnification(10.0)).is_err());
+}
+
+#[test]
+fn cli_info_on_real_slides_and_the_dicom_refusal() {
+    if let Some(path) = common::cmu_slide() {
+        let out = Command::cargo_bin("h2g")
+            .unwrap()
+            .arg("info")
+            .arg(&path)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["objective"], 20.0);
+        assert_eq!(v["levels"][0]["width"], 2220);
+    }
+    if let Some(dcm) = common::shared("slides/pathml_small_dicom.dcm") {
+        let out = Command::cargo_bin("h2g")
+            .unwrap()
+            .arg("info")
+            .arg(&dcm)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("pathml_small_dicom.dcm") && err.contains("DICOM"),
+            "{err}"
+        );
+    }
+    let out = Command::cargo_bin("h2g")
+        .unwrap()
+        .args(["info", "no-such-slide.svs"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+}
+
+#[test]
+fn cli_convert_mask_errors_exit_nonzero_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.png");
+    std::fs::write(&bad, b"\x89PNG\r\n\x1a\n garbage").unwrap();
+    let out = Command::cargo_bin("h2g")
+        .unwrap()
+        .arg("convert-mask")
+        .arg(&bad)
+        .arg(dir.path().join("o.tif"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.png"));
+    assert_eq!(common::entries(dir.path()), vec!["bad.png"]);
+}

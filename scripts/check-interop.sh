@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Independent readers on convert-mask outputs: ../shared/tools/check_tiff.py (tifffile vs
+# OpenSlide, every level) and pyvips (every level identical to tifffile's pixels).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${H2G_CHECK_VENV:-.deps/check-venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q numpy tifffile imagecodecs openslide-python openslide-bin pyvips pyvips-binary
+fi
+cargo build --release --locked -q
+H=target/release/h2g
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+"$VENV/bin/python" - "$T" <<'PYEOF'
+import sys, numpy as np, tifffile
+rng = np.random.default_rng(7)
+a = np.zeros((3001, 2050), np.uint8)
+yy, xx = np.mgrid[:3001, :2050]
+a[(yy - 1500) ** 2 + (xx - 1000) ** 2 < 900 ** 2] = 1
+a[(yy - 700) ** 2 + (xx - 1500) ** 2 < 300 ** 2] = 2
+tifffile.imwrite(sys.argv[1] + "/strips.tif", a)
+np.save(sys.argv[1] + "/strips.npy", a)
+PYEOF
+fail=0
+run() { echo "-- $*"; "$@" || fail=1; }
+for m in fixtures/qupath-label-masks/*.png; do
+  run $H convert-mask "$m" "$T/$(basename "$m" .png).tif" --tile-size 128 -q
+done
+run $H convert-mask "$T/strips.tif" "$T/strips-lzw.tif" --tile-size 512 -q
+run $H convert-mask "$T/strips.tif" "$T/strips-big.tif" --tile-size 256 --bigtiff always --reduce nearest -q
+for f in "$T"/*-lzw.tif "$T"/strips-big.tif "$T"/label*.tif; do
+  run "$VENV/bin/python" ../shared/tools/check_tiff.py "$f" --no-values
+done
+run "$VENV/bin/python" - "$T" <<'PYEOF'
+import glob, sys, numpy as np, pyvips, tifffile
+ok = True
+for f in sorted(glob.glob(sys.argv[1] + "/*.tif")):
+    if f.endswith("/strips.tif"):
+        continue
+    with tifffile.TiffFile(f) as t:
+        for i, p in enumerate(t.pages):
+            ref = p.asarray()
+            v = pyvips.Image.new_from_file(f, page=i, access="sequential")
+            got = np.ndarray(buffer=v.write_to_memory(), dtype=np.uint8, shape=(v.height, v.width, v.bands))[..., 0]
+            same = got.shape == ref.shape and (got == ref).all()
+            ok &= bool(same)
+            print(("PASS" if same else "FAIL"), f"vips == tifffile: {f.rsplit('/', 1)[1]} level {i} {ref.shape}")
+ref = np.load(sys.argv[1] + "/strips.npy")
+for f in ("strips-lzw.tif", "strips-big.tif"):
+    same = (tifffile.imread(sys.argv[1] + "/" + f) == ref).all()
+    ok &= bool(same)
+    print(("PASS" if same else "FAIL"), f"{f} level 0 == input labels")
+sys.exit(0 if ok else 1)
+PYEOF
+[ $fail -eq 0 ] && echo "check-interop: all passed" || { echo "check-interop: FAILED" >&2; exit 1; }

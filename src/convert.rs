@@ -82,7 +82,7 @@ pub enum ConvertError {
     #[error(transparent)]
     Tiff(#[from] TiffError),
     /// The output location cannot be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Output {
         path: PathBuf,
         #[source]
@@ -246,9 +246,12 @@ fn temp_beside(output: &Path) -> Result<tempfile::NamedTempFile, ConvertError> {
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempfile_in(&dir)
-        .map_err(|source| ConvertError::Output {
+        .map_err(|e| ConvertError::Output {
             path: output.to_path_buf(),
-            source,
+            source: std::io::Error::new(
+                e.kind(),
+                format!("cannot create a file in {} ({})", dir.display(), e.kind()),
+            ),
         })
 }
 

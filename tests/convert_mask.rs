@@ -485,7 +485,13 @@ fn unwritable_output_is_reported() {
     .unwrap_err();
     assert!(matches!(err, ConvertError::Output { .. }), "{err}");
     let err = convert_mask(&inp, dir.path(), &spec(16, Reduce::Mode)).unwrap_err();
-    assert!(err.to_string().contains("is a directory"), "{err}");
+    let cause = std::error::Error::source(&err)
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    assert!(
+        matches!(err, ConvertError::Output { .. }) && cause.contains("is a directory"),
+        "{err}: {cause}"
+    );
 }
 
 #[test]
@@ -511,4 +517,118 @@ fn bad_tile_sizes_are_refused() {
         let err = expect_clean_failure(&inp, &spec(t, Reduce::Mode));
         assert!(matches!(err, ConvertError::Invalid(_)), "{t}: {err}");
     }
+}
+
+// ----- re-tiling TIFF masks written by other software -----
+
+#[test]
+fn strip_tiffs_with_each_compression_and_the_horizontal_predictor() {
+    use tiff::encoder::{
+        colortype, compression::DeflateLevel, Compression as C, Predictor, TiffEncoder,
+    };
+    let (w, h) = (77u32, 45u32);
+    let lab = labels(w, h, 5, 33);
+    let lab16: Vec<u16> = lab.iter().map(|&v| v as u16 * 300).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, C, Predictor)> = vec![
+        ("none", C::Uncompressed, Predictor::None),
+        ("lzw", C::Lzw, Predictor::None),
+        ("lzw-pred", C::Lzw, Predictor::Horizontal),
+        (
+            "deflate-pred",
+            C::Deflate(DeflateLevel::Balanced),
+            Predictor::Horizontal,
+        ),
+        ("packbits", C::Packbits, Predictor::None),
+    ];
+    for (name, comp, pred) in cases {
+        for sixteen in [false, true] {
+            let inp = dir.path().join(format!("{name}-{sixteen}.tif"));
+            let f = std::fs::File::create(&inp).unwrap();
+            let mut enc = TiffEncoder::new(f)
+                .unwrap()
+                .with_compression(comp)
+                .with_predictor(pred);
+            if sixteen {
+                enc.write_image::<colortype::Gray16>(w, h, &lab16).unwrap();
+            } else {
+                enc.write_image::<colortype::Gray8>(w, h, &lab).unwrap();
+            }
+            let out = dir.path().join(format!("{name}-{sixteen}.out.tif"));
+            convert_mask(&inp, &out, &spec(32, Reduce::Mode))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let want: Vec<u16> = if sixteen {
+                lab16.clone()
+            } else {
+                lab.iter().map(|&v| v as u16).collect()
+            };
+            assert_pyramid(&read_levels(&out), &want, w, h, 32, true);
+        }
+    }
+}
+
+/// Regression: tiled LZW masks as libvips writes them (right-edge tiles padded, streams that
+/// end right after their end code) failed to re-tile with "no lzw end code found", because the
+/// `tiff` crate's row-wise edge-tile reading rejects them. Chunks are now decoded whole.
+#[test]
+fn retiles_tiled_lzw_whose_streams_end_at_the_end_code() {
+    use h2g::tiff::{CompressionTag, PyramidLayout, PyramidWriter};
+    let (w, h, t) = (70u32, 37u32, 16u32);
+    let lab = labels(w, h, 3, 8);
+    let dir = tempfile::tempdir().unwrap();
+    let inp = dir.path().join("vips-like.tif");
+    let layout = PyramidLayout {
+        levels: vec![(w, h)],
+        tile: t,
+        bits_per_sample: 8,
+        compression: CompressionTag::Lzw,
+        colormap: None,
+        mpp: None,
+        software: "test".into(),
+    };
+    let mut wr = PyramidWriter::new(std::fs::File::create(&inp).unwrap(), layout).unwrap();
+    for ty in 0..h.div_ceil(t) {
+        for tx in 0..w.div_ceil(t) {
+            let mut tile = vec![0u8; (t * t) as usize];
+            for y in 0..t.min(h - ty * t) {
+                for x in 0..t.min(w - tx * t) {
+                    tile[(y * t + x) as usize] = lab[((ty * t + y) * w + tx * t + x) as usize];
+                }
+            }
+            let lzw = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+                .encode(&tile)
+                .unwrap();
+            wr.write_tile(0, tx, ty, &lzw).unwrap();
+        }
+    }
+    wr.finish(h2g::tiff::BigTiffMode::Auto).unwrap();
+    let out = dir.path().join("retiled.tif");
+    convert_mask(&inp, &out, &spec(32, Reduce::Mode)).unwrap();
+    let want: Vec<u16> = lab.iter().map(|&v| v as u16).collect();
+    assert_pyramid(&read_levels(&out), &want, w, h, 32, true);
+}
+
+#[test]
+fn truncated_tiff_is_reported_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inp, full) = (dir.path().join("m.png"), dir.path().join("full.tif"));
+    let lab: Vec<u8> = (0..120u32 * 90)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    write_gray8(&inp, 120, 90, &lab);
+    convert_mask(&inp, &full, &spec(32, Reduce::Mode)).unwrap();
+    let bytes = std::fs::read(&full).unwrap();
+    // keep the IFDs (at the end) but cut tile data out of the middle: offsets now point past data
+    let cut = dir.path().join("cut.tif");
+    let mut b = bytes.clone();
+    b.truncate(bytes.len() / 3);
+    std::fs::write(&cut, &b).unwrap();
+    let err = expect_clean_failure(&cut, &spec(32, Reduce::Mode));
+    assert!(
+        matches!(
+            err,
+            ConvertError::Mask(MaskError::Corrupt { .. } | MaskError::Truncated { .. })
+        ),
+        "{err}"
+    );
 }

@@ -22,7 +22,7 @@ pub const DEFAULT_MAX_PIXELS: u64 = 1 << 34;
 #[derive(Debug, thiserror::Error)]
 pub enum MaskError {
     /// The file could not be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         #[source]

@@ -2,10 +2,10 @@
 //! used to re-tile an existing mask.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use tiff::decoder::{Decoder, DecodingResult, Limits};
+use tiff::decoder::{Decoder, Limits};
 use tiff::tags::Tag;
 use tiff::{ColorType, TiffError};
 
@@ -77,21 +77,29 @@ pub(super) fn open(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskR
     };
     let (cw, ch) = dec.chunk_dimensions();
     let across = width.div_ceil(cw.max(1));
+    let layout = ChunkLayout::read(path, &mut dec, width, height)?;
+    let tiled = match dec.get_chunk_type() {
+        tiff::decoder::ChunkType::Tile => format!("{cw}×{ch} tiles"),
+        _ => format!("strips of {ch} rows"),
+    };
+    let file = File::open(path).map_err(|source| MaskError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let rows = |bits: u8| TiffRows {
         path: path.to_path_buf(),
-        dec,
+        file: BufReader::with_capacity(1 << 20, file),
+        layout,
         width,
+        height,
         chunk: (cw, ch),
         across,
         next_chunk_row: 0,
         band_rows: 0,
         band_pos: 0,
         bits,
-    };
-    let tiled = if ch < height || cw < width {
-        "tiled/strip"
-    } else {
-        "single-strip"
+        raw: Vec::new(),
+        decoded: Vec::new(),
     };
     let header = |enc: String| MaskHeader {
         width,
@@ -121,16 +129,191 @@ pub(super) fn open(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskR
     }
 }
 
+/// Where the chunks are and how they are encoded (read from the IFD with the `tiff` crate).
+///
+/// Chunks are decoded here rather than by the `tiff` crate: its row-wise reading of right-edge
+/// tiles fails on many valid LZW files (libvips' tiled masks among them) with "no lzw end code
+/// found". Decoding whole chunks with weezl, filling exactly the expected size, reads them all.
+struct ChunkLayout {
+    offsets: Vec<u64>,
+    counts: Vec<u64>,
+    compression: u16,
+    predictor: u16,
+    big_endian: bool,
+    tiled: bool,
+}
+
+impl ChunkLayout {
+    fn read(
+        path: &Path,
+        dec: &mut Decoder<BufReader<File>>,
+        width: u32,
+        height: u32,
+    ) -> Result<Self, MaskError> {
+        let unsupported = |what: String| MaskError::Unsupported {
+            path: path.to_path_buf(),
+            what,
+        };
+        let tiled = matches!(dec.get_chunk_type(), tiff::decoder::ChunkType::Tile);
+        let (off_tag, cnt_tag) = if tiled {
+            (Tag::TileOffsets, Tag::TileByteCounts)
+        } else {
+            (Tag::StripOffsets, Tag::StripByteCounts)
+        };
+        let offsets = dec.get_tag_u64_vec(off_tag).map_err(|e| map_err(path, e))?;
+        let counts = dec.get_tag_u64_vec(cnt_tag).map_err(|e| map_err(path, e))?;
+        let compression = dec
+            .find_tag_unsigned::<u16>(Tag::Compression)
+            .map_err(|e| map_err(path, e))?
+            .unwrap_or(1);
+        let predictor = dec
+            .find_tag_unsigned::<u16>(Tag::Predictor)
+            .map_err(|e| map_err(path, e))?
+            .unwrap_or(1);
+        let planar = dec
+            .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+            .map_err(|e| map_err(path, e))?
+            .unwrap_or(1);
+        if !matches!(compression, 1 | 5 | 8 | 32946 | 32773) {
+            return Err(unsupported(format!(
+                "TIFF compression {compression} (a mask must be stored losslessly: none, LZW, Deflate or PackBits)"
+            )));
+        }
+        if !matches!(predictor, 1 | 2) {
+            return Err(unsupported(format!(
+                "TIFF predictor {predictor} (floating point) on an integer mask"
+            )));
+        }
+        if planar != 1 {
+            return Err(unsupported("separate colour planes".into()));
+        }
+        let (cw, ch) = dec.chunk_dimensions();
+        let want = width.div_ceil(cw.max(1)) as usize * height.div_ceil(ch.max(1)) as usize;
+        if offsets.len() < want || counts.len() < want {
+            return Err(MaskError::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "{} chunk offsets for {want} chunks",
+                    offsets.len().min(counts.len())
+                ),
+            });
+        }
+        Ok(ChunkLayout {
+            offsets,
+            counts,
+            compression,
+            predictor,
+            big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
+            tiled,
+        })
+    }
+}
+
 struct TiffRows {
     path: PathBuf,
-    dec: Decoder<BufReader<File>>,
+    file: BufReader<File>,
+    layout: ChunkLayout,
     width: u32,
+    height: u32,
     chunk: (u32, u32),
     across: u32,
     next_chunk_row: u32,
     band_rows: usize,
     band_pos: usize,
     bits: u8,
+    raw: Vec<u8>,
+    decoded: Vec<u8>,
+}
+
+impl TiffRows {
+    /// Decodes chunk `idx` into `self.decoded`: `stride × rows` samples as bytes, where
+    /// `stride` is the chunk width (tiles are stored padded to full size).
+    fn decode_chunk(&mut self, idx: usize, rows: usize) -> Result<usize, MaskError> {
+        let bps = self.bits as usize / 8;
+        let stride = self.chunk.0 as usize;
+        let expected = stride * rows * bps;
+        let (off, len) = (self.layout.offsets[idx], self.layout.counts[idx] as usize);
+        self.decoded.clear();
+        self.decoded.resize(expected, 0);
+        if len == 0 {
+            return Ok(stride); // a sparse (never written) chunk reads as background
+        }
+        let truncated = || MaskError::Truncated {
+            path: self.path.clone(),
+        };
+        self.raw.resize(len, 0);
+        self.file
+            .seek(SeekFrom::Start(off))
+            .map_err(|_| truncated())?;
+        self.file
+            .read_exact(&mut self.raw)
+            .map_err(|_| truncated())?;
+        let corrupt = |detail: String| MaskError::Corrupt {
+            path: self.path.clone(),
+            detail: format!("chunk {idx}: {detail}"),
+        };
+        match self.layout.compression {
+            1 => {
+                if len < expected {
+                    return Err(truncated());
+                }
+                self.decoded.copy_from_slice(&self.raw[..expected]);
+            }
+            5 => {
+                let mut d = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+                let (mut inp, mut filled) = (&self.raw[..], 0);
+                while filled < expected {
+                    let r = d.decode_bytes(inp, &mut self.decoded[filled..]);
+                    inp = &inp[r.consumed_in..];
+                    filled += r.consumed_out;
+                    match r.status {
+                        Ok(weezl::LzwStatus::Ok) if r.consumed_in + r.consumed_out > 0 => {}
+                        Ok(_) => break,
+                        Err(e) => return Err(corrupt(format!("LZW: {e}"))),
+                    }
+                }
+                if filled < expected {
+                    return Err(corrupt(format!(
+                        "LZW data holds {filled} of {expected} bytes"
+                    )));
+                }
+            }
+            8 | 32946 => {
+                let mut z = flate2::read::ZlibDecoder::new(&self.raw[..]);
+                z.read_exact(&mut self.decoded)
+                    .map_err(|e| corrupt(format!("Deflate: {e}")))?;
+            }
+            _ => {
+                // PackBits
+                let (mut i, mut o) = (0usize, 0usize);
+                while o < expected && i < len {
+                    let n = self.raw[i] as i8;
+                    i += 1;
+                    if n >= 0 {
+                        let k = (n as usize + 1)
+                            .min(expected - o)
+                            .min(len.saturating_sub(i));
+                        self.decoded[o..o + k].copy_from_slice(&self.raw[i..i + k]);
+                        i += n as usize + 1;
+                        o += k;
+                    } else if n != -128 {
+                        let k = (1 - n as isize) as usize;
+                        let v = *self.raw.get(i).ok_or_else(truncated)?;
+                        let k = k.min(expected - o);
+                        self.decoded[o..o + k].fill(v);
+                        i += 1;
+                        o += k;
+                    }
+                }
+                if o < expected {
+                    return Err(corrupt(format!(
+                        "PackBits data holds {o} of {expected} bytes"
+                    )));
+                }
+            }
+        }
+        Ok(stride)
+    }
 }
 
 /// Holds one row of strips/tiles at a time and serves rows from it.
@@ -139,7 +322,7 @@ struct Band<T> {
     band: Vec<T>,
 }
 
-impl<T: Sample + FromDecoded> Band<T> {
+impl<T: Sample + Raw> Band<T> {
     fn new(rows: TiffRows) -> Self {
         Band {
             rows,
@@ -152,29 +335,29 @@ impl<T: Sample + FromDecoded> Band<T> {
         let (cw, ch) = r.chunk;
         let w = r.width as usize;
         let cr = r.next_chunk_row;
+        let band_h = (ch as usize).min(r.height as usize - (cr * ch) as usize);
+        // tiles are stored at full height; strips only hold the image's remaining rows
+        let coded_rows = if r.layout.tiled { ch as usize } else { band_h };
         self.band.clear();
-        self.band.resize(w * ch as usize, T::default());
-        let mut band_h = 0usize;
+        self.band.resize(w * band_h, T::default());
+        let mut samples: Vec<T> = Vec::new();
         for cx in 0..r.across {
-            let idx = cr * r.across + cx;
-            let decoded = r.dec.read_chunk(idx).map_err(|e| map_err(&r.path, e))?;
-            let (dw, dh) = r.dec.chunk_data_dimensions(idx);
-            let (dw, dh) = (dw as usize, dh as usize);
-            let src = T::slice(&decoded).ok_or_else(|| MaskError::Corrupt {
-                path: r.path.clone(),
-                detail: format!("chunk {idx} did not decode to {}-bit samples", r.bits),
-            })?;
-            if src.len() < dw * dh {
-                return Err(MaskError::Truncated {
-                    path: r.path.clone(),
-                });
+            let idx = (cr * r.across + cx) as usize;
+            let stride = r.decode_chunk(idx, coded_rows)?;
+            T::from_bytes(&r.decoded, r.layout.big_endian, &mut samples);
+            if r.layout.predictor == 2 {
+                for row in samples.chunks_mut(stride) {
+                    for i in 1..row.len() {
+                        row[i] = row[i].wrapping_add_sample(row[i - 1]);
+                    }
+                }
             }
             let x0 = (cx * cw) as usize;
-            let dw = dw.min(w - x0);
-            for y in 0..dh {
-                self.band[y * w + x0..y * w + x0 + dw].copy_from_slice(&src[y * dw..y * dw + dw]);
+            let dw = (cw as usize).min(w - x0);
+            for y in 0..band_h {
+                self.band[y * w + x0..y * w + x0 + dw]
+                    .copy_from_slice(&samples[y * stride..y * stride + dw]);
             }
-            band_h = dh;
         }
         r.next_chunk_row += 1;
         r.band_rows = band_h;
@@ -183,7 +366,7 @@ impl<T: Sample + FromDecoded> Band<T> {
     }
 }
 
-impl<T: Sample + FromDecoded> RowSource<T> for Band<T> {
+impl<T: Sample + Raw> RowSource<T> for Band<T> {
     fn read_rows(&mut self, out: &mut [T], rows: usize) -> Result<(), MaskError> {
         let w = self.rows.width as usize;
         for dst in out.chunks_exact_mut(w).take(rows) {
@@ -198,25 +381,34 @@ impl<T: Sample + FromDecoded> RowSource<T> for Band<T> {
     }
 }
 
-/// Views a decoded chunk as samples of this type.
-trait FromDecoded: Sized {
-    fn slice(d: &DecodingResult) -> Option<&[Self]>;
+/// Samples from a chunk's decoded bytes.
+trait Raw: Sized {
+    fn from_bytes(bytes: &[u8], big_endian: bool, out: &mut Vec<Self>);
+    fn wrapping_add_sample(self, other: Self) -> Self;
 }
 
-impl FromDecoded for u8 {
-    fn slice(d: &DecodingResult) -> Option<&[u8]> {
-        match d {
-            DecodingResult::U8(v) => Some(v),
-            _ => None,
-        }
+impl Raw for u8 {
+    fn from_bytes(bytes: &[u8], _: bool, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(bytes);
+    }
+    fn wrapping_add_sample(self, other: u8) -> u8 {
+        self.wrapping_add(other)
     }
 }
 
-impl FromDecoded for u16 {
-    fn slice(d: &DecodingResult) -> Option<&[u16]> {
-        match d {
-            DecodingResult::U16(v) => Some(v),
-            _ => None,
-        }
+impl Raw for u16 {
+    fn from_bytes(bytes: &[u8], big_endian: bool, out: &mut Vec<u16>) {
+        out.clear();
+        out.extend(bytes.chunks_exact(2).map(|b| {
+            if big_endian {
+                u16::from_be_bytes([b[0], b[1]])
+            } else {
+                u16::from_le_bytes([b[0], b[1]])
+            }
+        }));
+    }
+    fn wrapping_add_sample(self, other: u16) -> u16 {
+        self.wrapping_add(other)
     }
 }

@@ -10,7 +10,7 @@ pub use writer::{BigTiffMode, CompressionTag, Finished, PyramidLayout, PyramidWr
 #[derive(Debug, thiserror::Error)]
 pub enum TiffError {
     /// An I/O error while writing.
-    #[error("writing the TIFF failed: {0}")]
+    #[error("writing the TIFF failed")]
     Io(#[from] std::io::Error),
     /// TIFF tiles must be a positive multiple of 16 pixels.
     #[error("tile size {0} is not a positive multiple of 16")]

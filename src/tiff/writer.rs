@@ -293,8 +293,8 @@ impl<W: Write + Seek> PyramidWriter<W> {
         let (w, h) = self.layout.levels[level];
         let (w0, h0) = self.layout.levels[0];
         let mut entries: Vec<Entry> = Vec::new();
-        let short = |t: u16, v: u16| Entry::inline(t, ty::SHORT, 1, v.to_le_bytes().to_vec());
-        let long = |t: u16, v: u32| Entry::inline(t, ty::LONG, 1, v.to_le_bytes().to_vec());
+        let short = |t: u16, v: u16| Entry::new(t, ty::SHORT, 1, v.to_le_bytes().to_vec());
+        let long = |t: u16, v: u32| Entry::new(t, ty::LONG, 1, v.to_le_bytes().to_vec());
         entries.push(long(tag::NEW_SUBFILE_TYPE, u32::from(level > 0)));
         entries.push(long(tag::IMAGE_WIDTH, w));
         entries.push(long(tag::IMAGE_LENGTH, h));
@@ -307,18 +307,8 @@ impl<W: Write + Seek> PyramidWriter<W> {
             // Pixels per centimetre at this level: level 0's, scaled by this level's size.
             let px = 10_000.0 / mx * w as f64 / w0 as f64;
             let py = 10_000.0 / my * h as f64 / h0 as f64;
-            entries.push(Entry::data(
-                tag::X_RESOLUTION,
-                ty::RATIONAL,
-                1,
-                rational(px),
-            ));
-            entries.push(Entry::data(
-                tag::Y_RESOLUTION,
-                ty::RATIONAL,
-                1,
-                rational(py),
-            ));
+            entries.push(Entry::new(tag::X_RESOLUTION, ty::RATIONAL, 1, rational(px)));
+            entries.push(Entry::new(tag::Y_RESOLUTION, ty::RATIONAL, 1, rational(py)));
         }
         entries.push(short(tag::PLANAR_CONFIGURATION, 1));
         if self.layout.mpp.is_some() {
@@ -326,10 +316,10 @@ impl<W: Write + Seek> PyramidWriter<W> {
         }
         let mut sw = self.layout.software.clone().into_bytes();
         sw.push(0);
-        entries.push(Entry::data(tag::SOFTWARE, ty::ASCII, sw.len() as u64, sw));
+        entries.push(Entry::new(tag::SOFTWARE, ty::ASCII, sw.len() as u64, sw));
         if let Some(map) = &self.layout.colormap {
             let bytes: Vec<u8> = map.iter().flat_map(|v| v.to_le_bytes()).collect();
-            entries.push(Entry::data(
+            entries.push(Entry::new(
                 tag::COLOR_MAP,
                 ty::SHORT,
                 map.len() as u64,
@@ -365,8 +355,8 @@ impl<W: Write + Seek> PyramidWriter<W> {
                 ty::LONG,
             )
         };
-        entries.push(Entry::data(tag::TILE_OFFSETS, off_ty, n, off_bytes));
-        entries.push(Entry::data(tag::TILE_BYTE_COUNTS, off_ty, n, cnt_bytes));
+        entries.push(Entry::new(tag::TILE_OFFSETS, off_ty, n, off_bytes));
+        entries.push(Entry::new(tag::TILE_BYTE_COUNTS, off_ty, n, cnt_bytes));
         entries.push(short(tag::SAMPLE_FORMAT, 1));
         entries.sort_by_key(|e| e.tag);
 
@@ -431,7 +421,8 @@ struct Entry {
 }
 
 impl Entry {
-    fn inline(tag: u16, ty: u16, count: u64, bytes: Vec<u8>) -> Entry {
+    /// An entry whose value bytes are placed inline or out of line when the IFD is laid out.
+    fn new(tag: u16, ty: u16, count: u64, bytes: Vec<u8>) -> Entry {
         Entry {
             tag,
             ty,
@@ -439,9 +430,6 @@ impl Entry {
             bytes,
             offset: None,
         }
-    }
-    fn data(tag: u16, ty: u16, count: u64, bytes: Vec<u8>) -> Entry {
-        Entry::inline(tag, ty, count, bytes)
     }
 }
 

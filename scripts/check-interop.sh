@@ -51,6 +51,15 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.tif")):
             same = got.shape == ref.shape and (got == ref).all()
             ok &= bool(same)
             print(("PASS" if same else "FAIL"), f"vips == tifffile: {f.rsplit('/', 1)[1]} level {i} {ref.shape}")
+    import openslide
+    s = openslide.OpenSlide(f)
+    same = s.level_count == len(tifffile.TiffFile(f).pages)
+    for i in range(s.level_count):
+        ref = tifffile.imread(f, key=i)
+        reg = np.asarray(s.read_region((0, 0), i, s.level_dimensions[i]))
+        same &= bool((reg[..., 0] == ref).all() and (reg[..., 3] == 255).all())
+    ok &= same
+    print(("PASS" if same else "FAIL"), f"openslide {openslide.__library_version__} == tifffile at all {s.level_count} levels: {f.rsplit('/', 1)[1]}")
 ref = np.load(sys.argv[1] + "/strips.npy")
 for f in ("strips-lzw.tif", "strips-big.tif", "vips-retiled.tif"):
     same = (tifffile.imread(sys.argv[1] + "/" + f) == ref).all()

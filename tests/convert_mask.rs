@@ -632,3 +632,37 @@ fn truncated_tiff_is_reported_and_leaves_nothing() {
         "{err}"
     );
 }
+
+#[test]
+fn openslide_reads_every_level_as_written() {
+    use h2g::slide::{OpenSlideSlide, Slide, SlideMeta};
+    let (w, h) = (300u32, 170u32);
+    let lab = labels(w, h, 4, 13);
+    let dir = tempfile::tempdir().unwrap();
+    let (inp, out) = (dir.path().join("m.png"), dir.path().join("m.tif"));
+    write_gray8(&inp, w, h, &lab);
+    let s = ConvertSpec {
+        mpp: Some((1.0, 1.0)),
+        ..spec(64, Reduce::Mode)
+    };
+    convert_mask(&inp, &out, &s).unwrap();
+    let levels = read_levels(&out);
+    let slide = OpenSlideSlide::open(&out).unwrap();
+    assert_eq!(slide.vendor().as_deref(), Some("generic-tiff"));
+    assert_eq!(slide.level_count(), levels.len());
+    for (i, l) in levels.iter().enumerate() {
+        assert_eq!(
+            slide.level_size(i).unwrap(),
+            (l.width as u64, l.height as u64)
+        );
+        let img = slide.read_region(i, 0, 0, l.width, l.height).unwrap();
+        let grey: Vec<u16> = img.data.chunks_exact(3).map(|p| p[0] as u16).collect();
+        assert!(
+            grey == l.data,
+            "OpenSlide level {i} differs from the tiff crate's"
+        );
+    }
+    // and the resolution tags give the slide its scale back
+    let meta = SlideMeta::from_properties(slide.properties(), None);
+    assert_eq!(meta.mpp.map(|p| p.x), Some(1.0));
+}

@@ -441,3 +441,131 @@ fn rational(v: f64) -> Vec<u8> {
     b.extend_from_slice(&den.to_le_bytes());
     b
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::io;
+
+    /// A sparse file in memory: only written ranges are stored.
+    #[derive(Default)]
+    struct Sparse {
+        pos: u64,
+        chunks: BTreeMap<u64, Vec<u8>>,
+    }
+
+    impl Write for Sparse {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.chunks.insert(self.pos, buf.to_vec());
+            self.pos += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Seek for Sparse {
+        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+            self.pos = match to {
+                SeekFrom::Start(p) => p,
+                SeekFrom::Current(d) => self.pos.wrapping_add_signed(d),
+                SeekFrom::End(_) => return Err(io::Error::other("unsupported")),
+            };
+            Ok(self.pos)
+        }
+    }
+
+    impl Sparse {
+        fn read(&self, at: u64, n: usize) -> Vec<u8> {
+            (0..n as u64)
+                .map(|i| {
+                    let p = at + i;
+                    self.chunks
+                        .range(..=p)
+                        .rev()
+                        .find_map(|(s, b)| b.get((p - s) as usize).copied())
+                        .unwrap_or(0)
+                })
+                .collect()
+        }
+    }
+
+    fn layout() -> PyramidLayout {
+        PyramidLayout {
+            levels: vec![(32, 16), (16, 8)],
+            tile: 16,
+            bits_per_sample: 8,
+            compression: CompressionTag::None,
+            colormap: None,
+            mpp: None,
+            software: "test".into(),
+        }
+    }
+
+    /// Writes the three tiles with 4.5 GiB of (unwritten) data between the first two.
+    fn write_past_4gib() -> PyramidWriter<Sparse> {
+        let mut w = PyramidWriter::new(Sparse::default(), layout()).unwrap();
+        let tile = vec![7u8; 256];
+        w.write_tile(0, 0, 0, &tile).unwrap();
+        w.pos += 9 << 29; // as if 4.5 GiB of other tiles had been written
+        w.out.seek(SeekFrom::Start(w.pos)).unwrap();
+        w.write_tile(0, 1, 0, &tile).unwrap();
+        w.write_tile(1, 0, 0, &tile).unwrap();
+        w
+    }
+
+    #[test]
+    fn auto_switches_to_bigtiff_when_offsets_pass_4_gib() {
+        let (out, fin) = write_past_4gib().finish(BigTiffMode::Auto).unwrap();
+        assert!(fin.bigtiff);
+        assert_eq!(out.read(0, 4), b"II+\0");
+        let ifd0 = u64::from_le_bytes(out.read(8, 8).try_into().unwrap());
+        let n = u64::from_le_bytes(out.read(ifd0, 8).try_into().unwrap()) as usize;
+        // find TileOffsets (324) and check it is LONG8 holding the offset past 4 GiB
+        let mut found = false;
+        for i in 0..n {
+            let e = out.read(ifd0 + 8 + 20 * i as u64, 20);
+            if u16::from_le_bytes([e[0], e[1]]) == 324 {
+                assert_eq!(u16::from_le_bytes([e[2], e[3]]), 16, "LONG8");
+                let at = u64::from_le_bytes(e[12..20].try_into().unwrap());
+                let second = u64::from_le_bytes(out.read(at + 8, 8).try_into().unwrap());
+                assert!(second > u32::MAX as u64);
+                assert_eq!(out.read(second, 4), vec![7; 4]);
+                found = true;
+            }
+        }
+        assert!(found);
+    }
+
+    #[test]
+    fn classic_only_is_refused_past_4_gib() {
+        assert!(matches!(
+            write_past_4gib().finish(BigTiffMode::Never),
+            Err(TiffError::NeedsBigTiff)
+        ));
+    }
+
+    #[test]
+    fn unwritten_tiles_are_reported() {
+        let mut w = PyramidWriter::new(Sparse::default(), layout()).unwrap();
+        w.write_tile(0, 0, 0, &[1; 256]).unwrap();
+        assert!(matches!(
+            w.write_tile(0, 0, 0, &[1; 256]),
+            Err(TiffError::TileWrittenTwice { .. })
+        ));
+        assert!(matches!(
+            w.write_tile(0, 2, 0, &[1; 256]),
+            Err(TiffError::TileOutOfRange { .. })
+        ));
+        assert!(matches!(
+            w.finish(BigTiffMode::Auto),
+            Err(TiffError::MissingTile {
+                level: 0,
+                tx: 1,
+                ty: 0
+            })
+        ));
+    }
+}

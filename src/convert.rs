@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, RowSource};
+use crate::output::AtomicFile;
 use crate::pyramid::{level_sizes, reduce_rows, Reduce, Sample};
 use crate::tiff::{
     BigTiffMode, Compression, PyramidLayout, PyramidWriter, TiffError, TileCompressor,
@@ -174,14 +175,12 @@ pub fn convert_mask(
         ),
     };
 
-    let tmp = temp_beside(output)?;
-    let file = tmp
-        .as_file()
-        .try_clone()
-        .map_err(|source| ConvertError::Output {
-            path: output.to_path_buf(),
-            source,
-        })?;
+    let out_err = |source| ConvertError::Output {
+        path: output.to_path_buf(),
+        source,
+    };
+    let tmp = AtomicFile::create(output).map_err(out_err)?;
+    let file = tmp.file().try_clone().map_err(out_err)?;
     let writer = PyramidWriter::new(BufWriter::with_capacity(4 << 20, file), layout)?;
     let bar = progress_bar(spec.progress, header.height as u64, input);
     let (writer, hist) = match reader {
@@ -190,13 +189,8 @@ pub fn convert_mask(
     };
     bar.finish_and_clear();
     let (buf, finished) = writer.finish(spec.bigtiff)?;
-    let out_err = |source| ConvertError::Output {
-        path: output.to_path_buf(),
-        source,
-    };
     let file = buf.into_inner().map_err(|e| out_err(e.into_error()))?;
     file.sync_all().map_err(out_err)?;
-    make_readable(&file).map_err(out_err)?;
 
     let sidecar = match (&palette, spec.palette) {
         (Some(p), PaletteMode::Sidecar) => {
@@ -206,7 +200,7 @@ pub fn convert_mask(
         }
         _ => None,
     };
-    tmp.persist(output).map_err(|e| out_err(e.error))?;
+    tmp.commit().map_err(out_err)?;
     Ok(ConvertReport {
         input: input.to_path_buf(),
         output: output.to_path_buf(),
@@ -218,41 +212,6 @@ pub fn convert_mask(
         label_pixels: hist,
         palette_sidecar: sidecar,
     })
-}
-
-/// Temporary files are created private (0600); a finished output gets the usual 0644.
-fn make_readable(file: &File) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
-}
-
-/// A temporary file in the output's directory (so the final rename is atomic).
-fn temp_beside(output: &Path) -> Result<tempfile::NamedTempFile, ConvertError> {
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| ConvertError::Output {
-            path: output.to_path_buf(),
-            source: std::io::Error::new(
-                e.kind(),
-                format!("cannot create a file in {} ({})", dir.display(), e.kind()),
-            ),
-        })
 }
 
 fn progress_bar(enabled: bool, rows: u64, input: &Path) -> ProgressBar {
@@ -332,14 +291,13 @@ fn write_sidecar(
         note: "pixel values of the TIFF are labels; rgb is the colour the input's palette gave each label",
         labels,
     };
-    let tmp = temp_beside(path)?;
-    let mut w = BufWriter::new(tmp.as_file());
+    let tmp = AtomicFile::create(path).map_err(err)?;
+    let mut w = BufWriter::new(tmp.file());
     serde_json::to_writer_pretty(&mut w, &doc).map_err(|e| err(e.into()))?;
     w.write_all(b"\n").map_err(err)?;
     w.flush().map_err(err)?;
     drop(w);
-    make_readable(tmp.as_file()).map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
+    tmp.commit().map_err(err)?;
     Ok(())
 }
 

@@ -8,6 +8,12 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // Ctrl-C, SIGTERM (cluster schedulers) or SIGHUP: remove half-written outputs, then stop.
+    let _ = ctrlc::set_handler(|| {
+        h2g::output::remove_unfinished();
+        eprintln!("h2g: interrupted; unfinished outputs removed");
+        std::process::exit(130);
+    });
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

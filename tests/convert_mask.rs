@@ -666,3 +666,62 @@ fn openslide_reads_every_level_as_written() {
     let meta = SlideMeta::from_properties(slide.properties(), None);
     assert_eq!(meta.mpp.map(|p| p.x), Some(1.0));
 }
+
+#[cfg(unix)]
+#[test]
+fn interrupted_conversion_leaves_no_file() {
+    // a noisy mask with slow compression, so the run is still going when the signal comes
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (6000u32, 6000u32);
+    let inp = dir.path().join("noise.png");
+    let lab: Vec<u8> = (0..w * h)
+        .map(|i| (i.wrapping_mul(2654435761) >> 17) as u8)
+        .collect();
+    {
+        let f = std::io::BufWriter::new(std::fs::File::create(&inp).unwrap());
+        let mut e = png::Encoder::new(f, w, h);
+        e.set_color(png::ColorType::Grayscale);
+        e.set_compression(png::Compression::Fastest);
+        let mut wr = e.write_header().unwrap();
+        wr.write_image_data(&lab).unwrap();
+        wr.finish().unwrap();
+    }
+    let out = dir.path().join("out.tif");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h2g"))
+        .arg("convert-mask")
+        .arg(&inp)
+        .arg(&out)
+        .args([
+            "--compression",
+            "deflate",
+            "--deflate-level",
+            "9",
+            "--tile-size",
+            "256",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // wait until the temporary output exists, then interrupt
+    let started = std::time::Instant::now();
+    while !entries(dir.path()).iter().any(|n| n.ends_with(".tmp")) {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "no temporary output appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be interrupted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "exit status after SIGINT");
+    assert_eq!(entries(dir.path()), vec!["noise.png"]);
+}

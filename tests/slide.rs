@@ -159,38 +159,86 @@ fn cli_convert_mask_errors_exit_nonzero_with_a_message() {
 
 #[test]
 fn cli_convert_mask_takes_its_scale_from_the_slide() {
-    let Some(path) = common::cmu_slide() else { return };
+    let Some(path) = common::cmu_slide() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     // the mask QuPath / the H2G-Net script exports at downsample 4: floor(2220/4) × floor(2967/4)
     let (w, h) = (555u32, 741u32);
     let mask = dir.path().join("mask.png");
     common::write_gray8(&mask, w, h, &common::labels(w, h, 2, 1));
     let out = dir.path().join("mask.tif");
-    let run = Command::cargo_bin("h2g").unwrap().arg("convert-mask").arg(&mask).arg(&out).arg("--slide").arg(&path).output().unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = Command::cargo_bin("h2g")
+        .unwrap()
+        .arg("convert-mask")
+        .arg(&mask)
+        .arg(&out)
+        .arg("--slide")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(!String::from_utf8_lossy(&run.stderr).contains("warning"));
     let s = OpenSlideSlide::open(&out).unwrap();
     let m = SlideMeta::from_properties(s.properties(), None);
     assert!((m.mpp.unwrap().x - 0.499 * 4.0).abs() < 1e-3, "{:?}", m.mpp);
     // a mask of the wrong size for that downsample is warned about
-    let run = Command::cargo_bin("h2g").unwrap().arg("convert-mask").arg(&mask).arg(&out).arg("--slide").arg(&path).args(["--downsample", "8"]).output().unwrap();
+    let run = Command::cargo_bin("h2g")
+        .unwrap()
+        .arg("convert-mask")
+        .arg(&mask)
+        .arg(&out)
+        .arg("--slide")
+        .arg(&path)
+        .args(["--downsample", "8"])
+        .output()
+        .unwrap();
     assert!(run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("warning: the mask is 555 × 741"));
 }
 
 #[test]
 fn cli_region_reads_at_a_magnification() {
-    let Some(path) = common::cmu_slide() else { return };
+    let Some(path) = common::cmu_slide() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.png");
-    let run = Command::cargo_bin("h2g").unwrap().arg("region").arg(&path).args(["--at", "5x", "--x", "400", "--y", "800", "--width", "100", "--height", "60", "-o"]).arg(&out).output().unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = Command::cargo_bin("h2g")
+        .unwrap()
+        .arg("region")
+        .arg(&path)
+        .args([
+            "--at", "5x", "--x", "400", "--y", "800", "--width", "100", "--height", "60", "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
     let r = dec.read_info().unwrap();
-    assert_eq!((r.info().width, r.info().height, r.info().color_type), (100, 60, png::ColorType::Rgb));
+    assert_eq!(
+        (r.info().width, r.info().height, r.info().color_type),
+        (100, 60, png::ColorType::Rgb)
+    );
     // a physical resolution on a slide without scale: exit 1 and the hint
     if let Some(tcga) = common::shared("slides/tcga-cr-7395-01a-01-ts1.svs") {
-        let run = Command::cargo_bin("h2g").unwrap().arg("region").arg(&tcga).args(["--at", "10x", "-o"]).arg(&out).output().unwrap();
+        let run = Command::cargo_bin("h2g")
+            .unwrap()
+            .arg("region")
+            .arg(&tcga)
+            .args(["--at", "10x", "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
         assert_eq!(run.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&run.stderr).contains("--mpp"));
     }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use h2g::output::AtomicFile;
 use h2g::slide::{plan_read, read_at, OpenSlideSlide, Slide, SlideMeta};
 use h2g::units::Resolution;
 
@@ -61,18 +62,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         height,
         ds
     );
-    let tmp_dir = a
-        .output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), |p| p.to_path_buf());
-    let tmp = tempfile::Builder::new()
-        .prefix(".h2g-region.")
-        .suffix(".tmp")
-        .tempfile_in(&tmp_dir)
-        .with_context(|| format!("cannot write in {}", tmp_dir.display()))?;
+    let out = AtomicFile::create(&a.output)
+        .with_context(|| format!("cannot write {}", a.output.display()))?;
     {
-        let f: &File = tmp.as_file();
+        let f: &File = out.file();
         let mut enc = png::Encoder::new(BufWriter::new(f), img.width, img.height);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
@@ -80,7 +73,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         w.write_image_data(&img.data).context("writing the PNG")?;
         w.finish().context("finishing the PNG")?;
     }
-    tmp.persist(&a.output)
+    out.commit()
         .with_context(|| format!("cannot write {}", a.output.display()))?;
     Ok(ExitCode::SUCCESS)
 }

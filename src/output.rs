@@ -1,0 +1,133 @@
+//! Atomic output files: written under a temporary name beside the target, renamed into place
+//! only when complete, and removable by a signal handler if the run is interrupted.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Temporary files not yet committed or dropped, for [`remove_unfinished`].
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// A file being written for `target`; it appears at `target` only on [`AtomicFile::commit`].
+/// Dropped without commit, the temporary file is removed.
+#[derive(Debug)]
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+    _registered: Registered,
+}
+
+/// Keeps a temporary path in [`UNFINISHED`] while it lives.
+#[derive(Debug)]
+struct Registered(PathBuf);
+
+impl Registered {
+    fn new(path: &Path) -> Self {
+        if let Ok(mut u) = UNFINISHED.lock() {
+            u.push(path.to_path_buf());
+        }
+        Registered(path.to_path_buf())
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Ok(mut u) = UNFINISHED.lock() {
+            u.retain(|p| p != &self.0);
+        }
+    }
+}
+
+impl AtomicFile {
+    /// Creates `.NAME.XXXXXX.tmp` in the target's directory (so the final rename is atomic).
+    /// An error names the directory and why it cannot hold a file.
+    pub fn create(target: &Path) -> io::Result<Self> {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot create a file in {} ({})", dir.display(), e.kind()),
+                )
+            })?;
+        Ok(AtomicFile {
+            _registered: Registered::new(tmp.path()),
+            tmp,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// The open temporary file.
+    pub fn file(&self) -> &File {
+        self.tmp.as_file()
+    }
+
+    /// Makes the file readable like any other output (temporary files start as 0600), then
+    /// renames it over the target.
+    pub fn commit(self) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            self.tmp
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        self.tmp
+            .persist(&self.target)
+            .map(|_| ())
+            .map_err(|e| e.error)
+    }
+}
+
+/// Removes every temporary output not yet committed; for signal handlers, after which the
+/// process should exit.
+pub fn remove_unfinished() {
+    // try_lock: never block inside a signal handler's thread on a lock held elsewhere
+    if let Ok(u) = UNFINISHED.try_lock() {
+        for p in u.iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn commit_renames_and_drop_removes() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        let a = AtomicFile::create(&target).unwrap();
+        a.file().write_all(b"data").unwrap();
+        assert!(!target.exists());
+        a.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"data");
+        let b = AtomicFile::create(&dir.path().join("other.bin")).unwrap();
+        drop(b);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn interrupted_outputs_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = AtomicFile::create(&dir.path().join("x.tif")).unwrap();
+        let tmp = a.tmp.path().to_path_buf();
+        assert!(tmp.exists());
+        remove_unfinished();
+        assert!(!tmp.exists());
+        drop(a);
+    }
+}

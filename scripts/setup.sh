@@ -9,11 +9,26 @@ need_apt=()
 for pkg in libopenslide-dev pkg-config libclang-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# pip (to fetch wheels) and venv (for the interop check), where python3 lacks them
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# Rust: the crates need rustc >= 1.88 (Debian's own cargo is older); rustup provides it.
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found: install Rust 1.88 or newer with rustup (https://rustup.rs), then rerun" >&2
+  exit 1
+fi
+rv=$(rustc --version | awk '{print $2}')
+if [ "$(printf '%s\n1.88.0\n' "$rv" | sort -V | head -n1)" != "1.88.0" ]; then
+  echo "setup: rustc $rv is too old: h2g needs 1.88 or newer (rustup update)" >&2
+  exit 1
 fi
 
 PY=$(command -v python3 || true)

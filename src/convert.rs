@@ -128,7 +128,7 @@ pub fn convert_mask(
     output: &Path,
     spec: &ConvertSpec,
 ) -> Result<ConvertReport, ConvertError> {
-    if spec.tile == 0 || spec.tile % 16 != 0 || spec.tile > 65536 {
+    if spec.tile == 0 || !spec.tile.is_multiple_of(16) || spec.tile > 65536 {
         return Err(ConvertError::Invalid(format!(
             "tile size {} must be a multiple of 16 between 16 and 65536",
             spec.tile

@@ -130,7 +130,7 @@ const HEADER_RESERVED: u64 = 16;
 impl<W: Write + Seek> PyramidWriter<W> {
     /// Starts a file: validates the layout and reserves room for the header.
     pub fn new(mut out: W, layout: PyramidLayout) -> Result<Self, TiffError> {
-        if layout.tile == 0 || layout.tile % 16 != 0 {
+        if layout.tile == 0 || !layout.tile.is_multiple_of(16) {
             return Err(TiffError::BadTileSize(layout.tile));
         }
         if layout.levels.is_empty() || layout.levels.iter().any(|&(w, h)| w == 0 || h == 0) {

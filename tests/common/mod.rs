@@ -52,7 +52,7 @@ pub fn labels(w: u32, h: u32, n: u8, seed: u64) -> Vec<u8> {
         s = s
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        if (s >> 33) % 5 == 0 {
+        if (s >> 33).is_multiple_of(5) {
             cur = ((s >> 40) % n as u64) as u8;
         }
         v.push(cur);

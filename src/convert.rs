@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, RowSource};
+use crate::mask::{open_mask, MaskError, MaskHeader, MaskOptions, MaskReader, RowSource};
 use crate::output::AtomicFile;
 use crate::pyramid::{level_sizes, reduce_rows, Reduce, Sample};
 use crate::tiff::{
@@ -128,6 +128,12 @@ pub fn convert_mask(
     output: &Path,
     spec: &ConvertSpec,
 ) -> Result<ConvertReport, ConvertError> {
+    validate(spec, output)?;
+    let (header, reader) = open_mask(input, &spec.mask)?;
+    write_mask(input, header, reader, output, spec)
+}
+
+fn validate(spec: &ConvertSpec, output: &Path) -> Result<(), ConvertError> {
     if spec.tile == 0 || !spec.tile.is_multiple_of(16) || spec.tile > 65536 {
         return Err(ConvertError::Invalid(format!(
             "tile size {} must be a multiple of 16 between 16 and 65536",
@@ -147,7 +153,21 @@ pub fn convert_mask(
             source: std::io::Error::other("is a directory"),
         });
     }
-    let (header, reader) = open_mask(input, &spec.mask)?;
+    Ok(())
+}
+
+/// Writes an opened mask (from a file, or from memory with [`MemoryRows`]) as a tiled
+/// pyramidal TIFF at `output`; `input` names the source in reports and the palette sidecar.
+///
+/// [`MemoryRows`]: crate::mask::MemoryRows
+pub fn write_mask(
+    input: &Path,
+    header: MaskHeader,
+    reader: MaskReader,
+    output: &Path,
+    spec: &ConvertSpec,
+) -> Result<ConvertReport, ConvertError> {
+    validate(spec, output)?;
     let levels = level_sizes(header.width, header.height, spec.tile);
     let palette = header
         .palette

@@ -13,4 +13,5 @@ pub mod output;
 pub mod pyramid;
 pub mod slide;
 pub mod tiff;
+pub mod tissue;
 pub mod units;

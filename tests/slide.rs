@@ -47,6 +47,24 @@ fn reading_between_levels_equals_shrinking_the_finer_level() {
 }
 
 #[test]
+fn strip_reads_equal_one_read() {
+    let s = synthetic();
+    let m = SlideMeta::from_properties(s.properties(), None);
+    for mag in [5.0, 10.0, 3.3] {
+        let p = plan_read(&s, &m, Resolution::Magnification(mag)).unwrap();
+        let one = h2g::slide::read_at_in_strips(&s, &p, (120, 40), (70, 53), 1e12).unwrap();
+        let strips = h2g::slide::read_at_in_strips(&s, &p, (120, 40), (70, 53), 500.0).unwrap();
+        let diff = one
+            .data
+            .iter()
+            .zip(&strips.data)
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(diff, 0, "{mag}x: {diff} bytes differ");
+    }
+}
+
+#[test]
 fn physical_resolution_without_metadata_is_a_clear_error_until_mpp_is_given() {
     let s = SyntheticSlide::new(1000, 1000, &[1.0, 4.0]);
     let m = SlideMeta::from_properties(s.properties(), None);

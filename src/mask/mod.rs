@@ -160,6 +160,34 @@ impl fmt::Debug for MaskReader {
     }
 }
 
+/// Rows of a label image already in memory (a tissue mask, a prediction).
+#[derive(Debug, Clone)]
+pub struct MemoryRows<T> {
+    data: std::sync::Arc<Vec<T>>,
+    width: usize,
+    next: usize,
+}
+
+impl<T: Sample> MemoryRows<T> {
+    /// Serves the rows of `data` (`width` samples each).
+    pub fn new(data: std::sync::Arc<Vec<T>>, width: usize) -> Self {
+        MemoryRows {
+            data,
+            width,
+            next: 0,
+        }
+    }
+}
+
+impl<T: Sample> RowSource<T> for MemoryRows<T> {
+    fn read_rows(&mut self, out: &mut [T], rows: usize) -> Result<(), MaskError> {
+        let n = rows * self.width;
+        out[..n].copy_from_slice(&self.data[self.next..self.next + n]);
+        self.next += n;
+        Ok(())
+    }
+}
+
 /// Opens a PNG or TIFF mask, telling the format from its first bytes.
 pub fn open_mask(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskReader), MaskError> {
     let io = |source| MaskError::Io {

@@ -3,6 +3,7 @@
 
 mod meta;
 mod openslide;
+mod picture;
 mod resample;
 mod synthetic;
 
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 
 pub use meta::{SlideInfo, SlideMeta, Source};
 pub use openslide::OpenSlideSlide;
+pub use picture::PictureSlide;
 pub use resample::resample_area;
 pub use synthetic::SyntheticSlide;
 
@@ -48,6 +50,24 @@ pub enum SlideError {
         wanted: Resolution,
         missing: &'static str,
     },
+}
+
+/// Opens `path` with OpenSlide, or, when OpenSlide does not take it and it is a PNG or TIFF
+/// picture, as a one-level [`PictureSlide`] (at most `max_picture_pixels`).
+pub fn open_slide(
+    path: &std::path::Path,
+    max_picture_pixels: u64,
+) -> Result<Box<dyn Slide>, SlideError> {
+    match OpenSlideSlide::open(path) {
+        Ok(s) => Ok(Box::new(s)),
+        Err(e @ SlideError::Unsupported { .. }) => {
+            match PictureSlide::open(path, max_picture_pixels) {
+                Ok(p) => Ok(Box::new(p)),
+                Err(_) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A level-0 rectangle.
@@ -196,7 +216,8 @@ pub fn plan_read(
 
 /// Reads `width × height` output pixels at the plan's resolution, whose top-left corner is
 /// the level-0 point (`x0`, `y0`). Exact levels are read as stored; otherwise the covering
-/// region of the chosen level is read and area-resampled.
+/// region of the chosen level is read and area-resampled. Large reads go in strips of output
+/// rows, so the source pixels held at once stay bounded (about 16 M) whatever the size.
 pub fn read_at(
     slide: &dyn Slide,
     plan: &ReadPlan,
@@ -205,23 +226,56 @@ pub fn read_at(
     width: u32,
     height: u32,
 ) -> Result<RgbImage, SlideError> {
+    read_at_in_strips(slide, plan, (x0, y0), (width, height), 16_000_000.0)
+}
+
+/// [`read_at`] with an explicit budget of source pixels per strip.
+#[doc(hidden)]
+pub fn read_at_in_strips(
+    slide: &dyn Slide,
+    plan: &ReadPlan,
+    (x0, y0): (u64, u64),
+    (width, height): (u32, u32),
+    budget: f64,
+) -> Result<RgbImage, SlideError> {
+    if width == 0 || height == 0 || width as u64 * height as u64 > 1 << 30 {
+        return Err(SlideError::BadRegion {
+            width: width as u64,
+            height: height as u64,
+        });
+    }
     let lds = plan.level_downsample;
     let lx = x0 as f64 / lds;
     let ly = y0 as f64 / lds;
-    if plan.exact() {
-        return slide.read_region(
-            plan.level,
-            lx.round() as u64,
-            ly.round() as u64,
-            width,
-            height,
-        );
+    let s = if plan.exact() { 1.0 } else { plan.shrink() };
+    let src_row_px = (width as f64 * s).ceil().max(1.0) + 2.0;
+    let strip = ((budget / (src_row_px * s.max(1.0))).floor() as u32).clamp(1, height);
+    let mut data = Vec::with_capacity(3 * width as usize * height as usize);
+    let mut j0 = 0u32;
+    while j0 < height {
+        let n = strip.min(height - j0);
+        let part = if plan.exact() {
+            slide.read_region(
+                plan.level,
+                lx.round() as u64,
+                (ly.round() as u64) + j0 as u64,
+                width,
+                n,
+            )?
+        } else {
+            let sx0 = lx.floor().max(0.0);
+            let sy0 = (ly + j0 as f64 * s).floor().max(0.0);
+            let sw = ((lx + width as f64 * s).ceil() - sx0).max(1.0) as u32;
+            let sh = ((ly + (j0 + n) as f64 * s).ceil() - sy0).max(1.0) as u32;
+            let src = slide.read_region(plan.level, sx0 as u64, sy0 as u64, sw, sh)?;
+            resample::resample_area_at(&src, (sx0 as u64, sy0 as u64), (lx, ly), s, (width, n), j0)
+        };
+        data.extend_from_slice(&part.data);
+        j0 += n;
     }
-    let s = plan.shrink();
-    let sx0 = lx.floor();
-    let sy0 = ly.floor();
-    let sw = ((lx + width as f64 * s).ceil() - sx0).max(1.0) as u32;
-    let sh = ((ly + height as f64 * s).ceil() - sy0).max(1.0) as u32;
-    let src = slide.read_region(plan.level, sx0 as u64, sy0 as u64, sw, sh)?;
-    Ok(resample_area(&src, lx - sx0, ly - sy0, s, width, height))
+    Ok(RgbImage {
+        width,
+        height,
+        data,
+    })
 }

@@ -13,11 +13,25 @@ pub fn resample_area(
     width: u32,
     height: u32,
 ) -> RgbImage {
-    let axis = |o: f64, n: u32, limit: u32| -> Vec<Vec<(usize, f64)>> {
-        (0..n)
+    resample_area_at(src, (0, 0), (ox, oy), s, (width, height), 0)
+}
+
+/// [`resample_area`] in absolute coordinates: `src` holds the level pixels starting at
+/// `origin`; output row `row0 + j` covers `[oy + (row0 + j)·s, …)`. Every box is computed from
+/// absolute positions, so reading a region in strips gives exactly the pixels of one read.
+pub(crate) fn resample_area_at(
+    src: &RgbImage,
+    origin: (u64, u64),
+    (ox, oy): (f64, f64),
+    s: f64,
+    (width, height): (u32, u32),
+    row0: u32,
+) -> RgbImage {
+    let axis = |o: f64, first: u32, n: u32, base: u64, limit: u32| -> Vec<Vec<(usize, f64)>> {
+        (first..first + n)
             .map(|i| {
-                let a = o + i as f64 * s;
-                let b = a + s;
+                let a = o + i as f64 * s - base as f64;
+                let b = o + (i + 1) as f64 * s - base as f64;
                 let mut w = Vec::new();
                 let mut k = a.floor().max(0.0) as i64;
                 while (k as f64) < b && k < limit as i64 {
@@ -35,8 +49,8 @@ pub fn resample_area(
             })
             .collect()
     };
-    let xs = axis(ox, width, src.width);
-    let ys = axis(oy, height, src.height);
+    let xs = axis(ox, 0, width, origin.0, src.width);
+    let ys = axis(oy, row0, height, origin.1, src.height);
     let mut data = Vec::with_capacity(3 * width as usize * height as usize);
     let sw = src.width as usize;
     for yw in &ys {

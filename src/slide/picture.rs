@@ -1,0 +1,187 @@
+//! A flat picture (PNG or non-pyramidal TIFF: a thumbnail, a scanned overview) seen as a
+//! one-level [`Slide`], for pictures OpenSlide does not read.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use super::{Rect, RgbImage, Slide, SlideError};
+
+/// A picture decoded into memory.
+#[derive(Debug, Clone)]
+pub struct PictureSlide {
+    path: PathBuf,
+    image: RgbImage,
+    props: BTreeMap<String, String>,
+}
+
+impl PictureSlide {
+    /// Decodes a PNG or TIFF picture (grey, grey+alpha, RGB or RGBA; 8 or 16 bit), refusing
+    /// more than `max_pixels`.
+    pub fn open(path: &Path, max_pixels: u64) -> Result<Self, SlideError> {
+        let bad = |reason: String| SlideError::Unsupported {
+            path: path.into(),
+            reason,
+        };
+        let head = std::fs::read(path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => SlideError::NotFound { path: path.into() },
+                _ => bad(e.to_string()),
+            })
+            .map(|b| b.into_iter().take(8).collect::<Vec<u8>>())?;
+        let file = File::open(path).map_err(|e| bad(e.to_string()))?;
+        let (image, format) = if head.starts_with(b"\x89PNG") {
+            (decode_png(file, max_pixels).map_err(bad)?, "png")
+        } else if head.starts_with(b"II") || head.starts_with(b"MM") {
+            (decode_tiff(file, max_pixels).map_err(bad)?, "tiff")
+        } else {
+            return Err(bad("not a PNG or TIFF picture".into()));
+        };
+        let mut props = BTreeMap::new();
+        props.insert("h2g.picture-format".into(), format.into());
+        Ok(PictureSlide {
+            path: path.into(),
+            image,
+            props,
+        })
+    }
+}
+
+fn check(w: u32, h: u32, max: u64) -> Result<(), String> {
+    if w == 0 || h == 0 {
+        return Err("the picture has no pixels".into());
+    }
+    if w as u64 * h as u64 > max {
+        return Err(format!("{w} × {h} pixels is over the limit of {max}"));
+    }
+    Ok(())
+}
+
+fn to_rgb(w: u32, h: u32, channels: usize, data: &[u8]) -> RgbImage {
+    let mut out = Vec::with_capacity(3 * w as usize * h as usize);
+    for px in data.chunks_exact(channels).take(w as usize * h as usize) {
+        match channels {
+            1 | 2 => out.extend_from_slice(&[px[0], px[0], px[0]]),
+            _ => out.extend_from_slice(&px[..3]),
+        }
+    }
+    RgbImage {
+        width: w,
+        height: h,
+        data: out,
+    }
+}
+
+fn decode_png(file: File, max: u64) -> Result<RgbImage, String> {
+    let mut d = png::Decoder::new(BufReader::new(file));
+    d.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    d.set_limits(png::Limits { bytes: usize::MAX });
+    let info = d.read_header_info().map_err(|e| format!("PNG: {e}"))?;
+    check(info.width, info.height, max)?;
+    let mut r = d.read_info().map_err(|e| format!("PNG: {e}"))?;
+    let size = r.output_buffer_size().ok_or("PNG: too large")?;
+    let mut buf = vec![0; size];
+    let out = r.next_frame(&mut buf).map_err(|e| format!("PNG: {e}"))?;
+    let channels = out.color_type.samples();
+    Ok(to_rgb(out.width, out.height, channels, &buf))
+}
+
+fn decode_tiff(file: File, max: u64) -> Result<RgbImage, String> {
+    use tiff::decoder::{Decoder, DecodingResult, Limits};
+    let mut d = Decoder::new(BufReader::new(file))
+        .map_err(|e| format!("TIFF: {e}"))?
+        .with_limits(Limits::unlimited());
+    let (w, h) = d.dimensions().map_err(|e| format!("TIFF: {e}"))?;
+    check(w, h, max)?;
+    let channels = match d.colortype().map_err(|e| format!("TIFF: {e}"))? {
+        tiff::ColorType::Gray(8) => 1,
+        tiff::ColorType::GrayA(8) => 2,
+        tiff::ColorType::RGB(8) => 3,
+        tiff::ColorType::RGBA(8) => 4,
+        other => {
+            return Err(format!(
+                "TIFF pictures must be 8-bit grey or RGB(A), this one is {other:?}"
+            ))
+        }
+    };
+    match d.read_image().map_err(|e| format!("TIFF: {e}"))? {
+        DecodingResult::U8(v) => Ok(to_rgb(w, h, channels, &v)),
+        _ => Err("TIFF: unexpected sample type".into()),
+    }
+}
+
+impl Slide for PictureSlide {
+    fn source(&self) -> String {
+        self.path.display().to_string()
+    }
+    fn vendor(&self) -> Option<String> {
+        Some("picture".into())
+    }
+    fn level_count(&self) -> usize {
+        1
+    }
+    fn level_size(&self, level: usize) -> Result<(u64, u64), SlideError> {
+        match level {
+            0 => Ok((self.image.width as u64, self.image.height as u64)),
+            _ => Err(SlideError::NoSuchLevel { level, count: 1 }),
+        }
+    }
+    fn level_downsample(&self, level: usize) -> Result<f64, SlideError> {
+        self.level_size(level).map(|_| 1.0)
+    }
+    fn properties(&self) -> &BTreeMap<String, String> {
+        &self.props
+    }
+    fn bounds(&self) -> Rect {
+        Rect {
+            x: 0,
+            y: 0,
+            width: self.image.width as u64,
+            height: self.image.height as u64,
+        }
+    }
+    fn associated_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn read_associated(&self, name: &str) -> Result<RgbImage, SlideError> {
+        Err(SlideError::NoSuchAssociated {
+            name: name.into(),
+            available: "none".into(),
+        })
+    }
+    fn read_region(
+        &self,
+        level: usize,
+        x: u64,
+        y: u64,
+        width: u32,
+        height: u32,
+    ) -> Result<RgbImage, SlideError> {
+        self.level_size(level)?;
+        if width == 0 || height == 0 {
+            return Err(SlideError::BadRegion {
+                width: width as u64,
+                height: height as u64,
+            });
+        }
+        let (iw, ih) = (self.image.width as u64, self.image.height as u64);
+        let mut data = Vec::with_capacity(3 * width as usize * height as usize);
+        for j in 0..height as u64 {
+            for i in 0..width as u64 {
+                let (sx, sy) = (x + i, y + j);
+                if sx < iw && sy < ih {
+                    let k = 3 * (sy * iw + sx) as usize;
+                    data.extend_from_slice(&self.image.data[k..k + 3]);
+                } else {
+                    data.extend_from_slice(&[255, 255, 255]);
+                }
+            }
+        }
+        Ok(RgbImage {
+            width,
+            height,
+            data,
+        })
+    }
+}

@@ -4,10 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${H2G_CHECK_VENV:-.deps/check-venv}
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q numpy tifffile imagecodecs openslide-python openslide-bin pyvips pyvips-binary
-fi
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+# a no-op when everything is there; brings packages added since the venv was made
+"$VENV/bin/pip" install -q numpy tifffile imagecodecs openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless
 cargo build --release --locked -q
 H=target/release/h2g
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -67,4 +66,9 @@ for f in ("strips-lzw.tif", "strips-big.tif", "vips-retiled.tif"):
     print(("PASS" if same else "FAIL"), f"{f} level 0 == input labels")
 sys.exit(0 if ok else 1)
 PYEOF
+# tissue detection against OpenCV on a real slide thumbnail (10x of CMU-1-Small-Region)
+SLIDE=.deps/data/cmu_small_region.svs
+[ -f "$SLIDE" ] || SLIDE=../shared/data/slides/CMU-1-Small-Region.svs
+run $H region "$SLIDE" --at 10x -o "$T/cmu10x.png"
+run "$VENV/bin/python" scripts/tissue_parity.py "$H" "$T/cmu10x.png" "$T/parity"
 [ $fail -eq 0 ] && echo "check-interop: all passed" || { echo "check-interop: FAILED" >&2; exit 1; }

@@ -3,6 +3,7 @@
 mod convert_mask;
 mod info;
 mod region;
+mod tissue;
 
 use std::process::ExitCode;
 
@@ -10,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
-/// Subcommands in lifecycle order. Available: info, region, convert-mask. Planned: tissue,
+/// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue. Planned:
 /// patches, sample, pre-annotate, segment, vectorize, rasterize, evaluate, batch.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
@@ -27,6 +28,8 @@ enum Command {
     Region(region::Args),
     /// Convert a QuPath annotation mask (PNG or TIFF) into a tiled pyramidal TIFF.
     ConvertMask(convert_mask::Args),
+    /// Detect tissue (saturation, otsu, fast or qupath method) and write mask, preview, report.
+    Tissue(tissue::Args),
 }
 
 /// Runs the parsed command line.
@@ -35,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info(a) => info::run(a),
         Command::Region(a) => region::run(a),
         Command::ConvertMask(a) => convert_mask::run(a),
+        Command::Tissue(a) => tissue::run(a),
     }
 }
 

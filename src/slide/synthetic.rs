@@ -7,12 +7,16 @@ use super::{Rect, RgbImage, Slide, SlideError};
 /// A slide whose pixels are a function of level-0 coordinates.
 ///
 /// Level `l` pixel (x, y) is the average of the level-0 pattern over the block it covers, so
-/// levels agree with each other the way a real pyramid does. The pattern: red grows with x
-/// (one step per 16 px), green with y, blue is 255 outside a "tissue" disc and 96 inside it.
+/// levels agree with each other the way a real pyramid does. The pattern: near-white glass
+/// (240–255, with faint steps every 16 px along x and y) around a pink "tissue" disc centred
+/// in the slide, of radius a third of the shorter side (unless built [`without_tissue`]).
+///
+/// [`without_tissue`]: SyntheticSlide::without_tissue
 #[derive(Debug, Clone)]
 pub struct SyntheticSlide {
     width: u64,
     height: u64,
+    tissue: bool,
     downsamples: Vec<f64>,
     props: BTreeMap<String, String>,
 }
@@ -23,6 +27,7 @@ impl SyntheticSlide {
         SyntheticSlide {
             width,
             height,
+            tissue: true,
             downsamples: downsamples.to_vec(),
             props: BTreeMap::new(),
         }
@@ -34,17 +39,31 @@ impl SyntheticSlide {
         self
     }
 
+    /// Blank glass only.
+    pub fn without_tissue(mut self) -> Self {
+        self.tissue = false;
+        self
+    }
+
+    /// Centre and radius of the tissue disc, level-0 pixels.
+    pub fn disc(&self) -> (f64, f64, f64) {
+        (
+            self.width as f64 / 2.0,
+            self.height as f64 / 2.0,
+            self.width.min(self.height) as f64 / 3.0,
+        )
+    }
+
     /// The level-0 pattern at (x, y).
     pub fn pattern(&self, x: u64, y: u64) -> [u8; 3] {
-        let (cx, cy) = (self.width as f64 / 2.0, self.height as f64 / 2.0);
-        let r = self.width.min(self.height) as f64 / 3.0;
+        let (cx, cy, r) = self.disc();
         let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - cy);
-        let inside = dx * dx + dy * dy <= r * r;
-        [
-            ((x / 16) % 256) as u8,
-            ((y / 16) % 256) as u8,
-            if inside { 96 } else { 255 },
-        ]
+        let (sx, sy) = (((x / 16) % 16) as u8, ((y / 16) % 16) as u8);
+        if self.tissue && dx * dx + dy * dy <= r * r {
+            [200 + sx, 120 + sy, 180]
+        } else {
+            [240 + sx, 240 + sy, 250]
+        }
     }
 }
 

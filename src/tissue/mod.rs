@@ -3,6 +3,7 @@
 
 pub mod bitmask;
 mod qupath;
+mod run;
 
 use std::fmt;
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 pub use bitmask::{BitMask, Element};
 pub use qupath::QupathParams;
+pub use run::{run_tissue, TissueFiles, TissueReport, TissueRunError};
 
 use crate::slide::RgbImage;
 use crate::units::Resolution;

@@ -1,0 +1,217 @@
+//! Running a tissue method on a slide and writing its outputs: the mask as a tiled pyramidal
+//! TIFF, a PNG preview (tissue tinted on the image it was found on) and a JSON report.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::{detect, Method, TissueError};
+use crate::convert::{write_mask, ConvertError, ConvertSpec, PaletteMode};
+use crate::mask::{MaskHeader, MaskReader, MemoryRows};
+use crate::output::AtomicFile;
+use crate::slide::{plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta};
+use crate::units::{PixelSize, Resolution};
+
+/// Errors of a tissue run.
+#[derive(Debug, thiserror::Error)]
+pub enum TissueRunError {
+    /// Reading the slide failed.
+    #[error(transparent)]
+    Slide(#[from] SlideError),
+    /// The method could not run.
+    #[error(transparent)]
+    Tissue(#[from] TissueError),
+    /// No tissue at all: nothing is written.
+    #[error(
+        "no tissue found on {slide} with method {method} at downsample {downsample:.2}; \
+         check the slide, or try another --method or threshold"
+    )]
+    NoTissue {
+        slide: String,
+        method: String,
+        downsample: f64,
+    },
+    /// Writing an output failed.
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    /// Writing the preview or the report failed.
+    #[error("cannot write {}", path.display())]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The files a run wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct TissueFiles {
+    /// The mask (0 background, 255 tissue), tiled pyramidal TIFF.
+    pub mask: PathBuf,
+    /// The preview PNG.
+    pub preview: PathBuf,
+    /// This report as JSON.
+    pub report: PathBuf,
+}
+
+/// What a tissue run found and wrote (also written as `STEM.tissue-METHOD.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TissueReport {
+    /// Always "h2g-tissue/1".
+    pub format: &'static str,
+    /// The slide.
+    pub slide: String,
+    /// The method with all its parameters.
+    pub method: Method,
+    /// The resolution asked for.
+    pub resolution: String,
+    /// How it was read (level, its downsample, the target downsample).
+    pub read: ReadPlan,
+    /// Mask width in pixels.
+    pub width: u32,
+    /// Mask height in pixels.
+    pub height: u32,
+    /// Level-0 pixels per mask pixel along x (level-0 width / mask width).
+    pub downsample_x: f64,
+    /// Same along y.
+    pub downsample_y: f64,
+    /// Mask pixel size, when the slide's is known.
+    pub mpp: Option<PixelSize>,
+    /// Tissue pixels in the mask.
+    pub tissue_pixels: u64,
+    /// Tissue pixels / all pixels.
+    pub tissue_fraction: f64,
+    /// Otsu's saturation threshold, for `otsu`.
+    pub otsu_threshold: Option<u8>,
+    /// The files written.
+    pub files: TissueFiles,
+}
+
+/// Runs `method` on `slide` at `at` (or the method's default resolution) and writes
+/// `STEM.tissue-METHOD.{tif,png,json}` into `dir`.
+pub fn run_tissue(
+    slide: &dyn Slide,
+    meta: &SlideMeta,
+    method: &Method,
+    at: Option<Resolution>,
+    dir: &Path,
+    stem: &str,
+    tile: u32,
+) -> Result<TissueReport, TissueRunError> {
+    let res = at.unwrap_or_else(|| method.default_resolution(slide.level_count()));
+    let plan = plan_read(slide, meta, res)?;
+    let (w0, h0) = slide.level_size(0)?;
+    let ds = plan.target_downsample;
+    let width = ((w0 as f64 / ds).round() as u32).max(1);
+    let height = ((h0 as f64 / ds).round() as u32).max(1);
+    let img = read_at(slide, &plan, 0, 0, width, height)?;
+    let (dsx, dsy) = (w0 as f64 / width as f64, h0 as f64 / height as f64);
+    let mpp = meta.mpp.map(|p| PixelSize {
+        x: p.x * dsx,
+        y: p.y * dsy,
+    });
+    let det = detect(&img, method, mpp.map(|p| p.x))?;
+    let tissue = det.mask.count();
+    if tissue == 0 {
+        return Err(TissueRunError::NoTissue {
+            slide: slide.source(),
+            method: method.name().into(),
+            downsample: ds,
+        });
+    }
+    let files = TissueFiles {
+        mask: dir.join(format!("{stem}.tissue-{}.tif", method.name())),
+        preview: dir.join(format!("{stem}.tissue-{}.png", method.name())),
+        report: dir.join(format!("{stem}.tissue-{}.json", method.name())),
+    };
+    let bytes = Arc::new(det.mask.to_bytes(255));
+    let header = MaskHeader {
+        width,
+        height,
+        encoding: format!("{} tissue mask", method.name()),
+        palette: None,
+    };
+    let spec = ConvertSpec {
+        tile,
+        mpp: mpp.map(|p| (p.x, p.y)),
+        palette: PaletteMode::Drop,
+        progress: false,
+        ..ConvertSpec::default()
+    };
+    let reader = MaskReader::U8(Box::new(MemoryRows::new(bytes.clone(), width as usize)));
+    write_mask(
+        Path::new(&slide.source()),
+        header,
+        reader,
+        &files.mask,
+        &spec,
+    )?;
+    write_preview(&img, &bytes, &files.preview)?;
+    let report = TissueReport {
+        format: "h2g-tissue/1",
+        slide: slide.source(),
+        method: method.clone(),
+        resolution: res.to_string(),
+        read: plan,
+        width,
+        height,
+        downsample_x: dsx,
+        downsample_y: dsy,
+        mpp,
+        tissue_pixels: tissue,
+        tissue_fraction: tissue as f64 / (width as f64 * height as f64),
+        otsu_threshold: det.otsu_threshold,
+        files,
+    };
+    write_json(&report.files.report, &report)?;
+    Ok(report)
+}
+
+fn out_err(path: &Path) -> impl Fn(std::io::Error) -> TissueRunError + '_ {
+    move |source| TissueRunError::Output {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The image with tissue tinted green and the rest dimmed.
+fn write_preview(img: &RgbImage, mask: &[u8], path: &Path) -> Result<(), TissueRunError> {
+    let err = out_err(path);
+    let mut data = img.data.clone();
+    for (px, &m) in data.chunks_exact_mut(3).zip(mask) {
+        if m != 0 {
+            px[0] = (px[0] as u16 * 6 / 10) as u8;
+            px[1] = (px[1] as u16 * 6 / 10 + 100) as u8;
+            px[2] = (px[2] as u16 * 6 / 10) as u8;
+        } else {
+            for c in px.iter_mut() {
+                *c = (*c as u16 * 7 / 10) as u8;
+            }
+        }
+    }
+    let f = AtomicFile::create(path).map_err(&err)?;
+    {
+        let mut enc = png::Encoder::new(BufWriter::new(f.file()), img.width, img.height);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let io = |e: png::EncodingError| std::io::Error::other(e.to_string());
+        let mut w = enc.write_header().map_err(io).map_err(&err)?;
+        w.write_image_data(&data).map_err(io).map_err(&err)?;
+        w.finish().map_err(io).map_err(&err)?;
+    }
+    f.commit().map_err(&err)
+}
+
+fn write_json(path: &Path, report: &TissueReport) -> Result<(), TissueRunError> {
+    let err = out_err(path);
+    let f = AtomicFile::create(path).map_err(&err)?;
+    {
+        let mut w = BufWriter::new(f.file());
+        serde_json::to_writer_pretty(&mut w, report).map_err(|e| err(e.into()))?;
+        w.write_all(b"\n").map_err(&err)?;
+        w.flush().map_err(&err)?;
+    }
+    f.commit().map_err(&err)
+}

@@ -71,4 +71,7 @@ SLIDE=.deps/data/cmu_small_region.svs
 [ -f "$SLIDE" ] || SLIDE=../shared/data/slides/CMU-1-Small-Region.svs
 run $H region "$SLIDE" --at 10x -o "$T/cmu10x.png"
 run "$VENV/bin/python" scripts/tissue_parity.py "$H" "$T/cmu10x.png" "$T/parity"
+# each method against the coarse real tissue outline of the same slide (Dice >= 0.8)
+run "$VENV/bin/python" scripts/tissue_dice.py "$H" "$SLIDE" \
+  ../shared/data/annotations/derived/CMU-1-Small-Region.tissue-from-pathopatcher-CMU-1.geojson "$T/dice" 0.8
 [ $fail -eq 0 ] && echo "check-interop: all passed" || { echo "check-interop: FAILED" >&2; exit 1; }

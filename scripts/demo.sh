@@ -17,4 +17,7 @@ echo; echo "== a real QuPath labelled export (palette PNG) into a tiled pyramida
 $H convert-mask fixtures/qupath-label-masks/labeled_both.png "$OUT/labeled_both.tif" --tile-size 256 --mpp 2.0
 echo; echo "== the converted mask, opened by OpenSlide as a slide"
 $H info "$OUT/labeled_both.tif"
+echo; echo "== tissue detection on the real slide: the paper's rule, then FAST's"
+$H tissue "$SLIDE" -o "$OUT"
+$H tissue "$SLIDE" -o "$OUT" --method fast
 echo; echo "outputs in $OUT/"

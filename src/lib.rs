@@ -10,6 +10,7 @@
 pub mod convert;
 pub mod mask;
 pub mod output;
+pub mod patches;
 pub mod pyramid;
 pub mod slide;
 pub mod tiff;

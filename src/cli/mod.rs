@@ -2,6 +2,7 @@
 
 mod convert_mask;
 mod info;
+mod patches;
 mod region;
 mod tissue;
 
@@ -11,8 +12,8 @@ use clap::{Parser, Subcommand};
 
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
-/// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue. Planned:
-/// patches, sample, pre-annotate, segment, vectorize, rasterize, evaluate, batch.
+/// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue, patches.
+/// Planned: sample, pre-annotate, segment, vectorize, rasterize, evaluate, batch.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -30,6 +31,8 @@ enum Command {
     ConvertMask(convert_mask::Args),
     /// Detect tissue (saturation, otsu, fast or qupath method) and write mask, preview, report.
     Tissue(tissue::Args),
+    /// List the patch grid with tissue and tumour fractions and the paper's labels, as CSV.
+    Patches(patches::Args),
 }
 
 /// Runs the parsed command line.
@@ -39,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Region(a) => region::run(a),
         Command::ConvertMask(a) => convert_mask::run(a),
         Command::Tissue(a) => tissue::run(a),
+        Command::Patches(a) => patches::run(a),
     }
 }
 

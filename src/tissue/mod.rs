@@ -12,7 +12,9 @@ use serde::Serialize;
 
 pub use bitmask::{BitMask, Element};
 pub use qupath::QupathParams;
-pub use run::{run_tissue, TissueFiles, TissueReport, TissueRunError};
+pub use run::{
+    detect_on_slide, run_tissue, SlideDetection, TissueFiles, TissueReport, TissueRunError,
+};
 
 use crate::slide::RgbImage;
 use crate::units::Resolution;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{detect, Method, TissueError};
+use super::{detect, Detection, Method, TissueError};
 use crate::convert::{write_mask, ConvertError, ConvertSpec, PaletteMode};
 use crate::mask::{MaskHeader, MaskReader, MemoryRows};
 use crate::output::AtomicFile;
@@ -89,6 +89,53 @@ pub struct TissueReport {
     pub files: TissueFiles,
 }
 
+/// A detection on a slide, with the image it ran on and its scale.
+#[derive(Debug, Clone)]
+pub struct SlideDetection {
+    /// The tissue mask.
+    pub detection: Detection,
+    /// The RGB image it was found on.
+    pub image: RgbImage,
+    /// How the image was read.
+    pub plan: ReadPlan,
+    /// The resolution asked for.
+    pub resolution: Resolution,
+    /// Level-0 pixels per mask pixel, along x and y.
+    pub downsample: (f64, f64),
+    /// Mask pixel size, when the slide's is known.
+    pub mpp: Option<PixelSize>,
+}
+
+/// Reads the whole slide at `at` (or the method's default resolution) and detects tissue.
+pub fn detect_on_slide(
+    slide: &dyn Slide,
+    meta: &SlideMeta,
+    method: &Method,
+    at: Option<Resolution>,
+) -> Result<SlideDetection, TissueRunError> {
+    let res = at.unwrap_or_else(|| method.default_resolution(slide.level_count()));
+    let plan = plan_read(slide, meta, res)?;
+    let (w0, h0) = slide.level_size(0)?;
+    let ds = plan.target_downsample;
+    let width = ((w0 as f64 / ds).round() as u32).max(1);
+    let height = ((h0 as f64 / ds).round() as u32).max(1);
+    let image = read_at(slide, &plan, 0, 0, width, height)?;
+    let downsample = (w0 as f64 / width as f64, h0 as f64 / height as f64);
+    let mpp = meta.mpp.map(|p| PixelSize {
+        x: p.x * downsample.0,
+        y: p.y * downsample.1,
+    });
+    let detection = detect(&image, method, mpp.map(|p| p.x))?;
+    Ok(SlideDetection {
+        detection,
+        image,
+        plan,
+        resolution: res,
+        downsample,
+        mpp,
+    })
+}
+
 /// Runs `method` on `slide` at `at` (or the method's default resolution) and writes
 /// `STEM.tissue-METHOD.{tif,png,json}` into `dir`.
 pub fn run_tissue(
@@ -100,19 +147,16 @@ pub fn run_tissue(
     stem: &str,
     tile: u32,
 ) -> Result<TissueReport, TissueRunError> {
-    let res = at.unwrap_or_else(|| method.default_resolution(slide.level_count()));
-    let plan = plan_read(slide, meta, res)?;
-    let (w0, h0) = slide.level_size(0)?;
+    let found = detect_on_slide(slide, meta, method, at)?;
+    let (det, img, plan, res) = (found.detection, found.image, found.plan, found.resolution);
+    let (width, height, dsx, dsy, mpp) = (
+        img.width,
+        img.height,
+        found.downsample.0,
+        found.downsample.1,
+        found.mpp,
+    );
     let ds = plan.target_downsample;
-    let width = ((w0 as f64 / ds).round() as u32).max(1);
-    let height = ((h0 as f64 / ds).round() as u32).max(1);
-    let img = read_at(slide, &plan, 0, 0, width, height)?;
-    let (dsx, dsy) = (w0 as f64 / width as f64, h0 as f64 / height as f64);
-    let mpp = meta.mpp.map(|p| PixelSize {
-        x: p.x * dsx,
-        y: p.y * dsy,
-    });
-    let det = detect(&img, method, mpp.map(|p| p.x))?;
     let tissue = det.mask.count();
     if tissue == 0 {
         return Err(TissueRunError::NoTissue {

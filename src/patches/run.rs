@@ -1,0 +1,400 @@
+//! Building a slide's patch table: the grid at the target resolution, tissue and tumour
+//! fractions from their masks, labels, the CSV, and optional PNG export of kept patches.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{area_fractions, FractionError, LabelRule, PatchGrid, PatchLabel};
+use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, MemoryRows};
+use crate::output::AtomicFile;
+use crate::slide::{plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta};
+use crate::tissue::{detect_on_slide, Method, TissueRunError};
+use crate::units::Resolution;
+
+/// Errors building a patch table.
+#[derive(Debug, thiserror::Error)]
+pub enum PatchError {
+    /// Reading the slide failed.
+    #[error(transparent)]
+    Slide(#[from] SlideError),
+    /// Detecting tissue failed.
+    #[error(transparent)]
+    Tissue(#[from] TissueRunError),
+    /// Reading a mask failed.
+    #[error(transparent)]
+    Mask(#[from] MaskError),
+    /// A mask whose size does not fit the slide at its downsample.
+    #[error(
+        "{what} mask {} is {mw} × {mh}, but the slide ({sw} × {sh}) at downsample {ds} gives \
+         {ew:.0} × {eh:.0}: check --{flag}-downsample and that it belongs to this slide",
+        path.display()
+    )]
+    MaskSize {
+        what: &'static str,
+        flag: &'static str,
+        path: PathBuf,
+        mw: u32,
+        mh: u32,
+        sw: u64,
+        sh: u64,
+        ds: f64,
+        ew: f64,
+        eh: f64,
+    },
+    /// The grid has no patch (slide smaller than one patch at that resolution).
+    #[error("the slide is smaller than one {size}×{size} patch at downsample {ds:.2}")]
+    NoPatch { size: u32, ds: f64 },
+    /// Writing the CSV or an exported patch failed.
+    #[error("cannot write {}", path.display())]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<FractionError> for PatchError {
+    fn from(e: FractionError) -> Self {
+        match e {
+            FractionError::Mask(m) => PatchError::Mask(m),
+        }
+    }
+}
+
+/// A mask file and the downsample it was exported at (inferred from its size when `None`).
+#[derive(Debug, Clone)]
+pub struct MaskFile {
+    /// The mask (PNG or TIFF; any non-zero pixel, or `label`, is foreground).
+    pub path: PathBuf,
+    /// Level-0 pixels per mask pixel.
+    pub downsample: Option<f64>,
+    /// Only this label counts as foreground.
+    pub label: Option<u64>,
+}
+
+/// Where the tissue comes from.
+#[derive(Debug, Clone)]
+pub enum TissueSource {
+    /// Detected now with this method.
+    Detect(Method),
+    /// A tissue mask file (e.g. `h2g tissue`'s TIFF).
+    Mask(MaskFile),
+}
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct PatchSpec {
+    /// Patch side in pixels.
+    pub size: u32,
+    /// Patch resolution.
+    pub at: Resolution,
+    /// Keep/label thresholds.
+    pub rule: LabelRule,
+    /// Write every patch (with its label), not only kept ones.
+    pub all: bool,
+}
+
+impl Default for PatchSpec {
+    fn default() -> Self {
+        PatchSpec {
+            size: 256,
+            at: Resolution::Magnification(10.0),
+            rule: LabelRule::default(),
+            all: false,
+        }
+    }
+}
+
+/// One row of the patch table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatchRecord {
+    /// Level-0 x of the top-left corner.
+    pub x: u64,
+    /// Level-0 y of the top-left corner.
+    pub y: u64,
+    /// Fraction of the footprint that is tissue.
+    pub tissue_fraction: f64,
+    /// Fraction of the footprint that is tumour (`None` without an annotation).
+    pub tumour_fraction: Option<f64>,
+    /// The label.
+    pub label: PatchLabel,
+}
+
+/// A slide's patch table.
+#[derive(Debug, Clone)]
+pub struct PatchTable {
+    /// The slide.
+    pub slide: String,
+    /// The grid.
+    pub grid: PatchGrid,
+    /// How patches are read at the target resolution.
+    pub plan: ReadPlan,
+    /// Every patch, row-major (including discarded ones).
+    pub patches: Vec<PatchRecord>,
+}
+
+impl PatchTable {
+    /// Counts of each label.
+    pub fn counts(&self) -> Vec<(PatchLabel, usize)> {
+        let all = [
+            PatchLabel::Tumour,
+            PatchLabel::NonTumour,
+            PatchLabel::Unlabelled,
+            PatchLabel::Ambiguous,
+            PatchLabel::Background,
+        ];
+        all.iter()
+            .map(|&l| (l, self.patches.iter().filter(|p| p.label == l).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+/// Fractions of `grid` covered by a mask file, checking its size against the slide.
+fn mask_fractions(
+    mf: &MaskFile,
+    what: &'static str,
+    flag: &'static str,
+    (sw, sh): (u64, u64),
+    grid: &PatchGrid,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<f64>, PatchError> {
+    let (header, reader) = open_mask(&mf.path, &MaskOptions::default())?;
+    let (mw, mh) = (header.width, header.height);
+    let (dx, dy) = match mf.downsample {
+        Some(d) => {
+            let (ew, eh) = (sw as f64 / d, sh as f64 / d);
+            if (mw as f64 - ew).abs() > 1.0 || (mh as f64 - eh).abs() > 1.0 {
+                return Err(PatchError::MaskSize {
+                    what,
+                    flag,
+                    path: mf.path.clone(),
+                    mw,
+                    mh,
+                    sw,
+                    sh,
+                    ds: d,
+                    ew,
+                    eh,
+                });
+            }
+            (d, d)
+        }
+        None => {
+            let (dx, dy) = (sw as f64 / mw as f64, sh as f64 / mh as f64);
+            // an inferred scale must be the same along both axes (within a pixel's rounding)
+            if (dx - dy).abs() > dx.max(dy) * (1.0 / mw.min(mh) as f64 + 0.002) {
+                return Err(PatchError::MaskSize {
+                    what,
+                    flag,
+                    path: mf.path.clone(),
+                    mw,
+                    mh,
+                    sw,
+                    sh,
+                    ds: dx,
+                    ew: sw as f64 / dx,
+                    eh: sh as f64 / dx,
+                });
+            }
+            (dx, dy)
+        }
+    };
+    let label = mf.label;
+    Ok(match reader {
+        MaskReader::U8(mut r) => area_fractions(
+            r.as_mut(),
+            mw,
+            mh,
+            (dx, dy),
+            grid,
+            |v: u8| label.map_or(v != 0, |l| v as u64 == l),
+            progress,
+        )?,
+        MaskReader::U16(mut r) => area_fractions(
+            r.as_mut(),
+            mw,
+            mh,
+            (dx, dy),
+            grid,
+            |v: u16| label.map_or(v != 0, |l| v as u64 == l),
+            progress,
+        )?,
+    })
+}
+
+/// Builds the patch table of `slide`. `progress` is told the mask rows processed.
+pub fn build_patches(
+    slide: &dyn Slide,
+    meta: &SlideMeta,
+    spec: &PatchSpec,
+    tissue: &TissueSource,
+    tumour: Option<&MaskFile>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<PatchTable, PatchError> {
+    let plan = plan_read(slide, meta, spec.at)?;
+    let (sw, sh) = slide.level_size(0)?;
+    let grid = PatchGrid::new(sw, sh, spec.size, plan.target_downsample);
+    if grid.is_empty() {
+        return Err(PatchError::NoPatch {
+            size: spec.size,
+            ds: plan.target_downsample,
+        });
+    }
+    let tissue_f = match tissue {
+        TissueSource::Mask(mf) => {
+            mask_fractions(mf, "tissue", "tissue", (sw, sh), &grid, progress)?
+        }
+        TissueSource::Detect(method) => {
+            let d = detect_on_slide(slide, meta, method, None)?;
+            let (w, h) = (d.image.width, d.image.height);
+            let bytes = Arc::new(d.detection.mask.to_bytes(1));
+            let mut rows = MemoryRows::new(bytes, w as usize);
+            area_fractions(
+                &mut rows,
+                w,
+                h,
+                d.downsample,
+                &grid,
+                |v: u8| v != 0,
+                progress,
+            )?
+        }
+    };
+    let tumour_f = match tumour {
+        Some(mf) => Some(mask_fractions(
+            mf,
+            "tumour",
+            "mask",
+            (sw, sh),
+            &grid,
+            progress,
+        )?),
+        None => None,
+    };
+    let mut patches = Vec::with_capacity(grid.len());
+    for r in 0..grid.rows {
+        for c in 0..grid.cols {
+            let i = (r * grid.cols + c) as usize;
+            let (x, y) = grid.origin(c, r);
+            let t = tumour_f.as_ref().map(|f| f[i]);
+            patches.push(PatchRecord {
+                x,
+                y,
+                tissue_fraction: tissue_f[i],
+                tumour_fraction: t,
+                label: spec.rule.label(tissue_f[i], t),
+            });
+        }
+    }
+    Ok(PatchTable {
+        slide: slide.source(),
+        grid,
+        plan,
+        patches,
+    })
+}
+
+/// Writes the table as CSV: `slide,x,y,level,downsample,width,height,tissue_fraction,
+/// tumour_fraction,label`, kept patches only unless `all`.
+pub fn write_csv(table: &PatchTable, path: &Path, all: bool) -> Result<usize, PatchError> {
+    let err = |source| PatchError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = AtomicFile::create(path).map_err(err)?;
+    let mut n = 0;
+    {
+        let mut w = BufWriter::new(f.file());
+        writeln!(
+            w,
+            "slide,x,y,level,downsample,width,height,tissue_fraction,tumour_fraction,label"
+        )
+        .map_err(err)?;
+        let side = table.grid.side().round() as u64;
+        let slide = csv_field(&table.slide);
+        for p in table.patches.iter().filter(|p| all || p.label.kept()) {
+            writeln!(
+                w,
+                "{slide},{},{},{},{},{side},{side},{:.6},{},{}",
+                p.x,
+                p.y,
+                table.plan.level,
+                table.grid.downsample,
+                p.tissue_fraction,
+                p.tumour_fraction
+                    .map(|t| format!("{t:.6}"))
+                    .unwrap_or_default(),
+                p.label.as_str()
+            )
+            .map_err(err)?;
+            n += 1;
+        }
+        w.flush().map_err(err)?;
+    }
+    f.commit().map_err(err)?;
+    Ok(n)
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Reads the pixels of one patch at the table's resolution.
+pub fn read_patch(
+    slide: &dyn Slide,
+    table: &PatchTable,
+    p: &PatchRecord,
+) -> Result<RgbImage, SlideError> {
+    read_at(
+        slide,
+        &table.plan,
+        p.x,
+        p.y,
+        table.grid.size,
+        table.grid.size,
+    )
+}
+
+/// Writes every kept patch as `DIR/STEM_x{X}_y{Y}_{label}.png`, in parallel; returns how many.
+pub fn export_pngs(
+    slide: &dyn Slide,
+    table: &PatchTable,
+    dir: &Path,
+    stem: &str,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<usize, PatchError> {
+    let kept: Vec<&PatchRecord> = table.patches.iter().filter(|p| p.label.kept()).collect();
+    kept.par_iter()
+        .map(|p| {
+            let img = read_patch(slide, table, p)?;
+            let path = dir.join(format!("{stem}_x{}_y{}_{}.png", p.x, p.y, p.label.as_str()));
+            let err = |source| PatchError::Output {
+                path: path.clone(),
+                source,
+            };
+            let f = AtomicFile::create(&path).map_err(err)?;
+            {
+                let mut enc = png::Encoder::new(BufWriter::new(f.file()), img.width, img.height);
+                enc.set_color(png::ColorType::Rgb);
+                enc.set_depth(png::BitDepth::Eight);
+                let io = |e: png::EncodingError| std::io::Error::other(e.to_string());
+                let mut w = enc.write_header().map_err(io).map_err(err)?;
+                w.write_image_data(&img.data).map_err(io).map_err(err)?;
+                w.finish().map_err(io).map_err(err)?;
+            }
+            f.commit().map_err(err)?;
+            progress(1);
+            Ok(())
+        })
+        .collect::<Result<Vec<()>, PatchError>>()?;
+    Ok(kept.len())
+}

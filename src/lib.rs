@@ -12,6 +12,7 @@ pub mod mask;
 pub mod output;
 pub mod patches;
 pub mod pyramid;
+pub mod sampling;
 pub mod slide;
 pub mod tiff;
 pub mod tissue;

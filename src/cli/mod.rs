@@ -4,6 +4,7 @@ mod convert_mask;
 mod info;
 mod patches;
 mod region;
+mod sample;
 mod tissue;
 
 use std::process::ExitCode;
@@ -12,8 +13,8 @@ use clap::{Parser, Subcommand};
 
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
-/// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue, patches.
-/// Planned: sample, pre-annotate, segment, vectorize, rasterize, evaluate, batch.
+/// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue, patches,
+/// sample. Planned: pre-annotate, segment, vectorize, rasterize, evaluate, batch.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -33,6 +34,8 @@ enum Command {
     Tissue(tissue::Args),
     /// List the patch grid with tissue and tumour fractions and the paper's labels, as CSV.
     Patches(patches::Args),
+    /// Draw training patches hierarchically (grade → slide → class → cluster → patch).
+    Sample(sample::Args),
 }
 
 /// Runs the parsed command line.
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ConvertMask(a) => convert_mask::run(a),
         Command::Tissue(a) => tissue::run(a),
         Command::Patches(a) => patches::run(a),
+        Command::Sample(a) => sample::run(a),
     }
 }
 

@@ -20,4 +20,7 @@ $H info "$OUT/labeled_both.tif"
 echo; echo "== tissue detection on the real slide: the paper's rule, then FAST's"
 $H tissue "$SLIDE" -o "$OUT"
 $H tissue "$SLIDE" -o "$OUT" --method fast
+echo; echo "== the slide's 10x patch grid with tissue fractions (no annotation: labels 'unlabelled')"
+$H patches "$SLIDE" -o "$OUT/patches.csv" --export "$OUT/patches"
+head -4 "$OUT/patches.csv"
 echo; echo "outputs in $OUT/"

@@ -259,6 +259,35 @@ fn cli_patches_and_export_on_the_real_slide() {
         .ends_with("_tumour.png")));
 }
 
+#[test]
+fn blank_glass_has_no_patches() {
+    let s = synthetic().without_tissue();
+    let meta = SlideMeta::from_properties(s.properties(), None);
+    let e = build_patches(
+        &s,
+        &meta,
+        &PatchSpec::default(),
+        &TissueSource::Detect(Method::fast()),
+        None,
+        &|_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(e, PatchError::NoTissue { .. }), "{e}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// Labels follow the thresholds: kept iff tissue > min; tumour iff > min; non-tumour iff 0.
+    #[test]
+    fn labels_follow_the_thresholds(tissue in 0.0f64..=1.0, tumour in prop_oneof![Just(0.0f64), 0.0f64..=1.0], mt in 0.0f64..0.9, mu in 0.0f64..0.9) {
+        let r = h2g::patches::LabelRule { min_tissue: mt, min_tumour: mu };
+        let l = r.label(tissue, Some(tumour));
+        prop_assert_eq!(l.kept(), tissue > mt && (tumour > mu || tumour == 0.0));
+        prop_assert_eq!(l == PatchLabel::Tumour, tissue > mt && tumour > mu);
+        prop_assert_eq!(l == PatchLabel::NonTumour, tissue > mt && tumour == 0.0 && tumour <= mu);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
     /// Σ fraction × patch area = mask area inside the grid, and every fraction is in [0, 1].

@@ -45,6 +45,11 @@ pub enum PatchError {
         ew: f64,
         eh: f64,
     },
+    /// No patch has any tissue.
+    #[error(
+        "no tissue in any patch of {slide}: check the slide, the tissue mask or --tissue-method"
+    )]
+    NoTissue { slide: String },
     /// The grid has no patch (slide smaller than one patch at that resolution).
     #[error("the slide is smaller than one {size}×{size} patch at downsample {ds:.2}")]
     NoPatch { size: u32, ds: f64 },
@@ -265,6 +270,11 @@ pub fn build_patches(
             )?
         }
     };
+    if tissue_f.iter().all(|&f| f == 0.0) {
+        return Err(PatchError::NoTissue {
+            slide: slide.source(),
+        });
+    }
     let tumour_f = match tumour {
         Some(mf) => Some(mask_fractions(
             mf,

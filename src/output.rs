@@ -90,6 +90,21 @@ impl AtomicFile {
     }
 }
 
+/// Writes an 8-bit RGB image as a PNG at `path`, atomically.
+pub fn write_png_rgb(path: &Path, img: &crate::slide::RgbImage) -> io::Result<()> {
+    let f = AtomicFile::create(path)?;
+    {
+        let mut enc = png::Encoder::new(io::BufWriter::new(f.file()), img.width, img.height);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let io_err = |e: png::EncodingError| io::Error::other(e.to_string());
+        let mut w = enc.write_header().map_err(io_err)?;
+        w.write_image_data(&img.data).map_err(io_err)?;
+        w.finish().map_err(io_err)?;
+    }
+    f.commit()
+}
+
 /// Removes every temporary output not yet committed; for signal handlers, after which the
 /// process should exit.
 pub fn remove_unfinished() {

@@ -1,12 +1,10 @@
 //! `h2g region SLIDE`: read any region at any resolution and save it as PNG.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use h2g::output::AtomicFile;
+use h2g::output::write_png_rgb;
 use h2g::slide::{plan_read, read_at, OpenSlideSlide, Slide, SlideMeta};
 use h2g::units::Resolution;
 
@@ -62,18 +60,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         height,
         ds
     );
-    let out = AtomicFile::create(&a.output)
-        .with_context(|| format!("cannot write {}", a.output.display()))?;
-    {
-        let f: &File = out.file();
-        let mut enc = png::Encoder::new(BufWriter::new(f), img.width, img.height);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().context("writing the PNG header")?;
-        w.write_image_data(&img.data).context("writing the PNG")?;
-        w.finish().context("finishing the PNG")?;
-    }
-    out.commit()
+    write_png_rgb(&a.output, &img)
         .with_context(|| format!("cannot write {}", a.output.display()))?;
     Ok(ExitCode::SUCCESS)
 }

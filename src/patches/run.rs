@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{area_fractions, FractionError, LabelRule, PatchGrid, PatchLabel};
 use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, MemoryRows};
-use crate::output::AtomicFile;
+use crate::output::{write_png_rgb, AtomicFile};
 use crate::slide::{plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta};
 use crate::tissue::{detect_on_slide, Method, TissueRunError};
 use crate::units::Resolution;
@@ -170,22 +170,23 @@ fn mask_fractions(
 ) -> Result<Vec<f64>, PatchError> {
     let (header, reader) = open_mask(&mf.path, &MaskOptions::default())?;
     let (mw, mh) = (header.width, header.height);
+    let mismatch = |ds: f64| PatchError::MaskSize {
+        what,
+        flag,
+        path: mf.path.clone(),
+        mw,
+        mh,
+        sw,
+        sh,
+        ds,
+        ew: sw as f64 / ds,
+        eh: sh as f64 / ds,
+    };
     let (dx, dy) = match mf.downsample {
         Some(d) => {
             let (ew, eh) = (sw as f64 / d, sh as f64 / d);
             if (mw as f64 - ew).abs() > 1.0 || (mh as f64 - eh).abs() > 1.0 {
-                return Err(PatchError::MaskSize {
-                    what,
-                    flag,
-                    path: mf.path.clone(),
-                    mw,
-                    mh,
-                    sw,
-                    sh,
-                    ds: d,
-                    ew,
-                    eh,
-                });
+                return Err(mismatch(d));
             }
             (d, d)
         }
@@ -193,18 +194,7 @@ fn mask_fractions(
             let (dx, dy) = (sw as f64 / mw as f64, sh as f64 / mh as f64);
             // an inferred scale must be the same along both axes (within a pixel's rounding)
             if (dx - dy).abs() > dx.max(dy) * (1.0 / mw.min(mh) as f64 + 0.002) {
-                return Err(PatchError::MaskSize {
-                    what,
-                    flag,
-                    path: mf.path.clone(),
-                    mw,
-                    mh,
-                    sw,
-                    sh,
-                    ds: dx,
-                    ew: sw as f64 / dx,
-                    eh: sh as f64 / dx,
-                });
+                return Err(mismatch(dx));
             }
             (dx, dy)
         }
@@ -391,17 +381,7 @@ pub fn export_pngs(
                 path: path.clone(),
                 source,
             };
-            let f = AtomicFile::create(&path).map_err(err)?;
-            {
-                let mut enc = png::Encoder::new(BufWriter::new(f.file()), img.width, img.height);
-                enc.set_color(png::ColorType::Rgb);
-                enc.set_depth(png::BitDepth::Eight);
-                let io = |e: png::EncodingError| std::io::Error::other(e.to_string());
-                let mut w = enc.write_header().map_err(io).map_err(err)?;
-                w.write_image_data(&img.data).map_err(io).map_err(err)?;
-                w.finish().map_err(io).map_err(err)?;
-            }
-            f.commit().map_err(err)?;
+            write_png_rgb(&path, &img).map_err(err)?;
             progress(1);
             Ok(())
         })

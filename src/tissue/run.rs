@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{detect, Detection, Method, TissueError};
 use crate::convert::{write_mask, ConvertError, ConvertSpec, PaletteMode};
 use crate::mask::{MaskHeader, MaskReader, MemoryRows};
-use crate::output::AtomicFile;
+use crate::output::{write_png_rgb, AtomicFile};
 use crate::slide::{plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta};
 use crate::units::{PixelSize, Resolution};
 
@@ -235,17 +235,12 @@ fn write_preview(img: &RgbImage, mask: &[u8], path: &Path) -> Result<(), TissueR
             }
         }
     }
-    let f = AtomicFile::create(path).map_err(&err)?;
-    {
-        let mut enc = png::Encoder::new(BufWriter::new(f.file()), img.width, img.height);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let io = |e: png::EncodingError| std::io::Error::other(e.to_string());
-        let mut w = enc.write_header().map_err(io).map_err(&err)?;
-        w.write_image_data(&data).map_err(io).map_err(&err)?;
-        w.finish().map_err(io).map_err(&err)?;
-    }
-    f.commit().map_err(&err)
+    let preview = RgbImage {
+        width: img.width,
+        height: img.height,
+        data,
+    };
+    write_png_rgb(path, &preview).map_err(&err)
 }
 
 fn write_json(path: &Path, report: &TissueReport) -> Result<(), TissueRunError> {

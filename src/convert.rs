@@ -40,7 +40,7 @@ pub enum PaletteMode {
 /// A validated conversion request.
 #[derive(Debug, Clone)]
 pub struct ConvertSpec {
-    /// Tile width and height (a positive multiple of 16).
+    /// Tile width and height (a multiple of 16, at most 8192).
     pub tile: u32,
     /// Tile compression.
     pub compression: Compression,
@@ -134,9 +134,9 @@ pub fn convert_mask(
 }
 
 fn validate(spec: &ConvertSpec, output: &Path) -> Result<(), ConvertError> {
-    if spec.tile == 0 || !spec.tile.is_multiple_of(16) || spec.tile > 65536 {
+    if spec.tile == 0 || !spec.tile.is_multiple_of(16) || spec.tile > 8192 {
         return Err(ConvertError::Invalid(format!(
-            "tile size {} must be a multiple of 16 between 16 and 65536",
+            "tile size {} must be a multiple of 16 between 16 and 8192",
             spec.tile
         )));
     }

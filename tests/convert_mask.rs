@@ -513,7 +513,7 @@ fn bad_tile_sizes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let inp = dir.path().join("m.png");
     write_gray8(&inp, 10, 10, &labels(10, 10, 2, 1));
-    for t in [0, 17, 100] {
+    for t in [0, 17, 100, 65536] {
         let err = expect_clean_failure(&inp, &spec(t, Reduce::Mode));
         assert!(matches!(err, ConvertError::Invalid(_)), "{t}: {err}");
     }

@@ -51,7 +51,7 @@ pub struct Args {
     input: PathBuf,
     /// The tiled pyramidal TIFF to write (replaced atomically when complete).
     output: PathBuf,
-    /// Tile width and height (a multiple of 16).
+    /// Tile width and height (a multiple of 16, at most 8192).
     #[arg(long, default_value_t = 1024)]
     tile_size: u32,
     /// Tile compression.

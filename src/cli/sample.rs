@@ -49,8 +49,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let n = a
         .batches
         .checked_mul(a.batch_size)
-        .filter(|&n| n > 0)
-        .context("--batches × --batch-size must be positive")?;
+        .filter(|&n| n > 0 && n <= 100_000_000)
+        .context("--batches × --batch-size must be between 1 and 100 million")?;
     let (slides, patches) =
         load_cohort(&a.cohort, a.split.as_deref(), a.cluster_column.as_deref())?;
     let tree = SamplingTree::build(patches.iter().map(|p| {

@@ -45,6 +45,9 @@ pub enum PatchError {
         ew: f64,
         eh: f64,
     },
+    /// More patches than a table can hold.
+    #[error("{cols} × {rows} patches is too many (at most 50 million): use a larger --size or a coarser --at")]
+    TooMany { cols: u32, rows: u32 },
     /// No patch has any tissue.
     #[error(
         "no tissue in any patch of {slide}: check the slide, the tissue mask or --tissue-method"
@@ -234,6 +237,12 @@ pub fn build_patches(
     let plan = plan_read(slide, meta, spec.at)?;
     let (sw, sh) = slide.level_size(0)?;
     let grid = PatchGrid::new(sw, sh, spec.size, plan.target_downsample);
+    if grid.len() > 50_000_000 {
+        return Err(PatchError::TooMany {
+            cols: grid.cols,
+            rows: grid.rows,
+        });
+    }
     if grid.is_empty() {
         return Err(PatchError::NoPatch {
             size: spec.size,

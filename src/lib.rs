@@ -17,3 +17,4 @@ pub mod slide;
 pub mod tiff;
 pub mod tissue;
 pub mod units;
+pub mod vector;

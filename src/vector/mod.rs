@@ -1,0 +1,8 @@
+//! Masks ↔ polygons: tracing label masks into valid polygons along pixel edges, and filling
+//! polygons back into masks with QuPath's pixel rule, so that one undoes the other exactly.
+
+mod raster;
+mod trace;
+
+pub use raster::{rasterize, PixelRule};
+pub use trace::{signed_area2, trace, Polygon, Ring};

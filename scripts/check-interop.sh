@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 VENV=${H2G_CHECK_VENV:-.deps/check-venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 # a no-op when everything is there; brings packages added since the venv was made
-"$VENV/bin/pip" install -q numpy tifffile imagecodecs openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless
+"$VENV/bin/pip" install -q numpy tifffile imagecodecs openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless shapely rasterio pillow
 cargo build --release --locked -q
 H=target/release/h2g
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -74,4 +74,20 @@ run "$VENV/bin/python" scripts/tissue_parity.py "$H" "$T/cmu10x.png" "$T/parity"
 # each method against the coarse real tissue outline of the same slide (Dice >= 0.8)
 run "$VENV/bin/python" scripts/tissue_dice.py "$H" "$SLIDE" \
   ../shared/data/annotations/derived/CMU-1-Small-Region.tissue-from-pathopatcher-CMU-1.geojson "$T/dice" 0.8
+# vectorize: GEOS-valid before and after snapping to QuPath's 0.01 grid, Dice 1 against the mask
+run $H vectorize "$T/strips.tif" -o "$T/strips.geojson" --class 1=Tumor --class 2=Stroma --downsample 4
+run $H vectorize "$T/parity/cmu10x.tissue-saturation.tif" -o "$T/tissue.geojson" --class 255=Tissue --downsample 2
+run "$VENV/bin/python" ../shared/tools/check_geojson.py "$T/strips.geojson" "$T/strips.tif" 4
+run "$VENV/bin/python" ../shared/tools/check_geojson.py "$T/tissue.geojson" "$T/parity/cmu10x.tissue-saturation.tif" 2
+run "$VENV/bin/python" - "$T/strips.geojson" "$T/tissue.geojson" <<'PYEOF'
+import json, sys, shapely
+from shapely.geometry import shape
+bad = 0
+for f in sys.argv[1:]:
+    for feat in json.load(open(f))["features"]:
+        g = shape(feat["geometry"]); s = shapely.set_precision(g, 0.01)
+        bad += (not g.is_valid) or s.is_empty or (not s.is_valid) or abs(s.area - g.area) > 1e-6 * g.area
+print(("PASS" if bad == 0 else "FAIL") + f" every polygon valid after snapping to the 0.01 grid ({bad} failures)")
+sys.exit(1 if bad else 0)
+PYEOF
 [ $fail -eq 0 ] && echo "check-interop: all passed" || { echo "check-interop: FAILED" >&2; exit 1; }

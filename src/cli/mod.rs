@@ -6,6 +6,7 @@ mod patches;
 mod region;
 mod sample;
 mod tissue;
+mod vectorize;
 
 use std::process::ExitCode;
 
@@ -14,7 +15,7 @@ use clap::{Parser, Subcommand};
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
 /// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue, patches,
-/// sample. Planned: pre-annotate, segment, vectorize, rasterize, evaluate, batch.
+/// sample, vectorize. Planned: pre-annotate, segment, vectorize, rasterize, evaluate, batch.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -36,6 +37,8 @@ enum Command {
     Patches(patches::Args),
     /// Draw training patches hierarchically (grade → slide → class → cluster → patch).
     Sample(sample::Args),
+    /// Trace a label mask into QuPath GeoJSON annotations (valid polygons along pixel edges).
+    Vectorize(vectorize::Args),
 }
 
 /// Runs the parsed command line.
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tissue(a) => tissue::run(a),
         Command::Patches(a) => patches::run(a),
         Command::Sample(a) => sample::run(a),
+        Command::Vectorize(a) => vectorize::run(a),
     }
 }
 

@@ -1,8 +1,12 @@
 //! Masks ↔ polygons: tracing label masks into valid polygons along pixel edges, and filling
 //! polygons back into masks with QuPath's pixel rule, so that one undoes the other exactly.
 
+mod geojson;
 mod raster;
 mod trace;
 
+pub use geojson::{
+    default_color, fmt_coord, uuid_from, write_geojson, ClassEncoding, ClassSpec, Placement,
+};
 pub use raster::{rasterize, PixelRule};
 pub use trace::{signed_area2, trace, Polygon, Ring};

@@ -1,0 +1,226 @@
+//! Writing traced polygons as QuPath annotations (GeoJSON FeatureCollection).
+//!
+//! What every QuPath version from 0.2 to 0.7 imports (QUPATH.md §2): a FeatureCollection whose
+//! Features all carry an `id` (a UUID), `properties.objectType = "annotation"`, a
+//! classification, and only valid Polygon geometries with closed rings; coordinates with at
+//! most 2 decimals and never NaN.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::Polygon;
+
+/// A label of the mask and the QuPath class it becomes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClassSpec {
+    /// The mask label.
+    pub label: u64,
+    /// QuPath class name (e.g. "Tumor").
+    pub name: String,
+    /// Class colour.
+    pub color: [u8; 3],
+}
+
+impl FromStr for ClassSpec {
+    type Err = String;
+    /// Parses `LABEL=NAME` or `LABEL=NAME:#RRGGBB`, e.g. `1=Tumor:#c80000`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let err = || format!("'{s}' is not LABEL=NAME[:#RRGGBB] (e.g. 1=Tumor:#c80000)");
+        let (label, rest) = s.split_once('=').ok_or_else(err)?;
+        let label: u64 = label.trim().parse().map_err(|_| err())?;
+        let (name, color) = match rest.rsplit_once(":#") {
+            Some((n, c)) if c.len() == 6 => {
+                let v = u32::from_str_radix(c, 16).map_err(|_| err())?;
+                (n, [(v >> 16) as u8, (v >> 8) as u8, v as u8])
+            }
+            Some(_) => return Err(err()),
+            None => (rest, default_color(label)),
+        };
+        if name.trim().is_empty() {
+            return Err(err());
+        }
+        Ok(ClassSpec {
+            label,
+            name: name.trim().to_string(),
+            color,
+        })
+    }
+}
+
+/// A distinct default colour per label (QuPath's Tumor red for label 1).
+pub fn default_color(label: u64) -> [u8; 3] {
+    const P: [[u8; 3]; 6] = [
+        [200, 0, 0],
+        [150, 200, 150],
+        [0, 0, 180],
+        [200, 150, 0],
+        [160, 90, 160],
+        [0, 150, 150],
+    ];
+    P[(label.max(1) as usize - 1) % P.len()]
+}
+
+/// How the classification is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClassEncoding {
+    /// `{"name", "colorRGB": signed ARGB int}`: keeps its colour in QuPath 0.2 to 0.7.
+    #[default]
+    ColorRgb,
+    /// `{"name", "color": [r, g, b]}`: QuPath ≥ 0.4 only.
+    ColorArray,
+}
+
+/// Level-0 placement of mask pixel coordinates: `x0 + x · dx`, `y0 + y · dy`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
+    /// Level-0 pixels per mask pixel along x.
+    pub dx: f64,
+    /// Along y.
+    pub dy: f64,
+    /// Level-0 x of the mask's left edge.
+    pub x0: f64,
+    /// Level-0 y of the mask's top edge.
+    pub y0: f64,
+}
+
+/// A number as QuPath writes it: at most 2 decimals, no trailing zeros.
+pub fn fmt_coord(v: f64) -> String {
+    let r = (v * 100.0).round() / 100.0;
+    let mut s = format!("{r:.2}");
+    while s.ends_with('0') {
+        s.pop();
+    }
+    if s.ends_with('.') {
+        s.pop();
+    }
+    if s == "-0" {
+        s = "0".into();
+    }
+    s
+}
+
+/// A UUID (version-4 layout) derived from `seed`, so identical inputs give identical files.
+pub fn uuid_from(seed: u64) -> String {
+    let mut r = crate::sampling::Rng::new(seed);
+    let (a, b) = (r.next_u64(), r.next_u64());
+    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    let a = (a & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+fn ring_json(out: &mut String, ring: &[(i64, i64)], p: &Placement) {
+    out.push('[');
+    for (i, &(x, y)) in ring.iter().chain(ring.first()).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(
+            out,
+            "[{}, {}]",
+            fmt_coord(p.x0 + x as f64 * p.dx),
+            fmt_coord(p.y0 + y as f64 * p.dy)
+        );
+    }
+    out.push(']');
+}
+
+/// Writes one Feature per polygon, classified by its class, as a FeatureCollection.
+pub fn write_geojson(
+    w: &mut dyn Write,
+    classes: &[(ClassSpec, Vec<Polygon>)],
+    place: &Placement,
+    enc: ClassEncoding,
+) -> std::io::Result<usize> {
+    w.write_all(b"{\"type\": \"FeatureCollection\", \"features\": [")?;
+    let mut n = 0;
+    for (class, polys) in classes {
+        let name = serde_json::to_string(&class.name).unwrap_or_else(|_| "\"\"".into());
+        let [r, g, b] = class.color;
+        let classification = match enc {
+            ClassEncoding::ColorRgb => {
+                let argb = (0xffu32 << 24 | (r as u32) << 16 | (g as u32) << 8 | b as u32) as i32;
+                format!("{{\"name\": {name}, \"colorRGB\": {argb}}}")
+            }
+            ClassEncoding::ColorArray => {
+                format!("{{\"name\": {name}, \"color\": [{r}, {g}, {b}]}}")
+            }
+        };
+        for (i, poly) in polys.iter().enumerate() {
+            let seed = class.label.wrapping_mul(0x1000_0000_01b3)
+                ^ (i as u64).wrapping_mul(0x9E37_79B9)
+                ^ (poly.shell[0].0 as u64) << 20
+                ^ poly.shell[0].1 as u64;
+            let mut g = String::new();
+            g.push('[');
+            for (k, ring) in std::iter::once(&poly.shell).chain(&poly.holes).enumerate() {
+                if k > 0 {
+                    g.push_str(", ");
+                }
+                ring_json(&mut g, ring, place);
+            }
+            g.push(']');
+            if n > 0 {
+                w.write_all(b",")?;
+            }
+            write!(
+                w,
+                "\n{{\"type\": \"Feature\", \"id\": \"{}\", \"geometry\": {{\"type\": \"Polygon\", \"coordinates\": {g}}}, \"properties\": {{\"objectType\": \"annotation\", \"classification\": {classification}, \"isLocked\": false, \"measurements\": []}}}}",
+                uuid_from(seed)
+            )?;
+            n += 1;
+        }
+    }
+    w.write_all(b"\n]}\n")?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_have_at_most_two_decimals() {
+        assert_eq!(fmt_coord(7053.4700001), "7053.47");
+        assert_eq!(fmt_coord(4.0), "4");
+        assert_eq!(fmt_coord(0.5), "0.5");
+        assert_eq!(fmt_coord(-0.001), "0");
+    }
+
+    #[test]
+    fn class_specs_parse() {
+        assert_eq!(
+            "1=Tumor:#c80000".parse::<ClassSpec>(),
+            Ok(ClassSpec {
+                label: 1,
+                name: "Tumor".into(),
+                color: [200, 0, 0]
+            })
+        );
+        assert_eq!(
+            "2=Stroma".parse::<ClassSpec>().map(|c| c.name),
+            Ok("Stroma".into())
+        );
+        assert!("x=Tumor".parse::<ClassSpec>().is_err());
+        assert!("1=".parse::<ClassSpec>().is_err());
+    }
+
+    #[test]
+    fn uuids_are_v4_shaped_and_deterministic() {
+        let u = uuid_from(42);
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
+        assert_eq!(u, uuid_from(42));
+        assert_ne!(u, uuid_from(43));
+    }
+}

@@ -3,6 +3,7 @@
 mod convert_mask;
 mod info;
 mod patches;
+mod rasterize;
 mod region;
 mod sample;
 mod tissue;
@@ -15,7 +16,7 @@ use clap::{Parser, Subcommand};
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
 /// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue, patches,
-/// sample, vectorize. Planned: pre-annotate, segment, vectorize, rasterize, evaluate, batch.
+/// sample, vectorize, rasterize. Planned: pre-annotate, segment, vectorize, rasterize, evaluate, batch.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -39,6 +40,8 @@ enum Command {
     Sample(sample::Args),
     /// Trace a label mask into QuPath GeoJSON annotations (valid polygons along pixel edges).
     Vectorize(vectorize::Args),
+    /// Fill QuPath GeoJSON annotations into a label mask (QuPath's pixel rule).
+    Rasterize(rasterize::Args),
 }
 
 /// Runs the parsed command line.
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Patches(a) => patches::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Vectorize(a) => vectorize::run(a),
+        Command::Rasterize(a) => rasterize::run(a),
     }
 }
 

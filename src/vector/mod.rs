@@ -3,10 +3,12 @@
 
 mod geojson;
 mod raster;
+mod read;
 mod trace;
 
 pub use geojson::{
     default_color, fmt_coord, uuid_from, write_geojson, ClassEncoding, ClassSpec, Placement,
 };
 pub use raster::{rasterize, PixelRule};
+pub use read::{classification_name, read_annotations, Annotation, Annotations, ReadError};
 pub use trace::{signed_area2, trace, Polygon, Ring};

@@ -1,0 +1,210 @@
+//! `h2g rasterize ANN.geojson -o MASK`: QuPath annotations into a label mask.
+
+use std::collections::BTreeSet;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
+use h2g::mask::{MaskHeader, MaskReader, MemoryRows};
+use h2g::output::AtomicFile;
+use h2g::slide::open_slide;
+use h2g::vector::{rasterize, read_annotations, PixelRule};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RuleArg {
+    /// QuPath's: a pixel is inside when its top-left corner is (left/top edges inclusive).
+    TopLeft,
+    /// The pixel centre.
+    Centre,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The annotations (QuPath GeoJSON of any version; .gz accepted).
+    annotations: PathBuf,
+    /// The mask to write: .png for a PNG, anything else a tiled pyramidal TIFF.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Size the mask like this slide at --downsample: floor(W/d) × floor(H/d).
+    #[arg(long, conflicts_with = "size")]
+    like: Option<PathBuf>,
+    /// Mask size WxH (pixels at --downsample).
+    #[arg(long)]
+    size: Option<String>,
+    /// Level-0 pixels per mask pixel.
+    #[arg(long, default_value_t = 1.0, value_parser = super::positive_f64)]
+    downsample: f64,
+    /// NAME=LABEL for each class to draw, in priority order (later ones overwrite earlier ones);
+    /// default: every class, labels 1, 2, … in order of first appearance.
+    #[arg(long = "class", value_name = "NAME=LABEL")]
+    classes: Vec<String>,
+    /// Label for unclassified annotations (default: not drawn).
+    #[arg(long)]
+    unclassified: Option<u16>,
+    /// Skip classes not named by --class instead of failing.
+    #[arg(long)]
+    ignore_unknown: bool,
+    /// Which point of a pixel decides.
+    #[arg(long, value_enum, default_value_t = RuleArg::TopLeft)]
+    rule: RuleArg,
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let ann = read_annotations(&a.annotations)?;
+    let d = a.downsample;
+    let (w, h) = match (&a.like, &a.size) {
+        (Some(p), _) => {
+            let s = open_slide(p, 1 << 34)?;
+            let (sw, sh) = s.level_size(0)?;
+            (
+                ((sw as f64 / d).floor() as usize).max(1),
+                ((sh as f64 / d).floor() as usize).max(1),
+            )
+        }
+        (None, Some(sz)) => {
+            let (x, y) = sz
+                .split_once(['x', 'X', '×'])
+                .context("--size must be WxH, e.g. 12500x6250")?;
+            (
+                x.trim().parse().context("--size width")?,
+                y.trim().parse().context("--size height")?,
+            )
+        }
+        (None, None) => anyhow::bail!("give the mask size with --like SLIDE or --size WxH"),
+    };
+    if w == 0 || h == 0 || w as u64 * h as u64 > 1 << 31 {
+        anyhow::bail!(
+            "a {w} × {h} mask is empty or over 2^31 pixels (the in-memory limit of this version)"
+        );
+    }
+    // class → label, in priority order
+    let mut order: Vec<(Option<String>, u16)> = Vec::new();
+    if a.classes.is_empty() {
+        let mut seen = Vec::new();
+        for it in ann.items.iter().filter_map(|i| i.class.clone()) {
+            if !seen.contains(&it) {
+                seen.push(it);
+            }
+        }
+        for (i, c) in seen.into_iter().enumerate() {
+            order.push((Some(c), (i + 1) as u16));
+        }
+    } else {
+        for spec in &a.classes {
+            let (name, label) = spec
+                .rsplit_once('=')
+                .with_context(|| format!("--class '{spec}' is not NAME=LABEL"))?;
+            order.push((
+                Some(name.trim().to_string()),
+                label
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("--class '{spec}': label must be 0–65535"))?,
+            ));
+        }
+        let known: BTreeSet<&str> = order.iter().filter_map(|(n, _)| n.as_deref()).collect();
+        let unknown: BTreeSet<&str> = ann
+            .items
+            .iter()
+            .filter_map(|i| i.class.as_deref())
+            .filter(|c| !known.contains(c))
+            .collect();
+        if !unknown.is_empty() && !a.ignore_unknown {
+            anyhow::bail!(
+                "{} has classes that no --class maps: {} (map them, or pass --ignore-unknown)",
+                a.annotations.display(),
+                unknown.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    if let Some(l) = a.unclassified {
+        order.insert(0, (None, l));
+    }
+    let rule = match a.rule {
+        RuleArg::TopLeft => PixelRule::TopLeft,
+        RuleArg::Centre => PixelRule::Centre,
+    };
+    let mut labels = vec![0u16; w * h];
+    for (class, label) in &order {
+        let polys: Vec<Vec<Vec<(f64, f64)>>> = ann
+            .items
+            .iter()
+            .filter(|i| &i.class == class)
+            .flat_map(|i| {
+                i.polygons.iter().map(|p| {
+                    p.iter()
+                        .map(|r| r.iter().map(|&(x, y)| (x / d, y / d)).collect())
+                        .collect()
+                })
+            })
+            .collect();
+        for (dst, inside) in labels.iter_mut().zip(rasterize(&polys, w, h, rule)) {
+            if inside {
+                *dst = *label;
+            }
+        }
+    }
+    let max = labels.iter().copied().max().unwrap_or(0);
+    let png = a
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if png {
+        let f = AtomicFile::create(&a.output)
+            .with_context(|| format!("cannot write {}", a.output.display()))?;
+        {
+            let mut enc = png::Encoder::new(BufWriter::new(f.file()), w as u32, h as u32);
+            enc.set_color(png::ColorType::Grayscale);
+            let data: Vec<u8> = if max > 255 {
+                enc.set_depth(png::BitDepth::Sixteen);
+                labels.iter().flat_map(|v| v.to_be_bytes()).collect()
+            } else {
+                labels.iter().map(|&v| v as u8).collect()
+            };
+            let mut wr = enc.write_header().context("writing the PNG")?;
+            wr.write_image_data(&data).context("writing the PNG")?;
+            wr.finish().context("writing the PNG")?;
+        }
+        f.commit()
+            .with_context(|| format!("cannot write {}", a.output.display()))?;
+    } else {
+        let header = MaskHeader {
+            width: w as u32,
+            height: h as u32,
+            encoding: "rasterized annotations".into(),
+            palette: None,
+        };
+        let reader = if max > 255 {
+            MaskReader::U16(Box::new(MemoryRows::new(Arc::new(labels), w)))
+        } else {
+            MaskReader::U8(Box::new(MemoryRows::new(
+                Arc::new(labels.iter().map(|&v| v as u8).collect()),
+                w,
+            )))
+        };
+        let spec = ConvertSpec {
+            palette: PaletteMode::Drop,
+            progress: false,
+            tile: 512,
+            ..ConvertSpec::default()
+        };
+        write_mask(&a.annotations, header, reader, &a.output, &spec)?;
+    }
+    let map: Vec<String> = order
+        .iter()
+        .map(|(c, l)| format!("{}={l}", c.as_deref().unwrap_or("(unclassified)")))
+        .collect();
+    eprintln!(
+        "{}: {} polygonal annotations ({} without area skipped) → {} ({w} × {h} at downsample {d}): {}",
+        a.annotations.display(),
+        ann.items.len(),
+        ann.skipped,
+        a.output.display(),
+        map.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}

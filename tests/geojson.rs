@@ -1,0 +1,190 @@
+//! QuPath GeoJSON: every real sample loads; vectorize → rasterize is the identity from the
+//! command line; empty masks, unknown classes and invalid rings are handled.
+
+mod common;
+
+use assert_cmd::Command;
+use h2g::vector::read_annotations;
+
+#[test]
+fn every_qupath_sample_loads() {
+    let Some(dir) = common::shared("annotations") else {
+        return;
+    };
+    let mut files = Vec::new();
+    for sub in [
+        "qupath-exports",
+        "qupath-format-samples",
+        "pathopatcher",
+        "derived",
+    ] {
+        for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("json" | "geojson")
+            ) {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() >= 20);
+    for f in &files {
+        let a = read_annotations(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let lines_or_points = ["point", "line", "polyline", "multipoint"]
+            .iter()
+            .any(|k| name == format!("qupath-{k}.json"));
+        if name.starts_with("derived-class") {
+            // a bare classification object, no annotation
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            let want = if name.contains("legacy") {
+                "First-legacy: Second-legacy: Third-legacy: Fourth-legacy"
+            } else {
+                "First: Second: Third: Fourth"
+            };
+            assert_eq!(h2g::vector::classification_name(&v).as_deref(), Some(want));
+        } else if lines_or_points {
+            assert!(a.items.is_empty() && a.skipped > 0, "{name}");
+        } else {
+            assert!(!a.items.is_empty(), "{name}: no polygon");
+        }
+    }
+    // the three generations of QuPath's encoding give the same classes
+    let classes = |n: &str| -> Vec<Option<String>> {
+        read_annotations(&dir.join("qupath-format-samples").join(n))
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|i| i.class)
+            .collect()
+    };
+    let v02 = classes("v0.2.3_annotation_array.json");
+    assert!(!v02.is_empty());
+    assert_eq!(v02, classes("v0.3.x_annotation_array.json"));
+    assert_eq!(v02, classes("v0.4.0_annotation_array.json"));
+}
+
+fn h2g() -> Command {
+    Command::cargo_bin("h2g").unwrap()
+}
+
+#[test]
+fn vectorize_then_rasterize_is_the_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (157u32, 93u32);
+    let lab = common::labels(w, h, 3, 77);
+    let mask = dir.path().join("m.png");
+    common::write_gray8(&mask, w, h, &lab);
+    let gj = dir.path().join("m.geojson");
+    let o = h2g()
+        .arg("vectorize")
+        .arg(&mask)
+        .arg("-o")
+        .arg(&gj)
+        .args([
+            "--class",
+            "1=Tumor:#c80000",
+            "--class",
+            "2=Stroma",
+            "--downsample",
+            "4",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&gj).unwrap();
+    assert!(text.contains("\"colorRGB\": -3670016") && !text.contains("NaN"));
+    for rule in ["top-left", "centre"] {
+        let back = dir.path().join(format!("back-{rule}.png"));
+        let o = h2g()
+            .arg("rasterize")
+            .arg(&gj)
+            .arg("-o")
+            .arg(&back)
+            .args([
+                "--size",
+                "157x93",
+                "--downsample",
+                "4",
+                "--class",
+                "Tumor=1",
+                "--class",
+                "Stroma=2",
+                "--rule",
+                rule,
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut d = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&back).unwrap()));
+        d.set_transformations(png::Transformations::IDENTITY);
+        let mut r = d.read_info().unwrap();
+        let mut buf = vec![0; r.output_buffer_size().unwrap()];
+        r.next_frame(&mut buf).unwrap();
+        assert!(
+            buf[..(w * h) as usize] == lab[..],
+            "{rule}: round trip differs"
+        );
+    }
+    // unknown classes are listed
+    let o = h2g()
+        .arg("rasterize")
+        .arg(&gj)
+        .arg("-o")
+        .arg(dir.path().join("x.png"))
+        .args([
+            "--size",
+            "157x93",
+            "--downsample",
+            "4",
+            "--class",
+            "Tumor=1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no --class maps: Stroma"));
+}
+
+#[test]
+fn an_empty_mask_gives_an_empty_feature_collection() {
+    let dir = tempfile::tempdir().unwrap();
+    let mask = dir.path().join("z.png");
+    common::write_gray8(&mask, 10, 10, &[0; 100]);
+    let gj = dir.path().join("z.geojson");
+    assert!(h2g()
+        .arg("vectorize")
+        .arg(&mask)
+        .arg("-o")
+        .arg(&gj)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&gj).unwrap()).unwrap();
+    assert_eq!(v["type"], "FeatureCollection");
+    assert_eq!(v["features"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn self_intersecting_rings_rasterize_without_a_crash() {
+    let Some(f) = common::shared("annotations/derived/camelyon16_tumor_085.qupath.geojson") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c.tif");
+    let o = h2g()
+        .arg("rasterize")
+        .arg(&f)
+        .arg("-o")
+        .arg(&out)
+        .args(["--size", "3000x3000", "--downsample", "32"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let levels = common::read_levels(&out);
+    assert!(levels[0].data.contains(&1), "tumour drawn");
+}

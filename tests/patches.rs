@@ -54,11 +54,13 @@ fn fractions_and_labels_on_known_geometry() {
             path: tissue,
             downsample: Some(16.0),
             label: None,
+            class: None,
         }),
         Some(&MaskFile {
             path: tumour,
             downsample: Some(4.0),
             label: None,
+            class: None,
         }),
         &|_| {},
     )
@@ -148,11 +150,13 @@ fn tumour_label_selects_one_class_of_a_label_mask() {
             path: all_tissue,
             downsample: None,
             label: None,
+            class: None,
         }),
         Some(&MaskFile {
             path: p,
             downsample: None,
             label: Some(2),
+            class: None,
         }),
         &|_| {},
     )
@@ -184,6 +188,7 @@ fn a_mask_of_the_wrong_scale_is_refused() {
             path: tumour.clone(),
             downsample: Some(8.0),
             label: None,
+            class: None,
         }),
         &|_| {},
     )
@@ -316,5 +321,50 @@ proptest! {
         }
         let got: f64 = f.iter().sum::<f64>() * side * side;
         prop_assert!((got - want).abs() < 1e-6 * want.max(1.0), "got {got}, want {want}");
+    }
+}
+
+#[test]
+fn geojson_annotations_give_the_same_fractions_as_the_mask() {
+    let s = synthetic();
+    let meta = SlideMeta::from_properties(s.properties(), None);
+    let dir = tempfile::tempdir().unwrap();
+    let gj = dir.path().join("ann.geojson");
+    std::fs::write(
+        &gj,
+        r#"{"type": "FeatureCollection", "features": [
+          {"type": "Feature", "id": "a", "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [2176, 0], [2176, 2048], [0, 2048], [0, 0]]]},
+           "properties": {"objectType": "annotation", "classification": {"name": "Tumor", "colorRGB": -3670016}}},
+          {"type": "Feature", "id": "b", "geometry": {"type": "Polygon", "coordinates": [[[3000, 0], [4096, 0], [4096, 2048], [3000, 2048], [3000, 0]]]},
+           "properties": {"objectType": "annotation", "classification": "Stroma"}}]}"#,
+    )
+    .unwrap();
+    let tissue = mask_png(dir.path(), "tissue.png", 16, |_, _| true);
+    let t = build_patches(
+        &s,
+        &meta,
+        &PatchSpec::default(),
+        &TissueSource::Mask(MaskFile {
+            path: tissue,
+            downsample: Some(16.0),
+            label: None,
+            class: None,
+        }),
+        Some(&MaskFile {
+            path: gj,
+            downsample: None,
+            label: None,
+            class: Some("Tumor".into()),
+        }),
+        &|_| {},
+    )
+    .unwrap();
+    for p in &t.patches {
+        let want = match p.x / 512 {
+            0..=3 => 1.0,
+            4 => 0.25,
+            _ => 0.0,
+        };
+        assert_eq!(p.tumour_fraction, Some(want), "patch at x {}", p.x);
     }
 }

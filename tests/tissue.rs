@@ -5,8 +5,17 @@ mod common;
 
 use assert_cmd::Command;
 use h2g::slide::{Slide, SlideMeta, SyntheticSlide};
-use h2g::tissue::{run_tissue, Method, QupathParams, TissueRunError};
+use h2g::tissue::{run_tissue, Method, QupathParams, TissueOutput, TissueRunError};
 use h2g::units::Resolution;
+
+fn out(dir: &std::path::Path, stem: &str) -> TissueOutput {
+    TissueOutput {
+        dir: dir.to_path_buf(),
+        stem: stem.into(),
+        tile: 64,
+        geojson: true,
+    }
+}
 
 fn synthetic() -> SyntheticSlide {
     SyntheticSlide::new(4096, 2048, &[1.0, 4.0, 16.0])
@@ -28,7 +37,7 @@ fn every_method_finds_the_synthetic_disc() {
         Method::Qupath(QupathParams::an1()),
     ];
     for m in methods {
-        let rep = run_tissue(&s, &meta, &m, None, dir.path(), "syn", 64).unwrap();
+        let rep = run_tissue(&s, &meta, &m, None, &out(dir.path(), "syn")).unwrap();
         // expected disc area at the mask's scale
         let expected = std::f64::consts::PI * r * r / (rep.downsample_x * rep.downsample_y);
         let rel = (rep.tissue_pixels as f64 - expected).abs() / expected;
@@ -49,6 +58,33 @@ fn every_method_finds_the_synthetic_disc() {
         let at = |x: u32, y: u32| l0.data[(y * l0.width + x) as usize];
         assert_eq!((at(l0.width / 2, l0.height / 2), at(0, 0)), (255, 0), "{m}");
         assert!(rep.files.preview.exists() && rep.files.report.exists());
+        // the QuPath annotations rasterize back to the mask (level-0 coordinates / downsample)
+        let ann = h2g::vector::read_annotations(rep.files.geojson.as_ref().unwrap()).unwrap();
+        let polys: Vec<Vec<Vec<(f64, f64)>>> = ann
+            .items
+            .iter()
+            .flat_map(|i| {
+                i.polygons.iter().map(|p| {
+                    p.iter()
+                        .map(|r| {
+                            r.iter()
+                                .map(|&(x, y)| (x / rep.downsample_x, y / rep.downsample_y))
+                                .collect()
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let back = h2g::vector::rasterize(
+            &polys,
+            l0.width as usize,
+            l0.height as usize,
+            h2g::vector::PixelRule::Centre,
+        );
+        assert!(
+            back.iter().zip(&l0.data).all(|(b, &v)| *b == (v == 255)),
+            "{m}: GeoJSON differs from the mask"
+        );
         let json: serde_json::Value =
             serde_json::from_reader(std::fs::File::open(&rep.files.report).unwrap()).unwrap();
         assert_eq!(
@@ -65,10 +101,10 @@ fn default_resolutions_follow_each_method() {
     let meta = SlideMeta::from_properties(s.properties(), None);
     let dir = tempfile::tempdir().unwrap();
     // saturation: 1.25x on a 20x slide = downsample 16 = level 2 exactly
-    let r = run_tissue(&s, &meta, &Method::paper(), None, dir.path(), "a", 64).unwrap();
+    let r = run_tissue(&s, &meta, &Method::paper(), None, &out(dir.path(), "a")).unwrap();
     assert_eq!((r.read.level, r.width, r.height), (2, 256, 128));
     // fast: the lowest level
-    let r = run_tissue(&s, &meta, &Method::fast(), None, dir.path(), "b", 64).unwrap();
+    let r = run_tissue(&s, &meta, &Method::fast(), None, &out(dir.path(), "b")).unwrap();
     assert_eq!(r.read.level, 2);
     // qupath: 20 µm on a 0.5 µm slide = downsample 40, read from level 2 and shrunk (AN1's
     // threshold 200: the synthetic pink, grey ≈ 167, is above QuPath's default 127)
@@ -77,9 +113,7 @@ fn default_resolutions_follow_each_method() {
         &meta,
         &Method::Qupath(QupathParams::an1()),
         None,
-        dir.path(),
-        "c",
-        64,
+        &out(dir.path(), "c"),
     )
     .unwrap();
     assert_eq!((r.read.level, r.width), (2, 102));
@@ -90,9 +124,7 @@ fn default_resolutions_follow_each_method() {
         &meta,
         &Method::paper(),
         Some(Resolution::Magnification(2.0)),
-        dir.path(),
-        "d",
-        64,
+        &out(dir.path(), "d"),
     )
     .unwrap();
     assert_eq!((r.read.level, r.width), (1, 410));
@@ -103,7 +135,7 @@ fn blank_glass_is_an_error_and_writes_nothing() {
     let s = synthetic().without_tissue();
     let meta = SlideMeta::from_properties(s.properties(), None);
     let dir = tempfile::tempdir().unwrap();
-    let e = run_tissue(&s, &meta, &Method::paper(), None, dir.path(), "x", 64).unwrap_err();
+    let e = run_tissue(&s, &meta, &Method::paper(), None, &out(dir.path(), "x")).unwrap_err();
     assert!(matches!(e, TissueRunError::NoTissue { .. }), "{e}");
     assert!(common::entries(dir.path()).is_empty());
 }

@@ -21,9 +21,13 @@ pub struct Args {
     /// The CSV to write.
     #[arg(short, long)]
     output: PathBuf,
-    /// Tumour annotation mask (PNG or TIFF, e.g. QuPath's export at downsample 4).
+    /// Tumour annotations: a mask (PNG or TIFF, e.g. QuPath's export at downsample 4) or
+    /// QuPath GeoJSON (.geojson, .json, .gz; rasterized at --mask-downsample, default 4).
     #[arg(long)]
     mask: Option<PathBuf>,
+    /// For GeoJSON annotations: the tumour class (default: every polygon).
+    #[arg(long)]
+    tumour_class: Option<String>,
     /// Downsample of --mask relative to level 0 (default: inferred from its size).
     #[arg(long, value_parser = super::positive_f64)]
     mask_downsample: Option<f64>,
@@ -96,6 +100,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             path: p.clone(),
             downsample: a.tissue_downsample,
             label: None,
+            class: None,
         }),
         None => TissueSource::Detect(match a.tissue_method.as_str() {
             "saturation" => Method::paper(),
@@ -110,6 +115,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         path: p.clone(),
         downsample: a.mask_downsample,
         label: a.tumour_label,
+        class: a.tumour_class.clone(),
     });
     let slide = open_slide(&a.slide, DEFAULT_MAX_PIXELS)?;
     let meta = SlideMeta::from_properties(slide.properties(), a.mpp);

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::ValueEnum;
 use h2g::mask::DEFAULT_MAX_PIXELS;
 use h2g::slide::{open_slide, SlideMeta};
-use h2g::tissue::{run_tissue, Closing, Method, QupathParams, SaturationThreshold};
+use h2g::tissue::{run_tissue, Closing, Method, QupathParams, SaturationThreshold, TissueOutput};
 use h2g::units::Resolution;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,6 +82,9 @@ pub struct Args {
     /// Tile size of the mask TIFF.
     #[arg(long, default_value_t = 512)]
     tile_size: u32,
+    /// Also write the tissue as QuPath annotations (STEM.tissue-METHOD.geojson).
+    #[arg(long)]
+    geojson: bool,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -134,15 +137,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "slide".into());
-    let r = run_tissue(
-        slide.as_ref(),
-        &meta,
-        &method,
-        a.at,
-        &a.output,
-        &stem,
-        a.tile_size,
-    )?;
+    let out = TissueOutput {
+        dir: a.output.clone(),
+        stem,
+        tile: a.tile_size,
+        geojson: a.geojson,
+    };
+    let r = run_tissue(slide.as_ref(), &meta, &method, a.at, &out)?;
     if a.json {
         println!(
             "{}",

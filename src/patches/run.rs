@@ -48,6 +48,9 @@ pub enum PatchError {
     /// More patches than a table can hold.
     #[error("{cols} × {rows} patches is too many (at most 50 million): use a larger --size or a coarser --at")]
     TooMany { cols: u32, rows: u32 },
+    /// GeoJSON annotations that cannot be used.
+    #[error("annotations: {0}")]
+    Annotations(String),
     /// No patch has any tissue.
     #[error(
         "no tissue in any patch of {slide}: check the slide, the tissue mask or --tissue-method"
@@ -82,6 +85,16 @@ pub struct MaskFile {
     pub downsample: Option<f64>,
     /// Only this label counts as foreground.
     pub label: Option<u64>,
+    /// For GeoJSON annotations: only this class counts (default: every polygon).
+    pub class: Option<String>,
+}
+
+/// Whether `path` holds GeoJSON annotations rather than a raster mask (by extension).
+fn is_geojson(path: &Path) -> bool {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    [".geojson", ".json", ".geojson.gz", ".json.gz"]
+        .iter()
+        .any(|e| name.ends_with(e))
 }
 
 /// Where the tissue comes from.
@@ -171,6 +184,9 @@ fn mask_fractions(
     grid: &PatchGrid,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<f64>, PatchError> {
+    if is_geojson(&mf.path) {
+        return geojson_fractions(mf, (sw, sh), grid, progress);
+    }
     let (header, reader) = open_mask(&mf.path, &MaskOptions::default())?;
     let (mw, mh) = (header.width, header.height);
     let mismatch = |ds: f64| PatchError::MaskSize {
@@ -223,6 +239,58 @@ fn mask_fractions(
             progress,
         )?,
     })
+}
+
+/// GeoJSON annotations rasterized with QuPath's rule at the mask downsample (default 4, the
+/// paper's export scale), then the same area fractions as a raster mask.
+fn geojson_fractions(
+    mf: &MaskFile,
+    (sw, sh): (u64, u64),
+    grid: &PatchGrid,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<f64>, PatchError> {
+    use crate::vector::{rasterize, read_annotations, PixelRule};
+    let ann = read_annotations(&mf.path).map_err(|e| PatchError::Annotations(e.to_string()))?;
+    let d = mf.downsample.unwrap_or(4.0);
+    let (w, h) = (
+        ((sw as f64 / d).floor() as usize).max(1),
+        ((sh as f64 / d).floor() as usize).max(1),
+    );
+    if w as u64 * h as u64 > 1 << 31 {
+        return Err(PatchError::Annotations(format!(
+            "rasterizing at downsample {d} gives {w} × {h} pixels (over 2^31): use a larger --mask-downsample"
+        )));
+    }
+    let polys: Vec<Vec<Vec<(f64, f64)>>> = ann
+        .items
+        .iter()
+        .filter(|i| {
+            mf.class
+                .as_ref()
+                .is_none_or(|c| i.class.as_ref() == Some(c))
+        })
+        .flat_map(|i| {
+            i.polygons.iter().map(|p| {
+                p.iter()
+                    .map(|r| r.iter().map(|&(x, y)| (x / d, y / d)).collect())
+                    .collect()
+            })
+        })
+        .collect();
+    let fg: Vec<u8> = rasterize(&polys, w, h, PixelRule::TopLeft)
+        .into_iter()
+        .map(u8::from)
+        .collect();
+    let mut rows = MemoryRows::new(Arc::new(fg), w);
+    Ok(area_fractions(
+        &mut rows,
+        w as u32,
+        h as u32,
+        (d, d),
+        grid,
+        |v: u8| v != 0,
+        progress,
+    )?)
 }
 
 /// Builds the patch table of `slide`. `progress` is told the mask rows processed.

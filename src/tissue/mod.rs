@@ -13,7 +13,8 @@ use serde::Serialize;
 pub use bitmask::{BitMask, Element};
 pub use qupath::QupathParams;
 pub use run::{
-    detect_on_slide, run_tissue, SlideDetection, TissueFiles, TissueReport, TissueRunError,
+    detect_on_slide, run_tissue, SlideDetection, TissueFiles, TissueOutput, TissueReport,
+    TissueRunError,
 };
 
 use crate::slide::RgbImage;

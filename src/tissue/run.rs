@@ -54,6 +54,8 @@ pub struct TissueFiles {
     pub preview: PathBuf,
     /// This report as JSON.
     pub report: PathBuf,
+    /// The tissue as QuPath annotations (class "Tissue"), when asked for.
+    pub geojson: Option<PathBuf>,
 }
 
 /// What a tissue run found and wrote (also written as `STEM.tissue-METHOD.json`).
@@ -136,6 +138,19 @@ pub fn detect_on_slide(
     })
 }
 
+/// Where and how a tissue run writes its outputs.
+#[derive(Debug, Clone)]
+pub struct TissueOutput {
+    /// The output folder.
+    pub dir: PathBuf,
+    /// File name stem (usually the slide's).
+    pub stem: String,
+    /// Tile size of the mask TIFF.
+    pub tile: u32,
+    /// Also write QuPath GeoJSON.
+    pub geojson: bool,
+}
+
 /// Runs `method` on `slide` at `at` (or the method's default resolution) and writes
 /// `STEM.tissue-METHOD.{tif,png,json}` into `dir`.
 pub fn run_tissue(
@@ -143,10 +158,15 @@ pub fn run_tissue(
     meta: &SlideMeta,
     method: &Method,
     at: Option<Resolution>,
-    dir: &Path,
-    stem: &str,
-    tile: u32,
+    output: &TissueOutput,
 ) -> Result<TissueReport, TissueRunError> {
+    let TissueOutput {
+        dir,
+        stem,
+        tile,
+        geojson,
+    } = output;
+    let (dir, tile, geojson) = (dir.as_path(), *tile, *geojson);
     let found = detect_on_slide(slide, meta, method, at)?;
     let (det, img, plan, res) = (found.detection, found.image, found.plan, found.resolution);
     let (width, height, dsx, dsy, mpp) = (
@@ -169,6 +189,7 @@ pub fn run_tissue(
         mask: dir.join(format!("{stem}.tissue-{}.tif", method.name())),
         preview: dir.join(format!("{stem}.tissue-{}.png", method.name())),
         report: dir.join(format!("{stem}.tissue-{}.json", method.name())),
+        geojson: geojson.then(|| dir.join(format!("{stem}.tissue-{}.geojson", method.name()))),
     };
     let bytes = Arc::new(det.mask.to_bytes(255));
     let header = MaskHeader {
@@ -209,6 +230,9 @@ pub fn run_tissue(
         otsu_threshold: det.otsu_threshold,
         files,
     };
+    if let Some(path) = &report.files.geojson {
+        write_tissue_geojson(&det.mask, (dsx, dsy), path)?;
+    }
     write_json(&report.files.report, &report)?;
     Ok(report)
 }
@@ -241,6 +265,38 @@ fn write_preview(img: &RgbImage, mask: &[u8], path: &Path) -> Result<(), TissueR
         data,
     };
     write_png_rgb(path, &preview).map_err(&err)
+}
+
+/// The mask traced into valid polygons (pixel edges) as QuPath "Tissue" annotations in
+/// level-0 coordinates.
+fn write_tissue_geojson(
+    mask: &super::BitMask,
+    (dx, dy): (f64, f64),
+    path: &Path,
+) -> Result<(), TissueRunError> {
+    use crate::vector::{trace, write_geojson, ClassEncoding, ClassSpec, Placement};
+    let err = out_err(path);
+    let (w, h) = (mask.width(), mask.height());
+    let fg: Vec<bool> = (0..w * h).map(|i| mask.get(i % w, i / w)).collect();
+    let class = ClassSpec {
+        label: 1,
+        name: "Tissue".into(),
+        color: [150, 200, 150],
+    };
+    let classes = vec![(class, trace(&fg, w, h))];
+    let place = Placement {
+        dx,
+        dy,
+        x0: 0.0,
+        y0: 0.0,
+    };
+    let f = AtomicFile::create(path).map_err(&err)?;
+    {
+        let mut bw = BufWriter::new(f.file());
+        write_geojson(&mut bw, &classes, &place, ClassEncoding::ColorRgb).map_err(&err)?;
+        bw.flush().map_err(&err)?;
+    }
+    f.commit().map_err(&err)
 }
 
 fn write_json(path: &Path, report: &TissueReport) -> Result<(), TissueRunError> {

@@ -51,6 +51,18 @@ fn every_qupath_sample_loads() {
             assert!(!a.items.is_empty(), "{name}: no polygon");
         }
     }
+    // ASAP XML: CAMELYON16 outlines (polygons and splines) and the single-shape samples
+    let asap =
+        |rel: &str| read_annotations(&dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let t85 = asap("camelyon16/tumor_085.xml");
+    assert_eq!((t85.items.len(), t85.skipped), (50, 0));
+    let vertices: usize = t85.items.iter().map(|i| i.polygons[0][0].len()).sum();
+    // 7 220 listed points; the data README counts 7 270 with each ring's closing vertex
+    assert_eq!(vertices + t85.items.len(), 7270);
+    assert_eq!(asap("camelyon16/tumor_009.xml").items.len(), 6);
+    assert_eq!(asap("qupath-exports/asap-polygon.xml").items.len(), 1);
+    assert_eq!(asap("qupath-exports/asap-dot.xml").skipped, 1);
+    assert_eq!(asap("qupath-exports/asap-pointset.xml").skipped, 1);
     // the three generations of QuPath's encoding give the same classes
     let classes = |n: &str| -> Vec<Option<String>> {
         read_annotations(&dir.join("qupath-format-samples").join(n))

@@ -5,7 +5,10 @@
 //! (the last wins); nested `children` / `childObjects`; classification as a string (derived
 //! classes `"Tumor: Positive"`), `{name}` / `{names}` (≥ 0.4) or legacy `{name, colorRGB,
 //! parentClass}` (≤ 0.3). Polygon and MultiPolygon geometries are kept (GeometryCollections
-//! are searched for them); points and lines are counted and skipped.
+//! are searched for them); points and lines are counted and skipped. ASAP XML (CAMELYON16):
+//! `Polygon` and `Spline` annotations become polygons through their listed points (a spline's
+//! control points, as ASAP stores them), classed by `PartOfGroup`; `Dot` and `PointSet` are
+//! skipped.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -100,6 +103,15 @@ pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
             what: "zip archives are not read yet: unzip it and pass the .geojson".into(),
         });
     }
+    if bytes.starts_with(b"<?xml")
+        || bytes
+            .windows(17)
+            .take(4096)
+            .any(|w| w == b"<ASAP_Annotations")
+    {
+        let text = String::from_utf8_lossy(&bytes);
+        return Ok(read_asap(&text));
+    }
     let text = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
         flate2::read::GzDecoder::new(&bytes[..])
@@ -121,6 +133,45 @@ pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
     let mut out = Annotations::default();
     collect(&v, &mut out);
     Ok(out)
+}
+
+/// The value of attribute `name` in the start tag `tag`.
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let i = tag.find(&key)? + key.len();
+    let j = tag[i..].find('"')? + i;
+    Some(&tag[i..j])
+}
+
+/// ASAP XML: one annotation per `<Annotation>` element.
+fn read_asap(text: &str) -> Annotations {
+    let mut out = Annotations::default();
+    for block in text.split("<Annotation ").skip(1) {
+        let head = &block[..block.find('>').unwrap_or(block.len())];
+        let kind = attr(head, "Type").unwrap_or("");
+        let group = attr(head, "PartOfGroup")
+            .filter(|g| !g.is_empty() && *g != "None")
+            .map(str::to_string);
+        let body = &block[..block.find("</Annotation>").unwrap_or(block.len())];
+        let mut pts: Vec<(u64, (f64, f64))> = body
+            .split("<Coordinate ")
+            .skip(1)
+            .filter_map(|c| {
+                let num =
+                    |n: &str| attr(c, n).and_then(|v| v.replace(',', ".").parse::<f64>().ok());
+                Some((num("Order").unwrap_or(0.0) as u64, (num("X")?, num("Y")?)))
+            })
+            .collect();
+        pts.sort_by_key(|p| p.0);
+        match kind {
+            "Polygon" | "Spline" | "Rectangle" if pts.len() >= 3 => out.items.push(Annotation {
+                class: group,
+                polygons: vec![vec![pts.into_iter().map(|p| p.1).collect()]],
+            }),
+            _ => out.skipped += 1,
+        }
+    }
+    out
 }
 
 fn collect(v: &Value, out: &mut Annotations) {

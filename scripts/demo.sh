@@ -18,8 +18,11 @@ $H convert-mask fixtures/qupath-label-masks/labeled_both.png "$OUT/labeled_both.
 echo; echo "== the converted mask, opened by OpenSlide as a slide"
 $H info "$OUT/labeled_both.tif"
 echo; echo "== tissue detection on the real slide: the paper's rule, then FAST's"
-$H tissue "$SLIDE" -o "$OUT"
+$H tissue "$SLIDE" -o "$OUT" --geojson
 $H tissue "$SLIDE" -o "$OUT" --method fast
+echo; echo "== the tissue as QuPath annotations, and back into a mask"
+head -c 300 "$OUT/cmu_small_region.tissue-saturation.geojson"; echo " ..."
+$H rasterize "$OUT/cmu_small_region.tissue-saturation.geojson" -o "$OUT/tissue-from-geojson.png" --like "$SLIDE" --downsample 16
 echo; echo "== the slide's 10x patch grid with tissue fractions (no annotation: labels 'unlabelled')"
 $H patches "$SLIDE" -o "$OUT/patches.csv" --export "$OUT/patches"
 head -4 "$OUT/patches.csv"

@@ -161,6 +161,36 @@ fn vectorize_then_rasterize_is_the_identity() {
 }
 
 #[test]
+fn zipped_and_gzipped_geojson_read_like_plain() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"{"type": "Feature", "id": "x", "geometry": {"type": "Polygon", "coordinates": [[[0,0],[4,0],[4,4],[0,4],[0,0]]]}, "properties": {"classification": {"name": "Tumor", "colorRGB": -65536}, "measurements": {"a": NaN}}}"#;
+    let plain = dir.path().join("a.geojson");
+    std::fs::write(&plain, text).unwrap();
+    let gz = dir.path().join("a.geojson.gz");
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    e.write_all(text.as_bytes()).unwrap();
+    e.finish().unwrap();
+    let zp = dir.path().join("a.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zp).unwrap());
+    z.start_file("one.geojson", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    z.write_all(text.as_bytes()).unwrap();
+    z.start_file("two.json", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    z.write_all(text.as_bytes()).unwrap();
+    z.finish().unwrap();
+    let a = read_annotations(&plain).unwrap();
+    assert_eq!(a.items.len(), 1);
+    assert_eq!(a.items[0].class.as_deref(), Some("Tumor"));
+    assert_eq!(read_annotations(&gz).unwrap(), a);
+    assert_eq!(read_annotations(&zp).unwrap().items.len(), 2);
+}
+
+#[test]
 fn an_empty_mask_gives_an_empty_feature_collection() {
     let dir = tempfile::tempdir().unwrap();
     let mask = dir.path().join("z.png");

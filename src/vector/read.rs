@@ -1,7 +1,7 @@
 //! Reading QuPath GeoJSON as every QuPath version writes it (QUPATH.md §1–2).
 //!
 //! Accepted: a FeatureCollection, a single Feature, a bare array of Features, or a bare
-//! geometry; gzip (`.gz`); bare `NaN` / `Infinity` tokens (QuPath ≤ 0.4); duplicate keys
+//! geometry; gzip (`.gz`); zip archives (every `.json`/`.geojson` entry); bare `NaN` / `Infinity` tokens (QuPath ≤ 0.4); duplicate keys
 //! (the last wins); nested `children` / `childObjects`; classification as a string (derived
 //! classes `"Tumor: Positive"`), `{name}` / `{names}` (≥ 0.4) or legacy `{name, colorRGB,
 //! parentClass}` (≤ 0.3). Polygon and MultiPolygon geometries are kept (GeometryCollections
@@ -90,6 +90,49 @@ fn lenient(text: &str) -> String {
     out
 }
 
+/// Every `.json`/`.geojson` (or gzipped) entry of a zip archive, as QuPath imports them.
+fn read_zip(path: &Path, bytes: &[u8]) -> Result<Annotations, ReadError> {
+    let bad = |e: &dyn std::fmt::Display| ReadError::Json {
+        path: path.into(),
+        detail: format!("zip archive: {e}"),
+    };
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(&e))?;
+    let mut all = Annotations::default();
+    let mut entries = 0;
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).map_err(|e| bad(&e))?;
+        let entry = f.name().map(|n| n.to_string()).unwrap_or_default();
+        let name = entry.to_ascii_lowercase();
+        if !(name.ends_with(".json") || name.ends_with(".geojson") || name.ends_with(".gz")) {
+            continue;
+        }
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).map_err(|e| bad(&e))?;
+        let tmp = tempfile::Builder::new()
+            .suffix(".geojson")
+            .tempfile()
+            .map_err(|source| ReadError::Io {
+                path: path.into(),
+                source,
+            })?;
+        std::fs::write(tmp.path(), &buf).map_err(|source| ReadError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let part = read_annotations(tmp.path()).map_err(|e| bad(&format!("{entry}: {e}")))?;
+        all.items.extend(part.items);
+        all.skipped += part.skipped;
+        entries += 1;
+    }
+    if entries == 0 {
+        return Err(ReadError::Unsupported {
+            path: path.into(),
+            what: "the zip archive holds no .json or .geojson entry".into(),
+        });
+    }
+    Ok(all)
+}
+
 /// Reads the annotations of `path`.
 pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
     let io = |source| ReadError::Io {
@@ -98,10 +141,7 @@ pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
     };
     let bytes = std::fs::read(path).map_err(io)?;
     if bytes.starts_with(b"PK\x03\x04") {
-        return Err(ReadError::Unsupported {
-            path: path.into(),
-            what: "zip archives are not read yet: unzip it and pass the .geojson".into(),
-        });
+        return read_zip(path, &bytes);
     }
     if bytes.starts_with(b"<?xml")
         || bytes

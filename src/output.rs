@@ -121,8 +121,13 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// The registry is process-wide (as the signal handler needs): tests that create or clear
+    /// unfinished files must not run at the same time.
+    static REGISTRY: Mutex<()> = Mutex::new(());
+
     #[test]
     fn commit_renames_and_drop_removes() {
+        let _serial = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.bin");
         let a = AtomicFile::create(&target).unwrap();
@@ -137,6 +142,7 @@ mod tests {
 
     #[test]
     fn interrupted_outputs_are_removed() {
+        let _serial = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let a = AtomicFile::create(&dir.path().join("x.tif")).unwrap();
         let tmp = a.tmp.path().to_path_buf();

@@ -230,3 +230,52 @@ fn self_intersecting_rings_rasterize_without_a_crash() {
     let levels = common::read_levels(&out);
     assert!(levels[0].data.contains(&1), "tumour drawn");
 }
+
+#[test]
+fn vectorize_drops_small_objects_and_fills_small_holes_in_square_micrometres() {
+    let dir = tempfile::tempdir().unwrap();
+    // 12×12 mask: a 6×6 block with a 2×2 hole, and a single-pixel speck
+    let mut px = vec![0u8; 144];
+    for y in 1..7 {
+        for x in 1..7 {
+            px[y * 12 + x] = 1;
+        }
+    }
+    for (x, y) in [(3, 3), (4, 3), (3, 4), (4, 4)] {
+        px[y * 12 + x] = 0;
+    }
+    px[10 * 12 + 10] = 1;
+    let mask = dir.path().join("m.png");
+    common::write_gray8(&mask, 12, 12, &px);
+    let gj = dir.path().join("m.geojson");
+    // downsample 4 at 0.25 µm/px: one mask pixel is 1 µm²; speck 1 µm², hole 4 µm²
+    let run = |extra: &[&str]| {
+        h2g()
+            .arg("vectorize")
+            .arg(&mask)
+            .arg("-o")
+            .arg(&gj)
+            .args(["--downsample", "4"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--mpp", "0.25", "--min-area", "2", "--max-hole", "5"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&gj).unwrap()).unwrap();
+    let feats = v["features"].as_array().unwrap();
+    assert_eq!(feats.len(), 1, "speck dropped");
+    assert_eq!(
+        feats[0]["geometry"]["coordinates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "hole filled"
+    );
+    // without a pixel size the filters are refused
+    let o = run(&["--min-area", "2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--mpp"));
+}

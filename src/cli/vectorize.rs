@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use h2g::mask::{open_mask, MaskOptions, MaskReader};
 use h2g::output::AtomicFile;
 use h2g::slide::open_slide;
-use h2g::vector::{trace, write_geojson, ClassEncoding, ClassSpec, Placement};
+use h2g::vector::{filter_areas, trace, write_geojson, ClassEncoding, ClassSpec, Placement};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Frame {
@@ -46,6 +46,15 @@ pub struct Args {
     /// The slide the mask belongs to (gives the downsample and the bounds for --frame qupath).
     #[arg(long)]
     slide: Option<PathBuf>,
+    /// Level-0 pixel size in µm (default: the slide's), for --min-area and --max-hole.
+    #[arg(long, value_parser = super::positive_f64)]
+    mpp: Option<f64>,
+    /// Drop annotations smaller than this many µm² (as QuPath's tissue detection does).
+    #[arg(long)]
+    min_area: Option<f64>,
+    /// Fill holes smaller than this many µm².
+    #[arg(long)]
+    max_hole: Option<f64>,
     /// Coordinate frame of the output.
     #[arg(long, value_enum, default_value_t = Frame::File)]
     frame: Frame,
@@ -133,11 +142,33 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else {
         a.classes.clone()
     };
+    // µm² per mask pixel, for the area filters
+    let px_um2 = if a.min_area.is_some() || a.max_hole.is_some() {
+        let mpp = match (a.mpp, &slide) {
+            (Some(m), _) => m,
+            (None, Some(s)) => h2g::slide::SlideMeta::from_properties(s.properties(), None)
+                .mpp
+                .map(|p| p.x)
+                .context(
+                    "--min-area/--max-hole need a pixel size: the slide has none, pass --mpp",
+                )?,
+            (None, None) => {
+                anyhow::bail!("--min-area/--max-hole need a pixel size: pass --slide or --mpp")
+            }
+        };
+        place.dx * place.dy * mpp * mpp
+    } else {
+        1.0
+    };
+    let (min_px, hole_px) = (
+        a.min_area.unwrap_or(0.0) / px_um2,
+        a.max_hole.unwrap_or(0.0) / px_um2,
+    );
     let classes: Vec<(ClassSpec, Vec<h2g::vector::Polygon>)> = specs
         .into_iter()
         .map(|c| {
             let fg: Vec<bool> = labels.iter().map(|&v| v as u64 == c.label).collect();
-            let polys = trace(&fg, w, h);
+            let polys = filter_areas(trace(&fg, w, h), min_px, hole_px);
             (c, polys)
         })
         .collect();

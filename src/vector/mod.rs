@@ -11,4 +11,4 @@ pub use geojson::{
 };
 pub use raster::{rasterize, PixelRule};
 pub use read::{classification_name, read_annotations, Annotation, Annotations, ReadError};
-pub use trace::{signed_area2, trace, Polygon, Ring};
+pub use trace::{filter_areas, signed_area2, trace, Polygon, Ring};

@@ -25,6 +25,23 @@ pub struct Polygon {
 
 const STEP: [(i64, i64); 4] = [(1, 0), (0, 1), (-1, 0), (0, -1)];
 
+/// Drops polygons whose area (shell minus holes, in mask pixels) is below `min_area` and fills
+/// (removes) holes whose area is below `max_hole`, as QuPath's tissue detection does.
+pub fn filter_areas(polys: Vec<Polygon>, min_area: f64, max_hole: f64) -> Vec<Polygon> {
+    polys
+        .into_iter()
+        .map(|mut p| {
+            p.holes
+                .retain(|h| (-signed_area2(h)) as f64 / 2.0 >= max_hole);
+            p
+        })
+        .filter(|p| {
+            let a = signed_area2(&p.shell) + p.holes.iter().map(signed_area2).sum::<i64>();
+            a as f64 / 2.0 >= min_area
+        })
+        .collect()
+}
+
 /// Twice the signed area (shoelace, y down: shells positive).
 pub fn signed_area2(r: &Ring) -> i64 {
     let n = r.len();
@@ -219,6 +236,20 @@ mod tests {
             w,
             rows.len(),
         )
+    }
+
+    #[test]
+    fn small_objects_and_small_holes_are_filtered() {
+        // a 5×5 block with a 1-px hole, and a lone pixel
+        let (m, w, h) = mask(&["#####..", "#####..", "##.##..", "#####..", "#####.#"]);
+        let p = filter_areas(trace(&m, w, h), 2.0, 2.0);
+        assert_eq!(p.len(), 1, "the lone pixel (area 1) is dropped");
+        assert!(p[0].holes.is_empty(), "the 1-px hole is filled");
+        let p = filter_areas(trace(&m, w, h), 0.0, 0.0);
+        assert_eq!(
+            (p.len(), p.iter().map(|q| q.holes.len()).sum::<usize>()),
+            (2, 1)
+        );
     }
 
     #[test]

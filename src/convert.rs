@@ -7,17 +7,17 @@
 //! temporary file that is renamed into place only when complete.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::mask::{open_mask, MaskError, MaskHeader, MaskOptions, MaskReader, RowSource};
-use crate::output::AtomicFile;
+use crate::output::{progress, write_json, AtomicFile};
 use crate::pyramid::{level_sizes, reduce_rows, Reduce, Sample};
 use crate::tiff::{
     BigTiffMode, Compression, PyramidLayout, PyramidWriter, TiffError, TileCompressor,
@@ -202,7 +202,15 @@ pub fn write_mask(
     let tmp = AtomicFile::create(output).map_err(out_err)?;
     let file = tmp.file().try_clone().map_err(out_err)?;
     let writer = PyramidWriter::new(BufWriter::with_capacity(4 << 20, file), layout)?;
-    let bar = progress_bar(spec.progress, header.height as u64, input);
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let bar = progress(
+        Some(header.height as u64),
+        &format!("converting {name} (rows)"),
+        spec.progress,
+    );
     let (writer, hist) = match reader {
         MaskReader::U8(src) => stream::<u8>(src, writer, spec, &bar)?,
         MaskReader::U16(src) => stream::<u16>(src, writer, spec, &bar)?,
@@ -232,26 +240,6 @@ pub fn write_mask(
         label_pixels: hist,
         palette_sidecar: sidecar,
     })
-}
-
-fn progress_bar(enabled: bool, rows: u64, input: &Path) -> ProgressBar {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(rows);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} rows ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_message(format!(
-        "converting {}",
-        input
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    ));
-    bar
 }
 
 fn colormap_from(palette: &[[u8; 3]], reader: &MaskReader) -> Vec<u16> {
@@ -311,14 +299,7 @@ fn write_sidecar(
         note: "pixel values of the TIFF are labels; rgb is the colour the input's palette gave each label",
         labels,
     };
-    let tmp = AtomicFile::create(path).map_err(err)?;
-    let mut w = BufWriter::new(tmp.file());
-    serde_json::to_writer_pretty(&mut w, &doc).map_err(|e| err(e.into()))?;
-    w.write_all(b"\n").map_err(err)?;
-    w.flush().map_err(err)?;
-    drop(w);
-    tmp.commit().map_err(err)?;
-    Ok(())
+    write_json(path, &doc).map_err(err)
 }
 
 /// Samples of a level gathered until one tile row is complete.

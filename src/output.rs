@@ -1,5 +1,6 @@
 //! Atomic output files: written under a temporary name beside the target, renamed into place
-//! only when complete, and removable by a signal handler if the run is interrupted.
+//! only when complete, and removable by a signal handler if the run is interrupted; and the
+//! progress bars of long work.
 
 use std::fs::File;
 use std::io;
@@ -90,19 +91,92 @@ impl AtomicFile {
     }
 }
 
+/// Writes `path` atomically through a buffered writer: `write` fills it, then the data is
+/// flushed and the file moved into place; on any error nothing appears at `path`.
+pub fn write_file<T>(
+    path: &Path,
+    write: impl FnOnce(&mut dyn io::Write) -> io::Result<T>,
+) -> io::Result<T> {
+    let f = AtomicFile::create(path)?;
+    let out = {
+        let mut w = io::BufWriter::with_capacity(1 << 16, f.file());
+        let out = write(&mut w)?;
+        io::Write::flush(&mut w)?;
+        out
+    };
+    f.commit()?;
+    Ok(out)
+}
+
+/// Writes `value` as pretty JSON (with a final newline) at `path`, atomically.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> io::Result<()> {
+    write_file(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value)?;
+        w.write_all(b"\n")
+    })
+}
+
+/// Writes an 8-bit PNG at `path`, atomically: RGB (`channels` 3) or grey (1); 16-bit grey
+/// when `data` holds two big-endian bytes per pixel.
+pub fn write_png(
+    path: &Path,
+    width: u32,
+    height: u32,
+    channels: u8,
+    data: &[u8],
+) -> io::Result<()> {
+    let px = width as usize * height as usize * channels as usize;
+    let (color, depth) = match (channels, data.len() == 2 * px) {
+        (3, _) => (png::ColorType::Rgb, png::BitDepth::Eight),
+        (_, true) => (png::ColorType::Grayscale, png::BitDepth::Sixteen),
+        _ => (png::ColorType::Grayscale, png::BitDepth::Eight),
+    };
+    write_file(path, |w| {
+        let mut enc = png::Encoder::new(w, width, height);
+        enc.set_color(color);
+        enc.set_depth(depth);
+        let io_err = |e: png::EncodingError| io::Error::other(e.to_string());
+        let mut pw = enc.write_header().map_err(io_err)?;
+        pw.write_image_data(data).map_err(io_err)?;
+        pw.finish().map_err(io_err)
+    })
+}
+
 /// Writes an 8-bit RGB image as a PNG at `path`, atomically.
 pub fn write_png_rgb(path: &Path, img: &crate::slide::RgbImage) -> io::Result<()> {
-    let f = AtomicFile::create(path)?;
-    {
-        let mut enc = png::Encoder::new(io::BufWriter::new(f.file()), img.width, img.height);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let io_err = |e: png::EncodingError| io::Error::other(e.to_string());
-        let mut w = enc.write_header().map_err(io_err)?;
-        w.write_image_data(&img.data).map_err(io_err)?;
-        w.finish().map_err(io_err)?;
+    write_png(path, img.width, img.height, 3, &img.data)
+}
+
+/// A progress bar on stderr for `len` steps (a spinner counting steps when `None`), drawn only
+/// when `enabled` and stderr is a terminal.
+pub fn progress(len: Option<u64>, message: &str, enabled: bool) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::io::IsTerminal;
+    if !enabled || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
     }
-    f.commit()
+    let bar = match len {
+        Some(n) => {
+            let b = ProgressBar::new(n);
+            b.set_style(
+                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            b
+        }
+        None => {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {pos}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            b
+        }
+    };
+    bar.set_message(message.to_string());
+    bar
 }
 
 /// Removes every temporary output not yet committed; for signal handlers, after which the
@@ -119,7 +193,7 @@ pub fn remove_unfinished() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use std::io::Write as _;
 
     /// The registry is process-wide (as the signal handler needs): tests that create or clear
     /// unfinished files must not run at the same time.

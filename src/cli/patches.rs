@@ -1,18 +1,17 @@
 //! `h2g patches SLIDE -o patches.csv`: the patch grid with tissue and tumour fractions and labels.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use h2g::mask::DEFAULT_MAX_PIXELS;
+use h2g::output::progress;
 use h2g::patches::{
     build_patches, export_pngs, write_csv, LabelRule, MaskFile, PatchSpec, TissueSource,
 };
 use h2g::slide::{open_slide, SlideMeta};
 use h2g::tissue::Method;
 use h2g::units::Resolution;
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -69,20 +68,6 @@ pub struct Args {
     quiet: bool,
 }
 
-fn bar(quiet: bool, len: u64, what: &str) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let b = ProgressBar::new(len);
-    b.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    b.set_message(what.to_string());
-    b
-}
-
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     for (name, v) in [
         ("--min-tissue", a.min_tissue),
@@ -128,24 +113,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         },
         all: a.all,
     };
-    let rows = if a.quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        let s = ProgressBar::new_spinner();
-        s.set_style(
-            ProgressStyle::with_template("{spinner} reading masks: {pos} rows")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        s
-    };
-    let progress = |n: u64| rows.inc(n);
+    let rows = progress(None, "reading masks: rows", !a.quiet);
+    let on_rows = |n: u64| rows.inc(n);
     let table = build_patches(
         slide.as_ref(),
         &meta,
         &spec,
         &tissue,
         tumour.as_ref(),
-        &progress,
+        &on_rows,
     )?;
     rows.finish_and_clear();
     let written = write_csv(&table, &a.output, a.all)?;
@@ -168,7 +144,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &a.export {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let kept = table.patches.iter().filter(|p| p.label.kept()).count() as u64;
-        let b = bar(a.quiet, kept, "exporting patches");
+        let b = progress(Some(kept), "exporting patches", !a.quiet);
         let stem = a
             .slide
             .file_stem()

@@ -1,7 +1,6 @@
 //! `h2g rasterize ANN.geojson -o MASK`: QuPath annotations into a label mask.
 
 use std::collections::BTreeSet;
-use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use anyhow::Context;
 use clap::ValueEnum;
 use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
 use h2g::mask::{MaskHeader, MaskReader, MemoryRows};
-use h2g::output::AtomicFile;
+use h2g::output::write_png;
 use h2g::slide::open_slide;
 use h2g::vector::{rasterize, read_annotations, PixelRule};
 
@@ -154,22 +153,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if png {
-        let f = AtomicFile::create(&a.output)
-            .with_context(|| format!("cannot write {}", a.output.display()))?;
-        {
-            let mut enc = png::Encoder::new(BufWriter::new(f.file()), w as u32, h as u32);
-            enc.set_color(png::ColorType::Grayscale);
-            let data: Vec<u8> = if max > 255 {
-                enc.set_depth(png::BitDepth::Sixteen);
-                labels.iter().flat_map(|v| v.to_be_bytes()).collect()
-            } else {
-                labels.iter().map(|&v| v as u8).collect()
-            };
-            let mut wr = enc.write_header().context("writing the PNG")?;
-            wr.write_image_data(&data).context("writing the PNG")?;
-            wr.finish().context("writing the PNG")?;
-        }
-        f.commit()
+        let data: Vec<u8> = if max > 255 {
+            labels.iter().flat_map(|v| v.to_be_bytes()).collect()
+        } else {
+            labels.iter().map(|&v| v as u8).collect()
+        };
+        write_png(&a.output, w as u32, h as u32, 1, &data)
             .with_context(|| format!("cannot write {}", a.output.display()))?;
     } else {
         let header = MaskHeader {

@@ -1,16 +1,14 @@
 //! `h2g sample COHORT.csv -o draws.csv`: hierarchical sampling of training patches.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use h2g::mask::DEFAULT_MAX_PIXELS;
-use h2g::output::AtomicFile;
+use h2g::output::{progress, write_file};
 use h2g::sampling::{load_cohort, NpyWriter, Rng, SamplingTree};
 use h2g::slide::{open_slide, read_at, ReadPlan, Slide};
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 #[derive(Debug, clap::Args)]
@@ -76,38 +74,42 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let grades = tree.grades();
 
     // the draws CSV
-    let err = |e| anyhow::anyhow!("cannot write {}: {e}", a.output.display());
-    let f = AtomicFile::create(&a.output).map_err(err)?;
-    {
-        let mut w = BufWriter::new(f.file());
-        writeln!(
-            w,
-            "batch,index,grade,slide,class,cluster,x,y,level,downsample,width,height"
-        )
-        .map_err(err)?;
+    write_file(&a.output, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record([
+            "batch",
+            "index",
+            "grade",
+            "slide",
+            "class",
+            "cluster",
+            "x",
+            "y",
+            "level",
+            "downsample",
+            "width",
+            "height",
+        ])?;
         for (i, d) in draws.iter().enumerate() {
             let p = &patches[d.patch];
-            writeln!(
-                w,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
-                i / a.batch_size,
-                i % a.batch_size,
-                grades[d.grade],
-                slides[p.slide].slide.display(),
-                p.class,
-                p.cluster,
-                p.x,
-                p.y,
-                p.level,
-                p.downsample,
-                p.width,
-                p.width
-            )
-            .map_err(err)?;
+            csv.write_record([
+                (i / a.batch_size).to_string(),
+                (i % a.batch_size).to_string(),
+                grades[d.grade].to_string(),
+                slides[p.slide].slide.display().to_string(),
+                p.class.clone(),
+                p.cluster.clone(),
+                p.x.to_string(),
+                p.y.to_string(),
+                p.level.to_string(),
+                p.downsample.to_string(),
+                p.width.to_string(),
+                p.width.to_string(),
+            ])?;
         }
-        w.flush().map_err(err)?;
-    }
-    f.commit().map_err(err)?;
+        csv.flush()
+    })
+    .with_context(|| format!("cannot write {}", a.output.display()))?;
 
     // realised proportions per stage
     let share = |k: usize| 100.0 * k as f64 / n as f64;
@@ -189,17 +191,7 @@ fn write_arrays(
     let s = size as usize;
     let mut pixels = NpyWriter::create(path, &[n, s, s, 3])
         .with_context(|| format!("cannot write {}", path.display()))?;
-    let bar = if a.quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::new(n as u64);
-        b.set_style(
-            ProgressStyle::with_template("reading patches [{bar:40}] {pos}/{len} ({eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        b
-    };
+    let bar = progress(Some(n as u64), "reading patches", !a.quiet);
     for chunk in draws.chunks(256) {
         let imgs = chunk
             .par_iter()

@@ -1,13 +1,12 @@
 //! `h2g vectorize MASK -o OUT.geojson`: a label mask into QuPath annotations.
 
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
 use h2g::mask::{open_mask, MaskOptions, MaskReader};
-use h2g::output::AtomicFile;
+use h2g::output::write_file;
 use h2g::slide::open_slide;
 use h2g::vector::{filter_areas, trace, write_geojson, ClassEncoding, ClassSpec, Placement};
 
@@ -176,17 +175,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         QupathVersion::V02 => ClassEncoding::ColorRgb,
         QupathVersion::V04 => ClassEncoding::ColorArray,
     };
-    let f = AtomicFile::create(&a.output)
-        .with_context(|| format!("cannot write {}", a.output.display()))?;
-    let n = {
-        let mut bw = BufWriter::new(f.file());
-        let n = write_geojson(&mut bw, &classes, &place, enc)
-            .with_context(|| format!("cannot write {}", a.output.display()))?;
-        bw.flush()
-            .with_context(|| format!("cannot write {}", a.output.display()))?;
-        n
-    };
-    f.commit()
+    let n = write_file(&a.output, |w| write_geojson(w, &classes, &place, enc))
         .with_context(|| format!("cannot write {}", a.output.display()))?;
     let per: Vec<String> = classes
         .iter()

@@ -1,7 +1,6 @@
 //! Building a slide's patch table: the grid at the target resolution, tissue and tumour
 //! fractions from their masks, labels, the CSV, and optional PNG export of kept patches.
 
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,7 +9,7 @@ use serde::Serialize;
 
 use super::{area_fractions, FractionError, LabelRule, PatchGrid, PatchLabel};
 use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, MemoryRows};
-use crate::output::{write_png_rgb, AtomicFile};
+use crate::output::{write_file, write_png_rgb};
 use crate::slide::{plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta};
 use crate::tissue::{detect_on_slide, Method, TissueRunError};
 use crate::units::Resolution;
@@ -383,46 +382,43 @@ pub fn write_csv(table: &PatchTable, path: &Path, all: bool) -> Result<usize, Pa
         path: path.to_path_buf(),
         source,
     };
-    let f = AtomicFile::create(path).map_err(err)?;
-    let mut n = 0;
-    {
-        let mut w = BufWriter::new(f.file());
-        writeln!(
-            w,
-            "slide,x,y,level,downsample,width,height,tissue_fraction,tumour_fraction,label"
-        )
-        .map_err(err)?;
-        let side = table.grid.side().round() as u64;
-        let slide = csv_field(&table.slide);
+    write_file(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record([
+            "slide",
+            "x",
+            "y",
+            "level",
+            "downsample",
+            "width",
+            "height",
+            "tissue_fraction",
+            "tumour_fraction",
+            "label",
+        ])?;
+        let side = (table.grid.side().round() as u64).to_string();
+        let mut n = 0;
         for p in table.patches.iter().filter(|p| all || p.label.kept()) {
-            writeln!(
-                w,
-                "{slide},{},{},{},{},{side},{side},{:.6},{},{}",
-                p.x,
-                p.y,
-                table.plan.level,
-                table.grid.downsample,
-                p.tissue_fraction,
+            csv.write_record([
+                table.slide.clone(),
+                p.x.to_string(),
+                p.y.to_string(),
+                table.plan.level.to_string(),
+                table.grid.downsample.to_string(),
+                side.clone(),
+                side.clone(),
+                format!("{:.6}", p.tissue_fraction),
                 p.tumour_fraction
                     .map(|t| format!("{t:.6}"))
                     .unwrap_or_default(),
-                p.label.as_str()
-            )
-            .map_err(err)?;
+                p.label.as_str().to_string(),
+            ])?;
             n += 1;
         }
-        w.flush().map_err(err)?;
-    }
-    f.commit().map_err(err)?;
-    Ok(n)
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+        csv.flush()?;
+        Ok(n)
+    })
+    .map_err(err)
 }
 
 /// Reads the pixels of one patch at the table's resolution.

@@ -1,7 +1,6 @@
 //! Running a tissue method on a slide and writing its outputs: the mask as a tiled pyramidal
 //! TIFF, a PNG preview (tissue tinted on the image it was found on) and a JSON report.
 
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,7 +9,7 @@ use serde::Serialize;
 use super::{detect, Detection, Method, TissueError};
 use crate::convert::{write_mask, ConvertError, ConvertSpec, PaletteMode};
 use crate::mask::{MaskHeader, MaskReader, MemoryRows};
-use crate::output::{write_png_rgb, AtomicFile};
+use crate::output::{write_file, write_json, write_png_rgb};
 use crate::slide::{plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta};
 use crate::units::{PixelSize, Resolution};
 
@@ -233,7 +232,7 @@ pub fn run_tissue(
     if let Some(path) = &report.files.geojson {
         write_tissue_geojson(&det.mask, (dsx, dsy), path)?;
     }
-    write_json(&report.files.report, &report)?;
+    write_json(&report.files.report, &report).map_err(out_err(&report.files.report))?;
     Ok(report)
 }
 
@@ -290,23 +289,8 @@ fn write_tissue_geojson(
         x0: 0.0,
         y0: 0.0,
     };
-    let f = AtomicFile::create(path).map_err(&err)?;
-    {
-        let mut bw = BufWriter::new(f.file());
-        write_geojson(&mut bw, &classes, &place, ClassEncoding::ColorRgb).map_err(&err)?;
-        bw.flush().map_err(&err)?;
-    }
-    f.commit().map_err(&err)
-}
-
-fn write_json(path: &Path, report: &TissueReport) -> Result<(), TissueRunError> {
-    let err = out_err(path);
-    let f = AtomicFile::create(path).map_err(&err)?;
-    {
-        let mut w = BufWriter::new(f.file());
-        serde_json::to_writer_pretty(&mut w, report).map_err(|e| err(e.into()))?;
-        w.write_all(b"\n").map_err(&err)?;
-        w.flush().map_err(&err)?;
-    }
-    f.commit().map_err(&err)
+    write_file(path, |w| {
+        write_geojson(w, &classes, &place, ClassEncoding::ColorRgb).map(|_| ())
+    })
+    .map_err(&err)
 }

@@ -318,7 +318,7 @@ type Streamed = (PyramidWriter<BufWriter<File>>, Vec<(u64, u64)>);
 
 /// Streams every row of `src` through the pyramid into `writer`; returns the writer and the
 /// level-0 label histogram.
-fn stream<T: Sample + Tileable>(
+fn stream<T: Sample>(
     src: Box<dyn RowSource<T>>,
     mut writer: PyramidWriter<BufWriter<File>>,
     spec: &ConvertSpec,
@@ -402,7 +402,7 @@ struct Ctx<'a, T: Sample> {
     hist: &'a mut [u64],
 }
 
-fn process<T: Sample + Tileable>(
+fn process<T: Sample>(
     ctx: &mut Ctx<'_, T>,
     data_rx: Receiver<Chunk<T>>,
     free_tx: SyncSender<Vec<T>>,
@@ -446,7 +446,7 @@ fn process<T: Sample + Tileable>(
 
 /// Writes the tile row held in `level`'s band, then reduces it into the next level (flushing
 /// that level too when its band fills up).
-fn flush<T: Sample + Tileable>(ctx: &mut Ctx<'_, T>, mut level: usize) -> Result<(), ConvertError> {
+fn flush<T: Sample>(ctx: &mut Ctx<'_, T>, mut level: usize) -> Result<(), ConvertError> {
     loop {
         let tile = ctx.tile;
         let band = &ctx.bands[level];
@@ -499,7 +499,7 @@ fn flush<T: Sample + Tileable>(ctx: &mut Ctx<'_, T>, mut level: usize) -> Result
 
 /// Extracts, histograms and compresses one tile of a band. Edge tiles are padded with 0.
 #[allow(clippy::too_many_arguments)]
-fn encode_tile<T: Sample + Tileable>(
+fn encode_tile<T: Sample>(
     band: &[T],
     w: usize,
     x0: usize,
@@ -540,37 +540,4 @@ fn encode_tile<T: Sample + Tileable>(
         samples[y * tile..y * tile + tw].copy_from_slice(&band[y * w + x0..y * w + x0 + tw]);
     }
     (compressor.compress(&T::into_le_bytes(samples)), hist)
-}
-
-/// Sample-type specifics of tile encoding.
-pub trait Tileable: Sample {
-    /// Histogram length (one bin per possible value).
-    const HIST_LEN: usize;
-    /// Little-endian bytes of a tile, reusing the buffer where the layout already matches.
-    fn into_le_bytes(v: Vec<Self>) -> Vec<u8>;
-    /// The bytes of a tile whose `n` samples all equal `v`.
-    fn uniform_tile(v: Self, n: usize) -> Vec<u8>;
-}
-
-impl Tileable for u8 {
-    const HIST_LEN: usize = 256;
-    fn into_le_bytes(v: Vec<u8>) -> Vec<u8> {
-        v
-    }
-    fn uniform_tile(v: u8, n: usize) -> Vec<u8> {
-        vec![v; n]
-    }
-}
-
-impl Tileable for u16 {
-    const HIST_LEN: usize = 65536;
-    fn into_le_bytes(v: Vec<u16>) -> Vec<u8> {
-        let mut out = Vec::with_capacity(v.len() * 2);
-        u16::extend_le(&v, &mut out);
-        out
-    }
-    fn uniform_tile(v: u16, n: usize) -> Vec<u8> {
-        let b = v.to_le_bytes();
-        b.iter().copied().cycle().take(2 * n).collect()
-    }
 }

@@ -13,34 +13,48 @@ pub trait Sample: Copy + Eq + Ord + Default + Send + Sync + fmt::Debug + 'static
     const BYTES: usize;
     /// Bits per sample, as written in the TIFF.
     const BITS: u16;
-    /// Appends the little-endian bytes of `samples` to `out`.
-    fn extend_le(samples: &[Self], out: &mut Vec<u8>);
+    /// Number of possible values (one histogram bin each).
+    const HIST_LEN: usize;
     /// The value as `u64` (for reporting and caches).
     fn to_u64(self) -> u64;
+    /// Little-endian bytes of a tile, reusing the buffer where the layout already matches.
+    fn into_le_bytes(v: Vec<Self>) -> Vec<u8>;
+    /// The bytes of a tile whose `n` samples all equal `v`.
+    fn uniform_tile(v: Self, n: usize) -> Vec<u8>;
 }
 
 impl Sample for u8 {
     const BYTES: usize = 1;
     const BITS: u16 = 8;
-    fn extend_le(samples: &[Self], out: &mut Vec<u8>) {
-        out.extend_from_slice(samples);
-    }
+    const HIST_LEN: usize = 256;
     fn to_u64(self) -> u64 {
         self as u64
+    }
+    fn into_le_bytes(v: Vec<u8>) -> Vec<u8> {
+        v
+    }
+    fn uniform_tile(v: u8, n: usize) -> Vec<u8> {
+        vec![v; n]
     }
 }
 
 impl Sample for u16 {
     const BYTES: usize = 2;
     const BITS: u16 = 16;
-    fn extend_le(samples: &[Self], out: &mut Vec<u8>) {
-        out.reserve(samples.len() * 2);
-        for s in samples {
-            out.extend_from_slice(&s.to_le_bytes());
-        }
-    }
+    const HIST_LEN: usize = 65536;
     fn to_u64(self) -> u64 {
         self as u64
+    }
+    fn into_le_bytes(v: Vec<u16>) -> Vec<u8> {
+        v.iter().flat_map(|s| s.to_le_bytes()).collect()
+    }
+    fn uniform_tile(v: u16, n: usize) -> Vec<u8> {
+        v.to_le_bytes()
+            .iter()
+            .copied()
+            .cycle()
+            .take(2 * n)
+            .collect()
     }
 }
 

@@ -126,39 +126,39 @@ pub fn load_cohort(
             .from_path(p)
             .map_err(|e| read_err(p, e))?;
         let h = rd.headers().map_err(|e| read_err(p, e))?.clone();
-        let idx: Vec<usize> = ["x", "y", "level", "downsample", "width", "label"]
+        const COLS: [&str; 6] = ["x", "y", "level", "downsample", "width", "label"];
+        let idx: Vec<usize> = COLS
             .iter()
             .map(|c| column(p, &h, c))
             .collect::<Result<_, _>>()?;
         let ci_cluster = cluster_column.map(|c| column(p, &h, c)).transpose()?;
         for rec in rd.records() {
             let rec = rec.map_err(|e| read_err(p, e))?;
-            let line = rec.position().map_or(0, |q| q.line());
             let field = |k: usize| rec.get(idx[k]).unwrap_or("");
-            let bad = |what: &str| CohortError::BadValue {
-                path: p.clone(),
-                line,
-                detail: format!(
-                    "{what} '{}' is not a number",
-                    field(
-                        ["x", "y", "level", "downsample", "width"]
-                            .iter()
-                            .position(|c| *c == what)
-                            .unwrap_or(0)
-                    )
-                ),
-            };
             let class = field(5).to_string();
             if !matches!(class.as_str(), "tumour" | "non-tumour") {
                 continue;
             }
+            fn num<T: std::str::FromStr>(
+                p: &Path,
+                rec: &csv::StringRecord,
+                i: usize,
+                name: &str,
+            ) -> Result<T, CohortError> {
+                let v = rec.get(i).unwrap_or("");
+                v.parse().map_err(|_| CohortError::BadValue {
+                    path: p.to_path_buf(),
+                    line: rec.position().map_or(0, |q| q.line()),
+                    detail: format!("{name} '{v}' is not a number"),
+                })
+            }
             patches.push(SamplePatch {
                 slide: si,
-                x: field(0).parse().map_err(|_| bad("x"))?,
-                y: field(1).parse().map_err(|_| bad("y"))?,
-                level: field(2).parse().map_err(|_| bad("level"))?,
-                downsample: field(3).parse().map_err(|_| bad("downsample"))?,
-                width: field(4).parse().map_err(|_| bad("width"))?,
+                x: num(p, &rec, idx[0], COLS[0])?,
+                y: num(p, &rec, idx[1], COLS[1])?,
+                level: num(p, &rec, idx[2], COLS[2])?,
+                downsample: num(p, &rec, idx[3], COLS[3])?,
+                width: num(p, &rec, idx[4], COLS[4])?,
                 class,
                 cluster: ci_cluster
                     .and_then(|c| rec.get(c))

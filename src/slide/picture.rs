@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::{Rect, RgbImage, Slide, SlideError};
@@ -24,13 +24,17 @@ impl PictureSlide {
             path: path.into(),
             reason,
         };
-        let head = std::fs::read(path)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => SlideError::NotFound { path: path.into() },
-                _ => bad(e.to_string()),
-            })
-            .map(|b| b.into_iter().take(8).collect::<Vec<u8>>())?;
-        let file = File::open(path).map_err(|e| bad(e.to_string()))?;
+        let mut file = File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SlideError::NotFound { path: path.into() },
+            _ => bad(e.to_string()),
+        })?;
+        let mut head = Vec::with_capacity(8);
+        (&mut file)
+            .take(8)
+            .read_to_end(&mut head)
+            .map_err(|e| bad(e.to_string()))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| bad(e.to_string()))?;
         let (image, format) = if head.starts_with(b"\x89PNG") {
             (decode_png(file, max_pixels).map_err(bad)?, "png")
         } else if head.starts_with(b"II") || head.starts_with(b"MM") {

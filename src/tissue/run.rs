@@ -165,16 +165,15 @@ pub fn run_tissue(
         tile,
         geojson,
     } = output;
-    let (dir, tile, geojson) = (dir.as_path(), *tile, *geojson);
-    let found = detect_on_slide(slide, meta, method, at)?;
-    let (det, img, plan, res) = (found.detection, found.image, found.plan, found.resolution);
-    let (width, height, dsx, dsy, mpp) = (
-        img.width,
-        img.height,
-        found.downsample.0,
-        found.downsample.1,
-        found.mpp,
-    );
+    let SlideDetection {
+        detection: det,
+        image: img,
+        plan,
+        resolution: res,
+        downsample: (dsx, dsy),
+        mpp,
+    } = detect_on_slide(slide, meta, method, at)?;
+    let (width, height) = (img.width, img.height);
     let ds = plan.target_downsample;
     let tissue = det.mask.count();
     if tissue == 0 {
@@ -198,7 +197,7 @@ pub fn run_tissue(
         palette: None,
     };
     let spec = ConvertSpec {
-        tile,
+        tile: *tile,
         mpp: mpp.map(|p| (p.x, p.y)),
         palette: PaletteMode::Drop,
         progress: false,

@@ -147,7 +147,7 @@ pub fn write_png_rgb(path: &Path, img: &crate::slide::RgbImage) -> io::Result<()
     write_png(path, img.width, img.height, 3, &img.data)
 }
 
-/// A progress bar on stderr for `len` steps (a spinner counting steps when `None`), drawn only
+/// A progress bar on stderr for `len` steps (a spinner showing its message when `None`), drawn only
 /// when `enabled` and stderr is a terminal.
 pub fn progress(len: Option<u64>, message: &str, enabled: bool) -> indicatif::ProgressBar {
     use indicatif::{ProgressBar, ProgressStyle};
@@ -168,7 +168,7 @@ pub fn progress(len: Option<u64>, message: &str, enabled: bool) -> indicatif::Pr
         None => {
             let b = ProgressBar::new_spinner();
             b.set_style(
-                ProgressStyle::with_template("{spinner} {msg} {pos}")
+                ProgressStyle::with_template("{spinner} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             b.enable_steady_tick(std::time::Duration::from_millis(120));

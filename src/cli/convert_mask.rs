@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use h2g::convert::{convert_mask, ConvertSpec, PaletteMode};
 use h2g::mask::{MaskOptions, RgbLabel, DEFAULT_MAX_PIXELS};
 use h2g::pyramid::Reduce;
-use h2g::slide::{OpenSlideSlide, Slide, SlideMeta};
+use h2g::slide::{fits_downsample, OpenSlideSlide, Slide, SlideMeta};
 use h2g::tiff::{BigTiffMode, Compression};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -96,6 +96,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let mut slide_size = None;
     let mpp = match (&a.slide, a.mpp) {
         (Some(slide_path), _) => {
             let slide = OpenSlideSlide::open(slide_path)?;
@@ -106,7 +107,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     slide_path.display()
                 )
             })?;
-            check_mask_fits_slide(&slide, &a)?;
+            slide_size = Some(slide.level_size(0)?);
             Some((p.x * a.downsample, p.y * a.downsample))
         }
         (None, Some(m)) => Some((m, m)),
@@ -142,6 +143,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let t = Instant::now();
     let report = convert_mask(&a.input, &a.output, &spec)?;
+    let (mw, mh) = report.levels[0];
+    if let Some((sw, sh)) = slide_size.filter(|&l0| !fits_downsample((mw, mh), l0, a.downsample)) {
+        eprintln!(
+            "h2g: warning: the mask is {mw} × {mh} but the slide ({sw} × {sh}) at downsample {} \
+             gives {:.0} × {:.0}: check --downsample and that this is the right slide",
+            a.downsample,
+            (sw as f64 / a.downsample).floor(),
+            (sh as f64 / a.downsample).floor()
+        );
+    }
     if a.json {
         println!(
             "{}",
@@ -177,32 +188,4 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Warns when the mask's size is not the slide's divided by the downsample (QuPath rounds,
-/// the H2G-Net export script floors; anything further off is a wrong slide or downsample).
-fn check_mask_fits_slide(slide: &OpenSlideSlide, a: &Args) -> anyhow::Result<()> {
-    let (sw, sh) = slide.level_size(0)?;
-    let (mw, mh) = match h2g::mask::open_mask(
-        &a.input,
-        &MaskOptions {
-            max_pixels: a.max_pixels,
-            rgb_labels: a.rgb_labels.clone(),
-        },
-    ) {
-        Ok((h, _)) => (h.width as f64, h.height as f64),
-        Err(_) => return Ok(()), // the conversion itself reports the input's problem
-    };
-    let (ew, eh) = (sw as f64 / a.downsample, sh as f64 / a.downsample);
-    if (mw - ew).abs() > 1.0 || (mh - eh).abs() > 1.0 {
-        eprintln!(
-            "h2g: warning: the mask is {mw} × {mh} but {} at downsample {} would give {:.0} × {:.0}: \
-             check --downsample and that this is the right slide",
-            a.slide.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            a.downsample,
-            ew.floor(),
-            eh.floor()
-        );
-    }
-    Ok(())
 }

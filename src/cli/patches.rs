@@ -113,8 +113,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         },
         all: a.all,
     };
-    let rows = progress(None, "reading masks: rows", !a.quiet);
-    let on_rows = |n: u64| rows.inc(n);
+    let rows = progress(None, "reading masks", !a.quiet);
+    let on_rows = |n: u64| {
+        rows.inc(n);
+        if rows.position() % 4096 < n {
+            rows.set_message(format!("reading masks: {} rows", rows.position()));
+        }
+    };
     let table = build_patches(
         slide.as_ref(),
         &meta,

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::ValueEnum;
 use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
 use h2g::mask::{MaskHeader, MaskReader, MemoryRows};
-use h2g::output::write_png;
+use h2g::output::{progress, write_png};
 use h2g::slide::open_slide;
 use h2g::vector::{rasterize, read_annotations, PixelRule};
 
@@ -128,7 +128,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         RuleArg::Centre => PixelRule::Centre,
     };
     let mut labels = vec![0u16; w * h];
+    let spinner = progress(None, "rasterizing", true);
     for (class, label) in &order {
+        spinner.set_message(format!(
+            "rasterizing {}",
+            class.as_deref().unwrap_or("unclassified")
+        ));
         let polys: Vec<Vec<Vec<(f64, f64)>>> = ann
             .items
             .iter()
@@ -147,6 +152,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    spinner.finish_and_clear();
     let max = labels.iter().copied().max().unwrap_or(0);
     let png = a
         .output

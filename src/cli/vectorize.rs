@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::ValueEnum;
 use h2g::mask::{open_mask, MaskOptions, MaskReader};
-use h2g::output::write_file;
+use h2g::output::{progress, write_file};
 use h2g::slide::open_slide;
 use h2g::vector::{filter_areas, trace, write_geojson, ClassEncoding, ClassSpec, Placement};
 
@@ -163,9 +163,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         a.min_area.unwrap_or(0.0) / px_um2,
         a.max_hole.unwrap_or(0.0) / px_um2,
     );
+    let spinner = progress(None, "tracing", true);
     let classes: Vec<(ClassSpec, Vec<h2g::vector::Polygon>)> = specs
         .into_iter()
         .map(|c| {
+            spinner.set_message(format!("tracing {}", c.name));
             let fg: Vec<bool> = labels.iter().map(|&v| v as u64 == c.label).collect();
             let polys = filter_areas(trace(&fg, w, h), min_px, hole_px);
             (c, polys)
@@ -175,6 +177,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         QupathVersion::V02 => ClassEncoding::ColorRgb,
         QupathVersion::V04 => ClassEncoding::ColorArray,
     };
+    spinner.finish_and_clear();
     let n = write_file(&a.output, |w| write_geojson(w, &classes, &place, enc))
         .with_context(|| format!("cannot write {}", a.output.display()))?;
     let per: Vec<String> = classes

@@ -10,7 +10,9 @@ use serde::Serialize;
 use super::{area_fractions, FractionError, LabelRule, PatchGrid, PatchLabel};
 use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, MemoryRows};
 use crate::output::{write_file, write_png_rgb};
-use crate::slide::{plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta};
+use crate::slide::{
+    fits_downsample, plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta,
+};
 use crate::tissue::{detect_on_slide, Method, TissueRunError};
 use crate::units::Resolution;
 
@@ -202,8 +204,7 @@ fn mask_fractions(
     };
     let (dx, dy) = match mf.downsample {
         Some(d) => {
-            let (ew, eh) = (sw as f64 / d, sh as f64 / d);
-            if (mw as f64 - ew).abs() > 1.0 || (mh as f64 - eh).abs() > 1.0 {
+            if !fits_downsample((mw, mh), (sw, sh), d) {
                 return Err(mismatch(d));
             }
             (d, d)

@@ -70,6 +70,18 @@ pub fn open_slide(
     }
 }
 
+/// Whether a `mask` (width, height) is the size of a level 0 of `level0` (width, height) at
+/// downsample `d`, within one pixel (QuPath rounds, the H2G-Net export script floors).
+///
+/// ```
+/// assert!(h2g::slide::fits_downsample((555, 741), (2220, 2967), 4.0));
+/// assert!(!h2g::slide::fits_downsample((555, 741), (2220, 2967), 8.0));
+/// ```
+pub fn fits_downsample(mask: (u32, u32), level0: (u64, u64), d: f64) -> bool {
+    let (ew, eh) = (level0.0 as f64 / d, level0.1 as f64 / d);
+    (mask.0 as f64 - ew).abs() <= 1.0 && (mask.1 as f64 - eh).abs() <= 1.0
+}
+
 /// A level-0 rectangle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Rect {

@@ -184,10 +184,39 @@ fn zipped_and_gzipped_geojson_read_like_plain() {
     z.write_all(text.as_bytes()).unwrap();
     z.finish().unwrap();
     let a = read_annotations(&plain).unwrap();
+    // the same with a UTF-8 byte-order mark in front
+    let bom = dir.path().join("bom.geojson");
+    std::fs::write(&bom, format!("\u{feff}{text}")).unwrap();
+    assert_eq!(read_annotations(&bom).unwrap(), a);
     assert_eq!(a.items.len(), 1);
     assert_eq!(a.items[0].class.as_deref(), Some("Tumor"));
     assert_eq!(read_annotations(&gz).unwrap(), a);
     assert_eq!(read_annotations(&zp).unwrap().items.len(), 2);
+}
+
+#[test]
+fn a_bare_geometry_is_drawn_as_an_unclassified_annotation() {
+    let Some(f) = common::shared("annotations/qupath-format-samples/polygon.geojson") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.png");
+    let o = h2g()
+        .arg("rasterize")
+        .arg(&f)
+        .arg("-o")
+        .arg(&out)
+        .args(["--size", "2000x2000", "--downsample", "8"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("(unclassified)=1"));
+    let mut d = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
+    d.set_transformations(png::Transformations::IDENTITY);
+    let mut r = d.read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    r.next_frame(&mut buf).unwrap();
+    assert!(buf.contains(&1), "the polygon is drawn");
 }
 
 #[test]

@@ -41,7 +41,8 @@ pub struct Args {
     /// default: every class, labels 1, 2, … in order of first appearance.
     #[arg(long = "class", value_name = "NAME=LABEL")]
     classes: Vec<String>,
-    /// Label for unclassified annotations (default: not drawn).
+    /// Label for unclassified annotations (default: the next free label when no --class is
+    /// given; not drawn when --class is).
     #[arg(long)]
     unclassified: Option<u16>,
     /// Skip classes not named by --class instead of failing.
@@ -89,8 +90,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 seen.push(it);
             }
         }
-        for (i, c) in seen.into_iter().enumerate() {
-            order.push((Some(c), (i + 1) as u16));
+        for (i, c) in seen.iter().enumerate() {
+            order.push((Some(c.clone()), (i + 1) as u16));
+        }
+        // unclassified annotations (a bare geometry, say) get the next label, drawn first
+        if a.unclassified.is_none() && ann.items.iter().any(|i| i.class.is_none()) {
+            order.insert(0, (None, (seen.len() + 1) as u16));
         }
     } else {
         for spec in &a.classes {

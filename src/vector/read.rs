@@ -76,7 +76,7 @@ fn lenient(text: &str) -> String {
             continue;
         }
         for tok in ["-Infinity", "Infinity", "NaN"] {
-            if text[i..].starts_with(tok) {
+            if b[i..].starts_with(tok.as_bytes()) {
                 out.push_str(&text[last..i]);
                 out.push_str("null");
                 i += tok.len();
@@ -164,8 +164,10 @@ pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
             detail: format!("not UTF-8 ({e})"),
         })?
     };
-    let v: Value = serde_json::from_str(&text)
-        .or_else(|_| serde_json::from_str(&lenient(&text)))
+    // a byte-order mark (Windows editors add one) is not JSON
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let v: Value = serde_json::from_str(text)
+        .or_else(|_| serde_json::from_str(&lenient(text)))
         .map_err(|e| ReadError::Json {
             path: path.into(),
             detail: e.to_string(),
@@ -328,6 +330,8 @@ mod tests {
 
     #[test]
     fn bare_nan_and_infinity_become_null_outside_strings() {
+        // non-ASCII text outside strings must not split a character (regression: it panicked)
+        assert_eq!(lenient("µ NaN"), "µ null");
         assert_eq!(
             lenient(r#"{"a": NaN, "b": "NaN", "c": -Infinity}"#),
             r#"{"a": null, "b": "NaN", "c": null}"#

@@ -76,7 +76,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         (None, None) => anyhow::bail!("give the mask size with --like SLIDE or --size WxH"),
     };
-    if w == 0 || h == 0 || w as u64 * h as u64 > 1 << 31 {
+    if w == 0 || h == 0 || (w as u64).saturating_mul(h as u64) > 1 << 31 {
         anyhow::bail!(
             "a {w} × {h} mask is empty or over 2^31 pixels (the in-memory limit of this version)"
         );

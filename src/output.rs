@@ -142,6 +142,37 @@ pub fn write_png(
     })
 }
 
+/// Writes a grey PNG (8-bit, or 16-bit when `sixteen`) at `path` row by row, atomically:
+/// `row(y, buf)` fills each row's bytes (big-endian for 16 bits).
+pub fn write_png_rows(
+    path: &Path,
+    width: u32,
+    height: u32,
+    sixteen: bool,
+    mut row: impl FnMut(u32, &mut [u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    write_file(path, |w| {
+        let mut enc = png::Encoder::new(w, width, height);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(if sixteen {
+            png::BitDepth::Sixteen
+        } else {
+            png::BitDepth::Eight
+        });
+        enc.set_compression(png::Compression::Fast);
+        let io_err = |e: png::EncodingError| io::Error::other(e.to_string());
+        let mut pw = enc.write_header().map_err(io_err)?;
+        let mut sw = pw.stream_writer().map_err(io_err)?;
+        let mut buf = vec![0u8; width as usize * if sixteen { 2 } else { 1 }];
+        for y in 0..height {
+            row(y, &mut buf)?;
+            io::Write::write_all(&mut sw, &buf)?;
+        }
+        sw.finish().map_err(io_err)?;
+        pw.finish().map_err(io_err)
+    })
+}
+
 /// Writes an 8-bit RGB image as a PNG at `path`, atomically.
 pub fn write_png_rgb(path: &Path, img: &crate::slide::RgbImage) -> io::Result<()> {
     write_png(path, img.width, img.height, 3, &img.data)

@@ -308,3 +308,132 @@ fn vectorize_drops_small_objects_and_fills_small_holes_in_square_micrometres() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--mpp"));
 }
+
+/// Decodes a grey PNG (8- or 16-bit) into labels.
+fn read_png_labels(path: &std::path::Path) -> Vec<u16> {
+    let mut d = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    d.set_transformations(png::Transformations::IDENTITY);
+    let mut r = d.read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    match info.bit_depth {
+        png::BitDepth::Sixteen => buf[..info.buffer_size()]
+            .chunks_exact(2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .collect(),
+        _ => buf[..info.buffer_size()]
+            .iter()
+            .map(|&v| v as u16)
+            .collect(),
+    }
+}
+
+#[test]
+fn sixteen_bit_labels_round_trip_across_streaming_batches() {
+    // taller than the 256-row batches the reader hands to the tracer, labels above 255,
+    // shapes that span batch seams
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (211u32, 777u32);
+    let small = common::labels(w, h, 4, 5);
+    let lab: Vec<u16> = small
+        .iter()
+        .map(|&v| [0u16, 300, 1000, 65535][v as usize])
+        .collect();
+    let bytes: Vec<u8> = lab.iter().flat_map(|v| v.to_be_bytes()).collect();
+    let mask = dir.path().join("m16.png");
+    common::write_png(
+        &mask,
+        w,
+        h,
+        png::ColorType::Grayscale,
+        png::BitDepth::Sixteen,
+        &bytes,
+        None,
+    );
+    let gj = vectorize_ok(&mask, dir.path().join("m16.geojson"));
+    let (back, tif) = (dir.path().join("back.png"), dir.path().join("back.tif"));
+    for out in [&back, &tif] {
+        let o = h2g()
+            .arg("rasterize")
+            .arg(&gj)
+            .arg("-o")
+            .arg(out)
+            .args(["--size", &format!("{w}x{h}")])
+            .args(["--class", "Label 300=300", "--class", "Label 1000=1000"])
+            .args(["--class", "Label 65535=65535"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert!(
+        read_png_labels(&back) == lab,
+        "16-bit PNG round trip differs"
+    );
+    let levels = common::read_levels(&tif);
+    assert!(levels[0].data == lab, "TIFF round trip differs");
+}
+
+#[test]
+fn masks_over_two_to_the_31_pixels_are_vectorized_streaming() {
+    // 65536 × 32769 = 2^31 + 65536 pixels, mostly background: two squares, one at the very
+    // bottom, and a 1-pixel object at the right edge
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (65536u32, 32769u32);
+    let mask = dir.path().join("big.png");
+    {
+        let f = std::io::BufWriter::new(std::fs::File::create(&mask).unwrap());
+        let mut e = png::Encoder::new(f, w, h);
+        e.set_color(png::ColorType::Grayscale);
+        e.set_depth(png::BitDepth::Eight);
+        e.set_compression(png::Compression::Fast);
+        let mut wr = e.write_header().unwrap();
+        let mut sw = wr.stream_writer().unwrap();
+        let mut row = vec![0u8; w as usize];
+        for y in 0..h {
+            row.fill(0);
+            if (100..110).contains(&y) {
+                row[1000..1010].fill(1);
+            }
+            if y >= h - 3 {
+                row[40000..40005].fill(1);
+            }
+            if y == 20000 {
+                row[w as usize - 1] = 1;
+            }
+            std::io::Write::write_all(&mut sw, &row).unwrap();
+        }
+        sw.finish().unwrap();
+        wr.finish().unwrap();
+    }
+    let gj = vectorize_ok(&mask, dir.path().join("big.geojson"));
+    let ann = h2g::vector::read_annotations(&gj).unwrap();
+    let mut shells: Vec<Vec<(f64, f64)>> = ann
+        .items
+        .iter()
+        .flat_map(|i| i.polygons.iter().map(|p| p[0].clone()))
+        .collect();
+    shells.sort_by(|a, b| a[0].1.total_cmp(&b[0].1));
+    assert_eq!(shells.len(), 3);
+    let bbox = |r: &Vec<(f64, f64)>| {
+        r.iter()
+            .fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, &(x, y)| {
+                (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y))
+            })
+    };
+    assert_eq!(bbox(&shells[0]), (1000.0, 100.0, 1010.0, 110.0));
+    assert_eq!(bbox(&shells[1]), (65535.0, 20000.0, 65536.0, 20001.0));
+    assert_eq!(bbox(&shells[2]), (40000.0, 32766.0, 40005.0, 32769.0));
+}
+
+/// Runs `h2g vectorize MASK -o OUT` and asserts success.
+fn vectorize_ok(mask: &std::path::Path, out: std::path::PathBuf) -> std::path::PathBuf {
+    let o = h2g()
+        .arg("vectorize")
+        .arg(mask)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}

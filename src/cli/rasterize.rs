@@ -3,15 +3,14 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::ValueEnum;
 use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
-use h2g::mask::{MaskHeader, MaskReader, MemoryRows};
-use h2g::output::{progress, write_png};
+use h2g::mask::{MaskHeader, MaskReader};
+use h2g::output::{progress, write_png_rows};
 use h2g::slide::open_slide;
-use h2g::vector::{rasterize, read_annotations, PixelRule};
+use h2g::vector::{read_annotations, PixelRule, PolygonF, ScanFill};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum RuleArg {
@@ -76,10 +75,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         (None, None) => anyhow::bail!("give the mask size with --like SLIDE or --size WxH"),
     };
-    if w == 0 || h == 0 || (w as u64).saturating_mul(h as u64) > 1 << 31 {
-        anyhow::bail!(
-            "a {w} × {h} mask is empty or over 2^31 pixels (the in-memory limit of this version)"
-        );
+    if w == 0 || h == 0 || w > u32::MAX as usize || h > u32::MAX as usize {
+        anyhow::bail!("a {w} × {h} mask: each side must be 1 to 2^32 − 1 pixels");
     }
     // class → label, in priority order
     let mut order: Vec<(Option<String>, u16)> = Vec::new();
@@ -132,45 +129,36 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         RuleArg::TopLeft => PixelRule::TopLeft,
         RuleArg::Centre => PixelRule::Centre,
     };
-    let mut labels = vec![0u16; w * h];
-    let spinner = progress(None, "rasterizing", true);
-    for (class, label) in &order {
-        spinner.set_message(format!(
-            "rasterizing {}",
-            class.as_deref().unwrap_or("unclassified")
-        ));
-        let polys: Vec<Vec<Vec<(f64, f64)>>> = ann
-            .items
-            .iter()
-            .filter(|i| &i.class == class)
-            .flat_map(|i| {
-                i.polygons.iter().map(|p| {
-                    p.iter()
-                        .map(|r| r.iter().map(|&(x, y)| (x / d, y / d)).collect())
-                        .collect()
-                })
-            })
-            .collect();
-        for (dst, inside) in labels.iter_mut().zip(rasterize(&polys, w, h, rule)) {
-            if inside {
-                *dst = *label;
-            }
-        }
-    }
-    spinner.finish_and_clear();
-    let max = labels.iter().copied().max().unwrap_or(0);
+    let layers: Vec<(u16, Vec<PolygonF>)> = order
+        .iter()
+        .map(|(class, label)| (*label, ann.polygons_where(|c| c == class.as_deref(), d)))
+        .collect();
+    let max = order.iter().map(|o| o.1).max().unwrap_or(0);
+    let fill = ScanFill::new(&layers, w, rule);
     let png = a
         .output
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if png {
-        let data: Vec<u8> = if max > 255 {
-            labels.iter().flat_map(|v| v.to_be_bytes()).collect()
-        } else {
-            labels.iter().map(|&v| v as u8).collect()
-        };
-        write_png(&a.output, w as u32, h as u32, 1, &data)
-            .with_context(|| format!("cannot write {}", a.output.display()))?;
+        let mut fill = fill;
+        let mut row = vec![0u16; w];
+        let bar = progress(Some(h as u64), "rasterizing", true);
+        write_png_rows(&a.output, w as u32, h as u32, max > 255, |_, buf| {
+            fill.fill_row(&mut row);
+            if max > 255 {
+                for (d, v) in buf.chunks_exact_mut(2).zip(&row) {
+                    d.copy_from_slice(&v.to_be_bytes());
+                }
+            } else {
+                for (d, v) in buf.iter_mut().zip(&row) {
+                    *d = *v as u8;
+                }
+            }
+            bar.inc(1);
+            Ok(())
+        })
+        .with_context(|| format!("cannot write {}", a.output.display()))?;
+        bar.finish_and_clear();
     } else {
         let header = MaskHeader {
             width: w as u32,
@@ -179,16 +167,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             palette: None,
         };
         let reader = if max > 255 {
-            MaskReader::U16(Box::new(MemoryRows::new(Arc::new(labels), w)))
+            MaskReader::U16(Box::new(fill))
         } else {
-            MaskReader::U8(Box::new(MemoryRows::new(
-                Arc::new(labels.iter().map(|&v| v as u8).collect()),
-                w,
-            )))
+            MaskReader::U8(Box::new(fill))
         };
         let spec = ConvertSpec {
             palette: PaletteMode::Drop,
-            progress: false,
+            progress: true,
             tile: 512,
             ..ConvertSpec::default()
         };

@@ -5,10 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use h2g::mask::{open_mask, MaskOptions, MaskReader};
+use std::io::Write;
+
+use h2g::mask::{open_mask, MaskError, MaskOptions, MaskReader, RowSource};
 use h2g::output::{progress, write_file};
+use h2g::pyramid::Sample;
 use h2g::slide::open_slide;
-use h2g::vector::{filter_areas, trace, write_geojson, ClassEncoding, ClassSpec, Placement};
+use h2g::vector::{filter_areas, ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer, Placement};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Frame {
@@ -62,29 +65,12 @@ pub struct Args {
     qupath_version: QupathVersion,
 }
 
+/// Rows per batch handed from the reading thread to the tracer.
+const BATCH_ROWS: usize = 256;
+
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (header, reader) = open_mask(&a.mask, &MaskOptions::default())?;
     let (w, h) = (header.width as usize, header.height as usize);
-    if w as u64 * h as u64 > 1 << 31 {
-        anyhow::bail!(
-            "{} has {w} × {h} pixels: this version vectorizes masks of up to 2^31 pixels in memory \
-             (strip-by-strip streaming is not implemented yet)",
-            a.mask.display()
-        );
-    }
-    let mut labels = vec![0u16; w * h];
-    match reader {
-        MaskReader::U8(mut r) => {
-            let mut row = vec![0u8; w];
-            for y in 0..h {
-                r.read_rows(&mut row, 1)?;
-                for (d, s) in labels[y * w..(y + 1) * w].iter_mut().zip(&row) {
-                    *d = *s as u16;
-                }
-            }
-        }
-        MaskReader::U16(mut r) => r.read_rows(&mut labels, h)?,
-    }
     let slide = a
         .slide
         .as_ref()
@@ -121,26 +107,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else if matches!(a.frame, Frame::Qupath) {
         anyhow::bail!("--frame qupath needs --slide (its OpenSlide bounds)");
     }
-    let mut present: Vec<u16> = labels
-        .iter()
-        .copied()
-        .filter(|&v| v != 0)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    present.sort_unstable();
-    let specs: Vec<ClassSpec> = if a.classes.is_empty() {
-        present
-            .iter()
-            .map(|&l| ClassSpec {
-                label: l as u64,
-                name: format!("Label {l}"),
-                color: h2g::vector::default_color(l as u64),
-            })
-            .collect()
-    } else {
-        a.classes.clone()
-    };
+    if let Some(c) = a.classes.iter().find(|c| c.label > u16::MAX as u64) {
+        anyhow::bail!(
+            "--class {}={}: mask labels are at most 65535",
+            c.label,
+            c.name
+        );
+    }
     // µm² per mask pixel, for the area filters
     let px_um2 = if a.min_area.is_some() || a.max_hole.is_some() {
         let mpp = match (a.mpp, &slide) {
@@ -163,32 +136,102 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         a.min_area.unwrap_or(0.0) / px_um2,
         a.max_hole.unwrap_or(0.0) / px_um2,
     );
-    let spinner = progress(None, "tracing", true);
-    let classes: Vec<(ClassSpec, Vec<h2g::vector::Polygon>)> = specs
-        .into_iter()
-        .map(|c| {
-            spinner.set_message(format!("tracing {}", c.name));
-            let fg: Vec<bool> = labels.iter().map(|&v| v as u64 == c.label).collect();
-            let polys = filter_areas(trace(&fg, w, h), min_px, hole_px);
-            (c, polys)
-        })
-        .collect();
+    let keep: Option<Vec<u16>> =
+        (!a.classes.is_empty()).then(|| a.classes.iter().map(|c| c.label as u16).collect());
+    let class_of = |l: u16| -> ClassSpec {
+        a.classes
+            .iter()
+            .find(|c| c.label == l as u64)
+            .cloned()
+            .unwrap_or_else(|| ClassSpec {
+                label: l as u64,
+                name: format!("Label {l}"),
+                color: h2g::vector::default_color(l as u64),
+            })
+    };
     let enc = match a.qupath_version {
         QupathVersion::V02 => ClassEncoding::ColorRgb,
         QupathVersion::V04 => ClassEncoding::ColorArray,
     };
-    spinner.finish_and_clear();
-    let n = write_file(&a.output, |w| write_geojson(w, &classes, &place, enc))
-        .with_context(|| format!("cannot write {}", a.output.display()))?;
-    let per: Vec<String> = classes
+    let bar = progress(Some(h as u64), "tracing", true);
+    let mut counts: std::collections::BTreeMap<u16, usize> = Default::default();
+    let mut tracer = LabelTracer::new(keep);
+    let n = write_file(&a.output, |out| {
+        let mut g = GeoJsonWriter::new(std::io::BufWriter::new(out), place, enc)?;
+        let mut emit = |t: &mut LabelTracer| -> std::io::Result<()> {
+            for (l, p) in t.take_done() {
+                for p in filter_areas(vec![p], min_px, hole_px) {
+                    g.polygon(&class_of(l), &p)?;
+                    *counts.entry(l).or_default() += 1;
+                }
+            }
+            Ok(())
+        };
+        match reader {
+            MaskReader::U8(r) => stream_rows(r, w, h, &mut tracer, &bar, &mut emit)?,
+            MaskReader::U16(r) => stream_rows(r, w, h, &mut tracer, &bar, &mut emit)?,
+        }
+        tracer.finish();
+        emit(&mut tracer)?;
+        let (n, mut out) = g.finish()?;
+        out.flush()?;
+        Ok(n)
+    })
+    .with_context(|| {
+        format!(
+            "cannot vectorize {} into {}",
+            a.mask.display(),
+            a.output.display()
+        )
+    })?;
+    bar.finish_and_clear();
+    let per: Vec<String> = counts
         .iter()
-        .map(|(c, p)| format!("{} {}", p.len(), c.name))
+        .map(|(l, n)| format!("{n} {}", class_of(*l).name))
         .collect();
     eprintln!(
         "{}: {n} annotations ({}) → {}",
         a.mask.display(),
-        per.join(", "),
+        if per.is_empty() {
+            "none".to_string()
+        } else {
+            per.join(", ")
+        },
         a.output.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the mask on a second thread in batches of rows while this one traces them.
+fn stream_rows<T: Sample>(
+    mut src: Box<dyn RowSource<T>>,
+    w: usize,
+    h: usize,
+    tracer: &mut LabelTracer,
+    bar: &indicatif::ProgressBar,
+    emit: &mut dyn FnMut(&mut LabelTracer) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<T>, MaskError>>(2);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut y = 0;
+            while y < h {
+                let n = BATCH_ROWS.min(h - y);
+                let mut buf = vec![T::default(); n * w];
+                let r = src.read_rows(&mut buf, n).map(|_| buf);
+                let failed = r.is_err();
+                if tx.send(r).is_err() || failed {
+                    return;
+                }
+                y += n;
+            }
+        });
+        for batch in rx {
+            let rows = batch.map_err(std::io::Error::other)?;
+            tracer.push_rows(&rows, w);
+            bar.inc((rows.len() / w.max(1)) as u64);
+            emit(tracer)?;
+        }
+        Ok(())
+    })
 }

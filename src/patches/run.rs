@@ -249,39 +249,19 @@ fn geojson_fractions(
     grid: &PatchGrid,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<f64>, PatchError> {
-    use crate::vector::{rasterize, read_annotations, PixelRule};
+    use crate::vector::{read_annotations, PixelRule};
     let ann = read_annotations(&mf.path).map_err(|e| PatchError::Annotations(e.to_string()))?;
     let d = mf.downsample.unwrap_or(4.0);
     let (w, h) = (
         ((sw as f64 / d).floor() as usize).max(1),
         ((sh as f64 / d).floor() as usize).max(1),
     );
-    if w as u64 * h as u64 > 1 << 31 {
-        return Err(PatchError::Annotations(format!(
-            "rasterizing at downsample {d} gives {w} × {h} pixels (over 2^31): use a larger --mask-downsample"
-        )));
-    }
-    let polys: Vec<Vec<Vec<(f64, f64)>>> = ann
-        .items
-        .iter()
-        .filter(|i| {
-            mf.class
-                .as_ref()
-                .is_none_or(|c| i.class.as_ref() == Some(c))
-        })
-        .flat_map(|i| {
-            i.polygons.iter().map(|p| {
-                p.iter()
-                    .map(|r| r.iter().map(|&(x, y)| (x / d, y / d)).collect())
-                    .collect()
-            })
-        })
-        .collect();
-    let fg: Vec<u8> = rasterize(&polys, w, h, PixelRule::TopLeft)
-        .into_iter()
-        .map(u8::from)
-        .collect();
-    let mut rows = MemoryRows::new(Arc::new(fg), w);
+    let polys = ann.polygons_where(
+        |c| mf.class.as_deref().is_none_or(|want| c == Some(want)),
+        d,
+    );
+    // filled row by row as the fractions stream: no mask in memory
+    let mut rows = crate::vector::ScanFill::new(&[(1, polys)], w, PixelRule::TopLeft);
     Ok(area_fractions(
         &mut rows,
         w as u32,

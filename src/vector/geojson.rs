@@ -5,7 +5,6 @@
 //! classification, and only valid Polygon geometries with closed rings; coordinates with at
 //! most 2 decimals and never NaN.
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::str::FromStr;
 
@@ -118,20 +117,130 @@ pub fn uuid_from(seed: u64) -> String {
     )
 }
 
-fn ring_json(out: &mut String, ring: &[(i64, i64)], p: &Placement) {
-    out.push('[');
+/// Appends `v` as QuPath writes coordinates: rounded to 2 decimals, no trailing zeros.
+fn push_coord(out: &mut Vec<u8>, v: f64) {
+    let r = (v * 100.0).round();
+    if r.is_nan() || r.abs() >= 9.0e15 {
+        out.extend_from_slice(fmt_coord(v).as_bytes());
+        return;
+    }
+    let r = r as i64;
+    if r < 0 {
+        out.push(b'-');
+    }
+    let a = r.unsigned_abs();
+    let (int, frac) = (a / 100, a % 100);
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = int;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+    if frac != 0 {
+        out.push(b'.');
+        out.push(b'0' + (frac / 10) as u8);
+        if frac % 10 != 0 {
+            out.push(b'0' + (frac % 10) as u8);
+        }
+    }
+}
+
+fn push_ring(out: &mut Vec<u8>, ring: &[(i64, i64)], p: &Placement) {
+    out.push(b'[');
     for (i, &(x, y)) in ring.iter().chain(ring.first()).enumerate() {
         if i > 0 {
-            out.push_str(", ");
+            out.extend_from_slice(b", ");
         }
-        let _ = write!(
-            out,
-            "[{}, {}]",
-            fmt_coord(p.x0 + x as f64 * p.dx),
-            fmt_coord(p.y0 + y as f64 * p.dy)
-        );
+        out.push(b'[');
+        push_coord(out, p.x0 + x as f64 * p.dx);
+        out.extend_from_slice(b", ");
+        push_coord(out, p.y0 + y as f64 * p.dy);
+        out.push(b']');
     }
-    out.push(']');
+    out.push(b']');
+}
+
+/// Writes QuPath annotations one polygon at a time, as a FeatureCollection.
+pub struct GeoJsonWriter<W: Write> {
+    w: W,
+    place: Placement,
+    enc: ClassEncoding,
+    n: usize,
+    per_label: std::collections::HashMap<u64, u64>,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> GeoJsonWriter<W> {
+    /// Starts the collection.
+    pub fn new(mut w: W, place: Placement, enc: ClassEncoding) -> std::io::Result<Self> {
+        w.write_all(b"{\"type\": \"FeatureCollection\", \"features\": [")?;
+        Ok(GeoJsonWriter {
+            w,
+            place,
+            enc,
+            n: 0,
+            per_label: Default::default(),
+            buf: Vec::new(),
+        })
+    }
+
+    /// Writes one Feature: `poly` (mask-pixel corners) classified as `class`.
+    pub fn polygon(&mut self, class: &ClassSpec, poly: &Polygon) -> std::io::Result<()> {
+        let i = self.per_label.entry(class.label).or_default();
+        let seed = class.label.wrapping_mul(0x1000_0000_01b3)
+            ^ i.wrapping_mul(0x9E37_79B9)
+            ^ (poly.shell[0].0 as u64) << 20
+            ^ poly.shell[0].1 as u64;
+        *i += 1;
+        let b = &mut self.buf;
+        b.clear();
+        if self.n > 0 {
+            b.push(b',');
+        }
+        b.extend_from_slice(b"\n{\"type\": \"Feature\", \"id\": \"");
+        b.extend_from_slice(uuid_from(seed).as_bytes());
+        b.extend_from_slice(b"\", \"geometry\": {\"type\": \"Polygon\", \"coordinates\": [");
+        for (k, ring) in std::iter::once(&poly.shell).chain(&poly.holes).enumerate() {
+            if k > 0 {
+                b.extend_from_slice(b", ");
+            }
+            push_ring(b, ring, &self.place);
+        }
+        b.extend_from_slice(
+            b"]}, \"properties\": {\"objectType\": \"annotation\", \"classification\": ",
+        );
+        b.extend_from_slice(classification_json(class, self.enc).as_bytes());
+        b.extend_from_slice(b", \"isLocked\": false, \"measurements\": []}}");
+        self.w.write_all(b)?;
+        self.n += 1;
+        Ok(())
+    }
+
+    /// Ends the collection; returns the number of features and the sink.
+    pub fn finish(mut self) -> std::io::Result<(usize, W)> {
+        self.w.write_all(b"\n]}\n")?;
+        Ok((self.n, self.w))
+    }
+}
+
+fn classification_json(class: &ClassSpec, enc: ClassEncoding) -> String {
+    let name = serde_json::to_string(&class.name).unwrap_or_else(|_| "\"\"".into());
+    let [r, g, b] = class.color;
+    match enc {
+        ClassEncoding::ColorRgb => {
+            let argb = (0xffu32 << 24 | (r as u32) << 16 | (g as u32) << 8 | b as u32) as i32;
+            format!("{{\"name\": {name}, \"colorRGB\": {argb}}}")
+        }
+        ClassEncoding::ColorArray => {
+            format!("{{\"name\": {name}, \"color\": [{r}, {g}, {b}]}}")
+        }
+    }
 }
 
 /// Writes one Feature per polygon, classified by its class, as a FeatureCollection.
@@ -141,47 +250,13 @@ pub fn write_geojson(
     place: &Placement,
     enc: ClassEncoding,
 ) -> std::io::Result<usize> {
-    w.write_all(b"{\"type\": \"FeatureCollection\", \"features\": [")?;
-    let mut n = 0;
+    let mut g = GeoJsonWriter::new(w, *place, enc)?;
     for (class, polys) in classes {
-        let name = serde_json::to_string(&class.name).unwrap_or_else(|_| "\"\"".into());
-        let [r, g, b] = class.color;
-        let classification = match enc {
-            ClassEncoding::ColorRgb => {
-                let argb = (0xffu32 << 24 | (r as u32) << 16 | (g as u32) << 8 | b as u32) as i32;
-                format!("{{\"name\": {name}, \"colorRGB\": {argb}}}")
-            }
-            ClassEncoding::ColorArray => {
-                format!("{{\"name\": {name}, \"color\": [{r}, {g}, {b}]}}")
-            }
-        };
-        for (i, poly) in polys.iter().enumerate() {
-            let seed = class.label.wrapping_mul(0x1000_0000_01b3)
-                ^ (i as u64).wrapping_mul(0x9E37_79B9)
-                ^ (poly.shell[0].0 as u64) << 20
-                ^ poly.shell[0].1 as u64;
-            let mut g = String::new();
-            g.push('[');
-            for (k, ring) in std::iter::once(&poly.shell).chain(&poly.holes).enumerate() {
-                if k > 0 {
-                    g.push_str(", ");
-                }
-                ring_json(&mut g, ring, place);
-            }
-            g.push(']');
-            if n > 0 {
-                w.write_all(b",")?;
-            }
-            write!(
-                w,
-                "\n{{\"type\": \"Feature\", \"id\": \"{}\", \"geometry\": {{\"type\": \"Polygon\", \"coordinates\": {g}}}, \"properties\": {{\"objectType\": \"annotation\", \"classification\": {classification}, \"isLocked\": false, \"measurements\": []}}}}",
-                uuid_from(seed)
-            )?;
-            n += 1;
+        for p in polys {
+            g.polygon(class, p)?;
         }
     }
-    w.write_all(b"\n]}\n")?;
-    Ok(n)
+    Ok(g.finish()?.0)
 }
 
 #[cfg(test)]
@@ -194,6 +269,26 @@ mod tests {
         assert_eq!(fmt_coord(4.0), "4");
         assert_eq!(fmt_coord(0.5), "0.5");
         assert_eq!(fmt_coord(-0.001), "0");
+    }
+
+    #[test]
+    fn fast_coordinates_match_the_reference_formatting() {
+        for v in [
+            0.0,
+            4.0,
+            0.5,
+            -0.001,
+            -0.5,
+            -12.345,
+            7053.4700001,
+            1e6 + 0.125,
+            99.995,
+            0.07,
+        ] {
+            let mut b = Vec::new();
+            push_coord(&mut b, v);
+            assert_eq!(String::from_utf8(b).unwrap(), fmt_coord(v), "{v}");
+        }
     }
 
     #[test]

@@ -4,11 +4,16 @@
 mod geojson;
 mod raster;
 mod read;
+mod stream;
+mod sweep;
 mod trace;
 
 pub use geojson::{
-    default_color, fmt_coord, uuid_from, write_geojson, ClassEncoding, ClassSpec, Placement,
+    default_color, fmt_coord, uuid_from, write_geojson, ClassEncoding, ClassSpec, GeoJsonWriter,
+    Placement,
 };
-pub use raster::{rasterize, PixelRule};
+pub use raster::{rasterize, PixelRule, PolygonF, ScanFill};
 pub use read::{classification_name, read_annotations, Annotation, Annotations, ReadError};
-pub use trace::{filter_areas, signed_area2, trace, Polygon, Ring};
+pub use stream::{row_runs, LabelTracer};
+pub use sweep::{trace, Tracer};
+pub use trace::{filter_areas, signed_area2, trace_walk, Polygon, Ring};

@@ -1,5 +1,7 @@
 //! Filling polygons into a mask with an explicit pixel rule.
 
+use crate::mask::{MaskError, RowSource};
+
 /// Which point of a pixel decides whether it is inside a polygon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PixelRule {
@@ -11,6 +13,150 @@ pub enum PixelRule {
     Centre,
 }
 
+/// A polygon as rings (shell first) of `(x, y)` points in mask pixels.
+pub type PolygonF = Vec<Vec<(f64, f64)>>;
+
+/// One non-horizontal polygon edge, top end first.
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    top: (f64, f64),
+    bot: (f64, f64),
+    /// Which polygon (even-odd within it).
+    poly: u32,
+    /// Drawing order of its label (higher overwrites lower).
+    rank: u32,
+}
+
+/// Scan-line filling of labelled polygons, one row at a time: memory holds the edges and the
+/// active ones, never the mask.
+#[derive(Debug)]
+pub struct ScanFill {
+    edges: Vec<Edge>,
+    labels: Vec<u16>,
+    next: usize,
+    active: Vec<Edge>,
+    xs: Vec<(u32, u32, f64)>,
+    off: f64,
+    w: usize,
+    y: usize,
+    scratch: Vec<u16>,
+}
+
+impl ScanFill {
+    /// `layers` in drawing order (later ones overwrite earlier ones): a label and its polygons
+    /// (each a list of rings, shell first, in mask pixels); `w` pixels per row.
+    pub fn new(layers: &[(u16, Vec<PolygonF>)], w: usize, rule: PixelRule) -> Self {
+        let mut edges = Vec::new();
+        let mut poly = 0u32;
+        for (rank, (_, polys)) in layers.iter().enumerate() {
+            for p in polys {
+                for r in p {
+                    for i in 0..r.len() {
+                        let (a, b) = (r[i], r[(i + 1) % r.len()]);
+                        if a.1 == b.1
+                            || !(a.0.is_finite()
+                                && a.1.is_finite()
+                                && b.0.is_finite()
+                                && b.1.is_finite())
+                        {
+                            continue;
+                        }
+                        let (top, bot) = if a.1 < b.1 { (a, b) } else { (b, a) };
+                        edges.push(Edge {
+                            top,
+                            bot,
+                            poly,
+                            rank: rank as u32,
+                        });
+                    }
+                }
+                poly += 1;
+            }
+        }
+        edges.sort_by(|a, b| a.top.1.total_cmp(&b.top.1));
+        ScanFill {
+            edges,
+            labels: layers.iter().map(|l| l.0).collect(),
+            next: 0,
+            active: Vec::new(),
+            xs: Vec::new(),
+            off: match rule {
+                PixelRule::TopLeft => 0.0,
+                PixelRule::Centre => 0.5,
+            },
+            w,
+            y: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Fills the next row: 0 outside every polygon, else the label of the last layer covering
+    /// the pixel's sample point.
+    pub fn fill_row(&mut self, row: &mut [u16]) {
+        let ys = self.y as f64 + self.off;
+        self.y += 1;
+        row.fill(0);
+        while self.next < self.edges.len() && self.edges[self.next].top.1 <= ys {
+            self.active.push(self.edges[self.next]);
+            self.next += 1;
+        }
+        self.active.retain(|e| e.bot.1 > ys);
+        self.xs.clear();
+        for e in &self.active {
+            if e.top.1 <= ys {
+                let x = e.top.0 + (ys - e.top.1) * (e.bot.0 - e.top.0) / (e.bot.1 - e.top.1);
+                self.xs.push((e.rank, e.poly, x));
+            }
+        }
+        self.xs
+            .sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)));
+        let (w, off) = (self.w, self.off);
+        let mut i = 0;
+        while i + 1 < self.xs.len() {
+            let (r0, p0, x0) = self.xs[i];
+            let (_, p1, x1) = self.xs[i + 1];
+            if p1 != p0 {
+                // an odd crossing count (cannot happen for closed rings); skip the stray one
+                i += 1;
+                continue;
+            }
+            let i0 = ((x0 - off).ceil().max(0.0) as usize).min(w);
+            let i1 = ((x1 - off).ceil().max(0.0) as usize).min(w);
+            if i1 > i0 {
+                row[i0..i1].fill(self.labels[r0 as usize]);
+            }
+            i += 2;
+        }
+    }
+}
+
+impl RowSource<u16> for ScanFill {
+    fn read_rows(&mut self, out: &mut [u16], rows: usize) -> Result<(), MaskError> {
+        let w = self.w.max(1);
+        for r in out.chunks_exact_mut(w).take(rows) {
+            self.fill_row(r);
+        }
+        Ok(())
+    }
+}
+
+impl RowSource<u8> for ScanFill {
+    /// Labels above 255 are cut to their low byte: give u8 rows only for labels ≤ 255.
+    fn read_rows(&mut self, out: &mut [u8], rows: usize) -> Result<(), MaskError> {
+        let w = self.w.max(1);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.resize(self.w, 0);
+        for r in out.chunks_exact_mut(w).take(rows) {
+            self.fill_row(&mut scratch);
+            for (d, v) in r.iter_mut().zip(&scratch) {
+                *d = *v as u8;
+            }
+        }
+        self.scratch = scratch;
+        Ok(())
+    }
+}
+
 /// Fills `polygons` (each a list of rings, shell first; coordinates in mask pixels) into a
 /// `w × h` mask, even-odd within a polygon and union across polygons.
 pub fn rasterize(
@@ -19,44 +165,12 @@ pub fn rasterize(
     h: usize,
     rule: PixelRule,
 ) -> Vec<bool> {
-    let mut out = vec![false; w * h];
-    let off = match rule {
-        PixelRule::TopLeft => 0.0,
-        PixelRule::Centre => 0.5,
-    };
-    let mut xs: Vec<f64> = Vec::new();
-    for poly in polygons {
-        let edges: Vec<((f64, f64), (f64, f64))> = poly
-            .iter()
-            .flat_map(|r| (0..r.len()).map(move |i| (r[i], r[(i + 1) % r.len()])))
-            .filter(|(a, b)| a.1 != b.1)
-            .collect();
-        let (ymin, ymax) = edges.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (a, b)| {
-            (lo.min(a.1.min(b.1)), hi.max(a.1.max(b.1)))
-        });
-        if edges.is_empty() {
-            continue;
-        }
-        let j0 = ((ymin - off).ceil().max(0.0)) as usize;
-        let j1 = ((ymax - off).ceil().max(0.0) as usize).min(h);
-        for j in j0..j1 {
-            let ys = j as f64 + off;
-            xs.clear();
-            for &(a, b) in &edges {
-                let (top, bot) = if a.1 < b.1 { (a, b) } else { (b, a) };
-                if top.1 <= ys && ys < bot.1 {
-                    xs.push(top.0 + (ys - top.1) * (bot.0 - top.0) / (bot.1 - top.1));
-                }
-            }
-            xs.sort_by(f64::total_cmp);
-            for pair in xs.chunks_exact(2) {
-                let i0 = ((pair[0] - off).ceil().max(0.0)) as usize;
-                let i1 = ((pair[1] - off).ceil().max(0.0) as usize).min(w);
-                for v in &mut out[j * w + i0.min(w)..j * w + i1.max(i0.min(w))] {
-                    *v = true;
-                }
-            }
-        }
+    let mut fill = ScanFill::new(&[(1, polygons.to_vec())], w, rule);
+    let mut row = vec![0u16; w];
+    let mut out = Vec::with_capacity(w * h);
+    for _ in 0..h {
+        fill.fill_row(&mut row);
+        out.extend(row.iter().map(|&v| v != 0));
     }
     out
 }

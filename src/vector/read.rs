@@ -51,6 +51,32 @@ pub struct Annotations {
     pub skipped: usize,
 }
 
+impl Annotations {
+    /// The polygons of the annotations whose class passes `keep`, divided by `downsample`
+    /// (level-0 coordinates into mask pixels).
+    pub fn polygons_where(
+        &self,
+        keep: impl Fn(Option<&str>) -> bool,
+        downsample: f64,
+    ) -> Vec<super::PolygonF> {
+        self.items
+            .iter()
+            .filter(|i| keep(i.class.as_deref()))
+            .flat_map(|i| {
+                i.polygons.iter().map(|p| {
+                    p.iter()
+                        .map(|r| {
+                            r.iter()
+                                .map(|&(x, y)| (x / downsample, y / downsample))
+                                .collect()
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    }
+}
+
 /// Replaces bare `NaN`, `Infinity` and `-Infinity` tokens outside strings with `null`.
 fn lenient(text: &str) -> String {
     let b = text.as_bytes();

@@ -8,6 +8,8 @@
 //! that may touch others at single points, which OGC/GEOS validity allows. Rings with positive
 //! signed area are shells, negative ones holes; each hole goes to the smallest shell that
 //! contains it. Collinear vertices are dropped; vertices are pixel corners (integers).
+//!
+//! This walk holds the whole mask; [`super::trace`] gives the same polygons streaming.
 
 use std::collections::HashMap;
 
@@ -53,8 +55,10 @@ pub fn signed_area2(r: &Ring) -> i64 {
         .sum()
 }
 
-/// Traces the foreground (`fg[y·w + x]`) of a `w × h` mask into polygons.
-pub fn trace(fg: &[bool], w: usize, h: usize) -> Vec<Polygon> {
+/// Traces the foreground (`fg[y·w + x]`) of a `w × h` mask into polygons by walking the
+/// boundary edges of the whole mask held in memory: the reference that the streaming
+/// [`super::trace`] is checked against, kept for that purpose.
+pub fn trace_walk(fg: &[bool], w: usize, h: usize) -> Vec<Polygon> {
     let at = |x: i64, y: i64| {
         x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h && fg[y as usize * w + x as usize]
     };
@@ -159,7 +163,7 @@ fn simplify(lp: &[((i64, i64), usize)]) -> Ring {
 
 /// Shells (positive area) with their holes (negative area), each hole in its smallest
 /// containing shell.
-fn assemble(rings: Vec<Ring>) -> Vec<Polygon> {
+pub(super) fn assemble(rings: Vec<Ring>) -> Vec<Polygon> {
     let (shells, holes): (Vec<Ring>, Vec<Ring>) = rings
         .into_iter()
         .filter(|r| r.len() >= 4)
@@ -242,10 +246,10 @@ mod tests {
     fn small_objects_and_small_holes_are_filtered() {
         // a 5×5 block with a 1-px hole, and a lone pixel
         let (m, w, h) = mask(&["#####..", "#####..", "##.##..", "#####..", "#####.#"]);
-        let p = filter_areas(trace(&m, w, h), 2.0, 2.0);
+        let p = filter_areas(trace_walk(&m, w, h), 2.0, 2.0);
         assert_eq!(p.len(), 1, "the lone pixel (area 1) is dropped");
         assert!(p[0].holes.is_empty(), "the 1-px hole is filled");
-        let p = filter_areas(trace(&m, w, h), 0.0, 0.0);
+        let p = filter_areas(trace_walk(&m, w, h), 0.0, 0.0);
         assert_eq!(
             (p.len(), p.iter().map(|q| q.holes.len()).sum::<usize>()),
             (2, 1)
@@ -256,7 +260,7 @@ mod tests {
     fn one_pixel_is_a_unit_square() {
         let (m, w, h) = mask(&["#"]);
         assert_eq!(
-            trace(&m, w, h),
+            trace_walk(&m, w, h),
             vec![Polygon {
                 shell: vec![(0, 0), (1, 0), (1, 1), (0, 1)],
                 holes: vec![]
@@ -267,7 +271,7 @@ mod tests {
     #[test]
     fn diagonal_neighbours_are_separate_polygons() {
         let (m, w, h) = mask(&["#.", ".#"]);
-        let p = trace(&m, w, h);
+        let p = trace_walk(&m, w, h);
         assert_eq!(p.len(), 2);
         assert!(p.iter().all(|q| q.shell.len() == 4 && q.holes.is_empty()));
     }
@@ -275,7 +279,7 @@ mod tests {
     #[test]
     fn ring_with_hole_and_island() {
         let (m, w, h) = mask(&["#####", "#...#", "#.#.#", "#...#", "#####"]);
-        let mut p = trace(&m, w, h);
+        let mut p = trace_walk(&m, w, h);
         p.sort_by_key(|q| -signed_area2(&q.shell));
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].holes.len(), 1);
@@ -291,7 +295,7 @@ mod tests {
         // the background at (1,1) touches the outside diagonally through (0,0)? no: (0,0) is
         // foreground; background (1,1)-(2,2) diagonal pair inside a frame
         let (m, w, h) = mask(&["####", "#.##", "##.#", "####"]);
-        let p = trace(&m, w, h);
+        let p = trace_walk(&m, w, h);
         assert_eq!(p.len(), 1);
         // background is 8-connected: the two diagonal pixels form one hole region, traced as two
         // simple holes touching at a point

@@ -33,6 +33,44 @@ impl PixelSize {
     }
 }
 
+/// A length given in micrometres or in level-0 pixels, e.g. `2um` or `1.5px`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Length {
+    /// Micrometres.
+    Um(f64),
+    /// Level-0 (full-resolution) pixels.
+    Px(f64),
+}
+
+impl FromStr for Length {
+    type Err = String;
+    /// Parses `2um` / `2µm` or `1.5px` (the unit is required).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim().to_ascii_lowercase();
+        let (v, unit) = if let Some(v) = t.strip_suffix("um").or_else(|| t.strip_suffix("µm")) {
+            (v, "um")
+        } else if let Some(v) = t.strip_suffix("px") {
+            (v, "px")
+        } else {
+            return Err(format!(
+                "'{s}': give a unit, micrometres or level-0 pixels (e.g. 2um or 1.5px)"
+            ));
+        };
+        let x: f64 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}': '{v}' is not a number"))?;
+        if !(x.is_finite() && x >= 0.0) {
+            return Err(format!("'{s}': must be finite and ≥ 0"));
+        }
+        Ok(if unit == "um" {
+            Length::Um(x)
+        } else {
+            Length::Px(x)
+        })
+    }
+}
+
 /// The scale at which a caller wants pixels, relative to a slide.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Resolution {

@@ -255,7 +255,11 @@ fn self_intersecting_rings_rasterize_without_a_crash() {
         .args(["--size", "3000x3000", "--downsample", "32"])
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    // the two self-crossing rings are reported, each with its annotation and place
+    assert!(err.contains("2 self-crossing ring(s)"), "{err}");
+    assert_eq!(err.matches("crosses itself near").count(), 2, "{err}");
     let levels = common::read_levels(&out);
     assert!(levels[0].data.contains(&1), "tumour drawn");
 }

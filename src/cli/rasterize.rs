@@ -10,7 +10,7 @@ use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
 use h2g::mask::{MaskHeader, MaskReader};
 use h2g::output::{progress, write_png_rows};
 use h2g::slide::open_slide;
-use h2g::vector::{read_annotations, PixelRule, PolygonF, ScanFill};
+use h2g::vector::{read_annotations, self_crossing, PixelRule, PolygonF, ScanFill};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum RuleArg {
@@ -125,6 +125,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if let Some(l) = a.unclassified {
         order.insert(0, (None, l));
     }
+    report_self_crossings(&ann, &a.annotations);
     let rule = match a.rule {
         RuleArg::TopLeft => PixelRule::TopLeft,
         RuleArg::Centre => PixelRule::Centre,
@@ -192,4 +193,42 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         map.join(", ")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warns, per annotation, about rings that cross themselves: they are filled even-odd (the
+/// lobes a crossing closes off alternate in and out, as GDAL and Java2D's even-odd rule do).
+fn report_self_crossings(ann: &h2g::vector::Annotations, path: &std::path::Path) {
+    let mut found = Vec::new();
+    for (i, item) in ann.items.iter().enumerate() {
+        for (k, poly) in item.polygons.iter().enumerate() {
+            for (j, ring) in poly.iter().enumerate() {
+                if let Some((x, y)) = self_crossing(ring) {
+                    found.push(format!(
+                        "annotation {} ({}), polygon {k}, {}: crosses itself near ({x:.1}, {y:.1})",
+                        i + 1,
+                        item.class.as_deref().unwrap_or("unclassified"),
+                        if j == 0 {
+                            "shell".to_string()
+                        } else {
+                            format!("hole {j}")
+                        }
+                    ));
+                }
+            }
+        }
+    }
+    if !found.is_empty() {
+        eprintln!(
+            "{}: {} self-crossing ring(s), filled by the even-odd rule (repair them in QuPath to \
+             choose otherwise):",
+            path.display(),
+            found.len()
+        );
+        for f in found.iter().take(20) {
+            eprintln!("  {f}");
+        }
+        if found.len() > 20 {
+            eprintln!("  … and {} more", found.len() - 20);
+        }
+    }
 }

@@ -1,17 +1,22 @@
 //! `h2g vectorize MASK -o OUT.geojson`: a label mask into QuPath annotations.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use std::io::Write;
+use rayon::prelude::*;
 
 use h2g::mask::{open_mask, MaskError, MaskOptions, MaskReader, RowSource};
 use h2g::output::{progress, write_file};
 use h2g::pyramid::Sample;
 use h2g::slide::open_slide;
-use h2g::vector::{filter_areas, ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer, Placement};
+use h2g::units::Length;
+use h2g::vector::{
+    filter_areas, simplify_polygon, ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer,
+    Placement, Polygon,
+};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Frame {
@@ -57,6 +62,10 @@ pub struct Args {
     /// Fill holes smaller than this many µm².
     #[arg(long)]
     max_hole: Option<f64>,
+    /// Simplify outlines (Douglas–Peucker on the traced corners, validity kept) with this
+    /// tolerance: 2um, or 1.5px in level-0 pixels. Breaks the exact pixel round trip.
+    #[arg(long, value_name = "LENGTH")]
+    simplify: Option<Length>,
     /// Coordinate frame of the output.
     #[arg(long, value_enum, default_value_t = Frame::File)]
     frame: Frame,
@@ -114,23 +123,35 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             c.name
         );
     }
-    // µm² per mask pixel, for the area filters
-    let px_um2 = if a.min_area.is_some() || a.max_hole.is_some() {
+    // µm per level-0 pixel, when a physical size is given
+    let needs_mpp =
+        a.min_area.is_some() || a.max_hole.is_some() || matches!(a.simplify, Some(Length::Um(_)));
+    let mpp = if needs_mpp {
         let mpp = match (a.mpp, &slide) {
             (Some(m), _) => m,
             (None, Some(s)) => h2g::slide::SlideMeta::from_properties(s.properties(), None)
                 .mpp
                 .map(|p| p.x)
                 .context(
-                    "--min-area/--max-hole need a pixel size: the slide has none, pass --mpp",
+                    "--min-area/--max-hole/--simplify in µm need a pixel size: the slide has \
+                     none, pass --mpp",
                 )?,
-            (None, None) => {
-                anyhow::bail!("--min-area/--max-hole need a pixel size: pass --slide or --mpp")
-            }
+            (None, None) => anyhow::bail!(
+                "--min-area/--max-hole/--simplify in µm need a pixel size: pass --slide or --mpp"
+            ),
         };
-        place.dx * place.dy * mpp * mpp
+        mpp
     } else {
         1.0
+    };
+    // µm² per mask pixel, for the area filters
+    let px_um2 = place.dx * place.dy * mpp * mpp;
+    // the simplification tolerance in mask pixels
+    let mask_px = (place.dx + place.dy) / 2.0;
+    let tol = match a.simplify {
+        None => 0.0,
+        Some(Length::Px(v)) => v / mask_px,
+        Some(Length::Um(v)) => v / mpp / mask_px,
     };
     let (min_px, hole_px) = (
         a.min_area.unwrap_or(0.0) / px_um2,
@@ -159,11 +180,28 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let n = write_file(&a.output, |out| {
         let mut g = GeoJsonWriter::new(std::io::BufWriter::new(out), place, enc)?;
         let mut emit = |t: &mut LabelTracer| -> std::io::Result<()> {
-            for (l, p) in t.take_done() {
-                for p in filter_areas(vec![p], min_px, hole_px) {
-                    g.polygon(&class_of(l), &p)?;
-                    *counts.entry(l).or_default() += 1;
-                }
+            // area filters and simplification in parallel, writing in order
+            let done: Vec<(u16, Polygon)> = t
+                .take_done()
+                .into_par_iter()
+                .flat_map_iter(|(l, p)| {
+                    filter_areas(vec![p], min_px, hole_px)
+                        .into_iter()
+                        .map(move |p| {
+                            (
+                                l,
+                                if tol > 0.0 {
+                                    simplify_polygon(&p, tol)
+                                } else {
+                                    p
+                                },
+                            )
+                        })
+                })
+                .collect();
+            for (l, p) in done {
+                g.polygon(&class_of(l), &p)?;
+                *counts.entry(l).or_default() += 1;
             }
             Ok(())
         };

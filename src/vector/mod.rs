@@ -2,8 +2,10 @@
 //! polygons back into masks with QuPath's pixel rule, so that one undoes the other exactly.
 
 mod geojson;
+mod geom;
 mod raster;
 mod read;
+mod simplify;
 mod stream;
 mod sweep;
 mod trace;
@@ -12,8 +14,10 @@ pub use geojson::{
     default_color, fmt_coord, uuid_from, write_geojson, ClassEncoding, ClassSpec, GeoJsonWriter,
     Placement,
 };
+pub use geom::{meet, meetings, self_crossing, Conflict, Coord, Meet};
 pub use raster::{rasterize, PixelRule, PolygonF, ScanFill};
 pub use read::{classification_name, read_annotations, Annotation, Annotations, ReadError};
+pub use simplify::simplify_polygon;
 pub use stream::{row_runs, LabelTracer};
 pub use sweep::{trace, Tracer};
 pub use trace::{filter_areas, signed_area2, trace_walk, Polygon, Ring};

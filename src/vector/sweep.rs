@@ -163,7 +163,6 @@ impl Tracer {
 
     /// One segment on the current line, from `sv` to `ev`, entering from `inc` and leaving to
     /// `out`; `node` is the component of the pixels on its right.
-    #[allow(clippy::too_many_arguments)]
     fn segment(
         &mut self,
         sv: (u32, u32),

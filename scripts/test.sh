@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The tests: set up, then the full suite; with ../shared present, also the independent
-# interoperability check of convert-mask outputs (tifffile, OpenSlide, vips).
+# The tests: set up, then the full suite and a syntax check of the QuPath Groovy scripts; with
+# ../shared present, also the independent interoperability checks (tifffile, OpenSlide, vips,
+# GEOS/shapely).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo test --release --locked
+scripts/check-groovy.sh
 if [ -d ../shared/tools ]; then
   scripts/check-interop.sh
 fi

@@ -23,6 +23,10 @@ $H tissue "$SLIDE" -o "$OUT" --method fast
 echo; echo "== the tissue as QuPath annotations, and back into a mask"
 head -c 300 "$OUT/cmu_small_region.tissue-saturation.geojson"; echo " ..."
 $H rasterize "$OUT/cmu_small_region.tissue-saturation.geojson" -o "$OUT/tissue-from-geojson.png" --like "$SLIDE" --downsample 16
+echo; echo "== the tissue mask vectorized for QuPath, simplified to 2 um (valid polygons, level-0 pixels)"
+$H vectorize "$OUT/cmu_small_region.tissue-saturation.tif" -o "$OUT/cmu_small_region.geojson" \
+  --slide "$SLIDE" --class 255=Tissue:#50a050 --simplify 2um
+echo "   import into a QuPath project: copy it to <project>/h2g/ and run scripts/qupath/h2g_import_geojson.groovy"
 echo; echo "== the slide's 10x patch grid with tissue fractions (no annotation: labels 'unlabelled')"
 $H patches "$SLIDE" -o "$OUT/patches.csv" --export "$OUT/patches"
 head -4 "$OUT/patches.csv"

@@ -130,12 +130,25 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         RuleArg::TopLeft => PixelRule::TopLeft,
         RuleArg::Centre => PixelRule::Centre,
     };
-    let layers: Vec<(u16, Vec<PolygonF>)> = order
-        .iter()
-        .map(|(class, label)| (*label, ann.polygons_where(|c| c == class.as_deref(), d)))
-        .collect();
+    // the annotations move into their layers (no copy: files of millions of features)
+    let (n_items, n_skipped) = (ann.items.len(), ann.skipped);
+    let rank: std::collections::HashMap<&Option<String>, usize> =
+        order.iter().enumerate().map(|(i, (c, _))| (c, i)).collect();
+    let mut layers: Vec<(u16, Vec<PolygonF>)> =
+        order.iter().map(|(_, l)| (*l, Vec::new())).collect();
+    for item in ann.items {
+        if let Some(&r) = rank.get(&item.class) {
+            for mut p in item.polygons {
+                for pt in p.iter_mut().flatten() {
+                    *pt = (pt.0 / d, pt.1 / d);
+                }
+                layers[r].1.push(p);
+            }
+        }
+    }
     let max = order.iter().map(|o| o.1).max().unwrap_or(0);
     let fill = ScanFill::new(&layers, w, rule);
+    drop(layers);
     let png = a
         .output
         .extension()
@@ -187,8 +200,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     eprintln!(
         "{}: {} polygonal annotations ({} without area skipped) → {} ({w} × {h} at downsample {d}): {}",
         a.annotations.display(),
-        ann.items.len(),
-        ann.skipped,
+        n_items, n_skipped,
         a.output.display(),
         map.join(", ")
     );

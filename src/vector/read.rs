@@ -77,43 +77,195 @@ impl Annotations {
     }
 }
 
-/// Replaces bare `NaN`, `Infinity` and `-Infinity` tokens outside strings with `null`.
-fn lenient(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let (mut i, mut in_str, mut esc) = (0, false, false);
-    let mut last = 0;
-    while i < b.len() {
-        let c = b[i];
-        if in_str {
-            if esc {
-                esc = false;
-            } else if c == b'\\' {
-                esc = true;
-            } else if c == b'"' {
-                in_str = false;
+/// A reader that passes JSON through, replacing bare `NaN`, `Infinity` and `-Infinity` tokens
+/// outside strings with `null` (QuPath ≤ 0.4 wrote them) and dropping a leading byte-order
+/// mark; tokens split across reads are handled.
+struct Lenient<R> {
+    inner: R,
+    out: Vec<u8>,
+    pos: usize,
+    partial: Vec<u8>,
+    in_str: bool,
+    esc: bool,
+    bom: usize,
+    done: bool,
+}
+
+const TOKENS: [&[u8]; 3] = [b"NaN", b"Infinity", b"-Infinity"];
+const BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
+
+impl<R: std::io::BufRead> Lenient<R> {
+    fn new(inner: R) -> Self {
+        Lenient {
+            inner,
+            out: Vec::with_capacity(1 << 16),
+            pos: 0,
+            partial: Vec::new(),
+            in_str: false,
+            esc: false,
+            bom: 0,
+            done: false,
+        }
+    }
+
+    fn push(&mut self, c: u8) {
+        if !self.partial.is_empty() {
+            self.partial.push(c);
+            if TOKENS.contains(&self.partial.as_slice()) {
+                self.out.extend_from_slice(b"null");
+                self.partial.clear();
+                return;
             }
-            i += 1;
-            continue;
+            if TOKENS.iter().any(|t| t.starts_with(&self.partial)) {
+                return;
+            }
+            // not a token: pass the bytes on, the last one afresh
+            self.partial.pop();
+            self.out.append(&mut self.partial);
         }
-        if c == b'"' {
-            in_str = true;
-            i += 1;
-            continue;
+        if self.in_str {
+            if self.esc {
+                self.esc = false;
+            } else if c == b'\\' {
+                self.esc = true;
+            } else if c == b'"' {
+                self.in_str = false;
+            }
+            self.out.push(c);
+        } else if c == b'"' {
+            self.in_str = true;
+            self.out.push(c);
+        } else if matches!(c, b'N' | b'I' | b'-') {
+            self.partial.push(c);
+        } else {
+            self.out.push(c);
         }
-        for tok in ["-Infinity", "Infinity", "NaN"] {
-            if b[i..].starts_with(tok.as_bytes()) {
-                out.push_str(&text[last..i]);
-                out.push_str("null");
-                i += tok.len();
-                last = i;
+    }
+
+    /// Refills `out` from the inner reader; false at the end.
+    fn refill(&mut self) -> std::io::Result<bool> {
+        self.out.clear();
+        self.pos = 0;
+        while self.out.is_empty() && !self.done {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                self.done = true;
+                self.out.append(&mut self.partial);
                 break;
             }
+            let data = buf.to_vec();
+            let n = data.len();
+            let mut i = 0;
+            while i < n {
+                let c = data[i];
+                // a leading byte-order mark, possibly split across reads, is dropped
+                if self.bom < 3 {
+                    i += 1;
+                    if c == BOM[self.bom] {
+                        self.bom += 1;
+                        continue;
+                    }
+                    for &b in &BOM[..self.bom] {
+                        self.push(b);
+                    }
+                    self.bom = 3;
+                    self.push(c);
+                    continue;
+                }
+                if self.partial.is_empty() && !self.esc {
+                    // copy the plain stretch up to the next byte that matters, in one go
+                    let special = |b: &u8| {
+                        if self.in_str {
+                            matches!(b, b'"' | b'\\')
+                        } else {
+                            matches!(b, b'"' | b'N' | b'I' | b'-')
+                        }
+                    };
+                    let j = data[i..].iter().position(special).map_or(n, |k| i + k);
+                    self.out.extend_from_slice(&data[i..j]);
+                    i = j;
+                    if i == n {
+                        break;
+                    }
+                }
+                self.push(data[i]);
+                i += 1;
+            }
+            self.inner.consume(n);
         }
-        i += 1;
+        Ok(!self.out.is_empty())
     }
-    out.push_str(&text[last.min(text.len())..]);
-    out
+}
+
+impl<R: std::io::BufRead> Read for Lenient<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.out.len() && !self.refill()? {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Streams a GeoJSON document: the elements of a top-level array or of a `features` array are
+/// parsed and converted one at a time, so a file of millions of features never exists as one
+/// JSON tree in memory.
+struct Top<'a>(&'a mut Annotations);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Top<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Top<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a GeoJSON object or an array of features")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            collect(&v, self.0);
+        }
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut rest = serde_json::Map::new();
+        let mut streamed = false;
+        while let Some(k) = map.next_key::<String>()? {
+            if k == "features" {
+                map.next_value_seed(Top(&mut *self.0))?;
+                streamed = true;
+            } else {
+                let v: Value = map.next_value()?;
+                rest.insert(k, v);
+            }
+        }
+        if !streamed {
+            // a single Feature or a bare geometry
+            collect(&Value::Object(rest), self.0);
+        }
+        Ok(())
+    }
+}
+
+/// Reads GeoJSON from `r` (buffered), streaming.
+fn read_json(path: &Path, r: impl std::io::BufRead) -> Result<Annotations, ReadError> {
+    let mut out = Annotations::default();
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(
+        1 << 16,
+        Lenient::new(r),
+    ));
+    let json = |e: serde_json::Error| ReadError::Json {
+        path: path.into(),
+        detail: e.to_string(),
+    };
+    serde::de::DeserializeSeed::deserialize(Top(&mut out), &mut de).map_err(json)?;
+    de.end().map_err(json)?;
+    Ok(out)
 }
 
 /// Every `.json`/`.geojson` (or gzipped) entry of a zip archive, as QuPath imports them.
@@ -161,46 +313,33 @@ fn read_zip(path: &Path, bytes: &[u8]) -> Result<Annotations, ReadError> {
 
 /// Reads the annotations of `path`.
 pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
+    use std::io::BufRead;
     let io = |source| ReadError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let bytes = std::fs::read(path).map_err(io)?;
-    if bytes.starts_with(b"PK\x03\x04") {
+    let mut r = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).map_err(io)?);
+    let head = r.fill_buf().map_err(io)?.to_vec();
+    if head.starts_with(b"PK\x03\x04") {
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes).map_err(io)?;
         return read_zip(path, &bytes);
     }
-    if bytes.starts_with(b"<?xml")
-        || bytes
+    if head.starts_with(b"<?xml")
+        || head
             .windows(17)
             .take(4096)
             .any(|w| w == b"<ASAP_Annotations")
     {
-        let text = String::from_utf8_lossy(&bytes);
-        return Ok(read_asap(&text));
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes).map_err(io)?;
+        return Ok(read_asap(&String::from_utf8_lossy(&bytes)));
     }
-    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut s)
-            .map_err(io)?;
-        s
-    } else {
-        String::from_utf8(bytes).map_err(|e| ReadError::Json {
-            path: path.into(),
-            detail: format!("not UTF-8 ({e})"),
-        })?
-    };
-    // a byte-order mark (Windows editors add one) is not JSON
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let v: Value = serde_json::from_str(text)
-        .or_else(|_| serde_json::from_str(&lenient(text)))
-        .map_err(|e| ReadError::Json {
-            path: path.into(),
-            detail: e.to_string(),
-        })?;
-    let mut out = Annotations::default();
-    collect(&v, &mut out);
-    Ok(out)
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let gz = flate2::read::GzDecoder::new(r);
+        return read_json(path, std::io::BufReader::with_capacity(1 << 20, gz));
+    }
+    read_json(path, r)
 }
 
 /// The value of attribute `name` in the start tag `tag`.
@@ -354,6 +493,14 @@ fn polygons_of(g: &Value, out: &mut Vec<Vec<Vec<(f64, f64)>>>) {
 mod tests {
     use super::*;
 
+    fn lenient(s: &str) -> String {
+        let mut out = String::new();
+        // tiny reads, so tokens straddle buffer ends
+        let r = std::io::BufReader::with_capacity(2, s.as_bytes());
+        Lenient::new(r).read_to_string(&mut out).unwrap();
+        out
+    }
+
     #[test]
     fn bare_nan_and_infinity_become_null_outside_strings() {
         // non-ASCII text outside strings must not split a character (regression: it panicked)
@@ -362,6 +509,40 @@ mod tests {
             lenient(r#"{"a": NaN, "b": "NaN", "c": -Infinity}"#),
             r#"{"a": null, "b": "NaN", "c": null}"#
         );
+        assert_eq!(
+            lenient("\u{feff}[-1, -Infinity, \"a\\\"NaN\", NaN]"),
+            "[-1, null, \"a\\\"NaN\", null]"
+        );
+        assert_eq!(lenient("[N"), "[N", "an unfinished token is passed on");
+    }
+
+    fn parse(text: &str) -> Annotations {
+        read_json(
+            Path::new("t.geojson"),
+            std::io::BufReader::with_capacity(3, text.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn features_stream_in_any_key_order() {
+        let sq =
+            r#"{"type": "Polygon", "coordinates": [[[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]]}"#;
+        let fc = format!(
+            r#"{{"features": [{{"geometry": {sq}, "type": "Feature", "properties": {{"classification": "Tumor", "m": NaN}}}},
+               {{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [1, 2]}}}}],
+               "metadata": {{"a": 1}}, "metadata": {{"a": 2}}, "type": "FeatureCollection"}}"#
+        );
+        let a = parse(&fc);
+        assert_eq!((a.items.len(), a.skipped), (1, 1));
+        assert_eq!(a.items[0].class.as_deref(), Some("Tumor"));
+        // a single Feature whose type comes last, and a bare geometry
+        let f = format!(r#"{{"geometry": {sq}, "properties": {{}}, "type": "Feature"}}"#);
+        assert_eq!(parse(&f).items.len(), 1);
+        assert_eq!(parse(sq).items[0].class, None);
+        // trailing garbage is an error, with its place
+        let e = read_json(Path::new("t"), format!("{sq} x").as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
     }
 
     #[test]

@@ -441,3 +441,96 @@ fn vectorize_ok(mask: &std::path::Path, out: std::path::PathBuf) -> std::path::P
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     out
 }
+
+#[test]
+fn a_50000_by_25000_mask_round_trips_exactly_through_the_command_line() {
+    // smooth blobs with holes, islands in holes and diagonal contacts, as a ×400 slide's mask at
+    // downsample 4; written, compared and read row by row (the test itself stays small)
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (50000usize, 25000usize);
+    // tissue-like discs; every other one with a concentric hole, every fourth with an island
+    // in that hole (holes in holes)
+    let discs: Vec<(f64, f64, f64, u8)> = (0..40)
+        .flat_map(|i| {
+            let f = i as f64;
+            let (x, y) = ((f * 7919.0) % w as f64, (f * 4513.0) % h as f64);
+            let r = 300.0 + (f * 131.0) % 2500.0;
+            let mut d = vec![(x, y, r, 1u8)];
+            if i % 2 == 0 {
+                d.push((x, y, r * 0.5, 0));
+            }
+            if i % 4 == 0 {
+                d.push((x + r * 0.1, y, r * 0.2, 1));
+            }
+            d
+        })
+        .collect();
+    // each row painted span by span: discs in order (later ones overwrite), then a
+    // checkerboard patch (diagonal contacts)
+    let row = |y: usize, buf: &mut [u8]| {
+        buf.fill(0);
+        for &(cx, cy, r, l) in &discs {
+            let dy = y as f64 + 0.5 - cy;
+            if dy.abs() < r {
+                let half = (r * r - dy * dy).sqrt();
+                let x0 = (cx - half).max(0.0) as usize;
+                let x1 = ((cx + half).max(0.0) as usize).min(w);
+                if x1 > x0 {
+                    buf[x0..x1].fill(l);
+                }
+            }
+        }
+        if (1000..1064).contains(&y) {
+            for (x, b) in buf.iter_mut().enumerate().take(1064).skip(1000) {
+                *b = ((x + y) % 2) as u8;
+            }
+        }
+    };
+    let mask = dir.path().join("big.png");
+    {
+        let f = std::io::BufWriter::new(std::fs::File::create(&mask).unwrap());
+        let mut e = png::Encoder::new(f, w as u32, h as u32);
+        e.set_color(png::ColorType::Grayscale);
+        e.set_depth(png::BitDepth::Eight);
+        e.set_compression(png::Compression::Fast);
+        let mut wr = e.write_header().unwrap();
+        let mut sw = wr.stream_writer().unwrap();
+        let mut buf = vec![0u8; w];
+        for y in 0..h {
+            row(y, &mut buf);
+            std::io::Write::write_all(&mut sw, &buf).unwrap();
+        }
+        sw.finish().unwrap();
+        wr.finish().unwrap();
+    }
+    let gj = vectorize_ok(&mask, dir.path().join("big.geojson"));
+    let ann = h2g::vector::read_annotations(&gj).unwrap();
+    let polys: Vec<_> = ann.items.iter().flat_map(|i| &i.polygons).collect();
+    let holes = polys.iter().filter(|p| p.len() > 1).count();
+    assert!(
+        polys.len() > 1000 && holes > 5,
+        "{} polygons, {holes} with holes",
+        polys.len()
+    );
+    let back = dir.path().join("back.png");
+    let o = h2g()
+        .arg("rasterize")
+        .arg(&gj)
+        .arg("-o")
+        .arg(&back)
+        .args(["--size", "50000x25000", "--class", "Label 1=1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let open = |p: &std::path::Path| {
+        let mut d = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(p).unwrap()));
+        d.set_transformations(png::Transformations::IDENTITY);
+        d.read_info().unwrap()
+    };
+    let (mut a, mut b) = (open(&mask), open(&back));
+    for y in 0..h {
+        let ra = a.next_row().unwrap().unwrap().data().to_vec();
+        let rb = b.next_row().unwrap().unwrap();
+        assert!(ra == rb.data(), "row {y} differs");
+    }
+}

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Independent readers on convert-mask outputs: ../shared/tools/check_tiff.py (tifffile vs
-# OpenSlide, every level) and pyvips (every level identical to tifffile's pixels).
+# Independent checks of h2g's outputs: convert-mask TIFFs (../shared/tools/check_tiff.py,
+# tifffile vs OpenSlide vs pyvips at every level), tissue parity with OpenCV, GeoJSON validity
+# (shapely/GEOS), and heatmap parity with openslide-python + onnxruntime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${H2G_CHECK_VENV:-.deps/check-venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 # a no-op when everything is there; brings packages added since the venv was made
-"$VENV/bin/pip" install -q numpy tifffile imagecodecs openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless shapely rasterio pillow
+"$VENV/bin/pip" install -q numpy tifffile imagecodecs openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless shapely rasterio pillow onnxruntime==1.31.1
 cargo build --release --locked -q
 H=target/release/h2g
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -107,4 +108,6 @@ ok = geos == ours and len(ours) > 0
 print(("PASS" if ok else "FAIL") + f" self-crossing rings reported {ours}, GEOS-invalid features {geos}")
 sys.exit(0 if ok else 1)
 PYEOF
+# heatmap parity: openslide-python + onnxruntime on the same patches and batches (within 1e-5)
+run "$VENV/bin/python" scripts/heatmap_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx "$T/heatmap"
 [ $fail -eq 0 ] && echo "check-interop: all passed" || { echo "check-interop: FAILED" >&2; exit 1; }

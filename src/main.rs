@@ -7,6 +7,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `h2g … | head`: a closed pipe ends the process quietly, as for other Unix tools, instead
+    // of a panic in println!
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     // Ctrl-C, SIGTERM (cluster schedulers) or SIGHUP: remove half-written outputs, then stop.
     let _ = ctrlc::set_handler(|| {

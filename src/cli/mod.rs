@@ -1,7 +1,9 @@
 //! Subcommands, one file each: clap arguments, conversion to a library spec, and `run`.
 
 mod convert_mask;
+mod heatmap;
 mod info;
+mod models;
 mod patches;
 mod rasterize;
 mod region;
@@ -16,7 +18,7 @@ use clap::{Parser, Subcommand};
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
 /// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue, patches,
-/// sample, vectorize, rasterize. Planned: pre-annotate, segment, vectorize, rasterize, evaluate, batch.
+/// sample, vectorize, rasterize, models, heatmap. Planned: preannotate, segment, evaluate, batch.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -42,6 +44,10 @@ enum Command {
     Vectorize(vectorize::Args),
     /// Fill QuPath GeoJSON annotations into a label mask (QuPath's pixel rule).
     Rasterize(rasterize::Args),
+    /// List the known models, or inspect an ONNX file.
+    Models(models::Args),
+    /// Stage 1: run a patch classifier over a slide's tissue into a heatmap (one value per patch).
+    Heatmap(heatmap::Args),
 }
 
 /// Runs the parsed command line.
@@ -55,7 +61,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(a) => sample::run(a),
         Command::Vectorize(a) => vectorize::run(a),
         Command::Rasterize(a) => rasterize::run(a),
+        Command::Models(a) => models::run(a),
+        Command::Heatmap(a) => heatmap::run(a),
     }
+}
+
+/// Creates the output directory `dir` and returns the file stem outputs of `slide` are named by.
+pub(crate) fn output_stem(
+    dir: &std::path::Path,
+    slide: &std::path::Path,
+) -> anyhow::Result<String> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(slide
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "slide".into()))
 }
 
 /// Parses a positive, finite float.

@@ -130,13 +130,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let slide = open_slide(&a.slide, DEFAULT_MAX_PIXELS)?;
     let meta = SlideMeta::from_properties(slide.properties(), a.mpp);
-    std::fs::create_dir_all(&a.output)
-        .with_context(|| format!("cannot create {}", a.output.display()))?;
-    let stem = a
-        .slide
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "slide".into());
+    let stem = super::output_stem(&a.output, &a.slide)?;
     let out = TissueOutput {
         dir: a.output.clone(),
         stem,

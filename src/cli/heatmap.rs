@@ -1,0 +1,151 @@
+//! `h2g heatmap SLIDE --model M -o DIR`: stage 1, one tumour probability per patch.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use h2g::infer::heatmap::{heatmap, HeatmapSpec};
+use h2g::infer::manifest::resolve;
+use h2g::infer::{load_runtime, Device, Model};
+use h2g::output::{progress, write_file, write_json, write_png};
+use h2g::slide::{open_slide, SlideMeta};
+use h2g::units::Resolution;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The slide.
+    slide: PathBuf,
+    /// The patch classifier: a built-in name (h2g models list) or an .onnx path.
+    #[arg(long)]
+    model: String,
+    /// Output directory for STEM.heatmap.tif (float32), .png (preview) and .json.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Minimum tissue fraction of a patch for it to run (the published pipeline: 0.5).
+    #[arg(long, default_value_t = 0.5)]
+    min_tissue: f64,
+    /// Patches per inference call.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Patch resolution (default: the model's magnification, e.g. 10x).
+    #[arg(long)]
+    at: Option<Resolution>,
+    /// Level-0 pixel size in µm, for slides without one.
+    #[arg(long, value_parser = super::positive_f64)]
+    mpp: Option<f64>,
+    /// ONNX Runtime threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Where inference runs; cuda fails clearly when unavailable.
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    device: Device,
+    /// The ONNX Runtime shared library (default: the set-up's, H2G_ORT_LIB, ORT_DYLIB_PATH).
+    #[arg(long)]
+    ort_lib: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if !(0.0..=1.0).contains(&a.min_tissue) {
+        anyhow::bail!("--min-tissue must be within 0–1");
+    }
+    let lib = load_runtime(a.ort_lib.as_deref())?;
+    let (manifest, path) = resolve(&a.model).map_err(anyhow::Error::msg)?;
+    if manifest.role != h2g::infer::manifest::Role::PatchClassifier {
+        anyhow::bail!(
+            "--model {}: a {:?} model, not a patch classifier",
+            a.model,
+            manifest.role
+        );
+    }
+    let mut model = Model::open(&path, a.threads, a.device)?;
+    let slide = open_slide(&a.slide, 1 << 34)?;
+    let meta = SlideMeta::from_properties(slide.properties(), a.mpp);
+    let spec = HeatmapSpec {
+        min_tissue: a.min_tissue,
+        batch: a.batch.max(1),
+        at: a.at,
+        ..HeatmapSpec::default()
+    };
+    let bar = progress(Some(0), "patches", true);
+    let hm = heatmap(
+        &*slide,
+        &meta,
+        &mut model,
+        &manifest,
+        &spec,
+        &|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
+    let stem = super::output_stem(&a.output, &a.slide)?;
+    let base = a.output.join(format!("{stem}.heatmap"));
+    let (w, h) = (hm.grid.cols, hm.grid.rows);
+    let tif = base.with_extension("heatmap.tif");
+    write_f32_tiff(&tif, w, h, &hm.values)?;
+    let png = base.with_extension("heatmap.png");
+    let preview: Vec<u8> = hm
+        .values
+        .iter()
+        .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect();
+    write_png(&png, w, h, 1, &preview)?;
+    let json = base.with_extension("heatmap.json");
+    let report = serde_json::json!({
+        "slide": a.slide,
+        "model": manifest.name,
+        "model_file": path,
+        "trained": manifest.trained,
+        "onnx_runtime": lib,
+        "device": a.device,
+        "threads": a.threads,
+        "batch": spec.batch,
+        "min_tissue": spec.min_tissue,
+        "grid": {"cols": w, "rows": h, "patch": hm.grid.size, "downsample": hm.grid.downsample,
+                 "level": hm.plan.level, "level0_side": hm.grid.side()},
+        "cells_run": hm.ran,
+        "infer_seconds": hm.infer_seconds,
+        "stage_seconds": hm.stage_seconds,
+        "patches_per_second": hm.patches_per_second,
+        "meaning": manifest.output.meaning,
+        "files": {"tiff": tif, "png": png},
+    });
+    write_json(&json, &report)?;
+    eprintln!(
+        "{}: {} of {} × {} patches run ({:.1} patches/s, {:.0} % of the stage in inference){} → {}",
+        a.slide.display(),
+        hm.ran,
+        w,
+        h,
+        hm.patches_per_second,
+        if hm.stage_seconds > 0.0 {
+            100.0 * hm.infer_seconds / hm.stage_seconds
+        } else {
+            0.0
+        },
+        if manifest.trained {
+            ""
+        } else {
+            " [UNTRAINED test model]"
+        },
+        tif.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A one-strip float32 grey TIFF (SampleFormat 3), written atomically.
+fn write_f32_tiff(path: &Path, w: u32, h: u32, v: &[f32]) -> anyhow::Result<()> {
+    write_file(path, |out| {
+        let mut buf = Vec::new();
+        {
+            let mut enc = tiff::encoder::TiffEncoder::new(std::io::Cursor::new(&mut buf))
+                .map_err(std::io::Error::other)?;
+            enc.write_image::<tiff::encoder::colortype::Gray32Float>(w, h, v)
+                .map_err(std::io::Error::other)?;
+        }
+        out.write_all(&buf)
+    })
+    .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

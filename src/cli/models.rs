@@ -1,0 +1,102 @@
+//! `h2g models list|inspect`: the built-in model manifests, and what an ONNX file holds.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use h2g::infer::manifest::{built_in, locate};
+use h2g::infer::{inspect, load_runtime};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// The models h2g knows (manifests in models/*.json): role, contract, whether trained, and
+    /// where the file was found.
+    List {
+        /// Print JSON (the full manifests).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inputs, outputs, shapes, IR version, producer and opsets of an ONNX file.
+    Inspect {
+        /// The .onnx file.
+        model: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The ONNX Runtime shared library (default: the set-up's, H2G_ORT_LIB, ORT_DYLIB_PATH).
+        #[arg(long)]
+        ort_lib: Option<PathBuf>,
+    },
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    match a.command {
+        Sub::List { json } => {
+            let ms = built_in();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&ms)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            for m in ms {
+                let found = locate(&m)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "not found (pass --model PATH)".into());
+                println!(
+                    "{:<24} {:<17} {:<9} {}×{} {}, {}{}",
+                    m.name,
+                    serde_json::to_value(m.role)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    if m.trained { "trained" } else { "UNTRAINED" },
+                    m.size,
+                    m.size,
+                    serde_json::to_value(m.scaling)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    m.magnification
+                        .map(|x| format!("{x}x, "))
+                        .unwrap_or_default(),
+                    found
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::Inspect {
+            model,
+            json,
+            ort_lib,
+        } => {
+            load_runtime(ort_lib.as_deref())?;
+            let info = inspect(&model)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("{}", info.path.display());
+            println!(
+                "  IR version {}, producer '{}', opsets {}",
+                info.header.ir_version,
+                info.header.producer,
+                info.header
+                    .opsets
+                    .iter()
+                    .map(|(d, v)| format!("{d} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            for (what, list) in [("input ", &info.inputs), ("output", &info.outputs)] {
+                for t in list {
+                    println!("  {what} {:<24} {} {:?}", t.name, t.element, t.shape);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! Stage 1: a patch classifier over the tissue of a slide, one probability per patch.
+//!
+//! The grid is the published pipeline's (PIPELINE.md §5): square patches at the model's
+//! magnification, no overlap, row-major, ceil(W/side) × ceil(H/side) cells, edge patches padded
+//! with white (255). A patch runs when the tissue mask covers at least `min_tissue` of its
+//! footprint (0.5 in the published pipeline); cells that do not run stay 0. Patches are read and
+//! decoded on a second thread (in parallel) while the model runs on the previous batch.
+
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::manifest::{Layout, Manifest, Scaling};
+use super::{InferError, Model};
+use crate::mask::MemoryRows;
+use crate::patches::{area_fractions, PatchGrid};
+use crate::slide::{plan_read, read_at, ReadPlan, Slide, SlideMeta};
+use crate::tissue::{detect_on_slide, Method};
+use crate::units::Resolution;
+
+/// Errors of the heatmap stage.
+#[derive(Debug, thiserror::Error)]
+pub enum HeatmapError {
+    /// Reading the slide failed.
+    #[error(transparent)]
+    Slide(#[from] crate::slide::SlideError),
+    /// Tissue detection failed.
+    #[error(transparent)]
+    Tissue(#[from] crate::tissue::TissueRunError),
+    /// Inference failed.
+    #[error(transparent)]
+    Infer(#[from] InferError),
+    /// The tissue fractions could not be computed.
+    #[error("tissue fractions: {0}")]
+    Fractions(String),
+    /// The manifest and the model disagree, or the manifest lacks something needed.
+    #[error("{0}")]
+    Contract(String),
+}
+
+/// How to run the stage.
+#[derive(Debug, Clone)]
+pub struct HeatmapSpec {
+    /// Minimum tissue fraction of a patch's footprint for it to run.
+    pub min_tissue: f64,
+    /// Patches per inference call.
+    pub batch: usize,
+    /// Resolution of the patches (default: the manifest's magnification).
+    pub at: Option<Resolution>,
+    /// Tissue detection method for the gate.
+    pub tissue: Method,
+}
+
+impl Default for HeatmapSpec {
+    fn default() -> Self {
+        HeatmapSpec {
+            min_tissue: 0.5,
+            batch: 16,
+            at: None,
+            tissue: Method::paper(),
+        }
+    }
+}
+
+/// A heatmap: one value per grid cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct Heatmap {
+    /// The grid (ceil: partial edge cells included).
+    pub grid: PatchGrid,
+    /// How patches were read.
+    #[serde(skip)]
+    pub plan: ReadPlan,
+    /// Row-major probabilities, 0 where no patch ran.
+    #[serde(skip)]
+    pub values: Vec<f32>,
+    /// Cells that ran.
+    pub ran: usize,
+    /// Seconds spent in inference calls.
+    pub infer_seconds: f64,
+    /// Wall seconds of the patch stage (reading, inference, waiting).
+    pub stage_seconds: f64,
+    /// Patches per second over the stage.
+    pub patches_per_second: f64,
+}
+
+/// The input layout of `model`'s first input under `manifest`.
+pub fn layout_of(manifest: &Manifest, model: &Model) -> Result<Layout, InferError> {
+    Ok(match manifest.layout {
+        Layout::Auto => {
+            let shape = &model
+                .inputs
+                .first()
+                .ok_or_else(|| InferError::Contract {
+                    path: model.path().into(),
+                    detail: "it has no input".into(),
+                })?
+                .shape;
+            match shape.last() {
+                Some(&c) if (1..=4).contains(&c) => Layout::Nhwc,
+                _ => Layout::Nchw,
+            }
+        }
+        l => l,
+    })
+}
+
+/// Checks that a patch classifier takes one `size × size × 3` image.
+fn check_contract(manifest: &Manifest, model: &Model, layout: Layout) -> Result<(), InferError> {
+    let bad = |detail: String| InferError::Contract {
+        path: model.path().into(),
+        detail,
+    };
+    if model.inputs.len() != 1 {
+        return Err(bad(format!(
+            "a patch classifier takes one image input; this model has {}",
+            model.inputs.len()
+        )));
+    }
+    let s = &model.inputs[0].shape;
+    let (h, w, c) = match (layout, s.as_slice()) {
+        (Layout::Nhwc, [_, h, w, c]) => (*h, *w, *c),
+        (Layout::Nchw, [_, c, h, w]) => (*h, *w, *c),
+        _ => return Err(bad(format!("input shape {s:?} is not a 4-D image batch"))),
+    };
+    let size = manifest.size as i64;
+    let fits = |v: i64, want: i64| v < 0 || v == want;
+    if !(fits(h, size) && fits(w, size) && fits(c, 3)) {
+        return Err(bad(format!(
+            "input shape {s:?} ({layout:?}) does not fit the manifest '{}' ({size}×{size}×3)",
+            manifest.name
+        )));
+    }
+    Ok(())
+}
+
+/// Reads patch `(col, row)`: `size × size` RGB at the plan's resolution, white beyond the slide.
+fn read_padded(
+    slide: &dyn Slide,
+    plan: &ReadPlan,
+    grid: &PatchGrid,
+    (w0, h0): (u64, u64),
+    (col, row): (u32, u32),
+) -> Result<Vec<u8>, crate::slide::SlideError> {
+    let size = grid.size as usize;
+    let (x, y) = grid.origin(col, row);
+    let ds = grid.downsample;
+    let inside = |o: u64, full: u64| -> u32 {
+        (((full.saturating_sub(o)) as f64 / ds).floor() as u64).min(grid.size as u64) as u32
+    };
+    let (iw, ih) = (inside(x, w0), inside(y, h0));
+    let mut px = vec![255u8; size * size * 3];
+    if iw > 0 && ih > 0 {
+        let img = read_at(slide, plan, x, y, iw, ih)?;
+        for r in 0..ih as usize {
+            let src = &img.data[r * iw as usize * 3..(r + 1) * iw as usize * 3];
+            px[r * size * 3..r * size * 3 + src.len()].copy_from_slice(src);
+        }
+    }
+    Ok(px)
+}
+
+/// Runs `model` (described by `manifest`) over the tissue of `slide`.
+pub fn heatmap(
+    slide: &dyn Slide,
+    meta: &SlideMeta,
+    model: &mut Model,
+    manifest: &Manifest,
+    spec: &HeatmapSpec,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Heatmap, HeatmapError> {
+    let layout = layout_of(manifest, model)?;
+    check_contract(manifest, model, layout)?;
+    let at = match (spec.at, manifest.magnification) {
+        (Some(r), _) => r,
+        (None, Some(m)) => Resolution::Magnification(m),
+        (None, None) => {
+            return Err(HeatmapError::Contract(format!(
+                "manifest '{}' gives no magnification: pass --at",
+                manifest.name
+            )))
+        }
+    };
+    let plan = plan_read(slide, meta, at)?;
+    let (w0, h0) = slide.level_size(0)?;
+    let size = manifest.size;
+    let side = size as f64 * plan.target_downsample;
+    let grid = PatchGrid {
+        size,
+        downsample: plan.target_downsample,
+        cols: ((w0 as f64 / side).ceil() as u32).max(1),
+        rows: ((h0 as f64 / side).ceil() as u32).max(1),
+    };
+    // the tissue gate, from the detection at its own resolution
+    let d = detect_on_slide(slide, meta, &spec.tissue, None)?;
+    let (tw, th) = (d.image.width, d.image.height);
+    let mut rows = MemoryRows::new(Arc::new(d.detection.mask.to_bytes(1)), tw as usize);
+    let fractions = area_fractions(
+        &mut rows,
+        tw,
+        th,
+        d.downsample,
+        &grid,
+        |v: u8| v != 0,
+        |_| {},
+    )
+    .map_err(|e| HeatmapError::Fractions(e.to_string()))?;
+    let run: Vec<usize> = (0..grid.len())
+        .filter(|&i| fractions[i] >= spec.min_tissue && fractions[i] > 0.0)
+        .collect();
+    let mut values = vec![0f32; grid.len()];
+    let started = Instant::now();
+    let mut infer_seconds = 0.0;
+    let batch = spec.batch.max(1);
+    let n = size as usize;
+    let channel = manifest.output.channel;
+    let total = run.len() as u64;
+    let result: Result<(), HeatmapError> = std::thread::scope(|s| {
+        let (tx, rx) = sync_channel::<Result<(Vec<usize>, Vec<f32>), HeatmapError>>(2);
+        let run = &run;
+        let grid = &grid;
+        let plan = &plan;
+        s.spawn(move || {
+            for chunk in run.chunks(batch) {
+                let patches: Result<Vec<Vec<u8>>, _> = chunk
+                    .par_iter()
+                    .map(|&i| {
+                        let (c, r) = (
+                            (i % grid.cols as usize) as u32,
+                            (i / grid.cols as usize) as u32,
+                        );
+                        read_padded(slide, plan, grid, (w0, h0), (c, r))
+                    })
+                    .collect();
+                let msg = patches
+                    .map(|ps| (chunk.to_vec(), to_tensor(&ps, n, layout, manifest.scaling)))
+                    .map_err(HeatmapError::from);
+                let failed = msg.is_err();
+                if tx.send(msg).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut done = 0u64;
+        for msg in rx {
+            let (cells, data) = msg?;
+            let b = cells.len();
+            let shape = match layout {
+                Layout::Nchw => vec![b, 3, n, n],
+                _ => vec![b, n, n, 3],
+            };
+            let t = Instant::now();
+            let outs = model.run(vec![(shape, data)])?;
+            infer_seconds += t.elapsed().as_secs_f64();
+            let (oshape, out) = outs
+                .into_iter()
+                .next()
+                .ok_or_else(|| HeatmapError::Contract("the model returned no output".into()))?;
+            let per = out.len().checked_div(b).unwrap_or(0);
+            if per == 0 || channel >= per || oshape.first() != Some(&b) {
+                return Err(HeatmapError::Contract(format!(
+                    "output shape {oshape:?} has no channel {channel} per patch (manifest '{}')",
+                    manifest.name
+                )));
+            }
+            for (k, &cell) in cells.iter().enumerate() {
+                values[cell] = out[k * per + channel];
+            }
+            done += b as u64;
+            progress(done, total);
+        }
+        Ok(())
+    });
+    result?;
+    let stage_seconds = started.elapsed().as_secs_f64();
+    Ok(Heatmap {
+        grid,
+        plan,
+        values,
+        ran: run.len(),
+        infer_seconds,
+        stage_seconds,
+        patches_per_second: if stage_seconds > 0.0 {
+            run.len() as f64 / stage_seconds
+        } else {
+            0.0
+        },
+    })
+}
+
+/// Packs RGB patches into one float tensor in `layout`, scaled as the manifest says.
+fn to_tensor(patches: &[Vec<u8>], n: usize, layout: Layout, scaling: Scaling) -> Vec<f32> {
+    let mut out = Vec::with_capacity(patches.len() * n * n * 3);
+    for p in patches {
+        let (lo, hi) = match scaling {
+            Scaling::Div255 => (0.0f32, 255.0f32),
+            Scaling::Minmax => {
+                let (a, b) = p
+                    .iter()
+                    .fold((255u8, 0u8), |(a, b), &v| (a.min(v), b.max(v)));
+                (a as f32, (b as f32).max(a as f32 + 1.0))
+            }
+        };
+        // a division, as x / 255 is written in the reference pipelines (bit-identical inputs)
+        let range = hi - lo;
+        match layout {
+            Layout::Nchw => {
+                for c in 0..3 {
+                    out.extend(p.chunks_exact(3).map(|px| (px[c] as f32 - lo) / range));
+                }
+            }
+            _ => out.extend(p.iter().map(|&v| (v as f32 - lo) / range)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensors_are_packed_in_either_layout() {
+        let p = vec![vec![0u8, 51, 255, 255, 0, 102]]; // two pixels of a 1×... patch
+        let nhwc = to_tensor(&p, 1, Layout::Nhwc, Scaling::Div255);
+        assert_eq!(nhwc, vec![0.0, 51.0 / 255.0, 1.0, 1.0, 0.0, 102.0 / 255.0]);
+        let nchw = to_tensor(&p, 1, Layout::Nchw, Scaling::Div255);
+        assert_eq!(nchw, vec![0.0, 1.0, 51.0 / 255.0, 0.0, 1.0, 102.0 / 255.0]);
+    }
+}

@@ -1,0 +1,255 @@
+//! Model manifests: what a model expects and what its output means (`models/*.json`, built into
+//! the binary), and where its file is found.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// What a model is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Stage 1: a patch classifier (one probability per patch).
+    PatchClassifier,
+    /// Stage 2: the refinement network (low-resolution image + heatmap → mask).
+    Refinement,
+    /// A tissue segmenter.
+    Tissue,
+}
+
+/// Tensor layout of image inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// From the model: last dimension 1–4 → channels-last, else channels-first (FAST's rule).
+    #[default]
+    Auto,
+    /// Batch, height, width, channels.
+    Nhwc,
+    /// Batch, channels, height, width.
+    Nchw,
+}
+
+/// How pixel values (0–255) become model inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scaling {
+    /// x / 255.
+    Div255,
+    /// (x − min) / (max − min) over all pixels and channels of the image.
+    Minmax,
+}
+
+/// One input of the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputSpec {
+    /// Channel count.
+    pub channels: u32,
+    /// "image", "heatmap" or "image+heatmap".
+    pub role: String,
+}
+
+/// The meaning of the output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputSpec {
+    /// "softmax" or "sigmoid".
+    pub kind: String,
+    /// The channel holding the probability of interest.
+    pub channel: usize,
+    /// In words.
+    pub meaning: String,
+}
+
+/// A model manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Short name (`--model NAME`).
+    pub name: String,
+    /// What it is for.
+    pub role: Role,
+    /// Whether it is a trained model (false: the project's own test stand-ins).
+    pub trained: bool,
+    /// File name (relative to a models folder).
+    pub file: String,
+    /// SHA-256 of the file, when pinned.
+    pub sha256: Option<String>,
+    /// Where it can be downloaded.
+    pub urls: Vec<String>,
+    /// Its licence.
+    pub licence: String,
+    /// Input layout.
+    pub layout: Layout,
+    /// Input side in pixels (square).
+    pub size: u32,
+    /// Inputs, in the order the model declares them (matched by channel count).
+    pub inputs: Vec<InputSpec>,
+    /// Channel order of image inputs ("rgb").
+    pub channel_order: String,
+    /// Pixel scaling.
+    pub scaling: Scaling,
+    /// Objective magnification the model expects (patch classifiers).
+    pub magnification: Option<f64>,
+    /// Output meaning.
+    pub output: OutputSpec,
+    /// Decision threshold.
+    pub threshold: f64,
+    /// Free notes.
+    pub notes: String,
+}
+
+const BUILT_IN: [(&str, &str); 6] = [
+    (
+        "h2g-patch-mobilenetv2",
+        include_str!("../../models/h2g-patch-mobilenetv2.json"),
+    ),
+    (
+        "h2g-refinement-unet",
+        include_str!("../../models/h2g-refinement-unet.json"),
+    ),
+    (
+        "superfast-tissue",
+        include_str!("../../models/superfast-tissue.json"),
+    ),
+    (
+        "test-patch-classifier",
+        include_str!("../../models/test-patch-classifier.json"),
+    ),
+    (
+        "test-refinement-2in",
+        include_str!("../../models/test-refinement-2in.json"),
+    ),
+    (
+        "test-refinement-4ch",
+        include_str!("../../models/test-refinement-4ch.json"),
+    ),
+];
+
+/// The manifests built into the binary.
+pub fn built_in() -> Vec<Manifest> {
+    BUILT_IN
+        .iter()
+        .filter_map(|(_, text)| serde_json::from_str(text).ok())
+        .collect()
+}
+
+/// The built-in manifest called `name`.
+pub fn find(name: &str) -> Option<Manifest> {
+    built_in().into_iter().find(|m| m.name == name)
+}
+
+/// Folders searched for model files, in order: `$H2G_MODELS`, `models/` and `.deps/models/` of
+/// the repository the binary was built in (found from the executable), then of the current
+/// directory.
+pub fn search_dirs() -> Vec<PathBuf> {
+    let mut d = Vec::new();
+    if let Some(v) = std::env::var_os("H2G_MODELS").filter(|v| !v.is_empty()) {
+        d.extend(std::env::split_paths(&v));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(4) {
+            if up.join("Cargo.toml").is_file() {
+                d.push(up.join("models"));
+                d.push(up.join(".deps/models"));
+            }
+        }
+    }
+    d.push(PathBuf::from("models"));
+    d.push(PathBuf::from(".deps/models"));
+    d
+}
+
+/// Where `m`'s file is, if anywhere in the search folders.
+pub fn locate(m: &Manifest) -> Option<PathBuf> {
+    search_dirs()
+        .into_iter()
+        .map(|d| d.join(&m.file))
+        .find(|p| p.is_file())
+}
+
+/// A model given on the command line: a built-in name, or a path to an `.onnx` file (with its
+/// manifest from a `FILE.json` beside it, or the built-in manifest whose file name matches).
+pub fn resolve(arg: &str) -> Result<(Manifest, PathBuf), String> {
+    let p = Path::new(arg);
+    if p.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+        || p.is_file()
+    {
+        if !p.is_file() {
+            return Err(format!("model file {arg} does not exist"));
+        }
+        let side = p.with_extension("json");
+        if side.is_file() {
+            let text = std::fs::read_to_string(&side).map_err(|e| e.to_string())?;
+            let m: Manifest = serde_json::from_str(&text)
+                .map_err(|e| format!("manifest {}: {e}", side.display()))?;
+            return Ok((m, p.to_path_buf()));
+        }
+        let fname = p.file_name().and_then(|f| f.to_str()).unwrap_or("");
+        return built_in()
+            .into_iter()
+            .find(|m| Path::new(&m.file).file_name().and_then(|f| f.to_str()) == Some(fname))
+            .map(|m| (m, p.to_path_buf()))
+            .ok_or_else(|| {
+                format!(
+                    "no manifest for {arg}: put one beside it as {} (see models/*.json), or name a \
+                     built-in model ({})",
+                    side.display(),
+                    names()
+                )
+            });
+    }
+    let m = find(arg).ok_or_else(|| format!("unknown model '{arg}' (built in: {})", names()))?;
+    let path = locate(&m).ok_or_else(|| {
+        format!(
+            "model '{}' ({}) is not in {}; pass --model PATH/TO/{}",
+            m.name,
+            m.file,
+            search_dirs()
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            m.file
+        )
+    })?;
+    Ok((m, path))
+}
+
+fn names() -> String {
+    built_in()
+        .iter()
+        .map(|m| m.name.clone())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_manifest_parses() {
+        assert_eq!(built_in().len(), BUILT_IN.len());
+        for (name, _) in BUILT_IN {
+            assert_eq!(find(name).map(|m| m.name), Some(name.to_string()));
+        }
+        let r = find("h2g-refinement-unet").unwrap();
+        assert_eq!(r.inputs.len(), 2);
+        assert_eq!(r.scaling, Scaling::Minmax);
+    }
+
+    #[test]
+    fn test_models_are_found_and_match_their_pinned_sha256() {
+        for name in [
+            "test-patch-classifier",
+            "test-refinement-2in",
+            "test-refinement-4ch",
+        ] {
+            let (m, path) = resolve(name).unwrap();
+            assert!(!m.trained);
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(Some(crate::infer::sha256_hex(&bytes)), m.sha256, "{name}");
+        }
+        assert!(resolve("no-such-model").unwrap_err().contains("built in"));
+    }
+}

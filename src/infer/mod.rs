@@ -1,0 +1,304 @@
+//! Running ONNX models with ONNX Runtime, loaded at run time from a shared library.
+//!
+//! The library is never downloaded by the build: `scripts/setup.sh` puts ONNX Runtime 1.31.1
+//! (from the PyPI wheel) into `.deps/onnxruntime/lib/`, and [`load_runtime`] finds it there, or
+//! where `--ort-lib`, `H2G_ORT_LIB` or `ORT_DYLIB_PATH` say. A missing library is a clear error
+//! with the fix, never a panic.
+
+pub mod heatmap;
+pub mod manifest;
+mod onnx;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ort::session::Session;
+use ort::value::{Tensor, ValueType};
+use serde::Serialize;
+
+pub use onnx::{read_header, OnnxHeader};
+
+/// SHA-256 of `bytes` as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The ONNX Runtime version this build pairs with (`ort` feature `api-31`).
+pub const ORT_VERSION: &str = "1.31.1";
+
+/// Errors loading the runtime or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum InferError {
+    /// No ONNX Runtime library where we looked.
+    #[error(
+        "ONNX Runtime {ORT_VERSION} was not found (looked in: {}). Run scripts/setup.sh, or point \
+         --ort-lib / H2G_ORT_LIB at libonnxruntime.so.{ORT_VERSION} (it ships in the PyPI wheel \
+         onnxruntime=={ORT_VERSION} as onnxruntime/capi/libonnxruntime.so.{ORT_VERSION})",
+        tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    RuntimeMissing { tried: Vec<PathBuf> },
+    /// The library exists but could not be loaded (wrong version, wrong architecture).
+    #[error("cannot load ONNX Runtime from {}: {detail} (this build needs version {ORT_VERSION})", path.display())]
+    RuntimeLoad { path: PathBuf, detail: String },
+    /// CUDA was asked for and is not available.
+    #[error(
+        "--device cuda: the CUDA execution provider is not available ({detail}); the ONNX Runtime \
+         from the onnxruntime wheel is CPU-only (use onnxruntime-gpu's library with a CUDA \
+         driver), or run with --device cpu"
+    )]
+    CudaUnavailable { detail: String },
+    /// The model file could not be opened as ONNX.
+    #[error("cannot open model {}: {detail}", path.display())]
+    Model { path: PathBuf, detail: String },
+    /// Inference failed.
+    #[error("inference with {}: {detail}", path.display())]
+    Run { path: PathBuf, detail: String },
+    /// The model's inputs do not fit what the caller feeds it.
+    #[error("model {}: {detail}", path.display())]
+    Contract { path: PathBuf, detail: String },
+}
+
+/// Why the runtime did not load (kept for every later call in the process).
+#[derive(Debug, Clone)]
+enum LoadFailure {
+    Missing(Vec<PathBuf>),
+    Load(PathBuf, String),
+}
+
+static LOADED: OnceLock<Result<(PathBuf, ort::environment::Environment), LoadFailure>> =
+    OnceLock::new();
+
+/// The places searched for the library, in order.
+fn candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
+    let name = format!("libonnxruntime.so.{ORT_VERSION}");
+    let mut c = Vec::new();
+    if let Some(p) = explicit {
+        c.push(p.to_path_buf());
+        return c;
+    }
+    for var in ["H2G_ORT_LIB", "ORT_DYLIB_PATH"] {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            c.push(PathBuf::from(v));
+        }
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        // target/{release,debug}[/deps]/h2g inside the repository: the set-up's .deps/
+        for up in exe.ancestors().skip(1).take(4) {
+            c.push(up.join(".deps/onnxruntime/lib").join(&name));
+        }
+        if let Some(dir) = exe.parent() {
+            c.push(dir.join(&name));
+        }
+    }
+    c.push(PathBuf::from(".deps/onnxruntime/lib").join(&name));
+    c
+}
+
+/// Loads ONNX Runtime once per process (later calls return the first result): the library's
+/// path.
+pub fn load_runtime(explicit: Option<&Path>) -> Result<PathBuf, InferError> {
+    runtime(explicit).map(|(p, _)| p.clone())
+}
+
+fn runtime(
+    explicit: Option<&Path>,
+) -> Result<&'static (PathBuf, ort::environment::Environment), InferError> {
+    let r = LOADED.get_or_init(|| {
+        let tried = candidates(explicit);
+        let Some(path) = tried.iter().find(|p| p.is_file()).cloned() else {
+            return Err(LoadFailure::Missing(tried));
+        };
+        let env = ort::init_from(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| b.with_name("h2g").build().map_err(|e| e.to_string()));
+        match env {
+            Ok(env) => Ok((path, env)),
+            Err(e) => Err(LoadFailure::Load(path, e)),
+        }
+    });
+    match r {
+        Ok(loaded) => Ok(loaded),
+        Err(LoadFailure::Missing(tried)) => Err(InferError::RuntimeMissing {
+            tried: tried.clone(),
+        }),
+        Err(LoadFailure::Load(path, detail)) => Err(InferError::RuntimeLoad {
+            path: path.clone(),
+            detail: detail.clone(),
+        }),
+    }
+}
+
+/// Where inference runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// The CPU execution provider.
+    #[default]
+    Cpu,
+    /// NVIDIA CUDA; an error when the library or the machine lacks it (never a silent fallback).
+    Cuda,
+}
+
+/// One input or output of a model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TensorInfo {
+    /// Its name in the graph.
+    pub name: String,
+    /// Element type (e.g. "f32").
+    pub element: String,
+    /// Shape; -1 for a dynamic dimension.
+    pub shape: Vec<i64>,
+}
+
+fn infos(outlets: &[ort::value::Outlet]) -> Vec<TensorInfo> {
+    outlets
+        .iter()
+        .map(|o| match o.dtype() {
+            ValueType::Tensor { ty, shape, .. } => TensorInfo {
+                name: o.name().to_string(),
+                element: format!("{ty}"),
+                shape: shape.to_vec(),
+            },
+            other => TensorInfo {
+                name: o.name().to_string(),
+                element: format!("{other}"),
+                shape: Vec::new(),
+            },
+        })
+        .collect()
+}
+
+/// A loaded model, ready to run.
+pub struct Model {
+    path: PathBuf,
+    session: Session,
+    /// Its inputs.
+    pub inputs: Vec<TensorInfo>,
+    /// Its outputs.
+    pub outputs: Vec<TensorInfo>,
+    /// The execution provider it runs on.
+    pub device: Device,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("path", &self.path)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+impl Model {
+    /// Opens `path` with `threads` intra-op threads (0: ONNX Runtime's default) on `device`.
+    pub fn open(path: &Path, threads: usize, device: Device) -> Result<Model, InferError> {
+        let (_, env) = runtime(None)?;
+        let bad = |e: &dyn std::fmt::Display| InferError::Model {
+            path: path.into(),
+            detail: e.to_string(),
+        };
+        if !path.is_file() {
+            return Err(bad(&"no such file"));
+        }
+        let mut b = Session::builder(env).map_err(|e| bad(&e))?;
+        if threads > 0 {
+            b = b.with_intra_threads(threads).map_err(|e| bad(&e))?;
+        }
+        if device == Device::Cuda {
+            let ep = ort::ep::CUDA::default().build().error_on_failure();
+            b = b
+                .with_execution_providers([ep])
+                .map_err(|e| InferError::CudaUnavailable {
+                    detail: e.to_string(),
+                })?;
+        }
+        let session = b.commit_from_file(path).map_err(|e| bad(&e))?;
+        let inputs = infos(session.inputs());
+        let outputs = infos(session.outputs());
+        Ok(Model {
+            path: path.into(),
+            session,
+            inputs,
+            outputs,
+            device,
+        })
+    }
+
+    /// The model file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs the model on float32 inputs (one `(shape, data)` per model input, in order) and
+    /// returns every output as `(shape, data)`.
+    #[allow(clippy::type_complexity)]
+    pub fn run(
+        &mut self,
+        inputs: Vec<(Vec<usize>, Vec<f32>)>,
+    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, InferError> {
+        let path = self.path.clone();
+        let err = move |e: &dyn std::fmt::Display| InferError::Run {
+            path: path.clone(),
+            detail: e.to_string(),
+        };
+        if inputs.len() != self.inputs.len() {
+            return Err(InferError::Contract {
+                path: self.path.clone(),
+                detail: format!(
+                    "it takes {} input(s), {} given",
+                    self.inputs.len(),
+                    inputs.len()
+                ),
+            });
+        }
+        let mut values = Vec::with_capacity(inputs.len());
+        for ((shape, data), info) in inputs.into_iter().zip(&self.inputs) {
+            let t = Tensor::from_array((shape, data)).map_err(|e| err(&e))?;
+            values.push((info.name.clone(), t));
+        }
+        let outs = self.session.run(values).map_err(|e| err(&e))?;
+        let mut res = Vec::new();
+        for (_, v) in outs.iter() {
+            let (shape, data) = v.try_extract_tensor::<f32>().map_err(|e| err(&e))?;
+            res.push((
+                shape.iter().map(|&d| d.max(0) as usize).collect(),
+                data.to_vec(),
+            ));
+        }
+        Ok(res)
+    }
+}
+
+/// What `models inspect` reports of a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// From the file's header: IR version, producer, opsets.
+    pub header: OnnxHeader,
+    /// Inputs, as ONNX Runtime sees them.
+    pub inputs: Vec<TensorInfo>,
+    /// Outputs.
+    pub outputs: Vec<TensorInfo>,
+}
+
+/// Opens `path` and describes it.
+pub fn inspect(path: &Path) -> Result<ModelInfo, InferError> {
+    let header = read_header(path).map_err(|detail| InferError::Model {
+        path: path.into(),
+        detail,
+    })?;
+    let m = Model::open(path, 1, Device::Cpu)?;
+    Ok(ModelInfo {
+        path: path.into(),
+        header,
+        inputs: m.inputs.clone(),
+        outputs: m.outputs.clone(),
+    })
+}

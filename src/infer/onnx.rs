@@ -1,0 +1,139 @@
+//! The few header fields of an ONNX file that ONNX Runtime does not expose: IR version,
+//! producer and operator-set imports, read straight from the protobuf (ModelProto fields 1, 2,
+//! 3 and 8), skipping everything else, including the graph and its weights.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+/// Header fields of a ModelProto.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OnnxHeader {
+    /// ONNX IR version.
+    pub ir_version: i64,
+    /// Producer name and version, as the exporter wrote them.
+    pub producer: String,
+    /// Operator sets: (domain, version); the default domain is "ai.onnx".
+    pub opsets: Vec<(String, i64)>,
+}
+
+fn varint(b: &[u8], i: &mut usize) -> Result<u64, String> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let c = *b.get(*i).ok_or("truncated varint")?;
+        *i += 1;
+        v |= ((c & 0x7f) as u64) << shift;
+        if c & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err("varint longer than 10 bytes".into())
+}
+
+/// One protobuf field: number, wire type, varint value, payload (length-delimited fields).
+type Field<'a> = (u64, u8, u64, &'a [u8]);
+
+/// The fields of one message.
+fn fields(b: &[u8]) -> Result<Vec<Field<'_>>, String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let key = varint(b, &mut i)?;
+        let (field, wire) = (key >> 3, (key & 7) as u8);
+        match wire {
+            0 => {
+                let v = varint(b, &mut i)?;
+                out.push((field, wire, v, &b[0..0]));
+            }
+            1 => {
+                i = i
+                    .checked_add(8)
+                    .filter(|&e| e <= b.len())
+                    .ok_or("truncated")?;
+            }
+            2 => {
+                let n = varint(b, &mut i)? as usize;
+                let end = i
+                    .checked_add(n)
+                    .filter(|&e| e <= b.len())
+                    .ok_or("truncated field")?;
+                out.push((field, wire, 0, &b[i..end]));
+                i = end;
+            }
+            5 => {
+                i = i
+                    .checked_add(4)
+                    .filter(|&e| e <= b.len())
+                    .ok_or("truncated")?;
+            }
+            w => return Err(format!("unknown protobuf wire type {w}: not an ONNX model")),
+        }
+    }
+    Ok(out)
+}
+
+/// Parses the header of the ONNX model in `bytes`.
+pub fn parse_header(bytes: &[u8]) -> Result<OnnxHeader, String> {
+    let mut h = OnnxHeader::default();
+    let (mut name, mut version) = (String::new(), String::new());
+    let mut graph = false;
+    for (f, wire, v, payload) in fields(bytes)? {
+        match (f, wire) {
+            (1, 0) => h.ir_version = v as i64,
+            (2, 2) => name = String::from_utf8_lossy(payload).into_owned(),
+            (3, 2) => version = String::from_utf8_lossy(payload).into_owned(),
+            (7, 2) => graph = true,
+            (8, 2) => {
+                let (mut domain, mut ver) = (String::new(), 0i64);
+                for (g, w2, v2, p2) in fields(payload)? {
+                    match (g, w2) {
+                        (1, 2) => domain = String::from_utf8_lossy(p2).into_owned(),
+                        (2, 0) => ver = v2 as i64,
+                        _ => {}
+                    }
+                }
+                if domain.is_empty() {
+                    domain = "ai.onnx".into();
+                }
+                h.opsets.push((domain, ver));
+            }
+            _ => {}
+        }
+    }
+    if !graph || h.ir_version == 0 {
+        return Err("no ONNX graph or IR version in the file: not an ONNX model".into());
+    }
+    h.producer = [name, version]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(h)
+}
+
+/// Reads the header of the ONNX file at `path`.
+pub fn read_header(path: &Path) -> Result<OnnxHeader, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    parse_header(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_models_headers_read() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/test");
+        let h = read_header(&dir.join("patch_classifier.onnx")).unwrap();
+        assert_eq!(h.ir_version, 7);
+        assert_eq!(h.opsets, vec![("ai.onnx".to_string(), 13)]);
+        assert!(h.producer.contains("untrained"));
+    }
+
+    #[test]
+    fn garbage_is_not_a_model() {
+        assert!(parse_header(b"\xff\xff\xff").is_err());
+        assert!(parse_header(b"PNG not onnx at all").is_err());
+        assert!(parse_header(&[]).is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! Model stage: manifests, ONNX inspection, and `h2g heatmap` with the project's own untrained
+//! test models (same contract as the published ones) on the real demo slide.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn h2g() -> Command {
+    Command::cargo_bin("h2g").unwrap()
+}
+
+/// The set-up's ONNX Runtime; tests that need it skip without it, except under CI where its
+/// absence is a failure (scripts/setup.sh must have fetched it).
+fn runtime() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".deps/onnxruntime/lib/libonnxruntime.so.1.31.1");
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI without ONNX Runtime: run scripts/setup.sh"
+    );
+    eprintln!("skipped: no .deps/onnxruntime (run scripts/setup.sh)");
+    None
+}
+
+/// `h2g heatmap SLIDE --model MODEL -o OUT EXTRA…`.
+fn heatmap(
+    slide: &Path,
+    model: &std::ffi::OsStr,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    h2g()
+        .arg("heatmap")
+        .arg(slide)
+        .arg("--model")
+        .arg(model)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn model(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models/test")
+        .join(name)
+}
+
+#[test]
+fn models_list_names_the_test_models_as_untrained() {
+    let o = h2g().args(["models", "list"]).output().unwrap();
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    for name in [
+        "h2g-patch-mobilenetv2",
+        "h2g-refinement-unet",
+        "superfast-tissue",
+    ] {
+        assert!(out.contains(name), "{out}");
+    }
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("test-patch-classifier"))
+        .unwrap();
+    assert!(
+        line.contains("UNTRAINED") && line.contains("patch_classifier.onnx"),
+        "{line}"
+    );
+}
+
+#[test]
+fn inspect_reports_both_refinement_input_forms() {
+    if runtime().is_none() {
+        return;
+    }
+    let o = h2g()
+        .args(["models", "inspect", "--json"])
+        .arg(model("refinement_2in.onnx"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let shapes: Vec<&serde_json::Value> = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["shape"])
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            &serde_json::json!([1, 1024, 1024, 3]),
+            &serde_json::json!([1, 1024, 1024, 1])
+        ]
+    );
+    assert_eq!(
+        v["outputs"][0]["shape"],
+        serde_json::json!([1, 1024, 1024, 2])
+    );
+    assert_eq!(v["header"]["opsets"][0], serde_json::json!(["ai.onnx", 13]));
+    let o = h2g()
+        .args(["models", "inspect", "--json"])
+        .arg(model("refinement_4ch.onnx"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["inputs"][0]["shape"],
+        serde_json::json!([1, 1024, 1024, 4])
+    );
+    // not a model
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("x.onnx");
+    std::fs::write(&bad, b"not a model").unwrap();
+    let o = h2g()
+        .args(["models", "inspect"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not an ONNX model"));
+}
+
+#[test]
+fn a_missing_runtime_is_a_clear_error() {
+    let o = h2g()
+        .args([
+            "models",
+            "inspect",
+            "--ort-lib",
+            "/nonexistent/libonnxruntime.so.1.31.1",
+        ])
+        .arg(model("patch_classifier.onnx"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("ONNX Runtime 1.31.1 was not found") && err.contains("scripts/setup.sh"),
+        "{err}"
+    );
+}
+
+#[test]
+fn heatmap_on_the_real_slide_writes_tiff_png_and_report() {
+    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let o = heatmap(&slide, "test-patch-classifier".as_ref(), dir.path(), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("UNTRAINED"));
+    let stem = slide.file_stem().unwrap().to_string_lossy().into_owned();
+    let rep: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(format!("{stem}.heatmap.json"))).unwrap(),
+    )
+    .unwrap();
+    // CMU-1-Small-Region: 2220 × 2967 at 20× → 10× grid of 256-px patches, ceil: 5 × 6
+    assert_eq!(
+        (rep["grid"]["cols"].as_u64(), rep["grid"]["rows"].as_u64()),
+        (Some(5), Some(6))
+    );
+    assert_eq!(rep["grid"]["downsample"].as_f64(), Some(2.0));
+    let ran = rep["cells_run"].as_u64().unwrap();
+    assert!(ran > 0 && ran < 30, "{ran}");
+    // the float32 TIFF: one value per cell, in [0, 1], zero where no patch ran
+    let mut dec = tiff::decoder::Decoder::new(
+        std::fs::File::open(dir.path().join(format!("{stem}.heatmap.tif"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(dec.dimensions().unwrap(), (5, 6));
+    let tiff::decoder::DecodingResult::F32(v) = dec.read_image().unwrap() else {
+        panic!("not float32")
+    };
+    assert_eq!(v.iter().filter(|&&x| x != 0.0).count() as u64, ran);
+    assert!(v.iter().all(|&x| (0.0..=1.0).contains(&x)));
+    assert!(dir.path().join(format!("{stem}.heatmap.png")).is_file());
+}
+
+#[test]
+fn a_model_that_does_not_fit_the_manifest_is_refused() {
+    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // a refinement model named as a patch classifier
+    let o = heatmap(&slide, "test-refinement-4ch".as_ref(), dir.path(), &[]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a patch classifier"));
+    // a two-input model with a patch-classifier manifest beside it
+    let m = dir.path().join("odd.onnx");
+    std::fs::copy(model("refinement_2in.onnx"), &m).unwrap();
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/test-patch-classifier.json"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("odd.json"), manifest).unwrap();
+    let o = heatmap(&slide, m.as_os_str(), &dir.path().join("out"), &[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("takes one image input"), "{err}");
+    assert!(!dir.path().join("out").exists(), "nothing written");
+}
+
+#[test]
+fn a_slide_without_tissue_gives_an_empty_heatmap() {
+    if runtime().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let white = dir.path().join("glass.png");
+    common::write_png(
+        &white,
+        700,
+        500,
+        png::ColorType::Rgb,
+        png::BitDepth::Eight,
+        &vec![245u8; 700 * 500 * 3],
+        None,
+    );
+    let o = heatmap(
+        &white,
+        "test-patch-classifier".as_ref(),
+        &dir.path().join("out"),
+        &["--mpp", "1.0"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/glass.heatmap.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rep["cells_run"].as_u64(), Some(0));
+    assert_eq!(
+        (rep["grid"]["cols"].as_u64(), rep["grid"]["rows"].as_u64()),
+        (Some(3), Some(2))
+    );
+}

@@ -27,6 +27,9 @@ echo; echo "== the tissue mask vectorized for QuPath, simplified to 2 um (valid 
 $H vectorize "$OUT/cmu_small_region.tissue-saturation.tif" -o "$OUT/cmu_small_region.geojson" \
   --slide "$SLIDE" --class 255=Tissue:#50a050 --simplify 2um
 echo "   import into a QuPath project: copy it to <project>/h2g/ and run scripts/qupath/h2g_import_geojson.groovy"
+echo; echo "== stage 1 heatmap with the project's UNTRAINED test model (same contract as the published one)"
+$H models list
+$H heatmap "$SLIDE" --model test-patch-classifier -o "$OUT"
 echo; echo "== the slide's 10x patch grid with tissue fractions (no annotation: labels 'unlabelled')"
 $H patches "$SLIDE" -o "$OUT/patches.csv" --export "$OUT/patches"
 head -4 "$OUT/patches.csv"

@@ -241,3 +241,25 @@ fn a_slide_without_tissue_gives_an_empty_heatmap() {
         (Some(3), Some(2))
     );
 }
+
+#[test]
+fn cuda_is_never_claimed_on_a_cpu_only_runtime() {
+    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let o = heatmap(
+        &slide,
+        "test-patch-classifier".as_ref(),
+        dir.path(),
+        &["--device", "cuda"],
+    );
+    // the set-up's library is the CPU build: a clear error, not a silent CPU run
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("CUDA execution provider is not available"),
+        "{err}"
+    );
+    assert!(common::entries(dir.path()).is_empty(), "nothing written");
+}

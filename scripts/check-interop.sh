@@ -110,4 +110,12 @@ sys.exit(0 if ok else 1)
 PYEOF
 # heatmap parity: openslide-python + onnxruntime on the same patches and batches (within 1e-5)
 run "$VENV/bin/python" scripts/heatmap_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx "$T/heatmap"
+# segment (H2G-Net cascade) parity for both refinement input forms; its outputs readable and
+# consistent: result TIFF by tifffile/OpenSlide, GeoJSON valid with Dice 1 against the mask
+for m in refinement_2in refinement_4ch; do
+  run "$VENV/bin/python" scripts/segment_parity.py "$H" "$SLIDE" test-patch-classifier models/test/$m.onnx "$T/seg-$m"
+done
+run "$VENV/bin/python" ../shared/tools/check_tiff.py "$T/seg-refinement_2in/$(basename "${SLIDE%.*}").segment-h2g.tif"
+run "$VENV/bin/python" ../shared/tools/check_geojson.py "$T/seg-refinement_2in/$(basename "${SLIDE%.*}").segment-h2g.geojson" \
+  "$T/seg-refinement_2in/$(basename "${SLIDE%.*}").segment-h2g.mask.tif" 4
 [ $fail -eq 0 ] && echo "check-interop: all passed" || { echo "check-interop: FAILED" >&2; exit 1; }

@@ -11,6 +11,7 @@ the whole cascade without the published weights. Their outputs mean nothing medi
                           output [1, 1024, 1024, 2] softmax over a fixed per-pixel mix
   refinement_4ch.onnx     input [1, 1024, 1024, 4] = [R, G, B, heatmap] (the training code's form),
                           same output and the same function as refinement_2in.onnx
+  unet_lr.onnx            input [1, 1024, 1024, 3] (the image alone, design II) -> same output
 
 Deterministic (fixed weights, no randomness): rerunning gives byte-identical files.
 usage: python3 scripts/make_test_models.py [OUT_DIR]   (needs: pip install onnx==1.19.1 numpy)
@@ -78,12 +79,31 @@ def refinement(two_inputs):
                              opset_imports=[helper.make_opsetid("", OPSET)])
 
 
+def unet_lr():
+    # design II: the image alone; the same per-pixel mix without the heatmap term
+    out = helper.make_tensor_value_info("conv2d_output", TensorProto.FLOAT, [1, 1024, 1024, 2])
+    inp = helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [1, 1024, 1024, 3])
+    # darker than average (min-max scaled) pixels score as "tumour": tissue, not glass
+    mix = np.array([[0.0, -2.0], [0.0, -2.0], [0.0, -2.0]], np.float32)
+    bias = np.array([0.0, 3.9], np.float32)
+    inits = [numpy_helper.from_array(mix, "mix"), numpy_helper.from_array(bias, "mix_b")]
+    nodes = [
+        helper.make_node("MatMul", ["input_1", "mix"], ["l0"]),
+        helper.make_node("Add", ["l0", "mix_b"], ["l"]),
+        helper.make_node("Softmax", ["l"], ["conv2d_output"], axis=-1),
+    ]
+    g = helper.make_graph(nodes, "h2g_test_unet_lr", [inp], [out], inits)
+    return helper.make_model(g, producer_name="h2g make_test_models.py (untrained)",
+                             opset_imports=[helper.make_opsetid("", OPSET)])
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models", "test")
     os.makedirs(out, exist_ok=True)
     for model, name in ((patch_classifier(), "patch_classifier.onnx"),
                         (refinement(True), "refinement_2in.onnx"),
-                        (refinement(False), "refinement_4ch.onnx")):
+                        (refinement(False), "refinement_4ch.onnx"),
+                        (unet_lr(), "unet_lr.onnx")):
         model.ir_version = 7  # readable by ONNX Runtime >= 1.6
         save(model, os.path.join(out, name))
 

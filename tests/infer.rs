@@ -263,3 +263,113 @@ fn cuda_is_never_claimed_on_a_cpu_only_runtime() {
     );
     assert!(common::entries(dir.path()).is_empty(), "nothing written");
 }
+
+#[test]
+fn every_design_segments_the_real_slide_with_consistent_outputs() {
+    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let stem = slide.file_stem().unwrap().to_string_lossy().into_owned();
+    for (design, refine) in [
+        ("h2g", "test-refinement-2in"),
+        ("h2g", "test-refinement-4ch"),
+        ("pw", "test-refinement-2in"),
+        ("unet-lr", "test-unet-lr"),
+        ("otsu", "test-refinement-2in"),
+    ] {
+        let out = dir.path().join(format!("{design}-{refine}"));
+        let o = h2g()
+            .arg("segment")
+            .arg(&slide)
+            .args(["--design", design, "--model", "test-patch-classifier"])
+            .args(["--refine-model", refine, "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{design}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let rep: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(format!("{stem}.segment-{design}.json"))).unwrap(),
+        )
+        .unwrap();
+        // CMU-1-Small-Region is 2220 × 2967: the mask at downsample 4 is floor(W/4) × floor(H/4)
+        assert_eq!(
+            (
+                rep["mask"]["width"].as_u64(),
+                rep["mask"]["height"].as_u64()
+            ),
+            (Some(555), Some(741))
+        );
+        let side = if design == "pw" { 5 } else { 1024 };
+        assert_eq!(rep["result"]["width"].as_u64(), Some(side), "{design}");
+        assert!(
+            rep["result"]["positive_cells"].as_u64().unwrap() > 0,
+            "{design}: empty"
+        );
+        // the GeoJSON rasterizes back to the full-frame mask exactly (QuPath's rule)
+        let back = out.join("back.png");
+        let o = h2g()
+            .arg("rasterize")
+            .arg(out.join(format!("{stem}.segment-{design}.geojson")))
+            .args(["--size", "555x741", "--downsample", "4", "-o"])
+            .arg(&back)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mask = common::read_levels(&out.join(format!("{stem}.segment-{design}.mask.tif")));
+        let mut dec =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&back).unwrap()));
+        dec.set_transformations(png::Transformations::IDENTITY);
+        let mut r = dec.read_info().unwrap();
+        let mut buf = vec![0; r.output_buffer_size().unwrap()];
+        r.next_frame(&mut buf).unwrap();
+        let back: Vec<u16> = buf[..555 * 741].iter().map(|&v| v as u16).collect();
+        assert!(mask[0].data == back, "{design}: GeoJSON and mask differ");
+    }
+}
+
+#[test]
+fn designs_refuse_missing_or_mismatched_models() {
+    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let o = h2g()
+            .arg("segment")
+            .arg(&slide)
+            .args(args)
+            .arg("-o")
+            .arg(dir.path().join("o"))
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    assert!(
+        run(&["--design", "h2g", "--model", "test-patch-classifier"]).contains("--refine-model")
+    );
+    assert!(run(&["--design", "pw"]).contains("--model"));
+    // a one-input image model cannot take the heatmap, and the other way round
+    assert!(run(&[
+        "--design",
+        "h2g",
+        "--model",
+        "test-patch-classifier",
+        "--refine-model",
+        "test-unet-lr"
+    ])
+    .contains("--design unet-lr"));
+    assert!(run(&[
+        "--design",
+        "unet-lr",
+        "--refine-model",
+        "test-refinement-4ch"
+    ])
+    .contains("--design h2g"));
+    assert!(!dir.path().join("o").exists(), "nothing written");
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use h2g::infer::heatmap::{heatmap, HeatmapSpec};
 use h2g::infer::manifest::resolve;
-use h2g::infer::{load_runtime, Device, Model};
+use h2g::infer::{load_runtime, Model};
 use h2g::output::{progress, write_file, write_json, write_png};
 use h2g::slide::{open_slide, SlideMeta};
 use h2g::units::Resolution;
@@ -30,25 +30,15 @@ pub struct Args {
     /// Patch resolution (default: the model's magnification, e.g. 10x).
     #[arg(long)]
     at: Option<Resolution>,
-    /// Level-0 pixel size in µm, for slides without one.
-    #[arg(long, value_parser = super::positive_f64)]
-    mpp: Option<f64>,
-    /// ONNX Runtime threads (0: all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Where inference runs; cuda fails clearly when unavailable.
-    #[arg(long, value_enum, default_value_t = Device::Cpu)]
-    device: Device,
-    /// The ONNX Runtime shared library (default: the set-up's, H2G_ORT_LIB, ORT_DYLIB_PATH).
-    #[arg(long)]
-    ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    rt: super::RuntimeArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&a.min_tissue) {
         anyhow::bail!("--min-tissue must be within 0–1");
     }
-    let lib = load_runtime(a.ort_lib.as_deref())?;
+    let lib = load_runtime(a.rt.ort_lib.as_deref())?;
     let (manifest, path) = resolve(&a.model).map_err(anyhow::Error::msg)?;
     if manifest.role != h2g::infer::manifest::Role::PatchClassifier {
         anyhow::bail!(
@@ -57,9 +47,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             manifest.role
         );
     }
-    let mut model = Model::open(&path, a.threads, a.device)?;
+    let mut model = Model::open(&path, a.rt.threads, a.rt.device)?;
     let slide = open_slide(&a.slide, 1 << 34)?;
-    let meta = SlideMeta::from_properties(slide.properties(), a.mpp);
+    let meta = SlideMeta::from_properties(slide.properties(), a.rt.mpp);
     let spec = HeatmapSpec {
         min_tissue: a.min_tissue,
         batch: a.batch.max(1),
@@ -80,26 +70,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     )?;
     bar.finish_and_clear();
     let stem = super::output_stem(&a.output, &a.slide)?;
-    let base = a.output.join(format!("{stem}.heatmap"));
     let (w, h) = (hm.grid.cols, hm.grid.rows);
-    let tif = base.with_extension("heatmap.tif");
-    write_f32_tiff(&tif, w, h, &hm.values)?;
-    let png = base.with_extension("heatmap.png");
-    let preview: Vec<u8> = hm
-        .values
-        .iter()
-        .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
-        .collect();
-    write_png(&png, w, h, 1, &preview)?;
-    let json = base.with_extension("heatmap.json");
+    let (tif, png) = write_heatmap_files(&a.output, &stem, &hm)?;
+    let json = a.output.join(format!("{stem}.heatmap.json"));
     let report = serde_json::json!({
         "slide": a.slide,
         "model": manifest.name,
         "model_file": path,
         "trained": manifest.trained,
         "onnx_runtime": lib,
-        "device": a.device,
-        "threads": a.threads,
+        "device": a.rt.device,
+        "threads": a.rt.threads,
         "batch": spec.batch,
         "min_tissue": spec.min_tissue,
         "grid": {"cols": w, "rows": h, "patch": hm.grid.size, "downsample": hm.grid.downsample,
@@ -134,8 +115,27 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes `DIR/STEM.heatmap.tif` (float32) and `.png` (preview ×255); returns their paths.
+pub(super) fn write_heatmap_files(
+    dir: &Path,
+    stem: &str,
+    hm: &h2g::infer::heatmap::Heatmap,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let (w, h) = (hm.grid.cols, hm.grid.rows);
+    let tif = dir.join(format!("{stem}.heatmap.tif"));
+    write_f32_tiff(&tif, w, h, &hm.values)?;
+    let png = dir.join(format!("{stem}.heatmap.png"));
+    let preview: Vec<u8> = hm
+        .values
+        .iter()
+        .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect();
+    write_png(&png, w, h, 1, &preview)?;
+    Ok((tif, png))
+}
+
 /// A one-strip float32 grey TIFF (SampleFormat 3), written atomically.
-fn write_f32_tiff(path: &Path, w: u32, h: u32, v: &[f32]) -> anyhow::Result<()> {
+pub(super) fn write_f32_tiff(path: &Path, w: u32, h: u32, v: &[f32]) -> anyhow::Result<()> {
     write_file(path, |out| {
         let mut buf = Vec::new();
         {

@@ -8,6 +8,7 @@ mod patches;
 mod rasterize;
 mod region;
 mod sample;
+mod segment;
 mod tissue;
 mod vectorize;
 
@@ -18,7 +19,7 @@ use clap::{Parser, Subcommand};
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
 /// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue, patches,
-/// sample, vectorize, rasterize, models, heatmap. Planned: preannotate, segment, evaluate, batch.
+/// sample, vectorize, rasterize, models, heatmap, segment. Planned: preannotate, evaluate, batch.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -48,6 +49,9 @@ enum Command {
     Models(models::Args),
     /// Stage 1: run a patch classifier over a slide's tissue into a heatmap (one value per patch).
     Heatmap(heatmap::Args),
+    /// Whole-slide segmentation by a design of the paper (h2g, pw, unet-lr, otsu): result grid,
+    /// full-frame mask, heatmap and QuPath GeoJSON.
+    Segment(segment::Args),
 }
 
 /// Runs the parsed command line.
@@ -63,7 +67,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rasterize(a) => rasterize::run(a),
         Command::Models(a) => models::run(a),
         Command::Heatmap(a) => heatmap::run(a),
+        Command::Segment(a) => segment::run(a),
     }
+}
+
+/// Options of every command that runs a model.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RuntimeArgs {
+    /// Level-0 pixel size in µm, for slides without one.
+    #[arg(long, value_parser = positive_f64)]
+    pub mpp: Option<f64>,
+    /// ONNX Runtime threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Where inference runs; cuda fails clearly when unavailable (never a silent CPU run).
+    #[arg(long, value_enum, default_value_t = h2g::infer::Device::Cpu)]
+    pub device: h2g::infer::Device,
+    /// The ONNX Runtime shared library (default: the set-up's, H2G_ORT_LIB, ORT_DYLIB_PATH).
+    #[arg(long)]
+    pub ort_lib: Option<std::path::PathBuf>,
 }
 
 /// Creates the output directory `dir` and returns the file stem outputs of `slide` are named by.

@@ -97,7 +97,7 @@ pub struct Manifest {
     pub notes: String,
 }
 
-const BUILT_IN: [(&str, &str); 6] = [
+const BUILT_IN: [(&str, &str); 7] = [
     (
         "h2g-patch-mobilenetv2",
         include_str!("../../models/h2g-patch-mobilenetv2.json"),
@@ -121,6 +121,10 @@ const BUILT_IN: [(&str, &str); 6] = [
     (
         "test-refinement-4ch",
         include_str!("../../models/test-refinement-4ch.json"),
+    ),
+    (
+        "test-unet-lr",
+        include_str!("../../models/test-unet-lr.json"),
     ),
 ];
 

@@ -8,6 +8,7 @@
 pub mod heatmap;
 pub mod manifest;
 mod onnx;
+pub mod segment;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -1,0 +1,298 @@
+//! `h2g segment SLIDE --design h2g|pw|unet-lr|otsu -o DIR`: a whole-slide tumour (or tissue)
+//! segmentation, written as FAST's 1024 × 1024 result, a full-frame mask, the heatmap and
+//! QuPath GeoJSON in the frame QuPath uses.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
+use h2g::infer::heatmap::HeatmapSpec;
+use h2g::infer::manifest::{resolve, Role};
+use h2g::infer::segment::{segment, Design, ResultGrid};
+use h2g::infer::{load_runtime, Model};
+use h2g::mask::{MaskError, MaskHeader, MaskReader, MemoryRows, RowSource};
+use h2g::output::{progress, write_file, write_json};
+use h2g::slide::{open_slide, SlideMeta};
+use h2g::vector::{ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer, Placement};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Frame {
+    /// Level-0 pixels of the slide file.
+    File,
+    /// QuPath's frame: minus the OpenSlide bounds origin (MRXS, some NDPI).
+    Qupath,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The slide.
+    slide: PathBuf,
+    /// Output directory.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Which design (PIPELINE.md §7).
+    #[arg(long, value_enum, default_value_t = Design::H2g)]
+    design: Design,
+    /// Patch classifier (designs h2g, pw): a built-in name or an .onnx path.
+    #[arg(long)]
+    model: Option<String>,
+    /// Refinement network (designs h2g, unet-lr): a built-in name or an .onnx path.
+    #[arg(long)]
+    refine_model: Option<String>,
+    /// Level-0 pixels per pixel of the full-frame mask.
+    #[arg(long, default_value_t = 4.0, value_parser = super::positive_f64)]
+    mask_downsample: f64,
+    /// Coordinate frame of the GeoJSON.
+    #[arg(long, value_enum, default_value_t = Frame::File)]
+    frame: Frame,
+    /// Minimum tissue fraction of a patch for stage 1.
+    #[arg(long, default_value_t = 0.5)]
+    min_tissue: f64,
+    /// Patches per inference call.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    #[command(flatten)]
+    rt: super::RuntimeArgs,
+}
+
+/// Rows of the full-frame mask, computed from the result grid as they are written.
+struct GridRows {
+    grid: std::sync::Arc<ResultGrid>,
+    d: f64,
+    y: usize,
+}
+
+impl RowSource<u8> for GridRows {
+    fn read_rows(&mut self, out: &mut [u8], rows: usize) -> Result<(), MaskError> {
+        let w = out.len() / rows.max(1);
+        for r in out.chunks_exact_mut(w.max(1)).take(rows) {
+            self.grid.mask_row(self.y, self.d, r);
+            self.y += 1;
+        }
+        Ok(())
+    }
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let needs_models = !matches!(a.design, Design::Otsu);
+    let lib = if needs_models {
+        Some(load_runtime(a.rt.ort_lib.as_deref())?)
+    } else {
+        None
+    };
+    let open = |arg: &Option<String>,
+                role: Role,
+                flag: &str|
+     -> anyhow::Result<Option<(Model, h2g::infer::manifest::Manifest)>> {
+        let Some(name) = arg else { return Ok(None) };
+        let (m, path) = resolve(name).map_err(anyhow::Error::msg)?;
+        if m.role != role {
+            anyhow::bail!("{flag} {name}: a {:?} model, expected {role:?}", m.role);
+        }
+        Ok(Some((Model::open(&path, a.rt.threads, a.rt.device)?, m)))
+    };
+    let mut patch = match a.design {
+        Design::H2g | Design::Pw => Some(
+            open(&a.model, Role::PatchClassifier, "--model")?
+                .context("this design needs --model (the patch classifier)")?,
+        ),
+        _ => None,
+    };
+    let mut refine = match a.design {
+        Design::H2g | Design::UnetLr => Some(
+            open(&a.refine_model, Role::Refinement, "--refine-model")?
+                .context("this design needs --refine-model (the refinement network)")?,
+        ),
+        _ => None,
+    };
+    let slide = open_slide(&a.slide, 1 << 34)?;
+    let meta = SlideMeta::from_properties(slide.properties(), a.rt.mpp);
+    let spec = HeatmapSpec {
+        min_tissue: a.min_tissue,
+        batch: a.batch.max(1),
+        ..HeatmapSpec::default()
+    };
+    let bar = progress(Some(0), "patches", true);
+    let seg = segment(
+        &*slide,
+        &meta,
+        a.design,
+        patch.as_mut().map(|(m, man)| (m, &*man)),
+        refine.as_mut().map(|(m, man)| (m, &*man)),
+        &spec,
+        &|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
+    let stem = super::output_stem(&a.output, &a.slide)?;
+    let design = serde_json::to_value(a.design)?
+        .as_str()
+        .unwrap_or("design")
+        .to_string();
+    let base = |ext: &str| a.output.join(format!("{stem}.segment-{design}.{ext}"));
+    let g = std::sync::Arc::new(seg.grid.clone());
+    let tiff_spec = ConvertSpec {
+        tile: 256,
+        palette: PaletteMode::Drop,
+        progress: false,
+        mpp: None,
+        ..ConvertSpec::default()
+    };
+    // the result grid as FAST writes it: uint8 0/1, pyramidal LZW TIFF, 256 tiles
+    let result = base("tif");
+    write_mask(
+        &a.slide,
+        MaskHeader {
+            width: g.width as u32,
+            height: g.height as u32,
+            encoding: format!("{design} result grid"),
+            palette: None,
+        },
+        MaskReader::U8(Box::new(MemoryRows::new(
+            std::sync::Arc::new(g.data.clone()),
+            g.width,
+        ))),
+        &result,
+        &tiff_spec,
+    )?;
+    // the full-frame mask at --mask-downsample: floor(W/d) × floor(H/d), top-left rule
+    let (w0, h0) = slide.level_size(0)?;
+    let d = a.mask_downsample;
+    let (mw, mh) = (
+        ((w0 as f64 / d).floor() as usize).max(1),
+        ((h0 as f64 / d).floor() as usize).max(1),
+    );
+    let mask = base("mask.tif");
+    let mpp = meta.mpp.map(|p| (p.x * d, p.y * d));
+    write_mask(
+        &a.slide,
+        MaskHeader {
+            width: mw as u32,
+            height: mh as u32,
+            encoding: format!("{design} mask at downsample {d}"),
+            palette: None,
+        },
+        MaskReader::U8(Box::new(GridRows {
+            grid: g.clone(),
+            d,
+            y: 0,
+        })),
+        &mask,
+        &ConvertSpec {
+            tile: 512,
+            mpp,
+            ..tiff_spec.clone()
+        },
+    )?;
+    // QuPath annotations of the full-frame mask
+    let mut place = Placement {
+        dx: d,
+        dy: d,
+        x0: 0.0,
+        y0: 0.0,
+    };
+    if matches!(a.frame, Frame::Qupath) {
+        let b = slide.bounds();
+        place.x0 = -(b.x as f64);
+        place.y0 = -(b.y as f64);
+    }
+    let class = ClassSpec {
+        label: 1,
+        name: if matches!(a.design, Design::Otsu) {
+            "Tissue"
+        } else {
+            "Tumor"
+        }
+        .into(),
+        color: if matches!(a.design, Design::Otsu) {
+            [80, 160, 80]
+        } else {
+            [200, 0, 0]
+        },
+    };
+    let geojson = base("geojson");
+    let mut rows = GridRows {
+        grid: g.clone(),
+        d,
+        y: 0,
+    };
+    let n = write_file(&geojson, |out| {
+        let mut gw =
+            GeoJsonWriter::new(std::io::BufWriter::new(out), place, ClassEncoding::ColorRgb)?;
+        let mut t = LabelTracer::new(Some(vec![1]));
+        let mut buf = vec![0u8; mw * 256];
+        let mut y = 0;
+        while y < mh {
+            let k = 256.min(mh - y);
+            rows.read_rows(&mut buf[..k * mw], k)
+                .map_err(std::io::Error::other)?;
+            t.push_rows(&buf[..k * mw], mw);
+            for (_, p) in t.take_done() {
+                gw.polygon(&class, &p)?;
+            }
+            y += k;
+        }
+        t.finish();
+        for (_, p) in t.take_done() {
+            gw.polygon(&class, &p)?;
+        }
+        let (n, mut w) = gw.finish()?;
+        w.flush()?;
+        Ok(n)
+    })
+    .with_context(|| format!("cannot write {}", geojson.display()))?;
+    // the refinement's P(tumour) on its 1024 × 1024 grid (float32), for designs that ran it
+    let prob = match &seg.probability {
+        Some(p) => {
+            let path = base("prob.tif");
+            super::heatmap::write_f32_tiff(&path, g.width as u32, g.height as u32, p)?;
+            Some(path)
+        }
+        None => None,
+    };
+    let heat = match &seg.heatmap {
+        Some(hm) => Some(super::heatmap::write_heatmap_files(&a.output, &stem, hm)?),
+        None => None,
+    };
+    let positive = g.data.iter().filter(|&&v| v != 0).count();
+    let report = serde_json::json!({
+        "slide": a.slide,
+        "design": a.design,
+        "patch_model": patch.as_ref().map(|(m, man)| serde_json::json!({"name": man.name, "file": m.path(), "trained": man.trained})),
+        "refine_model": refine.as_ref().map(|(m, man)| serde_json::json!({"name": man.name, "file": m.path(), "trained": man.trained})),
+        "onnx_runtime": lib,
+        "device": a.rt.device,
+        "result": {"width": g.width, "height": g.height, "level0_extent": [g.extent.0, g.extent.1],
+                   "scale_x": g.scale().0, "scale_y": g.scale().1, "positive_cells": positive},
+        "mask": {"width": mw, "height": mh, "downsample": d},
+        "frame": if matches!(a.frame, Frame::Qupath) { "qupath" } else { "file" },
+        "annotations": n,
+        "heatmap": seg.heatmap.as_ref().map(|h| serde_json::json!({"cols": h.grid.cols, "rows": h.grid.rows, "cells_run": h.ran, "patches_per_second": h.patches_per_second})),
+        "files": {"result": result, "mask": mask, "geojson": geojson, "probability": prob,
+                  "heatmap": heat.as_ref().map(|(t, p)| [t, p])},
+    });
+    write_json(&base("json"), &report)?;
+    let untrained = patch
+        .iter()
+        .map(|p| &p.1)
+        .chain(refine.iter().map(|r| &r.1))
+        .any(|m| !m.trained);
+    eprintln!(
+        "{}: {design}: {positive} of {} × {} result cells positive, {n} annotations{} → {}",
+        a.slide.display(),
+        g.width,
+        g.height,
+        if untrained {
+            " [UNTRAINED test model]"
+        } else {
+            ""
+        },
+        a.output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

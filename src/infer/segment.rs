@@ -1,0 +1,404 @@
+//! Stage 2 and the designs of the ablation study (PIPELINE.md §6–7): a result grid over the
+//! whole slide, then the same grid mapped back to the slide frame with separate x and y scales.
+//!
+//! * `h2g` (design VI, H2G-Net): the lowest pyramid level and the stage-1 heatmap, both resized
+//!   to 1024 × 1024 (bilinear, pixel-centre sampling, clamped edges, aspect not kept), into the
+//!   refinement network; tumour where P₁ > 0.5 and P₁ ≥ P₀ (FAST's rule).
+//! * `unet-lr` (design II): the same with the image alone (a one-input refinement model).
+//! * `pw` (designs III–V): the heatmap itself thresholded at the manifest's threshold (0.5).
+//! * `otsu` (design I): tissue by Otsu on saturation of the 1024 × 1024 thumbnail.
+
+use super::heatmap::{heatmap, Heatmap, HeatmapSpec};
+use super::manifest::{Layout, Manifest, Scaling};
+use super::{InferError, Model};
+use crate::slide::{RgbImage, Slide, SlideMeta};
+use crate::tissue::{detect, Method};
+
+pub use super::heatmap::HeatmapError as SegmentError;
+
+/// The side of the refinement network's square input and output.
+pub const REFINE_SIDE: usize = 1024;
+
+/// A binary result on a grid that covers level-0 `[0, extent.0) × [0, extent.1)`.
+#[derive(Debug, Clone)]
+pub struct ResultGrid {
+    /// Grid width.
+    pub width: usize,
+    /// Grid height.
+    pub height: usize,
+    /// Level-0 width and height the grid spans (the heatmap's grid may reach past the slide).
+    pub extent: (f64, f64),
+    /// Row-major 0/1.
+    pub data: Vec<u8>,
+}
+
+impl ResultGrid {
+    /// The level-0 pixels per grid cell along x and y.
+    pub fn scale(&self) -> (f64, f64) {
+        (
+            self.extent.0 / self.width as f64,
+            self.extent.1 / self.height as f64,
+        )
+    }
+
+    /// Row `j` of the full-frame mask at downsample `d`, `w` pixels wide: pixel `i` takes the
+    /// cell holding the level-0 point (i·d, j·d) (its top-left corner, QuPath's rule).
+    pub fn mask_row(&self, j: usize, d: f64, out: &mut [u8]) {
+        let (sx, sy) = self.scale();
+        let gy = ((j as f64 * d / sy).floor() as usize).min(self.height - 1);
+        let row = &self.data[gy * self.width..(gy + 1) * self.width];
+        for (i, o) in out.iter_mut().enumerate() {
+            let gx = ((i as f64 * d / sx).floor() as usize).min(self.width - 1);
+            *o = row[gx];
+        }
+    }
+}
+
+/// Bilinear resize of a `w × h × c` float image to `ow × oh`: pixel-centre sampling, edges
+/// clamped (OpenCV's INTER_LINEAR without its fixed-point rounding).
+pub fn resize_bilinear(
+    src: &[f32],
+    (w, h, c): (usize, usize, usize),
+    (ow, oh): (usize, usize),
+) -> Vec<f32> {
+    let mut out = vec![0f32; ow * oh * c];
+    let coords = |n_out: usize, n_in: usize| -> Vec<(usize, usize, f32)> {
+        let s = n_in as f64 / n_out as f64;
+        (0..n_out)
+            .map(|o| {
+                let x = ((o as f64 + 0.5) * s - 0.5).clamp(0.0, (n_in - 1) as f64);
+                let x0 = x.floor() as usize;
+                let x1 = (x0 + 1).min(n_in - 1);
+                (x0, x1, (x - x0 as f64) as f32)
+            })
+            .collect()
+    };
+    let (xs, ys) = (coords(ow, w), coords(oh, h));
+    for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
+        for (ox, &(x0, x1, fx)) in xs.iter().enumerate() {
+            for k in 0..c {
+                let p = |x: usize, y: usize| src[(y * w + x) * c + k];
+                let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * fx;
+                let bot = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * fx;
+                out[(oy * ow + ox) * c + k] = top + (bot - top) * fy;
+            }
+        }
+    }
+    out
+}
+
+/// The lowest pyramid level as floats scaled to [0, 1] (min–max over all pixels and channels,
+/// or x / 255).
+pub fn lowest_level(
+    slide: &dyn Slide,
+    scaling: Scaling,
+) -> Result<(RgbImage, Vec<f32>), SegmentError> {
+    let level = slide.level_count().saturating_sub(1);
+    let (w, h) = slide.level_size(level)?;
+    let img = slide.read_region(level, 0, 0, w as u32, h as u32)?;
+    let (lo, hi) = match scaling {
+        Scaling::Div255 => (0.0f32, 255.0f32),
+        Scaling::Minmax => {
+            let (a, b) = img
+                .data
+                .iter()
+                .fold((255u8, 0u8), |(a, b), &v| (a.min(v), b.max(v)));
+            (a as f32, (b as f32).max(a as f32 + 1.0))
+        }
+    };
+    let f = img
+        .data
+        .iter()
+        .map(|&v| (v as f32 - lo) / (hi - lo))
+        .collect();
+    Ok((img, f))
+}
+
+/// Runs a refinement model on the 1024 × 1024 image (and heatmap, when given): P(tumour) per
+/// pixel, row-major.
+pub fn refine(
+    model: &mut Model,
+    manifest: &Manifest,
+    image: &[f32],
+    heat: Option<&[f32]>,
+) -> Result<Vec<f32>, InferError> {
+    let n = REFINE_SIDE;
+    let path = model.path().to_path_buf();
+    let bad = move |detail: String| InferError::Contract {
+        path: path.clone(),
+        detail,
+    };
+    let chans = |shape: &[i64], layout: Layout| -> i64 {
+        match layout {
+            Layout::Nchw => shape.get(1).copied().unwrap_or(-1),
+            _ => shape.last().copied().unwrap_or(-1),
+        }
+    };
+    let layout_of = |shape: &[i64]| -> Layout {
+        match manifest.layout {
+            Layout::Auto if matches!(shape.last(), Some(1..=4)) => Layout::Nhwc,
+            Layout::Auto => Layout::Nchw,
+            l => l,
+        }
+    };
+    let pack = |planes: &[(&[f32], usize)], layout: Layout| -> Vec<f32> {
+        let c: usize = planes.iter().map(|p| p.1).sum();
+        let mut v = vec![0f32; n * n * c];
+        let mut off = 0;
+        for &(data, pc) in planes {
+            for i in 0..n * n {
+                for k in 0..pc {
+                    let x = data[i * pc + k];
+                    match layout {
+                        Layout::Nchw => v[(off + k) * n * n + i] = x,
+                        _ => v[i * c + off + k] = x,
+                    }
+                }
+            }
+            off += pc;
+        }
+        v
+    };
+    let mut feeds = Vec::new();
+    let inputs = model.inputs.clone();
+    match (inputs.len(), heat) {
+        (1, h) => {
+            let layout = layout_of(&inputs[0].shape);
+            let c = chans(&inputs[0].shape, layout);
+            let planes: Vec<(&[f32], usize)> = match (c, h) {
+                (4, Some(h)) => vec![(image, 3), (h, 1)],
+                (3, None) => vec![(image, 3)],
+                (4, None) => {
+                    return Err(bad(
+                        "a 4-channel refinement needs the heatmap: use --design h2g".into(),
+                    ))
+                }
+                (3, Some(_)) => {
+                    return Err(bad(
+                        "this model takes the image alone: use --design unet-lr".into(),
+                    ))
+                }
+                (c, _) => {
+                    return Err(bad(format!(
+                        "input with {c} channels: expected 3 (image) or 4 (image + heatmap)"
+                    )))
+                }
+            };
+            let shape = match layout {
+                Layout::Nchw => vec![1, planes.iter().map(|p| p.1).sum(), n, n],
+                _ => vec![1, n, n, planes.iter().map(|p| p.1).sum()],
+            };
+            feeds.push((shape, pack(&planes, layout)));
+        }
+        (2, Some(h)) => {
+            // image and heatmap told apart by channel count, not by name
+            for inp in &inputs {
+                let layout = layout_of(&inp.shape);
+                let (data, pc) = match chans(&inp.shape, layout) {
+                    3 => (image, 3),
+                    1 => (h, 1),
+                    c => {
+                        return Err(bad(format!(
+                            "input '{}' has {c} channels: expected 3 (image) and 1 (heatmap)",
+                            inp.name
+                        )))
+                    }
+                };
+                let shape = match layout {
+                    Layout::Nchw => vec![1, pc, n, n],
+                    _ => vec![1, n, n, pc],
+                };
+                feeds.push((shape, pack(&[(data, pc)], layout)));
+            }
+        }
+        (2, None) => {
+            return Err(bad(
+                "a two-input refinement needs the heatmap: use --design h2g".into(),
+            ))
+        }
+        (k, _) => return Err(bad(format!("{k} inputs: a refinement model takes 1 or 2"))),
+    }
+    let outs = model.run(feeds)?;
+    let (shape, out) = outs
+        .into_iter()
+        .next()
+        .ok_or_else(|| bad("no output".into()))?;
+    // [1, n, n, 2] or [1, 2, n, n]; tumour iff P1 > 0.5 and P1 >= P0 is applied by the caller
+    let ch = manifest.output.channel;
+    match shape.as_slice() {
+        [1, a, b, c] if *a == n && *b == n && ch < *c => {
+            Ok((0..n * n).map(|i| out[i * c + ch]).collect())
+        }
+        [1, c, a, b] if *a == n && *b == n && ch < *c => {
+            Ok(out[ch * n * n..(ch + 1) * n * n].to_vec())
+        }
+        s => Err(bad(format!(
+            "output shape {s:?}: expected [1, {n}, {n}, C] or [1, C, {n}, {n}] with channel {ch}"
+        ))),
+    }
+}
+
+/// Which design to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Design {
+    /// Stage 1 + refinement (H2G-Net).
+    H2g,
+    /// Patch-wise only: the heatmap thresholded.
+    Pw,
+    /// The refinement network on the low-resolution image alone.
+    UnetLr,
+    /// Otsu on saturation of the 1024 × 1024 thumbnail (tissue only).
+    Otsu,
+}
+
+/// What a design produced.
+#[derive(Debug)]
+pub struct Segmentation {
+    /// The result grid.
+    pub grid: ResultGrid,
+    /// The stage-1 heatmap, for designs that ran one.
+    pub heatmap: Option<Heatmap>,
+    /// The refinement's P(tumour) on the 1024 grid, for designs that ran it.
+    pub probability: Option<Vec<f32>>,
+}
+
+/// Runs `design` on `slide`.
+#[allow(clippy::too_many_arguments)]
+pub fn segment(
+    slide: &dyn Slide,
+    meta: &SlideMeta,
+    design: Design,
+    patch: Option<(&mut Model, &Manifest)>,
+    refinement: Option<(&mut Model, &Manifest)>,
+    spec: &HeatmapSpec,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Segmentation, SegmentError> {
+    let (w0, h0) = slide.level_size(0)?;
+    let n = REFINE_SIDE;
+    let need = |what: &str| {
+        SegmentError::Contract(format!("--design {design:?} needs {what}").to_lowercase())
+    };
+    // a 1024 × 1024 result stretched over the whole slide
+    let whole = |data: Vec<u8>| ResultGrid {
+        width: n,
+        height: n,
+        extent: (w0 as f64, h0 as f64),
+        data,
+    };
+    let mut thr = 0.5;
+    let hm = match design {
+        Design::H2g | Design::Pw => {
+            let (m, man) = patch.ok_or_else(|| need("--model (the patch classifier)"))?;
+            thr = man.threshold;
+            Some(heatmap(slide, meta, m, man, spec, progress)?)
+        }
+        _ => None,
+    };
+    match design {
+        Design::Pw => {
+            let hm = hm.ok_or_else(|| need("a heatmap"))?;
+            let grid = ResultGrid {
+                width: hm.grid.cols as usize,
+                height: hm.grid.rows as usize,
+                extent: (
+                    hm.grid.cols as f64 * hm.grid.side(),
+                    hm.grid.rows as f64 * hm.grid.side(),
+                ),
+                data: hm
+                    .values
+                    .iter()
+                    .map(|&v| u8::from(v as f64 >= thr))
+                    .collect(),
+            };
+            Ok(Segmentation {
+                grid,
+                heatmap: Some(hm),
+                probability: None,
+            })
+        }
+        Design::H2g | Design::UnetLr => {
+            let (m, man) =
+                refinement.ok_or_else(|| need("--refine-model (the refinement network)"))?;
+            let (img, f) = lowest_level(slide, man.scaling)?;
+            let image = resize_bilinear(&f, (img.width as usize, img.height as usize, 3), (n, n));
+            let heat = hm.as_ref().map(|h| {
+                resize_bilinear(
+                    &h.values,
+                    (h.grid.cols as usize, h.grid.rows as usize, 1),
+                    (n, n),
+                )
+            });
+            let p = refine(m, man, &image, heat.as_deref())?;
+            // FAST's rule: P1 > 0.5 and P1 >= P0 (= 1 - P1 for a softmax over two classes)
+            let data = p
+                .iter()
+                .map(|&v| u8::from(v > 0.5 && v >= 1.0 - v))
+                .collect();
+            Ok(Segmentation {
+                grid: whole(data),
+                heatmap: hm,
+                probability: Some(p),
+            })
+        }
+        Design::Otsu => {
+            let level = slide.level_count().saturating_sub(1);
+            let (lw, lh) = slide.level_size(level)?;
+            let img = slide.read_region(level, 0, 0, lw as u32, lh as u32)?;
+            let f: Vec<f32> = img.data.iter().map(|&v| v as f32).collect();
+            let small = resize_bilinear(&f, (lw as usize, lh as usize, 3), (n, n));
+            let thumb = RgbImage {
+                width: n as u32,
+                height: n as u32,
+                data: small
+                    .iter()
+                    .map(|&v| v.round().clamp(0.0, 255.0) as u8)
+                    .collect(),
+            };
+            let d = detect(&thumb, &Method::otsu(), None)
+                .map_err(|e| SegmentError::Contract(format!("otsu: {e}")))?;
+            let data = d.mask.to_bytes(1);
+            Ok(Segmentation {
+                grid: whole(data),
+                heatmap: None,
+                probability: None,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bilinear_keeps_constants_and_interpolates_at_pixel_centres() {
+        let src = vec![5.0f32; 6 * 4];
+        assert!(resize_bilinear(&src, (6, 4, 1), (3, 7))
+            .iter()
+            .all(|&v| v == 5.0));
+        // a 2-pixel ramp upsampled to 4: centres at -0.25, 0.25, 0.75, 1.25 → clamped ends
+        let r = resize_bilinear(&[0.0, 1.0], (2, 1, 1), (4, 1));
+        assert_eq!(r, vec![0.0, 0.25, 0.75, 1.0]);
+        // downsampling by 2 averages neighbour pairs
+        let r = resize_bilinear(&[0.0, 2.0, 4.0, 6.0], (4, 1, 1), (2, 1));
+        assert_eq!(r, vec![1.0, 5.0]);
+    }
+
+    #[test]
+    fn result_grids_map_back_with_separate_scales() {
+        // a 2 × 2 grid over a 100 × 40 level 0: cells 50 × 20
+        let g = ResultGrid {
+            width: 2,
+            height: 2,
+            extent: (100.0, 40.0),
+            data: vec![1, 0, 0, 1],
+        };
+        let mut row = vec![0u8; 25];
+        g.mask_row(0, 4.0, &mut row); // y = 0 → grid row 0; x = 4i: < 50 → cell 0
+        assert_eq!(&row[..13], &[1; 13]);
+        assert_eq!(&row[13..], &[0; 12]);
+        g.mask_row(5, 4.0, &mut row); // y = 20 → grid row 1
+        assert_eq!(&row[..13], &[0; 13]);
+    }
+}

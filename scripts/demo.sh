@@ -30,6 +30,10 @@ echo "   import into a QuPath project: copy it to <project>/h2g/ and run scripts
 echo; echo "== stage 1 heatmap with the project's UNTRAINED test model (same contract as the published one)"
 $H models list
 $H heatmap "$SLIDE" --model test-patch-classifier -o "$OUT"
+echo; echo "== the full H2G-Net cascade (heatmap + low-res image -> refinement) with the UNTRAINED test models:"
+echo "   result grid, full-frame mask at downsample 4, probabilities, heatmap and QuPath GeoJSON"
+$H segment "$SLIDE" --design h2g --model test-patch-classifier --refine-model test-refinement-2in -o "$OUT"
+ls "$OUT" | grep segment-h2g
 echo; echo "== the slide's 10x patch grid with tissue fractions (no annotation: labels 'unlabelled')"
 $H patches "$SLIDE" -o "$OUT/patches.csv" --export "$OUT/patches"
 head -4 "$OUT/patches.csv"

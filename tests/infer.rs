@@ -373,3 +373,50 @@ fn designs_refuse_missing_or_mismatched_models() {
     .contains("--design h2g"));
     assert!(!dir.path().join("o").exists(), "nothing written");
 }
+
+#[test]
+fn preannotate_runs_many_slides_and_continues_past_a_bad_one() {
+    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.svs");
+    std::fs::write(&bad, b"not a slide").unwrap();
+    let out = dir.path().join("out");
+    let o = h2g()
+        .arg("preannotate")
+        .arg(&slide)
+        .arg(&bad)
+        .args(["--model", "test-patch-classifier", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    // the bad slide is reported and the exit status says so; the good one is done
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("broken.svs") && err.contains("1 of 2 slides failed"),
+        "{err}"
+    );
+    let stem = slide.file_stem().unwrap().to_string_lossy().into_owned();
+    let ann = h2g::vector::read_annotations(&out.join(format!("{stem}.preannotate-an2.geojson")))
+        .unwrap();
+    assert!(!ann.items.is_empty());
+    assert!(ann
+        .items
+        .iter()
+        .all(|i| i.class.as_deref() == Some("Tumor")));
+    assert!(!common::entries(&out).iter().any(|f| f.contains("broken")));
+    // AN1: QuPath's tissue detection with the paper's settings, as GeoJSON
+    let o = h2g()
+        .arg("preannotate")
+        .arg(&slide)
+        .args(["--method", "an1", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ann =
+        h2g::vector::read_annotations(&out.join(format!("{stem}.tissue-qupath.geojson"))).unwrap();
+    assert!(!ann.items.is_empty());
+}

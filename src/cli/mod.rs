@@ -5,6 +5,7 @@ mod heatmap;
 mod info;
 mod models;
 mod patches;
+mod preannotate;
 mod rasterize;
 mod region;
 mod sample;
@@ -19,7 +20,7 @@ use clap::{Parser, Subcommand};
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
 /// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue, patches,
-/// sample, vectorize, rasterize, models, heatmap, segment. Planned: preannotate, evaluate, batch.
+/// sample, vectorize, rasterize, models, heatmap, segment, preannotate. Planned: evaluate, batch.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -52,6 +53,8 @@ enum Command {
     /// Whole-slide segmentation by a design of the paper (h2g, pw, unet-lr, otsu): result grid,
     /// full-frame mask, heatmap and QuPath GeoJSON.
     Segment(segment::Args),
+    /// QuPath pre-annotations to correct: AN2 (model-assisted) or AN1 (tissue-based), many slides.
+    Preannotate(preannotate::Args),
 }
 
 /// Runs the parsed command line.
@@ -68,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(a) => models::run(a),
         Command::Heatmap(a) => heatmap::run(a),
         Command::Segment(a) => segment::run(a),
+        Command::Preannotate(a) => preannotate::run(a),
     }
 }
 

@@ -11,12 +11,12 @@ use clap::ValueEnum;
 use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
 use h2g::infer::heatmap::HeatmapSpec;
 use h2g::infer::manifest::{resolve, Role};
-use h2g::infer::segment::{segment, Design, ResultGrid};
+use h2g::infer::segment::{segment, write_grid_geojson, Design, GridRows};
 use h2g::infer::{load_runtime, Model};
-use h2g::mask::{MaskError, MaskHeader, MaskReader, MemoryRows, RowSource};
+use h2g::mask::{MaskHeader, MaskReader, MemoryRows};
 use h2g::output::{progress, write_file, write_json};
 use h2g::slide::{open_slide, SlideMeta};
-use h2g::vector::{ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer, Placement};
+use h2g::vector::{ClassSpec, Placement};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Frame {
@@ -56,24 +56,6 @@ pub struct Args {
     batch: usize,
     #[command(flatten)]
     rt: super::RuntimeArgs,
-}
-
-/// Rows of the full-frame mask, computed from the result grid as they are written.
-struct GridRows {
-    grid: std::sync::Arc<ResultGrid>,
-    d: f64,
-    y: usize,
-}
-
-impl RowSource<u8> for GridRows {
-    fn read_rows(&mut self, out: &mut [u8], rows: usize) -> Result<(), MaskError> {
-        let w = out.len() / rows.max(1);
-        for r in out.chunks_exact_mut(w.max(1)).take(rows) {
-            self.grid.mask_row(self.y, self.d, r);
-            self.y += 1;
-        }
-        Ok(())
-    }
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -177,11 +159,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             encoding: format!("{design} mask at downsample {d}"),
             palette: None,
         },
-        MaskReader::U8(Box::new(GridRows {
-            grid: g.clone(),
-            d,
-            y: 0,
-        })),
+        MaskReader::U8(Box::new(GridRows::new(g.clone(), d))),
         &mask,
         &ConvertSpec {
             tile: 512,
@@ -216,32 +194,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         },
     };
     let geojson = base("geojson");
-    let mut rows = GridRows {
-        grid: g.clone(),
-        d,
-        y: 0,
-    };
     let n = write_file(&geojson, |out| {
-        let mut gw =
-            GeoJsonWriter::new(std::io::BufWriter::new(out), place, ClassEncoding::ColorRgb)?;
-        let mut t = LabelTracer::new(Some(vec![1]));
-        let mut buf = vec![0u8; mw * 256];
-        let mut y = 0;
-        while y < mh {
-            let k = 256.min(mh - y);
-            rows.read_rows(&mut buf[..k * mw], k)
-                .map_err(std::io::Error::other)?;
-            t.push_rows(&buf[..k * mw], mw);
-            for (_, p) in t.take_done() {
-                gw.polygon(&class, &p)?;
-            }
-            y += k;
-        }
-        t.finish();
-        for (_, p) in t.take_done() {
-            gw.polygon(&class, &p)?;
-        }
-        let (n, mut w) = gw.finish()?;
+        let (n, mut w) = write_grid_geojson(
+            g.clone(),
+            d,
+            (mw, mh),
+            place,
+            &class,
+            (0.0, 0.0),
+            std::io::BufWriter::new(out),
+        )?;
         w.flush()?;
         Ok(n)
     })

@@ -11,8 +11,12 @@
 use super::heatmap::{heatmap, Heatmap, HeatmapSpec};
 use super::manifest::{Layout, Manifest, Scaling};
 use super::{InferError, Model};
+use crate::mask::{MaskError, RowSource};
 use crate::slide::{RgbImage, Slide, SlideMeta};
 use crate::tissue::{detect, Method};
+use crate::vector::{
+    filter_areas, ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer, Placement,
+};
 
 pub use super::heatmap::HeatmapError as SegmentError;
 
@@ -52,6 +56,71 @@ impl ResultGrid {
             *o = row[gx];
         }
     }
+}
+
+/// Rows of the full-frame mask of a [`ResultGrid`] at a downsample, computed as they are read.
+#[derive(Debug, Clone)]
+pub struct GridRows {
+    grid: std::sync::Arc<ResultGrid>,
+    d: f64,
+    y: usize,
+}
+
+impl GridRows {
+    /// The rows of `grid`'s mask at downsample `d`, from the top.
+    pub fn new(grid: std::sync::Arc<ResultGrid>, d: f64) -> Self {
+        GridRows { grid, d, y: 0 }
+    }
+}
+
+impl RowSource<u8> for GridRows {
+    fn read_rows(&mut self, out: &mut [u8], rows: usize) -> Result<(), MaskError> {
+        let w = out.len() / rows.max(1);
+        for r in out.chunks_exact_mut(w.max(1)).take(rows) {
+            self.grid.mask_row(self.y, self.d, r);
+            self.y += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the QuPath annotations of `grid`'s full-frame mask (`mw × mh` at downsample `d`) to
+/// `out`, streaming: polygons of `class`, areas below `min_px` dropped and holes below `hole_px`
+/// filled (both in mask pixels). Returns the number of annotations.
+#[allow(clippy::too_many_arguments)]
+pub fn write_grid_geojson<W: std::io::Write>(
+    grid: std::sync::Arc<ResultGrid>,
+    d: f64,
+    (mw, mh): (usize, usize),
+    place: Placement,
+    class: &ClassSpec,
+    (min_px, hole_px): (f64, f64),
+    out: W,
+) -> std::io::Result<(usize, W)> {
+    let mut rows = GridRows::new(grid, d);
+    let mut g = GeoJsonWriter::new(out, place, ClassEncoding::ColorRgb)?;
+    let mut t = LabelTracer::new(Some(vec![1]));
+    let mut buf = vec![0u8; mw * 256];
+    let emit = |t: &mut LabelTracer, g: &mut GeoJsonWriter<W>| -> std::io::Result<()> {
+        for (_, p) in t.take_done() {
+            for p in filter_areas(vec![p], min_px, hole_px) {
+                g.polygon(class, &p)?;
+            }
+        }
+        Ok(())
+    };
+    let mut y = 0;
+    while y < mh {
+        let k = 256.min(mh - y);
+        rows.read_rows(&mut buf[..k * mw], k)
+            .map_err(std::io::Error::other)?;
+        t.push_rows(&buf[..k * mw], mw);
+        emit(&mut t, &mut g)?;
+        y += k;
+    }
+    t.finish();
+    emit(&mut t, &mut g)?;
+    g.finish()
 }
 
 /// Bilinear resize of a `w × h × c` float image to `ow × oh`: pixel-centre sampling, edges

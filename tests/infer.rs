@@ -420,3 +420,84 @@ fn preannotate_runs_many_slides_and_continues_past_a_bad_one() {
         h2g::vector::read_annotations(&out.join(format!("{stem}.tissue-qupath.geojson"))).unwrap();
     assert!(!ann.items.is_empty());
 }
+
+/// Serves `body` once per connection for `n` connections on a local port; returns the URL.
+fn serve(body: Vec<u8>, n: usize) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(n) {
+            let mut s = stream.unwrap();
+            let mut req = [0u8; 4096];
+            let _ = s.read(&mut req);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    format!("http://127.0.0.1:{port}/model.onnx")
+}
+
+#[test]
+fn models_fetch_keeps_only_files_whose_sha256_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(model("patch_classifier.onnx")).unwrap();
+    let fetch = |url: &str, extra: &[&str]| {
+        h2g()
+            .args([
+                "models",
+                "fetch",
+                "test-patch-classifier",
+                "--url",
+                url,
+                "--dir",
+            ])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // the right bytes: kept under the manifest's file name
+    let o = fetch(&serve(good.clone(), 1), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(dir.path().join("patch_classifier.onnx")).unwrap(),
+        good
+    );
+    // other bytes: refused, nothing left behind
+    std::fs::remove_file(dir.path().join("patch_classifier.onnx")).unwrap();
+    let o = fetch(&serve(b"tampered".to_vec(), 1), &[]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("sha256"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        common::entries(dir.path()).is_empty(),
+        "{:?}",
+        common::entries(dir.path())
+    );
+    // offline (nothing listening): a clear error
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        drop(l);
+        format!("http://127.0.0.1:{p}/model.onnx")
+    };
+    let o = fetch(&closed, &[]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot download"));
+    // a published model has no direct URL: said so, with where to get it
+    let o = h2g()
+        .args(["models", "fetch", "h2g-refinement-unet", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no direct download URL"));
+}

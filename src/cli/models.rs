@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use h2g::infer::manifest::{built_in, locate};
+use h2g::infer::fetch::fetch;
+use h2g::infer::manifest::{built_in, find, locate, search_dirs};
 use h2g::infer::{inspect, load_runtime};
 
 #[derive(Debug, clap::Args)]
@@ -20,6 +21,21 @@ enum Sub {
         /// Print JSON (the full manifests).
         #[arg(long)]
         json: bool,
+    },
+    /// Download a model's file (verified by its SHA-256) into DIR (default .deps/models, which
+    /// --model NAME searches).
+    Fetch {
+        /// The model's name (h2g models list).
+        name: String,
+        /// Download from this URL instead of the manifest's.
+        #[arg(long)]
+        url: Option<String>,
+        /// Expected SHA-256 (needed when the manifest pins none).
+        #[arg(long)]
+        sha256: Option<String>,
+        /// Where to put it.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Inputs, outputs, shapes, IR version, producer and opsets of an ONNX file.
     Inspect {
@@ -68,6 +84,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Sub::Fetch {
+            name,
+            url,
+            sha256,
+            dir,
+        } => {
+            let m = find(&name).ok_or_else(|| {
+                anyhow::anyhow!("unknown model '{name}' (h2g models list shows the known ones)")
+            })?;
+            let dir = dir.unwrap_or_else(default_fetch_dir);
+            let path = fetch(&m, url.as_deref(), sha256.as_deref(), &dir)?;
+            eprintln!("{}: {} (sha256 verified)", m.name, path.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Sub::Inspect {
             model,
             json,
@@ -99,4 +129,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `.deps/models` of the repository the binary was built in (searched by `--model NAME`), else
+/// of the current directory.
+fn default_fetch_dir() -> PathBuf {
+    search_dirs()
+        .into_iter()
+        .find(|d| d.ends_with(".deps/models"))
+        .unwrap_or_else(|| PathBuf::from(".deps/models"))
 }

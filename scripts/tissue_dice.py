@@ -33,8 +33,13 @@ def rasterise(shape, dsx, dsy):
 
 ok = True
 print(f"{'method':<11} {'dice':>6} {'precision':>9} {'recall':>6}  mask size")
-for label, method, *extra in (("saturation", "saturation"), ("otsu", "otsu"), ("fast", "fast"),
-                              ("qupath", "qupath"), ("qupath-an1", "qupath", "--preset", "an1")):
+import os
+methods = [("saturation", "saturation"), ("otsu", "otsu"), ("fast", "fast"),
+           ("qupath", "qupath"), ("qupath-an1", "qupath", "--preset", "an1")]
+model = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "models", "superfast_tissue", "best_unet.onnx")
+if os.path.exists(model):
+    methods.append(("model", "model", "--model", model))
+for label, method, *extra in methods:
     subprocess.run([h2g, "tissue", slide, "-o", work, "--method", method, *extra], check=True, capture_output=True)
     stem = slide.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     rep = json.load(open(f"{work}/{stem}.tissue-{method}.json"))

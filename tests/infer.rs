@@ -501,3 +501,54 @@ fn models_fetch_keeps_only_files_whose_sha256_matches() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no direct download URL"));
 }
+
+#[test]
+fn the_real_tissue_model_runs_as_a_tissue_method() {
+    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // a model of another role is refused
+    let o = h2g()
+        .arg("tissue")
+        .arg(&slide)
+        .args([
+            "--method",
+            "model",
+            "--model",
+            "test-patch-classifier",
+            "-o",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a tissue model"));
+    let Some(model) = common::shared("models/superfast_tissue/best_unet.onnx") else {
+        return;
+    };
+    let o = h2g()
+        .arg("tissue")
+        .arg(&slide)
+        .args(["--method", "model", "--geojson", "--model"])
+        .arg(&model)
+        .arg("-o")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stem = slide.file_stem().unwrap().to_string_lossy().into_owned();
+    let rep: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(format!("{stem}.tissue-model.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rep["method"]["model"], "superfast-tissue");
+    assert_eq!(rep["method"]["threshold"].as_f64(), Some(0.6));
+    // the real model finds the tissue of this slide: about as much as the paper's rule (39 %)
+    let f = rep["tissue_fraction"].as_f64().unwrap();
+    assert!((0.30..0.45).contains(&f), "{f}");
+    assert!(dir
+        .path()
+        .join(format!("{stem}.tissue-model.geojson"))
+        .is_file());
+}

@@ -5,9 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
+use h2g::infer::tissue_model::detect_with_model;
 use h2g::mask::DEFAULT_MAX_PIXELS;
 use h2g::slide::{open_slide, SlideMeta};
-use h2g::tissue::{run_tissue, Closing, Method, QupathParams, SaturationThreshold, TissueOutput};
+use h2g::tissue::{
+    run_tissue, run_tissue_with, Closing, Method, QupathParams, SaturationThreshold, TissueOutput,
+    TissueRunError,
+};
 use h2g::units::Resolution;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -20,6 +24,8 @@ enum MethodArg {
     Fast,
     /// QuPath's simple tissue detection (AN1 tool).
     Qupath,
+    /// A tissue segmentation model (--model, e.g. the SuperFast tissue U-Net) with ONNX Runtime.
+    Model,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,6 +88,15 @@ pub struct Args {
     /// Tile size of the mask TIFF.
     #[arg(long, default_value_t = 512)]
     tile_size: u32,
+    /// The tissue model for --method model: a built-in name or an .onnx path.
+    #[arg(long)]
+    model: Option<String>,
+    /// ONNX Runtime threads for --method model (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// The ONNX Runtime shared library (default: the set-up's, H2G_ORT_LIB, ORT_DYLIB_PATH).
+    #[arg(long)]
+    ort_lib: Option<std::path::PathBuf>,
     /// Also write the tissue as QuPath annotations (STEM.tissue-METHOD.geojson).
     #[arg(long)]
     geojson: bool,
@@ -127,6 +142,30 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
             Method::Qupath(p)
         }
+        MethodArg::Model => Method::Model {
+            model: a.model.clone().context("--method model needs --model")?,
+            threshold: 0.0,
+        },
+    };
+    // the model, for --method model
+    let model = match &method {
+        Method::Model { model, .. } => {
+            h2g::infer::load_runtime(a.ort_lib.as_deref())?;
+            let (m, path) = h2g::infer::manifest::resolve(model).map_err(anyhow::Error::msg)?;
+            if m.role != h2g::infer::manifest::Role::Tissue {
+                anyhow::bail!("--model {model}: a {:?} model, not a tissue model", m.role);
+            }
+            let session = h2g::infer::Model::open(&path, a.threads, h2g::infer::Device::Cpu)?;
+            Some((std::sync::Mutex::new(session), m))
+        }
+        _ => None,
+    };
+    let method = match (&method, &model) {
+        (Method::Model { .. }, Some((_, m))) => Method::Model {
+            model: m.name.clone(),
+            threshold: m.threshold,
+        },
+        _ => method,
     };
     let slide = open_slide(&a.slide, DEFAULT_MAX_PIXELS)?;
     let meta = SlideMeta::from_properties(slide.properties(), a.mpp);
@@ -137,7 +176,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         tile: a.tile_size,
         geojson: a.geojson,
     };
-    let r = run_tissue(slide.as_ref(), &meta, &method, a.at, &out)?;
+    let r = match model.as_ref() {
+        Some((session, manifest)) => {
+            let detector = |img: &h2g::slide::RgbImage, _mpp: Option<f64>| {
+                let mut s = session
+                    .lock()
+                    .map_err(|_| TissueRunError::Detector("model lock poisoned".into()))?;
+                detect_with_model(img, &mut s, manifest)
+            };
+            run_tissue_with(slide.as_ref(), &meta, &method, a.at, &out, &detector)?
+        }
+        None => run_tissue(slide.as_ref(), &meta, &method, a.at, &out)?,
+    };
     if a.json {
         println!(
             "{}",

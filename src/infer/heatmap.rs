@@ -294,15 +294,7 @@ pub fn heatmap(
 fn to_tensor(patches: &[Vec<u8>], n: usize, layout: Layout, scaling: Scaling) -> Vec<f32> {
     let mut out = Vec::with_capacity(patches.len() * n * n * 3);
     for p in patches {
-        let (lo, hi) = match scaling {
-            Scaling::Div255 => (0.0f32, 255.0f32),
-            Scaling::Minmax => {
-                let (a, b) = p
-                    .iter()
-                    .fold((255u8, 0u8), |(a, b), &v| (a.min(v), b.max(v)));
-                (a as f32, (b as f32).max(a as f32 + 1.0))
-            }
-        };
+        let (lo, hi) = scaling.range(p);
         // a division, as x / 255 is written in the reference pipelines (bit-identical inputs)
         let range = hi - lo;
         match layout {

@@ -40,6 +40,22 @@ pub enum Scaling {
     Minmax,
 }
 
+impl Scaling {
+    /// The (low, high) pair mapped to (0, 1) for 8-bit `data`: (0, 255), or its min and max
+    /// over all pixels and channels (a flat image maps its value to 0).
+    pub fn range(self, data: &[u8]) -> (f32, f32) {
+        match self {
+            Scaling::Div255 => (0.0, 255.0),
+            Scaling::Minmax => {
+                let (a, b) = data
+                    .iter()
+                    .fold((255u8, 0u8), |(a, b), &v| (a.min(v), b.max(v)));
+                (a as f32, (b as f32).max(a as f32 + 1.0))
+            }
+        }
+    }
+}
+
 /// One input of the model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputSpec {

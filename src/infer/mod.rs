@@ -10,6 +10,7 @@ pub mod heatmap;
 pub mod manifest;
 mod onnx;
 pub mod segment;
+pub mod tissue_model;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

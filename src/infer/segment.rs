@@ -165,16 +165,7 @@ pub fn lowest_level(
     let level = slide.level_count().saturating_sub(1);
     let (w, h) = slide.level_size(level)?;
     let img = slide.read_region(level, 0, 0, w as u32, h as u32)?;
-    let (lo, hi) = match scaling {
-        Scaling::Div255 => (0.0f32, 255.0f32),
-        Scaling::Minmax => {
-            let (a, b) = img
-                .data
-                .iter()
-                .fold((255u8, 0u8), |(a, b), &v| (a.min(v), b.max(v)));
-            (a as f32, (b as f32).max(a as f32 + 1.0))
-        }
-    };
+    let (lo, hi) = scaling.range(&img.data);
     let f = img
         .data
         .iter()

@@ -13,8 +13,8 @@ use serde::Serialize;
 pub use bitmask::{BitMask, Element};
 pub use qupath::QupathParams;
 pub use run::{
-    detect_on_slide, run_tissue, SlideDetection, TissueFiles, TissueOutput, TissueReport,
-    TissueRunError,
+    detect_on_slide, detect_on_slide_with, run_tissue, run_tissue_with, SlideDetection,
+    TissueFiles, TissueOutput, TissueReport, TissueRunError,
 };
 
 use crate::slide::RgbImage;
@@ -62,6 +62,13 @@ pub enum Method {
     },
     /// QuPath's simple tissue detection (QUPATH.md §5).
     Qupath(QupathParams),
+    /// A segmentation model (run by `h2g::infer`): its manifest name and threshold.
+    Model {
+        /// The model's manifest name.
+        model: String,
+        /// Probability threshold.
+        threshold: f64,
+    },
 }
 
 impl Method {
@@ -96,6 +103,7 @@ impl Method {
             Method::Saturation { .. } => Resolution::Magnification(1.25),
             Method::Fast { .. } => Resolution::Level(level_count.saturating_sub(1)),
             Method::Qupath(p) => Resolution::Mpp(p.pixel_size_um),
+            Method::Model { .. } => Resolution::Magnification(1.25),
         }
     }
 
@@ -109,6 +117,7 @@ impl Method {
             Method::Saturation { .. } => "saturation",
             Method::Fast { .. } => "fast",
             Method::Qupath(_) => "qupath",
+            Method::Model { .. } => "model",
         }
     }
 }
@@ -137,6 +146,9 @@ pub enum TissueError {
     /// QuPath's method measures areas in µm².
     #[error("QuPath's tissue detection needs the image's pixel size: pass --mpp")]
     NeedsMpp,
+    /// A model method runs through `h2g::infer`, not [`detect`].
+    #[error("the model method needs ONNX Runtime: run it through h2g::infer::tissue_model")]
+    NeedsModel,
 }
 
 /// Detects tissue on an RGB image; `mpp` is the image's pixel size (µm), used by QuPath's
@@ -201,6 +213,7 @@ pub fn detect(img: &RgbImage, method: &Method, mpp: Option<f64>) -> Result<Detec
             mask: qupath::detect(img, p, mpp.ok_or(TissueError::NeedsMpp)?),
             otsu_threshold: None,
         }),
+        Method::Model { .. } => Err(TissueError::NeedsModel),
     }
 }
 

@@ -35,6 +35,9 @@ pub enum TissueRunError {
     /// Writing an output failed.
     #[error(transparent)]
     Convert(#[from] ConvertError),
+    /// A detector outside this module (a model) failed.
+    #[error("{0}")]
+    Detector(String),
     /// Writing the preview or the report failed.
     #[error("cannot write {}", path.display())]
     Output {
@@ -114,6 +117,23 @@ pub fn detect_on_slide(
     method: &Method,
     at: Option<Resolution>,
 ) -> Result<SlideDetection, TissueRunError> {
+    detect_on_slide_with(slide, meta, method, at, &|img, mpp| {
+        Ok(detect(img, method, mpp)?)
+    })
+}
+
+/// A detector of tissue on an RGB image of the given pixel size (µm), for methods that run
+/// outside this module (a model).
+pub type Detector<'a> = dyn Fn(&RgbImage, Option<f64>) -> Result<Detection, TissueRunError> + 'a;
+
+/// [`detect_on_slide`] with the detection done by `detector`.
+pub fn detect_on_slide_with(
+    slide: &dyn Slide,
+    meta: &SlideMeta,
+    method: &Method,
+    at: Option<Resolution>,
+    detector: &Detector<'_>,
+) -> Result<SlideDetection, TissueRunError> {
     let res = at.unwrap_or_else(|| method.default_resolution(slide.level_count()));
     let plan = plan_read(slide, meta, res)?;
     let (w0, h0) = slide.level_size(0)?;
@@ -126,7 +146,7 @@ pub fn detect_on_slide(
         x: p.x * downsample.0,
         y: p.y * downsample.1,
     });
-    let detection = detect(&image, method, mpp.map(|p| p.x))?;
+    let detection = detector(&image, mpp.map(|p| p.x))?;
     Ok(SlideDetection {
         detection,
         image,
@@ -159,6 +179,20 @@ pub fn run_tissue(
     at: Option<Resolution>,
     output: &TissueOutput,
 ) -> Result<TissueReport, TissueRunError> {
+    run_tissue_with(slide, meta, method, at, output, &|img, mpp| {
+        Ok(detect(img, method, mpp)?)
+    })
+}
+
+/// [`run_tissue`] with the detection done by `detector` (a model, say); `method` names it.
+pub fn run_tissue_with(
+    slide: &dyn Slide,
+    meta: &SlideMeta,
+    method: &Method,
+    at: Option<Resolution>,
+    output: &TissueOutput,
+    detector: &Detector<'_>,
+) -> Result<TissueReport, TissueRunError> {
     let TissueOutput {
         dir,
         stem,
@@ -172,7 +206,7 @@ pub fn run_tissue(
         resolution: res,
         downsample: (dsx, dsy),
         mpp,
-    } = detect_on_slide(slide, meta, method, at)?;
+    } = detect_on_slide_with(slide, meta, method, at, detector)?;
     let (width, height) = (img.width, img.height);
     let ds = plan.target_downsample;
     let tissue = det.mask.count();

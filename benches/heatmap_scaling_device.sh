@@ -6,6 +6,7 @@
 # wheels for pyvips (cffi, pycparser, pyvips-binary; pyvips itself under .devcarry/site/).
 # For each core count n: taskset to n cores, RAYON_NUM_THREADS=n, ONNX Runtime --threads n.
 # Env: W H (slide size, default 80000x40000, taken as x400), CORES ("1 2 4 8 16"), BATCH (16),
+# SPIN (ONNX Runtime idle spinning in h2g: 0 default, 1),
 # PY (python), SKIP_PIP; OUT receives the heatmap reports.
 set -uo pipefail
 export PYTHONUNBUFFERED=1
@@ -20,18 +21,18 @@ nproc; lscpu | grep -E "Model name|^CPU\(s\)|Thread" ; ${PY:-python3} --version
 $C/h2g --version || exit 1
 t0=$(date +%s)
 ${PY:-python3} $C/gen_texture.py 2048 /tmp/tex.png >/dev/null || exit 1
-${PY:-python3} $C/build_wsi.py /tmp/tex.png ${W:-80000} ${H:-40000} 512 /tmp/wsi.tif || exit 1
+[ -s /tmp/wsi.tif ] || ${PY:-python3} $C/build_wsi.py /tmp/tex.png ${W:-80000} ${H:-40000} 512 /tmp/wsi.tif || exit 1
 ls -la /tmp/wsi.tif; echo "slide built in $(( $(date +%s) - t0 )) s"
 ${PY:-python3} benches/make_mobilenetv2.py /tmp/mnv2.onnx || exit 1
 sed -e 's/"name": "test-patch-classifier"/"name": "mobilenetv2-bench"/' -e 's#"file": "test/patch_classifier.onnx"#"file": "mnv2.onnx"#' \
     -e 's/"sha256": "[0-9a-f]*"/"sha256": null/' models/test-patch-classifier.json > /tmp/mnv2.json
 $C/h2g models inspect /tmp/mnv2.onnx
-echo "batch ${BATCH:-16}"; echo "cores model_alone_pps h2g_stage_pps ratio cells wall_s"
+echo "batch ${BATCH:-16} spinning ${SPIN:-0}"; echo "cores model_alone_pps h2g_stage_pps ratio cells wall_s"
 for n in ${CORES:-1 2 4 8 16}; do
   cpus=0-$((n-1))
   alone=$(taskset -c $cpus $C/model_throughput /tmp/mnv2.onnx ${BATCH:-16} 6 $n)
   s=$(date +%s.%N)
-  RAYON_NUM_THREADS=$n taskset -c $cpus $C/h2g heatmap /tmp/wsi.tif --model /tmp/mnv2.onnx --mpp 0.25 --threads $n --batch ${BATCH:-16} -o /tmp/hm$n 2>/tmp/err$n.txt || { cat /tmp/err$n.txt; continue; }
+  H2G_ORT_SPINNING=${SPIN:-0} RAYON_NUM_THREADS=$n taskset -c $cpus $C/h2g heatmap /tmp/wsi.tif --model /tmp/mnv2.onnx --mpp 0.25 --threads $n --batch ${BATCH:-16} -o /tmp/hm$n 2>/tmp/err$n.txt || { cat /tmp/err$n.txt; continue; }
   e=$(date +%s.%N)
   read -r pps cells < <(${PY:-python3} -c "import json; r=json.load(open('/tmp/hm$n/wsi.heatmap.json')); print(r['patches_per_second'], r['cells_run'])")
   echo "$n $alone $pps $(${PY:-python3} -c "print(round($pps/$alone, 3))") $cells $(${PY:-python3} -c "print(round($e-$s, 1))")"

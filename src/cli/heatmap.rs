@@ -47,7 +47,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             manifest.role
         );
     }
-    let mut model = Model::open(&path, a.rt.threads, a.rt.device)?;
+    let mut model = Model::open_with(&path, a.rt.threads, a.rt.device, false)?;
     let slide = open_slide(&a.slide, 1 << 34)?;
     let meta = SlideMeta::from_properties(slide.properties(), a.rt.mpp);
     let spec = HeatmapSpec {

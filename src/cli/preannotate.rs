@@ -88,7 +88,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     m.role
                 );
             }
-            Some((Model::open(&path, a.rt.threads, a.rt.device)?, m))
+            Some((
+                Model::open_with(&path, a.rt.threads, a.rt.device, false)?,
+                m,
+            ))
         }
         PreMethod::An1 => None,
     };

@@ -74,7 +74,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         if m.role != role {
             anyhow::bail!("{flag} {name}: a {:?} model, expected {role:?}", m.role);
         }
-        Ok(Some((Model::open(&path, a.rt.threads, a.rt.device)?, m)))
+        Ok(Some((
+            Model::open_with(&path, a.rt.threads, a.rt.device, false)?,
+            m,
+        )))
     };
     let mut patch = match a.design {
         Design::H2g | Design::Pw => Some(

@@ -201,6 +201,23 @@ impl std::fmt::Debug for Model {
 impl Model {
     /// Opens `path` with `threads` intra-op threads (0: ONNX Runtime's default) on `device`.
     pub fn open(path: &Path, threads: usize, device: Device) -> Result<Model, InferError> {
+        Model::open_with(path, threads, device, true)
+    }
+
+    /// [`Model::open`] choosing whether ONNX Runtime's idle threads spin (`spin = false` frees
+    /// the cores for work running beside inference, such as reading the next patches; set
+    /// `H2G_ORT_SPINNING=1` or `0` to override).
+    pub fn open_with(
+        path: &Path,
+        threads: usize,
+        device: Device,
+        spin: bool,
+    ) -> Result<Model, InferError> {
+        let spin = match std::env::var("H2G_ORT_SPINNING").as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => spin,
+        };
         let (_, env) = runtime(None)?;
         let bad = |e: &dyn std::fmt::Display| InferError::Model {
             path: path.into(),
@@ -213,6 +230,7 @@ impl Model {
         if threads > 0 {
             b = b.with_intra_threads(threads).map_err(|e| bad(&e))?;
         }
+        b = b.with_intra_op_spinning(spin).map_err(|e| bad(&e))?;
         if device == Device::Cuda {
             let ep = ort::ep::CUDA::default().build().error_on_failure();
             b = b

@@ -189,6 +189,15 @@ fn a_model_that_does_not_fit_the_manifest_is_refused() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    // a magnification finer than the scan is refused, not upsampled
+    let o = heatmap(
+        &slide,
+        "test-patch-classifier".as_ref(),
+        dir.path(),
+        &["--at", "400x"],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("finer than the slide's level 0"));
     // a refinement model named as a patch classifier
     let o = heatmap(&slide, "test-refinement-4ch".as_ref(), dir.path(), &[]);
     assert!(!o.status.success());

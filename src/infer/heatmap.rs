@@ -184,6 +184,20 @@ pub fn heatmap(
         }
     };
     let plan = plan_read(slide, meta, at)?;
+    if plan.target_downsample < 0.95 {
+        // a scan cannot be read finer than it was scanned: patches would be blurred upsamples
+        return Err(HeatmapError::Contract(format!(
+            "{}: {at} is finer than the slide's level 0 (it would be upsampled {:.1}×); the \
+             model '{}' expects {}, check --at or the slide's --mpp",
+            slide.source(),
+            1.0 / plan.target_downsample,
+            manifest.name,
+            manifest
+                .magnification
+                .map(|m| format!("{m}×"))
+                .unwrap_or_else(|| "its own resolution".into())
+        )));
+    }
     let (w0, h0) = slide.level_size(0)?;
     let size = manifest.size;
     let side = size as f64 * plan.target_downsample;

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use h2g::infer::heatmap::{heatmap, HeatmapSpec};
-use h2g::infer::manifest::resolve;
-use h2g::infer::{load_runtime, Model};
+use h2g::infer::load_runtime;
 use h2g::output::{progress, write_file, write_json, write_png};
 use h2g::slide::{open_slide, SlideMeta};
 use h2g::units::Resolution;
@@ -38,16 +37,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&a.min_tissue) {
         anyhow::bail!("--min-tissue must be within 0–1");
     }
+    let (mut model, manifest) = super::open_model(
+        &a.model,
+        h2g::infer::manifest::Role::PatchClassifier,
+        "--model",
+        &a.rt,
+    )?;
     let lib = load_runtime(a.rt.ort_lib.as_deref())?;
-    let (manifest, path) = resolve(&a.model).map_err(anyhow::Error::msg)?;
-    if manifest.role != h2g::infer::manifest::Role::PatchClassifier {
-        anyhow::bail!(
-            "--model {}: a {:?} model, not a patch classifier",
-            a.model,
-            manifest.role
-        );
-    }
-    let mut model = Model::open_with(&path, a.rt.threads, a.rt.device, false)?;
+    let path = model.path().to_path_buf();
     let slide = open_slide(&a.slide, 1 << 34)?;
     let meta = SlideMeta::from_properties(slide.properties(), a.rt.mpp);
     let spec = HeatmapSpec {
@@ -63,10 +60,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         &mut model,
         &manifest,
         &spec,
-        &|done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        },
+        &super::bar_progress(&bar),
     )?;
     bar.finish_and_clear();
     let stem = super::output_stem(&a.output, &a.slide)?;

@@ -92,6 +92,43 @@ pub(crate) struct RuntimeArgs {
     pub ort_lib: Option<std::path::PathBuf>,
 }
 
+/// Loads ONNX Runtime and opens the model `name` (built-in name or .onnx path), which must have
+/// `role`; its idle threads do not spin (reading runs beside it).
+pub(crate) fn open_model(
+    name: &str,
+    role: h2g::infer::manifest::Role,
+    flag: &str,
+    rt: &RuntimeArgs,
+) -> anyhow::Result<(h2g::infer::Model, h2g::infer::manifest::Manifest)> {
+    h2g::infer::load_runtime(rt.ort_lib.as_deref())?;
+    let (m, path) = h2g::infer::manifest::resolve(name).map_err(anyhow::Error::msg)?;
+    if m.role != role {
+        let words = |r: h2g::infer::manifest::Role| {
+            serde_json::to_value(r)
+                .ok()
+                .and_then(|v| v.as_str().map(|s| s.replace('-', " ")))
+                .unwrap_or_default()
+        };
+        anyhow::bail!(
+            "{flag} {name}: a {} model, not a {} model",
+            words(m.role),
+            words(role)
+        );
+    }
+    Ok((
+        h2g::infer::Model::open_with(&path, rt.threads, rt.device, false)?,
+        m,
+    ))
+}
+
+/// The progress callback of the model stages, drawing on `bar`.
+pub(crate) fn bar_progress(bar: &indicatif::ProgressBar) -> impl Fn(u64, u64) + Sync + '_ {
+    move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}
+
 /// Creates the output directory `dir` and returns the file stem outputs of `slide` are named by.
 pub(crate) fn output_stem(
     dir: &std::path::Path,

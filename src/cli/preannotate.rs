@@ -10,9 +10,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::ValueEnum;
 use h2g::infer::heatmap::{heatmap, HeatmapSpec};
-use h2g::infer::manifest::{resolve, Manifest, Role};
-use h2g::infer::segment::{write_grid_geojson, ResultGrid};
-use h2g::infer::{load_runtime, Model};
+use h2g::infer::manifest::{Manifest, Role};
+use h2g::infer::segment::{mask_size, write_grid_geojson, ResultGrid};
+use h2g::infer::Model;
 use h2g::output::{write_file, write_json};
 use h2g::slide::{open_slide, SlideMeta};
 use h2g::tissue::{run_tissue, BitMask, Element, Method, QupathParams, TissueOutput};
@@ -76,22 +76,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let mut model = match a.method {
         PreMethod::An2 => {
-            load_runtime(a.rt.ort_lib.as_deref())?;
             let name = a
                 .model
                 .as_deref()
                 .context("--method an2 needs --model (the patch classifier)")?;
-            let (m, path) = resolve(name).map_err(anyhow::Error::msg)?;
-            if m.role != Role::PatchClassifier {
-                anyhow::bail!(
-                    "--model {name}: a {:?} model, not a patch classifier",
-                    m.role
-                );
-            }
-            Some((
-                Model::open_with(&path, a.rt.threads, a.rt.device, false)?,
-                m,
-            ))
+            Some(super::open_model(
+                name,
+                Role::PatchClassifier,
+                "--model",
+                &a.rt,
+            )?)
         }
         PreMethod::An1 => None,
     };
@@ -175,12 +169,8 @@ fn one(a: &Args, path: &Path, model: Option<&mut (Model, Manifest)>) -> anyhow::
         extent: (cols as f64 * side, rows as f64 * side),
         data: cells.to_bytes(1),
     });
-    let (w0, h0) = slide.level_size(0)?;
     let d = a.mask_downsample;
-    let (mw, mh) = (
-        ((w0 as f64 / d).floor() as usize).max(1),
-        ((h0 as f64 / d).floor() as usize).max(1),
-    );
+    let (mw, mh) = mask_size(slide.level_size(0)?, d);
     let px_um2 = match (a.min_area > 0.0 || a.max_hole > 0.0, meta.mpp) {
         (false, _) => 1.0,
         (true, Some(p)) => p.x * p.y * d * d,

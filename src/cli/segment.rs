@@ -10,9 +10,9 @@ use anyhow::Context;
 use clap::ValueEnum;
 use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
 use h2g::infer::heatmap::HeatmapSpec;
-use h2g::infer::manifest::{resolve, Role};
-use h2g::infer::segment::{segment, write_grid_geojson, Design, GridRows};
-use h2g::infer::{load_runtime, Model};
+use h2g::infer::load_runtime;
+use h2g::infer::manifest::Role;
+use h2g::infer::segment::{mask_size, segment, write_grid_geojson, Design, GridRows, Segmentation};
 use h2g::mask::{MaskHeader, MaskReader, MemoryRows};
 use h2g::output::{progress, write_file, write_json};
 use h2g::slide::{open_slide, SlideMeta};
@@ -65,32 +65,28 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let open = |arg: &Option<String>,
-                role: Role,
-                flag: &str|
-     -> anyhow::Result<Option<(Model, h2g::infer::manifest::Manifest)>> {
-        let Some(name) = arg else { return Ok(None) };
-        let (m, path) = resolve(name).map_err(anyhow::Error::msg)?;
-        if m.role != role {
-            anyhow::bail!("{flag} {name}: a {:?} model, expected {role:?}", m.role);
-        }
-        Ok(Some((
-            Model::open_with(&path, a.rt.threads, a.rt.device, false)?,
-            m,
-        )))
+    let open = |arg: &Option<String>, role: Role, flag: &str, what: &str| {
+        let name = arg
+            .as_deref()
+            .with_context(|| format!("this design needs {flag} ({what})"))?;
+        super::open_model(name, role, flag, &a.rt)
     };
     let mut patch = match a.design {
-        Design::H2g | Design::Pw => Some(
-            open(&a.model, Role::PatchClassifier, "--model")?
-                .context("this design needs --model (the patch classifier)")?,
-        ),
+        Design::H2g | Design::Pw => Some(open(
+            &a.model,
+            Role::PatchClassifier,
+            "--model",
+            "the patch classifier",
+        )?),
         _ => None,
     };
     let mut refine = match a.design {
-        Design::H2g | Design::UnetLr => Some(
-            open(&a.refine_model, Role::Refinement, "--refine-model")?
-                .context("this design needs --refine-model (the refinement network)")?,
-        ),
+        Design::H2g | Design::UnetLr => Some(open(
+            &a.refine_model,
+            Role::Refinement,
+            "--refine-model",
+            "the refinement network",
+        )?),
         _ => None,
     };
     let slide = open_slide(&a.slide, 1 << 34)?;
@@ -108,10 +104,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         patch.as_mut().map(|(m, man)| (m, &*man)),
         refine.as_mut().map(|(m, man)| (m, &*man)),
         &spec,
-        &|done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        },
+        &super::bar_progress(&bar),
     )?;
     bar.finish_and_clear();
     let stem = super::output_stem(&a.output, &a.slide)?;
@@ -120,7 +113,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or("design")
         .to_string();
     let base = |ext: &str| a.output.join(format!("{stem}.segment-{design}.{ext}"));
-    let g = std::sync::Arc::new(seg.grid.clone());
+    let Segmentation {
+        grid,
+        heatmap,
+        probability,
+    } = seg;
+    let g = std::sync::Arc::new(grid);
     let tiff_spec = ConvertSpec {
         tile: 256,
         palette: PaletteMode::Drop,
@@ -146,12 +144,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         &tiff_spec,
     )?;
     // the full-frame mask at --mask-downsample: floor(W/d) × floor(H/d), top-left rule
-    let (w0, h0) = slide.level_size(0)?;
     let d = a.mask_downsample;
-    let (mw, mh) = (
-        ((w0 as f64 / d).floor() as usize).max(1),
-        ((h0 as f64 / d).floor() as usize).max(1),
-    );
+    let (mw, mh) = mask_size(slide.level_size(0)?, d);
     let mask = base("mask.tif");
     let mpp = meta.mpp.map(|p| (p.x * d, p.y * d));
     write_mask(
@@ -212,7 +206,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     })
     .with_context(|| format!("cannot write {}", geojson.display()))?;
     // the refinement's P(tumour) on its 1024 × 1024 grid (float32), for designs that ran it
-    let prob = match &seg.probability {
+    let prob = match &probability {
         Some(p) => {
             let path = base("prob.tif");
             super::heatmap::write_f32_tiff(&path, g.width as u32, g.height as u32, p)?;
@@ -220,7 +214,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let heat = match &seg.heatmap {
+    let heat = match &heatmap {
         Some(hm) => Some(super::heatmap::write_heatmap_files(&a.output, &stem, hm)?),
         None => None,
     };
@@ -237,7 +231,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         "mask": {"width": mw, "height": mh, "downsample": d},
         "frame": if matches!(a.frame, Frame::Qupath) { "qupath" } else { "file" },
         "annotations": n,
-        "heatmap": seg.heatmap.as_ref().map(|h| serde_json::json!({"cols": h.grid.cols, "rows": h.grid.rows, "cells_run": h.ran, "patches_per_second": h.patches_per_second})),
+        "heatmap": heatmap.as_ref().map(|h| serde_json::json!({"cols": h.grid.cols, "rows": h.grid.rows, "cells_run": h.ran, "patches_per_second": h.patches_per_second})),
         "files": {"result": result, "mask": mask, "geojson": geojson, "probability": prob,
                   "heatmap": heat.as_ref().map(|(t, p)| [t, p])},
     });

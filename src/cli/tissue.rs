@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
+use h2g::infer::manifest::Role;
 use h2g::infer::tissue_model::detect_with_model;
 use h2g::mask::DEFAULT_MAX_PIXELS;
 use h2g::slide::{open_slide, SlideMeta};
 use h2g::tissue::{
     run_tissue, run_tissue_with, Closing, Method, QupathParams, SaturationThreshold, TissueOutput,
-    TissueRunError,
 };
 use h2g::units::Resolution;
 
@@ -148,15 +148,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         },
     };
     // the model, for --method model
-    let model = match &method {
+    let mut model = match &method {
         Method::Model { model, .. } => {
-            h2g::infer::load_runtime(a.ort_lib.as_deref())?;
-            let (m, path) = h2g::infer::manifest::resolve(model).map_err(anyhow::Error::msg)?;
-            if m.role != h2g::infer::manifest::Role::Tissue {
-                anyhow::bail!("--model {model}: a {:?} model, not a tissue model", m.role);
-            }
-            let session = h2g::infer::Model::open(&path, a.threads, h2g::infer::Device::Cpu)?;
-            Some((std::sync::Mutex::new(session), m))
+            let rt = super::RuntimeArgs {
+                mpp: a.mpp,
+                threads: a.threads,
+                device: h2g::infer::Device::Cpu,
+                ort_lib: a.ort_lib.clone(),
+            };
+            Some(super::open_model(model, Role::Tissue, "--model", &rt)?)
         }
         _ => None,
     };
@@ -176,15 +176,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         tile: a.tile_size,
         geojson: a.geojson,
     };
-    let r = match model.as_ref() {
+    let r = match model.as_mut() {
         Some((session, manifest)) => {
-            let detector = |img: &h2g::slide::RgbImage, _mpp: Option<f64>| {
-                let mut s = session
-                    .lock()
-                    .map_err(|_| TissueRunError::Detector("model lock poisoned".into()))?;
-                detect_with_model(img, &mut s, manifest)
+            let mut detector = |img: &h2g::slide::RgbImage, _mpp: Option<f64>| {
+                detect_with_model(img, session, manifest)
             };
-            run_tissue_with(slide.as_ref(), &meta, &method, a.at, &out, &detector)?
+            run_tissue_with(slide.as_ref(), &meta, &method, a.at, &out, &mut detector)?
         }
         None => run_tissue(slide.as_ref(), &meta, &method, a.at, &out)?,
     };

@@ -88,23 +88,11 @@ pub struct Heatmap {
 
 /// The input layout of `model`'s first input under `manifest`.
 pub fn layout_of(manifest: &Manifest, model: &Model) -> Result<Layout, InferError> {
-    Ok(match manifest.layout {
-        Layout::Auto => {
-            let shape = &model
-                .inputs
-                .first()
-                .ok_or_else(|| InferError::Contract {
-                    path: model.path().into(),
-                    detail: "it has no input".into(),
-                })?
-                .shape;
-            match shape.last() {
-                Some(&c) if (1..=4).contains(&c) => Layout::Nhwc,
-                _ => Layout::Nchw,
-            }
-        }
-        l => l,
-    })
+    let input = model.inputs.first().ok_or_else(|| InferError::Contract {
+        path: model.path().into(),
+        detail: "it has no input".into(),
+    })?;
+    Ok(manifest.layout.resolve(&input.shape))
 }
 
 /// Checks that a patch classifier takes one `size × size × 3` image.

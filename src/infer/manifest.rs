@@ -40,6 +40,18 @@ pub enum Scaling {
     Minmax,
 }
 
+impl Layout {
+    /// The layout of an input of `shape` under this setting: `Auto` follows FAST's rule (last
+    /// dimension 1–4 → channels-last, else channels-first).
+    pub fn resolve(self, shape: &[i64]) -> Layout {
+        match self {
+            Layout::Auto if matches!(shape.last(), Some(1..=4)) => Layout::Nhwc,
+            Layout::Auto => Layout::Nchw,
+            l => l,
+        }
+    }
+}
+
 impl Scaling {
     /// The (low, high) pair mapped to (0, 1) for 8-bit `data`: (0, 255), or its min and max
     /// over all pixels and channels (a flat image maps its value to 0).

@@ -58,6 +58,15 @@ impl ResultGrid {
     }
 }
 
+/// The full-frame mask size of a `w0 × h0` level 0 at downsample `d`: floor(W/d) × floor(H/d)
+/// (the paper's convention), at least one pixel each way.
+pub fn mask_size((w0, h0): (u64, u64), d: f64) -> (usize, usize) {
+    (
+        ((w0 as f64 / d).floor() as usize).max(1),
+        ((h0 as f64 / d).floor() as usize).max(1),
+    )
+}
+
 /// Rows of the full-frame mask of a [`ResultGrid`] at a downsample, computed as they are read.
 #[derive(Debug, Clone)]
 pub struct GridRows {
@@ -194,13 +203,7 @@ pub fn refine(
             _ => shape.last().copied().unwrap_or(-1),
         }
     };
-    let layout_of = |shape: &[i64]| -> Layout {
-        match manifest.layout {
-            Layout::Auto if matches!(shape.last(), Some(1..=4)) => Layout::Nhwc,
-            Layout::Auto => Layout::Nchw,
-            l => l,
-        }
-    };
+    let layout_of = |shape: &[i64]| manifest.layout.resolve(shape);
     let pack = |planes: &[(&[f32], usize)], layout: Layout| -> Vec<f32> {
         let c: usize = planes.iter().map(|p| p.1).sum();
         let mut v = vec![0f32; n * n * c];

@@ -30,11 +30,7 @@ pub fn detect_with_model(
         .first()
         .map(|i| i.shape.clone())
         .unwrap_or_default();
-    let layout = match manifest.layout {
-        Layout::Auto if matches!(shape.last(), Some(1..=4)) => Layout::Nhwc,
-        Layout::Auto => Layout::Nchw,
-        l => l,
-    };
+    let layout = manifest.layout.resolve(&shape);
     let (tshape, data) = match layout {
         Layout::Nchw => {
             let mut v = vec![0f32; 3 * n * n];

@@ -117,14 +117,14 @@ pub fn detect_on_slide(
     method: &Method,
     at: Option<Resolution>,
 ) -> Result<SlideDetection, TissueRunError> {
-    detect_on_slide_with(slide, meta, method, at, &|img, mpp| {
+    detect_on_slide_with(slide, meta, method, at, &mut |img, mpp| {
         Ok(detect(img, method, mpp)?)
     })
 }
 
 /// A detector of tissue on an RGB image of the given pixel size (µm), for methods that run
 /// outside this module (a model).
-pub type Detector<'a> = dyn Fn(&RgbImage, Option<f64>) -> Result<Detection, TissueRunError> + 'a;
+pub type Detector<'a> = dyn FnMut(&RgbImage, Option<f64>) -> Result<Detection, TissueRunError> + 'a;
 
 /// [`detect_on_slide`] with the detection done by `detector`.
 pub fn detect_on_slide_with(
@@ -132,7 +132,7 @@ pub fn detect_on_slide_with(
     meta: &SlideMeta,
     method: &Method,
     at: Option<Resolution>,
-    detector: &Detector<'_>,
+    detector: &mut Detector<'_>,
 ) -> Result<SlideDetection, TissueRunError> {
     let res = at.unwrap_or_else(|| method.default_resolution(slide.level_count()));
     let plan = plan_read(slide, meta, res)?;
@@ -179,7 +179,7 @@ pub fn run_tissue(
     at: Option<Resolution>,
     output: &TissueOutput,
 ) -> Result<TissueReport, TissueRunError> {
-    run_tissue_with(slide, meta, method, at, output, &|img, mpp| {
+    run_tissue_with(slide, meta, method, at, output, &mut |img, mpp| {
         Ok(detect(img, method, mpp)?)
     })
 }
@@ -191,7 +191,7 @@ pub fn run_tissue_with(
     method: &Method,
     at: Option<Resolution>,
     output: &TissueOutput,
-    detector: &Detector<'_>,
+    detector: &mut Detector<'_>,
 ) -> Result<TissueReport, TissueRunError> {
     let TissueOutput {
         dir,

@@ -82,32 +82,27 @@ impl Annotations {
 /// mark; tokens split across reads are handled.
 struct Lenient<R> {
     inner: R,
-    out: Vec<u8>,
+    filter: Filter,
     pos: usize,
+    done: bool,
+}
+
+/// The rewriting state of [`Lenient`]: what it has produced and where it is in the JSON.
+#[derive(Default)]
+struct Filter {
+    out: Vec<u8>,
+    /// Bytes that may be the start of a token.
     partial: Vec<u8>,
     in_str: bool,
     esc: bool,
+    /// Bytes of a leading byte-order mark matched so far (3: past the start).
     bom: usize,
-    done: bool,
 }
 
 const TOKENS: [&[u8]; 3] = [b"NaN", b"Infinity", b"-Infinity"];
 const BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
 
-impl<R: std::io::BufRead> Lenient<R> {
-    fn new(inner: R) -> Self {
-        Lenient {
-            inner,
-            out: Vec::with_capacity(1 << 16),
-            pos: 0,
-            partial: Vec::new(),
-            in_str: false,
-            esc: false,
-            bom: 0,
-            done: false,
-        }
-    }
-
+impl Filter {
     fn push(&mut self, c: u8) {
         if !self.partial.is_empty() {
             self.partial.push(c);
@@ -142,68 +137,90 @@ impl<R: std::io::BufRead> Lenient<R> {
         }
     }
 
-    /// Refills `out` from the inner reader; false at the end.
+    /// Rewrites `data` onto `out`.
+    fn feed(&mut self, data: &[u8]) {
+        let n = data.len();
+        let mut i = 0;
+        while i < n {
+            let c = data[i];
+            // a leading byte-order mark, possibly split across reads, is dropped
+            if self.bom < 3 {
+                i += 1;
+                if c == BOM[self.bom] {
+                    self.bom += 1;
+                    continue;
+                }
+                for &b in &BOM[..self.bom] {
+                    self.push(b);
+                }
+                self.bom = 3;
+                self.push(c);
+                continue;
+            }
+            if self.partial.is_empty() && !self.esc {
+                // copy the plain stretch up to the next byte that matters, in one go
+                let in_str = self.in_str;
+                let special = |b: &u8| {
+                    if in_str {
+                        matches!(b, b'"' | b'\\')
+                    } else {
+                        matches!(b, b'"' | b'N' | b'I' | b'-')
+                    }
+                };
+                let j = data[i..].iter().position(special).map_or(n, |k| i + k);
+                self.out.extend_from_slice(&data[i..j]);
+                i = j;
+                if i == n {
+                    break;
+                }
+            }
+            self.push(data[i]);
+            i += 1;
+        }
+    }
+}
+
+impl<R: std::io::BufRead> Lenient<R> {
+    fn new(inner: R) -> Self {
+        Lenient {
+            inner,
+            filter: Filter {
+                out: Vec::with_capacity(1 << 16),
+                ..Filter::default()
+            },
+            pos: 0,
+            done: false,
+        }
+    }
+
+    /// Refills the output from the inner reader, rewriting its buffer in place; false at the end.
     fn refill(&mut self) -> std::io::Result<bool> {
-        self.out.clear();
+        let f = &mut self.filter;
+        f.out.clear();
         self.pos = 0;
-        while self.out.is_empty() && !self.done {
+        while f.out.is_empty() && !self.done {
             let buf = self.inner.fill_buf()?;
             if buf.is_empty() {
                 self.done = true;
-                self.out.append(&mut self.partial);
+                f.out.append(&mut f.partial);
                 break;
             }
-            let data = buf.to_vec();
-            let n = data.len();
-            let mut i = 0;
-            while i < n {
-                let c = data[i];
-                // a leading byte-order mark, possibly split across reads, is dropped
-                if self.bom < 3 {
-                    i += 1;
-                    if c == BOM[self.bom] {
-                        self.bom += 1;
-                        continue;
-                    }
-                    for &b in &BOM[..self.bom] {
-                        self.push(b);
-                    }
-                    self.bom = 3;
-                    self.push(c);
-                    continue;
-                }
-                if self.partial.is_empty() && !self.esc {
-                    // copy the plain stretch up to the next byte that matters, in one go
-                    let special = |b: &u8| {
-                        if self.in_str {
-                            matches!(b, b'"' | b'\\')
-                        } else {
-                            matches!(b, b'"' | b'N' | b'I' | b'-')
-                        }
-                    };
-                    let j = data[i..].iter().position(special).map_or(n, |k| i + k);
-                    self.out.extend_from_slice(&data[i..j]);
-                    i = j;
-                    if i == n {
-                        break;
-                    }
-                }
-                self.push(data[i]);
-                i += 1;
-            }
+            let n = buf.len();
+            f.feed(buf);
             self.inner.consume(n);
         }
-        Ok(!self.out.is_empty())
+        Ok(!f.out.is_empty())
     }
 }
 
 impl<R: std::io::BufRead> Read for Lenient<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos >= self.out.len() && !self.refill()? {
+        if self.pos >= self.filter.out.len() && !self.refill()? {
             return Ok(0);
         }
-        let n = buf.len().min(self.out.len() - self.pos);
-        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        let out = &self.filter.out;
+        let n = buf.len().min(out.len() - self.pos);
+        buf[..n].copy_from_slice(&out[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
     }

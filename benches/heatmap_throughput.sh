@@ -59,7 +59,9 @@ print(f"{len(cells) / (time.perf_counter() - t):.2f}")
 PYEOF
 )
 read -r wall rss <"$D/time.txt"
+reader=$("$VENV/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))['slide_reader'])" "$OUT/$stem.heatmap.json")
 echo "slide: $SLIDE (taken as x400: 10x = level 2), model: $MODEL (untrained MobileNetV2 shape), $THREADS threads, $(nproc) cores"
+echo "slide reader: $reader"
 printf 'model alone (batch 16)          : %8.1f patches/s\n' "$alone"
 printf 'h2g heatmap patch stage         : %8.1f patches/s  (%s patches; whole command %.1f s, %.0f MB peak)\n' "$ours" "$ran" "$wall" "$(echo "$rss/1024" | bc -l)"
 printf 'Python openslide+onnxruntime    : %8.1f patches/s\n' "$py"

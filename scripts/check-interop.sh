@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Independent checks of h2g's outputs: convert-mask TIFFs (../shared/tools/check_tiff.py,
 # tifffile vs OpenSlide vs pyvips at every level), tissue parity with OpenCV, GeoJSON validity
-# (shapely/GEOS), and heatmap parity with openslide-python + onnxruntime.
+# (shapely/GEOS), the direct JPEG tile reader against OpenSlide, and heatmap parity with
+# openslide-python + onnxruntime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${H2G_CHECK_VENV:-.deps/check-venv}
@@ -108,6 +109,8 @@ ok = geos == ours and len(ours) > 0
 print(("PASS" if ok else "FAIL") + f" self-crossing rings reported {ours}, GEOS-invalid features {geos}")
 sys.exit(0 if ok else 1)
 PYEOF
+# the direct JPEG tile reader against OpenSlide (h2g's and openslide-python's), pixel for pixel
+run "$VENV/bin/python" scripts/direct_read_parity.py "$H" "$T/direct" "$SLIDE"
 # heatmap parity: openslide-python + onnxruntime on the same patches and batches (within 1e-5)
 run "$VENV/bin/python" scripts/heatmap_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx "$T/heatmap"
 # segment (H2G-Net cascade) parity for both refinement input forms; its outputs readable and

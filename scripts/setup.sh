@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 DEPS=.deps
 
 need_apt=()
-for pkg in libopenslide-dev pkg-config libclang-dev; do
+# libturbojpeg0: the direct JPEG tile reader (same decoder as OpenSlide; without it OpenSlide reads)
+for pkg in libopenslide-dev pkg-config libclang-dev libturbojpeg0; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # pip (to fetch wheels) and venv (for the interop check), where python3 lacks them

@@ -104,6 +104,47 @@ fn real_svs_reads_at_a_magnification_it_does_not_store() {
 }
 
 #[test]
+fn direct_jpeg_tiles_equal_openslide_byte_for_byte_on_a_real_svs() {
+    let Some(path) = common::cmu_slide() else {
+        eprintln!("CMU-1-Small-Region.svs absent (run scripts/setup.sh): skipping");
+        return;
+    };
+    let direct = OpenSlideSlide::open(&path).unwrap();
+    let plain = OpenSlideSlide::open_with(&path, false).unwrap();
+    // the set-up installs libturbojpeg, so the direct reader must be in use (Aperio RGB-declared
+    // JPEG tiles with shared tables: the colour-space override is exercised)
+    assert!(
+        direct.reader().contains("decoded directly"),
+        "{}",
+        direct.reader()
+    );
+    assert!(!plain.reader().contains("decoded directly"));
+    let (w, h) = direct.level_size(0).unwrap();
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    // whole tiles, tile seams, single pixels, the right and bottom edges and beyond them
+    let mut rects = vec![
+        (0, 0, 240, 240),
+        (0, 0, w as u32, h as u32),
+        (w - 5, h - 7, 300, 200),
+    ];
+    for _ in 0..60 {
+        let (x, y) = (next(w + 50), next(h + 50));
+        rects.push((x, y, 1 + next(700) as u32, 1 + next(500) as u32));
+    }
+    for (x, y, rw, rh) in rects {
+        let a = direct.read_region(0, x, y, rw, rh).unwrap();
+        let b = plain.read_region(0, x, y, rw, rh).unwrap();
+        assert!(a == b, "region {x},{y} {rw}×{rh} differs");
+    }
+}
+
+#[test]
 fn real_jpeg2000_svs_without_scale_metadata() {
     let Some(path) = common::shared("slides/tcga-cr-7395-01a-01-ts1.svs") else {
         return;

@@ -73,6 +73,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         "model_file": path,
         "trained": manifest.trained,
         "onnx_runtime": lib,
+        "slide_reader": slide.reader(),
         "device": a.rt.device,
         "threads": a.rt.threads,
         "batch": spec.batch,

@@ -35,6 +35,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         "format:        {}",
         info.vendor.as_deref().unwrap_or("unknown")
     );
+    println!("reader:        {}", info.reader);
     match m.mpp {
         Some(p) => println!(
             "pixel size:    {:.4} × {:.4} µm  ({})",

@@ -152,6 +152,8 @@ pub struct SlideInfo {
     pub source: String,
     /// Format / vendor.
     pub vendor: Option<String>,
+    /// How pixels are read (library, direct tile decoding).
+    pub reader: String,
     /// Scale metadata.
     #[serde(flatten)]
     pub meta: SlideMeta,
@@ -200,6 +202,7 @@ impl SlideInfo {
         Ok(SlideInfo {
             source: slide.source(),
             vendor: slide.vendor(),
+            reader: slide.reader(),
             meta,
             levels,
             bounds: slide.bounds(),

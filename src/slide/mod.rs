@@ -1,11 +1,13 @@
 //! Whole-slide images: the [`Slide`] trait, its OpenSlide backend, an in-memory synthetic
 //! slide, metadata (pixel size, objective power) and reading at any resolution.
 
+mod direct;
 mod meta;
 mod openslide;
 mod picture;
 mod resample;
 mod synthetic;
+mod turbojpeg;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -134,6 +136,10 @@ pub trait Slide: Send + Sync {
     fn associated_names(&self) -> Vec<String>;
     /// Reads an associated image.
     fn read_associated(&self, name: &str) -> Result<RgbImage, SlideError>;
+    /// How pixels are read (library and path), for reports.
+    fn reader(&self) -> String {
+        "h2g (built-in)".into()
+    }
     /// Reads `width × height` pixels of `level` at level coordinates (`x`, `y`); pixels outside
     /// the slide or transparent come back white.
     fn read_region(

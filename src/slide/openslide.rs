@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use openslide_rs::errors::OpenSlideError;
 use openslide_rs::{Address, OpenSlide, Region, Size};
 
+use super::direct::DirectLevels;
 use super::{Rect, RgbImage, Slide, SlideError};
 
 /// A slide opened with OpenSlide.
@@ -16,6 +17,8 @@ pub struct OpenSlideSlide {
     path: PathBuf,
     inner: OpenSlide,
     props: BTreeMap<String, String>,
+    /// JPEG-tiled levels read without OpenSlide's compositing (same bytes), when possible.
+    direct: Option<DirectLevels>,
 }
 
 /// The version of the OpenSlide library in use.
@@ -26,6 +29,12 @@ pub fn library_version() -> String {
 impl OpenSlideSlide {
     /// Opens `path`, explaining a refusal as precisely as the file allows.
     pub fn open(path: &Path) -> Result<Self, SlideError> {
+        Self::open_with(path, true)
+    }
+
+    /// [`OpenSlideSlide::open`], with the direct JPEG tile reader allowed or not (without it,
+    /// OpenSlide reads every pixel).
+    pub fn open_with(path: &Path, direct: bool) -> Result<Self, SlideError> {
         if !path.exists() {
             return Err(SlideError::NotFound { path: path.into() });
         }
@@ -65,10 +74,25 @@ impl OpenSlideSlide {
                 reason: "OpenSlide found no pyramid levels".into(),
             });
         }
+        let dims: Vec<(u64, u64)> = inner
+            .all_level_dimensions()
+            .iter()
+            .map(|s| (s.w as u64, s.h as u64))
+            .collect();
+        let direct = direct
+            .then(|| {
+                DirectLevels::open(
+                    path,
+                    props.get("openslide.vendor").map(String::as_str),
+                    &dims,
+                )
+            })
+            .flatten();
         Ok(OpenSlideSlide {
             path: path.into(),
             inner,
             props,
+            direct,
         })
     }
 
@@ -192,6 +216,21 @@ impl Slide for OpenSlideSlide {
         self.inner.associated_image_names().unwrap_or_default()
     }
 
+    fn reader(&self) -> String {
+        let os = format!("OpenSlide {}", library_version());
+        match (&self.direct, super::turbojpeg::library()) {
+            (Some(d), Some(lib)) => format!(
+                "{os}; JPEG tiles of level(s) {} decoded directly ({lib})",
+                d.served()
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => os,
+        }
+    }
+
     fn read_associated(&self, name: &str) -> Result<RgbImage, SlideError> {
         let names = self.associated_names();
         if !names.iter().any(|n| n == name) {
@@ -233,6 +272,17 @@ impl Slide for OpenSlideSlide {
                 width: width as u64,
                 height: height as u64,
             });
+        }
+        // OpenSlide reads level pixels at x0 / ds; where that is the whole pixel x (always at
+        // level 0 and at exact power-of-two levels) the direct reader gives the same bytes;
+        // elsewhere OpenSlide shifts by a fraction of a pixel and only it can reproduce that
+        if let Some(d) = &self.direct {
+            if x0 / ds == x as f64 && y0 / ds == y as f64 {
+                // anything the direct reader cannot do, OpenSlide does (or explains)
+                if let Some(img) = d.read(level, x, y, width, height) {
+                    return Ok(img);
+                }
+            }
         }
         let region = Region {
             size: Size {

@@ -1,0 +1,588 @@
+//! Direct reading of JPEG-tiled TIFF levels (generic tiled TIFF and Aperio SVS), beside OpenSlide.
+//!
+//! OpenSlide decodes each JPEG tile with libjpeg-turbo and then composites it through cairo;
+//! on patch-sized reads that compositing costs more than the decoding, and its tile cache is too
+//! small to hold a row of tiles of a large level, so tiles get decoded again for the next patch
+//! row. This reader finds the same tiles in the file itself, decodes them with the same decoder
+//! at the same settings ([`super::turbojpeg`]), keeps them in a bounded cache and copies the
+//! pixels. It serves only what it can serve byte for byte as OpenSlide would: levels whose tiles
+//! are baseline JPEG in the colour space the TIFF declares, at whole level-pixel positions. For
+//! anything else the caller falls back to OpenSlide. Set `H2G_SLIDE_READER=openslide` to turn it
+//! off.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::turbojpeg::{self, JpegSpace};
+use super::RgbImage;
+
+/// The decoded-tile cache's default budget in bytes.
+const CACHE_BYTES: usize = 256 << 20;
+
+/// One tiled JPEG IFD.
+#[derive(Debug)]
+struct TiledJpeg {
+    width: u64,
+    height: u64,
+    tile_w: u32,
+    tile_h: u32,
+    across: u64,
+    offsets: Vec<u64>,
+    counts: Vec<u64>,
+    /// The JPEGTables stream less its end marker (empty when the tiles are self-contained).
+    tables: Vec<u8>,
+    space: JpegSpace,
+}
+
+type Decoded = Result<Arc<Vec<u8>>, String>;
+
+struct Cache {
+    budget: usize,
+    inner: Mutex<CacheInner>,
+}
+
+/// A cached tile: its (possibly still decoding) pixels, last use, and size.
+struct Slot {
+    cell: Arc<OnceLock<Decoded>>,
+    used: u64,
+    bytes: usize,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    map: HashMap<(usize, u64), Slot>,
+    tick: u64,
+    bytes: usize,
+}
+
+impl Cache {
+    fn get(&self, key: (usize, u64), bytes: usize, decode: impl FnOnce() -> Decoded) -> Decoded {
+        let cell = {
+            let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            g.tick += 1;
+            let tick = g.tick;
+            let cell = match g.map.get_mut(&key) {
+                Some(e) => {
+                    e.used = tick;
+                    e.cell.clone()
+                }
+                None => {
+                    let cell = Arc::new(OnceLock::new());
+                    let slot = Slot {
+                        cell: cell.clone(),
+                        used: tick,
+                        bytes,
+                    };
+                    g.map.insert(key, slot);
+                    g.bytes += bytes;
+                    cell
+                }
+            };
+            while g.bytes > self.budget && g.map.len() > 1 {
+                let oldest = g
+                    .map
+                    .iter()
+                    .filter(|(k, _)| **k != key)
+                    .min_by_key(|(_, e)| e.used)
+                    .map(|(k, _)| *k);
+                match oldest.and_then(|k| g.map.remove(&k)) {
+                    Some(e) => g.bytes -= e.bytes,
+                    None => break,
+                }
+            }
+            cell
+        };
+        // decoded outside the lock; a second reader of the same tile waits for the first
+        cell.get_or_init(decode).clone()
+    }
+}
+
+/// Direct access to the JPEG-tiled levels of one slide file.
+pub struct DirectLevels {
+    file: File,
+    /// Per OpenSlide level: the IFD serving it, if any.
+    levels: Vec<Option<TiledJpeg>>,
+    cache: Cache,
+}
+
+impl std::fmt::Debug for DirectLevels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DirectLevels({:?})", self.served())
+    }
+}
+
+impl DirectLevels {
+    /// Maps the slide's levels (`dims`, as OpenSlide reports them) onto the file's tiled JPEG
+    /// IFDs. `None` when the reader is turned off, TurboJPEG is missing, the file is no TIFF or
+    /// no level qualifies.
+    pub fn open(path: &Path, vendor: Option<&str>, dims: &[(u64, u64)]) -> Option<Self> {
+        if std::env::var("H2G_SLIDE_READER").is_ok_and(|v| v.eq_ignore_ascii_case("openslide")) {
+            return None;
+        }
+        if !matches!(vendor, Some("generic-tiff") | Some("aperio")) {
+            return None;
+        }
+        turbojpeg::library()?;
+        let file = File::open(path).ok()?;
+        let ifds = read_ifds(&file).ok()?;
+        let mut levels = Vec::with_capacity(dims.len());
+        for &(w, h) in dims {
+            let mut same = ifds
+                .iter()
+                .filter(|d| d.get(TAG_WIDTH) == Some(w) && d.get(TAG_HEIGHT) == Some(h));
+            let level = match (same.next(), same.next()) {
+                (Some(d), None) => tiled_jpeg(&file, d),
+                _ => None,
+            };
+            levels.push(level);
+        }
+        if levels.iter().all(Option::is_none) {
+            return None;
+        }
+        Some(DirectLevels {
+            file,
+            levels,
+            cache: Cache {
+                budget: CACHE_BYTES,
+                inner: Mutex::new(CacheInner::default()),
+            },
+        })
+    }
+
+    /// The levels served directly.
+    pub fn served(&self) -> Vec<usize> {
+        (0..self.levels.len())
+            .filter(|&l| self.levels[l].is_some())
+            .collect()
+    }
+
+    /// Reads `width × height` pixels of `level` at level coordinates (`x`, `y`); pixels outside
+    /// the level are white (as OpenSlide's transparent edge is flattened). `None` for what this
+    /// reader does not serve (another level, a tile in an unexpected colour space) or cannot
+    /// read (a damaged tile): OpenSlide then reads it, or explains why it cannot.
+    pub fn read(&self, level: usize, x: u64, y: u64, width: u32, height: u32) -> Option<RgbImage> {
+        let t = self.levels.get(level)?.as_ref()?;
+        let (w, h) = (width as u64, height as u64);
+        let mut data = vec![255u8; 3 * (w * h) as usize];
+        let (x1, y1) = ((x + w).min(t.width), (y + h).min(t.height));
+        if x < x1 && y < y1 {
+            let (tw, th) = (t.tile_w as u64, t.tile_h as u64);
+            for ty in y / th..=(y1 - 1) / th {
+                for tx in x / tw..=(x1 - 1) / tw {
+                    let Some(tile) = self.tile(level, t, tx, ty)? else {
+                        continue;
+                    };
+                    // the part of this tile inside both the request and the level
+                    let (ax, ay) = ((tx * tw).max(x), (ty * th).max(y));
+                    let (bx, by) = (((tx + 1) * tw).min(x1), ((ty + 1) * th).min(y1));
+                    let n = 3 * (bx - ax) as usize;
+                    for row in ay..by {
+                        let src = 3 * ((row - ty * th) * tw + (ax - tx * tw)) as usize;
+                        let dst = 3 * ((row - y) * w + (ax - x)) as usize;
+                        data[dst..dst + n].copy_from_slice(&tile[src..src + n]);
+                    }
+                }
+            }
+        }
+        Some(RgbImage {
+            width,
+            height,
+            data,
+        })
+    }
+
+    /// The decoded tile (`Some(None)` for a tile the file leaves out, which reads as white;
+    /// `None` when it cannot be served).
+    fn tile(&self, level: usize, t: &TiledJpeg, tx: u64, ty: u64) -> Option<Option<Arc<Vec<u8>>>> {
+        let i = ty * t.across + tx;
+        let (off, len) = (t.offsets[i as usize], t.counts[i as usize]);
+        if off == 0 || len == 0 {
+            return Some(None);
+        }
+        let bytes = 3 * t.tile_w as usize * t.tile_h as usize;
+        let got = self.cache.get((level, i), bytes, || {
+            let stream = stream(&self.file, t, off, len)?;
+            let (_, _, space) = turbojpeg::header(&stream)?;
+            if space != t.space {
+                // OpenSlide forces the TIFF's colour space on the decoder; TurboJPEG cannot
+                return Err("colour space differs from the TIFF's".into());
+            }
+            turbojpeg::decode_rgb(&stream, t.tile_w, t.tile_h).map(Arc::new)
+        });
+        got.ok().map(Some)
+    }
+}
+
+/// The complete JPEG stream of one tile: a start marker, an Adobe marker naming the colour space
+/// the TIFF declares, the shared tables, then the tile less its start marker.
+///
+/// OpenSlide assigns the TIFF's colour space to the decoder after reading the header (Aperio
+/// writes RGB tiles that libjpeg would otherwise take for YCbCr); TurboJPEG has no such setting,
+/// but libjpeg takes the colour space from an Adobe marker's transform flag when there is no JFIF
+/// marker, which gives the same decoder set-up. A tile with a JFIF marker keeps its own colour
+/// space, and the caller's check sends it to OpenSlide if that differs.
+fn stream(file: &File, t: &TiledJpeg, off: u64, len: u64) -> Result<Vec<u8>, String> {
+    if !(2..=64 << 20).contains(&len) {
+        return Err(format!("a tile of {len} bytes is implausible"));
+    }
+    let transform = match t.space {
+        JpegSpace::Rgb => 0,
+        _ => 1,
+    };
+    let adobe = [
+        0xFF, 0xD8, 0xFF, 0xEE, 0x00, 0x0E, b'A', b'd', b'o', b'b', b'e', 0x00, 0x64, 0x00, 0x00,
+        0x00, 0x00, transform,
+    ];
+    let tables = t.tables.get(2..).unwrap_or(&[]);
+    let mut buf = Vec::with_capacity(adobe.len() + tables.len() + len as usize);
+    buf.extend_from_slice(&adobe);
+    buf.extend_from_slice(tables);
+    let start = buf.len();
+    buf.resize(start + len as usize, 0);
+    file.read_exact_at(&mut buf[start..], off)
+        .map_err(|e| format!("reading {len} bytes at offset {off}: {e}"))?;
+    if !buf[start..].starts_with(&[0xFF, 0xD8]) {
+        return Err("tile data does not start with a JPEG start marker".into());
+    }
+    buf.drain(start..start + 2);
+    Ok(buf)
+}
+
+const TAG_WIDTH: u16 = 256;
+const TAG_HEIGHT: u16 = 257;
+const TAG_BITS: u16 = 258;
+const TAG_COMPRESSION: u16 = 259;
+const TAG_PHOTOMETRIC: u16 = 262;
+const TAG_SAMPLES: u16 = 277;
+const TAG_PLANAR: u16 = 284;
+const TAG_TILE_W: u16 = 322;
+const TAG_TILE_H: u16 = 323;
+const TAG_TILE_OFFSETS: u16 = 324;
+const TAG_TILE_COUNTS: u16 = 325;
+const TAG_JPEG_TABLES: u16 = 347;
+
+/// The tags of one IFD that matter here: integer values, and the JPEG tables.
+#[derive(Debug, Default)]
+struct Ifd {
+    ints: HashMap<u16, Vec<u64>>,
+    tables: Option<Vec<u8>>,
+}
+
+impl Ifd {
+    /// A single-valued integer tag.
+    fn get(&self, tag: u16) -> Option<u64> {
+        match self.ints.get(&tag).map(Vec::as_slice) {
+            Some([v]) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+struct Reader<'a> {
+    file: &'a File,
+    big_endian: bool,
+    bigtiff: bool,
+}
+
+impl Reader<'_> {
+    fn bytes(&self, at: u64, n: usize) -> Result<Vec<u8>, String> {
+        let mut b = vec![0u8; n];
+        self.file
+            .read_exact_at(&mut b, at)
+            .map_err(|e| format!("TIFF structure past the end of the file ({e})"))?;
+        Ok(b)
+    }
+
+    fn uint(&self, b: &[u8]) -> u64 {
+        let fold = |v: u64, x: &u8| (v << 8) | *x as u64;
+        if self.big_endian {
+            b.iter().fold(0, fold)
+        } else {
+            b.iter().rev().fold(0, fold)
+        }
+    }
+
+    /// One IFD at `at`: its tags of interest and the offset of the next IFD.
+    fn ifd(&self, at: u64) -> Result<(Ifd, u64), String> {
+        let (count_len, entry_len, ptr_len) = if self.bigtiff { (8, 20, 8) } else { (2, 12, 4) };
+        let n = self.uint(&self.bytes(at, count_len)?);
+        if n > 4096 {
+            return Err(format!("an IFD with {n} entries"));
+        }
+        let raw = self.bytes(at + count_len as u64, n as usize * entry_len + ptr_len)?;
+        let mut ifd = Ifd::default();
+        for e in raw[..n as usize * entry_len].chunks_exact(entry_len) {
+            let tag = self.uint(&e[0..2]) as u16;
+            let typ = self.uint(&e[2..4]) as u16;
+            let (count, field) = if self.bigtiff {
+                (self.uint(&e[4..12]), &e[12..20])
+            } else {
+                (self.uint(&e[4..8]), &e[8..12])
+            };
+            let wanted = matches!(
+                tag,
+                TAG_WIDTH
+                    | TAG_HEIGHT
+                    | TAG_BITS
+                    | TAG_COMPRESSION
+                    | TAG_PHOTOMETRIC
+                    | TAG_SAMPLES
+                    | TAG_PLANAR
+                    | TAG_TILE_W
+                    | TAG_TILE_H
+                    | TAG_TILE_OFFSETS
+                    | TAG_TILE_COUNTS
+                    | TAG_JPEG_TABLES
+            );
+            if !wanted {
+                continue;
+            }
+            let size: u64 = match typ {
+                1 | 7 => 1,
+                3 => 2,
+                4 | 13 => 4,
+                16 | 18 => 8,
+                _ => continue,
+            };
+            let total = size
+                .checked_mul(count)
+                .filter(|&t| t <= 1 << 30)
+                .ok_or_else(|| format!("tag {tag} has {count} values"))?;
+            let data = if total <= field.len() as u64 {
+                field[..total as usize].to_vec()
+            } else {
+                self.bytes(self.uint(field), total as usize)?
+            };
+            if tag == TAG_JPEG_TABLES {
+                ifd.tables = Some(data);
+            } else {
+                let vals = data
+                    .chunks_exact(size as usize)
+                    .map(|c| self.uint(c))
+                    .collect();
+                ifd.ints.insert(tag, vals);
+            }
+        }
+        let next = self.uint(&raw[n as usize * entry_len..]);
+        Ok((ifd, next))
+    }
+}
+
+/// Reads the main IFD chain (at most 1024 IFDs, no loops).
+fn read_ifds(file: &File) -> Result<Vec<Ifd>, String> {
+    let mut head = [0u8; 16];
+    file.read_exact_at(&mut head[..8], 0)
+        .map_err(|e| format!("not a TIFF ({e})"))?;
+    let big_endian = match &head[..2] {
+        b"II" => false,
+        b"MM" => true,
+        _ => return Err("not a TIFF".into()),
+    };
+    let mut r = Reader {
+        file,
+        big_endian,
+        bigtiff: false,
+    };
+    let mut at = match r.uint(&head[2..4]) {
+        42 => r.uint(&head[4..8]),
+        43 => {
+            file.read_exact_at(&mut head, 0)
+                .map_err(|e| format!("not a BigTIFF ({e})"))?;
+            r.bigtiff = true;
+            r.uint(&head[8..16])
+        }
+        v => return Err(format!("TIFF version {v}")),
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    while at != 0 && out.len() < 1024 && seen.insert(at) {
+        let (ifd, next) = r.ifd(at)?;
+        out.push(ifd);
+        at = next;
+    }
+    Ok(out)
+}
+
+/// The IFD as a directly readable level: tiled, 8-bit RGB/YCbCr, chunky, JPEG (new style), its
+/// tile tables complete. Its colour space is checked against its first tile.
+fn tiled_jpeg(file: &File, d: &Ifd) -> Option<TiledJpeg> {
+    let one = |tag, v| d.get(tag).unwrap_or(v);
+    if d.get(TAG_COMPRESSION)? != 7
+        || one(TAG_SAMPLES, 1) != 3
+        || one(TAG_PLANAR, 1) != 1
+        || d.ints
+            .get(&TAG_BITS)
+            .is_some_and(|b| b.iter().any(|&v| v != 8))
+    {
+        return None;
+    }
+    let space = match d.get(TAG_PHOTOMETRIC)? {
+        2 => JpegSpace::Rgb,
+        6 => JpegSpace::YCbCr,
+        _ => return None,
+    };
+    let (width, height) = (d.get(TAG_WIDTH)?, d.get(TAG_HEIGHT)?);
+    let (tw, th) = (d.get(TAG_TILE_W)?, d.get(TAG_TILE_H)?);
+    if tw == 0 || th == 0 || tw > 8192 || th > 8192 || tw % 16 != 0 || th % 16 != 0 {
+        return None;
+    }
+    let across = width.div_ceil(tw);
+    let n = across.checked_mul(height.div_ceil(th))?;
+    let offsets = d.ints.get(&TAG_TILE_OFFSETS)?.clone();
+    let counts = d.ints.get(&TAG_TILE_COUNTS)?.clone();
+    if offsets.len() as u64 != n || counts.len() as u64 != n {
+        return None;
+    }
+    let tables = match &d.tables {
+        Some(t) if t.len() >= 4 && t.starts_with(&[0xFF, 0xD8]) && t.ends_with(&[0xFF, 0xD9]) => {
+            t[..t.len() - 2].to_vec()
+        }
+        Some(_) => return None,
+        None => Vec::new(),
+    };
+    let level = TiledJpeg {
+        width,
+        height,
+        tile_w: tw as u32,
+        tile_h: th as u32,
+        across,
+        offsets,
+        counts,
+        tables,
+        space,
+    };
+    // the first stored tile must decode in the colour space the TIFF declares
+    let i = (0..level.offsets.len()).find(|&i| level.offsets[i] != 0 && level.counts[i] != 0)?;
+    let stream = stream(file, &level, level.offsets[i], level.counts[i]).ok()?;
+    let (w, h, s) = turbojpeg::header(&stream).ok()?;
+    ((w, h) == (tw as u32, th as u32) && s == space).then_some(level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn cache(budget: usize) -> Cache {
+        Cache {
+            budget,
+            inner: Mutex::new(CacheInner::default()),
+        }
+    }
+
+    #[test]
+    fn cache_keeps_to_its_budget_and_decodes_a_resident_tile_once() {
+        let c = cache(300);
+        let decodes = std::sync::atomic::AtomicUsize::new(0);
+        let get = |k: u64| {
+            c.get((0, k), 100, || {
+                decodes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(Arc::new(vec![k as u8; 100]))
+            })
+            .unwrap()
+        };
+        for k in 0..3 {
+            assert_eq!(get(k)[0], k as u8);
+        }
+        get(0); // 0 becomes the most recent
+        get(3); // evicts 1, the least recent
+        let g = c.inner.lock().unwrap();
+        let mut keys: Vec<u64> = g.map.keys().map(|k| k.1).collect();
+        keys.sort();
+        assert_eq!((keys, g.bytes), (vec![0, 2, 3], 300));
+        drop(g);
+        assert_eq!(decodes.load(std::sync::atomic::Ordering::SeqCst), 4);
+        get(1);
+        assert_eq!(decodes.load(std::sync::atomic::Ordering::SeqCst), 5);
+    }
+
+    /// A classic TIFF with one IFD of SHORT/LONG entries (inline or not), in either byte order.
+    fn tiff(big_endian: bool, entries: &[(u16, u16, Vec<u32>)], next_self: bool) -> Vec<u8> {
+        let w16 = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let w32 = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut out = Vec::new();
+        out.extend_from_slice(if big_endian { b"MM" } else { b"II" });
+        out.extend_from_slice(&w16(42));
+        out.extend_from_slice(&w32(8));
+        let ifd_len = 2 + 12 * entries.len() + 4;
+        let mut extra: Vec<u8> = Vec::new();
+        out.extend_from_slice(&w16(entries.len() as u16));
+        for (tag, typ, vals) in entries {
+            out.extend_from_slice(&w16(*tag));
+            out.extend_from_slice(&w16(*typ));
+            out.extend_from_slice(&w32(vals.len() as u32));
+            let bytes: Vec<u8> = vals
+                .iter()
+                .flat_map(|&v| {
+                    if *typ == 3 {
+                        w16(v as u16).to_vec()
+                    } else {
+                        w32(v).to_vec()
+                    }
+                })
+                .collect();
+            if bytes.len() <= 4 {
+                let mut f = bytes.clone();
+                f.resize(4, 0);
+                out.extend_from_slice(&f);
+            } else {
+                out.extend_from_slice(&w32((8 + ifd_len + extra.len()) as u32));
+                extra.extend_from_slice(&bytes);
+            }
+        }
+        out.extend_from_slice(&w32(if next_self { 8 } else { 0 }));
+        out.extend_from_slice(&extra);
+        out
+    }
+
+    fn file_with(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        f
+    }
+
+    #[test]
+    fn ifds_parse_in_both_byte_orders_and_a_loop_ends() {
+        for be in [false, true] {
+            let t = tiff(
+                be,
+                &[
+                    (TAG_WIDTH, 4, vec![1000]),
+                    (TAG_HEIGHT, 3, vec![700]),
+                    (TAG_BITS, 3, vec![8, 8, 8]),
+                    (TAG_TILE_OFFSETS, 4, vec![11, 22, 33, 44, 55, 66]),
+                ],
+                true,
+            );
+            let f = file_with(&t);
+            let ifds = read_ifds(f.as_file()).unwrap();
+            assert_eq!(ifds.len(), 1, "the self-loop is followed once");
+            let d = &ifds[0];
+            assert_eq!((d.get(TAG_WIDTH), d.get(TAG_HEIGHT)), (Some(1000), Some(700)));
+            assert_eq!(d.ints[&TAG_BITS], vec![8, 8, 8]);
+            assert_eq!(d.ints[&TAG_TILE_OFFSETS], vec![11, 22, 33, 44, 55, 66]);
+            // not JPEG-compressed: no direct level
+            assert!(tiled_jpeg(f.as_file(), d).is_none());
+        }
+    }
+
+    #[test]
+    fn damaged_tiffs_are_errors_not_panics() {
+        let good = tiff(false, &[(TAG_TILE_OFFSETS, 4, vec![1, 2, 3, 4])], false);
+        for cut in 0..good.len() {
+            let f = file_with(&good[..cut]);
+            let _ = read_ifds(f.as_file());
+        }
+        let mut huge = tiff(false, &[(TAG_TILE_OFFSETS, 4, vec![1, 2])], false);
+        huge[14..18].copy_from_slice(&u32::MAX.to_le_bytes()); // count of the first entry
+        let f = file_with(&huge);
+        assert!(read_ifds(f.as_file()).is_err());
+        for junk in [&b"not a tiff at all"[..], b"II\x2b\x00\x08\x00\x00\x00", b"II\x07\x00"] {
+            let f = file_with(junk);
+            assert!(read_ifds(f.as_file()).is_err());
+        }
+    }
+}

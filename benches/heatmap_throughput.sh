@@ -37,27 +37,7 @@ alone=$(target/release/examples/model_throughput "$MODEL" 16 20 "$THREADS")
   --threads "$THREADS" -o "$OUT" 2>"$D/err.txt" || { cat "$D/err.txt" >&2; exit 1; }
 stem=$(basename "${SLIDE%.*}")
 read -r ours ran < <("$VENV/bin/python" -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['patches_per_second'], r['cells_run'])" "$OUT/$stem.heatmap.json")
-py=$(OMP_NUM_THREADS=$THREADS "$VENV/bin/python" - "$SLIDE" "$MODEL" "$OUT/$stem.heatmap.json" "$THREADS" <<'PYEOF'
-import json, sys, time
-import numpy as np, onnxruntime as ort, openslide, tifffile
-slide, model, rep, threads = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3])), int(sys.argv[4])
-heat = tifffile.imread(rep["files"]["tiff"])
-g = rep["grid"]; side, level = g["level0_side"], g["level"]
-o = ort.SessionOptions(); o.intra_op_num_threads = threads
-sess = ort.InferenceSession(model, o, providers=["CPUExecutionProvider"])
-name = sess.get_inputs()[0].name
-s = openslide.OpenSlide(slide)
-cells = [(r, c) for r in range(heat.shape[0]) for c in range(heat.shape[1]) if heat[r, c] != 0]
-t = time.perf_counter()
-for i in range(0, len(cells), 16):
-    batch = []
-    for r, c in cells[i:i + 16]:
-        p = s.read_region((int(round(c * side)), int(round(r * side))), level, (256, 256)).convert("RGB")
-        batch.append(np.asarray(p, np.float32) / 255.0)
-    sess.run(None, {name: np.stack(batch)})
-print(f"{len(cells) / (time.perf_counter() - t):.2f}")
-PYEOF
-)
+py=$(OMP_NUM_THREADS=$THREADS "$VENV/bin/python" benches/python_loop.py "$SLIDE" "$MODEL" "$OUT/$stem.heatmap.json" "$THREADS")
 read -r wall rss <"$D/time.txt"
 reader=$("$VENV/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))['slide_reader'])" "$OUT/$stem.heatmap.json")
 echo "slide: $SLIDE (taken as x400: 10x = level 2), model: $MODEL (untrained MobileNetV2 shape), $THREADS threads, $(nproc) cores"

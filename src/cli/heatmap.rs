@@ -37,19 +37,22 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&a.min_tissue) {
         anyhow::bail!("--min-tissue must be within 0–1");
     }
+    let slide = open_slide(&a.slide, 1 << 34)?;
+    let direct = slide.reads_directly();
     let (mut model, manifest) = super::open_model(
         &a.model,
         h2g::infer::manifest::Role::PatchClassifier,
         "--model",
         &a.rt,
+        direct,
     )?;
     let lib = load_runtime(a.rt.ort_lib.as_deref())?;
     let path = model.path().to_path_buf();
-    let slide = open_slide(&a.slide, 1 << 34)?;
     let meta = SlideMeta::from_properties(slide.properties(), a.rt.mpp);
     let spec = HeatmapSpec {
         min_tissue: a.min_tissue,
         batch: a.batch.max(1),
+        readers: a.rt.readers(direct),
         at: a.at,
         ..HeatmapSpec::default()
     };
@@ -75,7 +78,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         "onnx_runtime": lib,
         "slide_reader": slide.reader(),
         "device": a.rt.device,
-        "threads": a.rt.threads,
+        "threads": a.rt.cores(),
+        "inference_threads": a.rt.inference_threads(direct),
+        "reader_threads": a.rt.readers(direct),
         "batch": spec.batch,
         "min_tissue": spec.min_tissue,
         "grid": {"cols": w, "rows": h, "patch": hm.grid.size, "downsample": hm.grid.downsample,

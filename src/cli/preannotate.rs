@@ -85,6 +85,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 Role::PatchClassifier,
                 "--model",
                 &a.rt,
+                true,
             )?)
         }
         PreMethod::An1 => None,
@@ -149,6 +150,8 @@ fn one(a: &Args, path: &Path, model: Option<&mut (Model, Manifest)>) -> anyhow::
     let spec = HeatmapSpec {
         min_tissue: a.min_tissue,
         batch: a.batch.max(1),
+        // most slides are read directly (JPEG-tiled TIFF/SVS); one model serves them all
+        readers: a.rt.readers(true),
         ..HeatmapSpec::default()
     };
     let hm = heatmap(&*slide, &meta, m, man, &spec, &|_, _| {})?;

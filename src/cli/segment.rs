@@ -69,7 +69,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         let name = arg
             .as_deref()
             .with_context(|| format!("this design needs {flag} ({what})"))?;
-        super::open_model(name, role, flag, &a.rt)
+        super::open_model(name, role, flag, &a.rt, true)
     };
     let mut patch = match a.design {
         Design::H2g | Design::Pw => Some(open(
@@ -94,6 +94,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let spec = HeatmapSpec {
         min_tissue: a.min_tissue,
         batch: a.batch.max(1),
+        // most slides are read directly (JPEG-tiled TIFF/SVS); one model serves them all
+        readers: a.rt.readers(true),
         ..HeatmapSpec::default()
     };
     let bar = progress(Some(0), "patches", true);

@@ -152,11 +152,19 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         Method::Model { model, .. } => {
             let rt = super::RuntimeArgs {
                 mpp: a.mpp,
+                // one inference on a thumbnail: no patch readers beside it
+                read_threads: Some(0),
                 threads: a.threads,
                 device: h2g::infer::Device::Cpu,
                 ort_lib: a.ort_lib.clone(),
             };
-            Some(super::open_model(model, Role::Tissue, "--model", &rt)?)
+            Some(super::open_model(
+                model,
+                Role::Tissue,
+                "--model",
+                &rt,
+                false,
+            )?)
         }
         _ => None,
     };

@@ -52,6 +52,8 @@ pub struct HeatmapSpec {
     pub at: Option<Resolution>,
     /// Tissue detection method for the gate.
     pub tissue: Method,
+    /// Patch reader threads of their own (`None`: readers share all cores with inference).
+    pub readers: Option<usize>,
 }
 
 impl Default for HeatmapSpec {
@@ -61,6 +63,7 @@ impl Default for HeatmapSpec {
             batch: 16,
             at: None,
             tissue: Method::paper(),
+            readers: None,
         }
     }
 }
@@ -219,23 +222,42 @@ pub fn heatmap(
     let n = size as usize;
     let channel = manifest.output.channel;
     let total = run.len() as u64;
+    // readers kept on threads of their own (the cores inference was not given): a reader that
+    // pre-empts one of ONNX Runtime's threads stalls the whole operator that thread is part of
+    let readers = match spec.readers {
+        Some(n) => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .thread_name(|i| format!("h2g-reader-{i}"))
+                .build()
+                .map_err(|e| HeatmapError::Contract(format!("reader threads: {e}")))?,
+        ),
+        None => None,
+    };
     let result: Result<(), HeatmapError> = std::thread::scope(|s| {
         let (tx, rx) = sync_channel::<Result<(Vec<usize>, Vec<f32>), HeatmapError>>(2);
         let run = &run;
         let grid = &grid;
         let plan = &plan;
+        let readers = &readers;
         s.spawn(move || {
             for chunk in run.chunks(batch) {
-                let patches: Result<Vec<Vec<u8>>, _> = chunk
-                    .par_iter()
-                    .map(|&i| {
-                        let (c, r) = (
-                            (i % grid.cols as usize) as u32,
-                            (i / grid.cols as usize) as u32,
-                        );
-                        read_padded(slide, plan, grid, (w0, h0), (c, r))
-                    })
-                    .collect();
+                let read = || -> Result<Vec<Vec<u8>>, _> {
+                    chunk
+                        .par_iter()
+                        .map(|&i| {
+                            let (c, r) = (
+                                (i % grid.cols as usize) as u32,
+                                (i / grid.cols as usize) as u32,
+                            );
+                            read_padded(slide, plan, grid, (w0, h0), (c, r))
+                        })
+                        .collect()
+                };
+                let patches = match readers {
+                    Some(pool) => pool.install(read),
+                    None => read(),
+                };
                 let msg = patches
                     .map(|ps| (chunk.to_vec(), to_tensor(&ps, n, layout, manifest.scaling)))
                     .map_err(HeatmapError::from);

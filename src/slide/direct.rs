@@ -501,8 +501,20 @@ mod tests {
 
     /// A classic TIFF with one IFD of SHORT/LONG entries (inline or not), in either byte order.
     fn tiff(big_endian: bool, entries: &[(u16, u16, Vec<u32>)], next_self: bool) -> Vec<u8> {
-        let w16 = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-        let w32 = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let w16 = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let w32 = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
         let mut out = Vec::new();
         out.extend_from_slice(if big_endian { b"MM" } else { b"II" });
         out.extend_from_slice(&w16(42));
@@ -561,7 +573,10 @@ mod tests {
             let ifds = read_ifds(f.as_file()).unwrap();
             assert_eq!(ifds.len(), 1, "the self-loop is followed once");
             let d = &ifds[0];
-            assert_eq!((d.get(TAG_WIDTH), d.get(TAG_HEIGHT)), (Some(1000), Some(700)));
+            assert_eq!(
+                (d.get(TAG_WIDTH), d.get(TAG_HEIGHT)),
+                (Some(1000), Some(700))
+            );
             assert_eq!(d.ints[&TAG_BITS], vec![8, 8, 8]);
             assert_eq!(d.ints[&TAG_TILE_OFFSETS], vec![11, 22, 33, 44, 55, 66]);
             // not JPEG-compressed: no direct level
@@ -580,7 +595,11 @@ mod tests {
         huge[14..18].copy_from_slice(&u32::MAX.to_le_bytes()); // count of the first entry
         let f = file_with(&huge);
         assert!(read_ifds(f.as_file()).is_err());
-        for junk in [&b"not a tiff at all"[..], b"II\x2b\x00\x08\x00\x00\x00", b"II\x07\x00"] {
+        for junk in [
+            &b"not a tiff at all"[..],
+            b"II\x2b\x00\x08\x00\x00\x00",
+            b"II\x07\x00",
+        ] {
             let f = file_with(junk);
             assert!(read_ifds(f.as_file()).is_err());
         }

@@ -140,6 +140,10 @@ pub trait Slide: Send + Sync {
     fn reader(&self) -> String {
         "h2g (built-in)".into()
     }
+    /// Whether some level is read without OpenSlide's compositing (cheap patch reads).
+    fn reads_directly(&self) -> bool {
+        false
+    }
     /// Reads `width × height` pixels of `level` at level coordinates (`x`, `y`); pixels outside
     /// the slide or transparent come back white.
     fn read_region(

@@ -216,6 +216,10 @@ impl Slide for OpenSlideSlide {
         self.inner.associated_image_names().unwrap_or_default()
     }
 
+    fn reads_directly(&self) -> bool {
+        self.direct.is_some()
+    }
+
     fn reader(&self) -> String {
         let os = format!("OpenSlide {}", library_version());
         match (&self.direct, super::turbojpeg::library()) {

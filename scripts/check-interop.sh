@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 VENV=${H2G_CHECK_VENV:-.deps/check-venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 # a no-op when everything is there; brings packages added since the venv was made
-"$VENV/bin/pip" install -q numpy tifffile imagecodecs openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless shapely rasterio pillow onnxruntime==1.31.1
+"$VENV/bin/pip" install -q numpy tifffile imagecodecs openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless shapely rasterio pillow onnxruntime==1.31.1 statsmodels
 cargo build --release --locked -q
 H=target/release/h2g
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -111,6 +111,10 @@ sys.exit(0 if ok else 1)
 PYEOF
 # the direct JPEG tile reader against OpenSlide (h2g's and openslide-python's), pixel for pixel
 run "$VENV/bin/python" scripts/direct_read_parity.py "$H" "$T/direct" "$SLIDE"
+# Tukey HSD against statsmodels' pairwise_tukeyhsd (within 1e-9) on generated and edge-case tables
+if [ -f ../shared/tools/tukey_oracle.py ]; then
+  run "$VENV/bin/python" scripts/tukey_parity.py "$H" ../shared/tools "$T/tukey"
+fi
 # heatmap parity: openslide-python + onnxruntime on the same patches and batches (within 1e-5)
 run "$VENV/bin/python" scripts/heatmap_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx "$T/heatmap"
 # segment (H2G-Net cascade) parity for both refinement input forms; its outputs readable and

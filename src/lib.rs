@@ -15,6 +15,7 @@ pub mod patches;
 pub mod pyramid;
 pub mod sampling;
 pub mod slide;
+pub mod stats;
 pub mod tiff;
 pub mod tissue;
 pub mod units;

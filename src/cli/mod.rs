@@ -10,6 +10,7 @@ mod rasterize;
 mod region;
 mod sample;
 mod segment;
+mod stats;
 mod tissue;
 mod vectorize;
 
@@ -56,6 +57,8 @@ enum Command {
     Segment(segment::Args),
     /// QuPath pre-annotations to correct: AN2 (model-assisted) or AN1 (tissue-based), many slides.
     Preannotate(preannotate::Args),
+    /// Statistics between designs: Tukey's HSD on per-slide values.
+    Stats(stats::Args),
 }
 
 /// Runs the parsed command line.
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Heatmap(a) => heatmap::run(a),
         Command::Segment(a) => segment::run(a),
         Command::Preannotate(a) => preannotate::run(a),
+        Command::Stats(a) => stats::run(a),
     }
 }
 

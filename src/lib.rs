@@ -8,6 +8,7 @@
 //! rasterisation of QuPath GeoJSON, and evaluation.
 
 pub mod convert;
+pub mod eval;
 pub mod infer;
 pub mod mask;
 pub mod output;

@@ -1,0 +1,205 @@
+//! Evaluation against pathologist masks: pixel confusion counts of binary masks compared row by
+//! row, the per-slide metrics the paper reports (Dice, precision, recall — with their names the
+//! right way round: precision = TP / predicted, recall = TP / truth), and mean ± population
+//! standard deviation overall and per group (e.g. histological grade).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Pixel counts of one binary comparison (a pixel is positive when its value is non-zero).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Confusion {
+    /// Positive in both.
+    pub tp: u64,
+    /// Predicted positive, negative in the truth.
+    pub fp: u64,
+    /// Positive in the truth, predicted negative.
+    #[serde(rename = "fn")]
+    pub fn_: u64,
+    /// Negative in both.
+    pub tn: u64,
+}
+
+impl Confusion {
+    /// Adds one row of `truth` and `pred` (same length; non-zero = positive).
+    pub fn add_row(&mut self, truth: &[u8], pred: &[u8]) {
+        debug_assert_eq!(truth.len(), pred.len());
+        let (mut tp, mut t, mut p) = (0u64, 0u64, 0u64);
+        for (&a, &b) in truth.iter().zip(pred) {
+            let (a, b) = ((a != 0) as u64, (b != 0) as u64);
+            tp += a & b;
+            t += a;
+            p += b;
+        }
+        let n = truth.len().min(pred.len()) as u64;
+        self.tp += tp;
+        self.fp += p - tp;
+        self.fn_ += t - tp;
+        self.tn += n - t - p + tp;
+    }
+
+    /// Adds another comparison's counts.
+    pub fn merge(&mut self, o: &Confusion) {
+        self.tp += o.tp;
+        self.fp += o.fp;
+        self.fn_ += o.fn_;
+        self.tn += o.tn;
+    }
+
+    /// Positive pixels of the truth.
+    pub fn truth(&self) -> u64 {
+        self.tp + self.fn_
+    }
+
+    /// Positive pixels of the prediction.
+    pub fn predicted(&self) -> u64 {
+        self.tp + self.fp
+    }
+
+    /// 2·TP / (truth + predicted); `None` when both are empty (0/0).
+    pub fn dice(&self) -> Option<f64> {
+        let d = self.truth() + self.predicted();
+        (d > 0).then(|| 2.0 * self.tp as f64 / d as f64)
+    }
+
+    /// TP / predicted; `None` when nothing is predicted.
+    pub fn precision(&self) -> Option<f64> {
+        let d = self.predicted();
+        (d > 0).then(|| self.tp as f64 / d as f64)
+    }
+
+    /// TP / truth; `None` when the truth is empty.
+    pub fn recall(&self) -> Option<f64> {
+        let d = self.truth();
+        (d > 0).then(|| self.tp as f64 / d as f64)
+    }
+}
+
+/// Mean and population standard deviation (NumPy's default, ddof 0) of some values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Summary {
+    /// How many values.
+    pub n: usize,
+    /// Their mean.
+    pub mean: f64,
+    /// Their population standard deviation.
+    pub std: f64,
+}
+
+/// The summary of `values`, or `None` when there are none.
+pub fn summarize(values: &[f64]) -> Option<Summary> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    Some(Summary {
+        n: values.len(),
+        mean,
+        std: var.sqrt(),
+    })
+}
+
+/// Summaries of `(group, value)` pairs per group, in sorted group order.
+pub fn summarize_by<'a>(
+    items: impl IntoIterator<Item = (&'a str, f64)>,
+) -> BTreeMap<String, Summary> {
+    let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (g, v) in items {
+        groups.entry(g.to_string()).or_default().push(v);
+    }
+    groups
+        .into_iter()
+        .filter_map(|(g, v)| summarize(&v).map(|s| (g, s)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn confusion(truth: &[u8], pred: &[u8]) -> Confusion {
+        let mut c = Confusion::default();
+        c.add_row(truth, pred);
+        c
+    }
+
+    #[test]
+    fn hand_computed_case() {
+        // truth: 4 positives; prediction: 5 positives, 3 of them right
+        let t = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0];
+        let p = [1, 1, 1, 0, 255, 7, 0, 0, 0, 1];
+        let c = confusion(&t, &p);
+        assert_eq!((c.tp, c.fp, c.fn_, c.tn), (3, 3, 1, 3));
+        assert_eq!(c.dice(), Some(6.0 / 10.0));
+        assert_eq!(c.precision(), Some(3.0 / 6.0));
+        assert_eq!(c.recall(), Some(3.0 / 4.0));
+    }
+
+    #[test]
+    fn empty_masks_have_undefined_metrics_not_zero() {
+        let c = confusion(&[0, 0, 0], &[0, 0, 0]);
+        assert_eq!((c.dice(), c.precision(), c.recall()), (None, None, None));
+        // empty truth, something predicted: Dice 0, precision 0, recall undefined
+        let c = confusion(&[0, 0, 0], &[0, 1, 0]);
+        assert_eq!(
+            (c.dice(), c.precision(), c.recall()),
+            (Some(0.0), Some(0.0), None)
+        );
+    }
+
+    #[test]
+    fn summaries_use_the_population_std() {
+        let s = summarize(&[0.9, 0.8, 0.7, 1.0]).unwrap();
+        assert!((s.mean - 0.85).abs() < 1e-15);
+        // numpy.std([0.9, 0.8, 0.7, 1.0]) = 0.1118033988749895
+        assert!((s.std - 0.1118033988749895).abs() < 1e-15);
+        assert!(summarize(&[]).is_none());
+        let by = summarize_by([("2", 0.5), ("1", 0.7), ("2", 0.9)]);
+        assert_eq!(by.keys().collect::<Vec<_>>(), vec!["1", "2"]);
+        assert_eq!((by["2"].n, by["2"].mean), (2, 0.7));
+    }
+
+    proptest! {
+        #[test]
+        fn metric_invariants(
+            a in proptest::collection::vec(0u8..3, 1..300),
+            seed in any::<u64>(),
+        ) {
+            let mut s = seed;
+            let b: Vec<u8> = a.iter().map(|_| {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                (s % 3) as u8
+            }).collect();
+            let ab = confusion(&a, &b);
+            let ba = confusion(&b, &a);
+            // counts partition the pixels
+            prop_assert_eq!(ab.tp + ab.fp + ab.fn_ + ab.tn, a.len() as u64);
+            // Dice is symmetric; precision and recall swap with truth and prediction
+            prop_assert_eq!(ab.dice(), ba.dice());
+            prop_assert_eq!(ab.precision(), ba.recall());
+            prop_assert_eq!(ab.recall(), ba.precision());
+            // a mask against itself
+            let aa = confusion(&a, &a);
+            if aa.truth() > 0 {
+                prop_assert_eq!(aa.dice(), Some(1.0));
+                prop_assert_eq!(aa.precision(), Some(1.0));
+            }
+            // Dice is the harmonic mean of precision and recall
+            if let (Some(p), Some(r), Some(d)) = (ab.precision(), ab.recall(), ab.dice()) {
+                if p + r > 0.0 {
+                    prop_assert!((d - 2.0 * p * r / (p + r)).abs() < 1e-12);
+                }
+            }
+            // row by row equals all at once
+            let mut rows = Confusion::default();
+            for (x, y) in a.chunks(7).zip(b.chunks(7)) {
+                rows.add_row(x, y);
+            }
+            prop_assert_eq!(rows, ab);
+        }
+    }
+}

@@ -283,12 +283,19 @@ impl Ifd {
 
 struct Reader<'a> {
     file: &'a File,
+    len: u64,
     big_endian: bool,
     bigtiff: bool,
 }
 
 impl Reader<'_> {
     fn bytes(&self, at: u64, n: usize) -> Result<Vec<u8>, String> {
+        // a damaged count must not allocate more than the file holds
+        if at.checked_add(n as u64).is_none_or(|end| end > self.len) {
+            return Err(format!(
+                "TIFF structure of {n} bytes at {at} is past the end of the file"
+            ));
+        }
         let mut b = vec![0u8; n];
         self.file
             .read_exact_at(&mut b, at)
@@ -349,7 +356,7 @@ impl Reader<'_> {
             };
             let total = size
                 .checked_mul(count)
-                .filter(|&t| t <= 1 << 30)
+                .filter(|&t| t <= 1 << 28)
                 .ok_or_else(|| format!("tag {tag} has {count} values"))?;
             let data = if total <= field.len() as u64 {
                 field[..total as usize].to_vec()
@@ -383,6 +390,7 @@ fn read_ifds(file: &File) -> Result<Vec<Ifd>, String> {
     };
     let mut r = Reader {
         file,
+        len: file.metadata().map_err(|e| e.to_string())?.len(),
         big_endian,
         bigtiff: false,
     };

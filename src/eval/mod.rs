@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::mask::{MaskError, RowSource};
+use crate::pyramid::Sample;
+
 /// Pixel counts of one binary comparison (a pixel is positive when its value is non-zero).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Confusion {
@@ -116,6 +119,66 @@ pub fn summarize_by<'a>(
         .collect()
 }
 
+/// A binary mask (non-zero = positive) brought to `factor` times its pixel size, one output row
+/// at a time: an output pixel is positive when at least half of the source pixels its block
+/// covers are (edge blocks count the pixels they have). Memory: `factor` source rows.
+pub struct BlockMajority<T: Sample> {
+    src: Box<dyn RowSource<T>>,
+    width: usize,
+    height: usize,
+    factor: usize,
+    y: usize,
+    buf: Vec<T>,
+    counts: Vec<u32>,
+}
+
+impl<T: Sample> BlockMajority<T> {
+    /// Reduces `src` (`width × height`) by `factor` (≥ 1).
+    pub fn new(src: Box<dyn RowSource<T>>, width: usize, height: usize, factor: usize) -> Self {
+        let factor = factor.max(1);
+        BlockMajority {
+            src,
+            width,
+            height,
+            factor,
+            y: 0,
+            buf: vec![T::default(); width * factor],
+            counts: vec![0; width.div_ceil(factor)],
+        }
+    }
+
+    /// The reduced size: ⌈width / factor⌉ × ⌈height / factor⌉.
+    pub fn size(&self) -> (usize, usize) {
+        (
+            self.width.div_ceil(self.factor),
+            self.height.div_ceil(self.factor),
+        )
+    }
+
+    /// Writes the next reduced row (0 or 1 per pixel) into `out` (its reduced width).
+    pub fn next_row(&mut self, out: &mut [u8]) -> Result<(), MaskError> {
+        let rows = self.factor.min(self.height.saturating_sub(self.y));
+        if rows == 0 {
+            out.fill(0);
+            return Ok(());
+        }
+        let n = rows * self.width;
+        self.src.read_rows(&mut self.buf[..n], rows)?;
+        self.y += rows;
+        self.counts.fill(0);
+        for row in self.buf[..n].chunks_exact(self.width) {
+            for (block, px) in self.counts.iter_mut().zip(row.chunks(self.factor)) {
+                *block += px.iter().filter(|v| **v != T::default()).count() as u32;
+            }
+        }
+        for (i, (o, c)) in out.iter_mut().zip(&self.counts).enumerate() {
+            let cols = self.factor.min(self.width - i * self.factor);
+            *o = (2 * *c as usize >= rows * cols) as u8;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +224,61 @@ mod tests {
         let by = summarize_by([("2", 0.5), ("1", 0.7), ("2", 0.9)]);
         assert_eq!(by.keys().collect::<Vec<_>>(), vec!["1", "2"]);
         assert_eq!((by["2"].n, by["2"].mean), (2, 0.7));
+    }
+
+    #[test]
+    fn block_majority_counts_ties_as_positive_and_keeps_partial_edge_blocks() {
+        use crate::mask::MemoryRows;
+        use std::sync::Arc;
+        // 5 × 3 source, factor 2 → 3 × 2; blocks: [2 of 4] [1 of 4] [1 of 2] / [1 of 2] [0 of 2] [1 of 1]
+        let src: Vec<u8> = vec![
+            1, 0, 0, 0, 9, //
+            0, 1, 1, 0, 0, //
+            0, 1, 0, 0, 3, //
+        ];
+        let mut r = BlockMajority::new(Box::new(MemoryRows::new(Arc::new(src), 5)), 5, 3, 2);
+        assert_eq!(r.size(), (3, 2));
+        let mut row = vec![0u8; 3];
+        r.next_row(&mut row).unwrap();
+        assert_eq!(row, vec![1, 0, 1]);
+        r.next_row(&mut row).unwrap();
+        assert_eq!(row, vec![1, 0, 1]);
+    }
+
+    proptest! {
+        #[test]
+        fn block_majority_matches_counting_each_block(
+            w in 1usize..20, h in 1usize..20, seed in any::<u64>(),
+        ) {
+            use crate::mask::MemoryRows;
+            use std::sync::Arc;
+            let mut s = seed | 1;
+            let m: Vec<u16> = (0..w * h).map(|_| { s ^= s << 13; s ^= s >> 7; s ^= s << 17; (s % 3) as u16 }).collect();
+            for f in 1..5usize {
+                let mut r = BlockMajority::new(Box::new(MemoryRows::new(Arc::new(m.clone()), w)), w, h, f);
+                let (ow, oh) = r.size();
+                let mut row = vec![0u8; ow];
+                for oy in 0..oh {
+                    r.next_row(&mut row).unwrap();
+                    // reference: count each block's positives directly
+                    let want: Vec<u8> = (0..ow).map(|ox| {
+                        let (mut pos, mut all) = (0, 0);
+                        for y in oy * f..((oy + 1) * f).min(h) {
+                            for x in ox * f..((ox + 1) * f).min(w) {
+                                all += 1;
+                                pos += (m[y * w + x] != 0) as usize;
+                            }
+                        }
+                        (2 * pos >= all) as u8
+                    }).collect();
+                    prop_assert_eq!(&row, &want);
+                    if f == 1 {
+                        let same: Vec<u8> = m[oy * w..(oy + 1) * w].iter().map(|&v| (v != 0) as u8).collect();
+                        prop_assert_eq!(&row, &same);
+                    }
+                }
+            }
+        }
     }
 
     proptest! {

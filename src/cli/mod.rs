@@ -1,6 +1,7 @@
 //! Subcommands, one file each: clap arguments, conversion to a library spec, and `run`.
 
 mod convert_mask;
+mod evaluate;
 mod heatmap;
 mod info;
 mod models;
@@ -21,7 +22,7 @@ use clap::{Parser, Subcommand};
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
 /// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue, patches,
-/// sample, vectorize, rasterize, models, heatmap, segment, preannotate, stats. Planned: evaluate,
+/// sample, vectorize, rasterize, models, heatmap, segment, preannotate, evaluate, stats. Planned:
 /// batch.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
@@ -57,6 +58,9 @@ enum Command {
     Segment(segment::Args),
     /// QuPath pre-annotations to correct: AN2 (model-assisted) or AN1 (tissue-based), many slides.
     Preannotate(preannotate::Args),
+    /// Evaluate designs against the ground truth of a cohort: per-slide Dice, precision, recall;
+    /// summaries overall and per grade; Tukey's HSD between designs.
+    Evaluate(evaluate::Args),
     /// Statistics between designs: Tukey's HSD on per-slide values.
     Stats(stats::Args),
 }
@@ -76,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Heatmap(a) => heatmap::run(a),
         Command::Segment(a) => segment::run(a),
         Command::Preannotate(a) => preannotate::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
         Command::Stats(a) => stats::run(a),
     }
 }

@@ -3,12 +3,16 @@
 //! right way round: precision = TP / predicted, recall = TP / truth), and mean ± population
 //! standard deviation overall and per group (e.g. histological grade).
 
+pub mod compare;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::mask::{MaskError, RowSource};
 use crate::pyramid::Sample;
+
+pub use compare::{compare, CompareError, Compared, Input};
 
 /// Pixel counts of one binary comparison (a pixel is positive when its value is non-zero).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,11 +123,13 @@ pub fn summarize_by<'a>(
         .collect()
 }
 
-/// A binary mask (non-zero = positive) brought to `factor` times its pixel size, one output row
-/// at a time: an output pixel is positive when at least half of the source pixels its block
-/// covers are (edge blocks count the pixels they have). Memory: `factor` source rows.
+/// A mask brought to `factor` times its pixel size as a binary mask, one output row at a time: a
+/// source pixel is positive when its value exceeds `threshold` (0: non-zero), and an output pixel
+/// when at least half of the source pixels its block covers are (edge blocks count the pixels
+/// they have). Memory: `factor` source rows.
 pub struct BlockMajority<T: Sample> {
     src: Box<dyn RowSource<T>>,
+    threshold: u64,
     width: usize,
     height: usize,
     factor: usize,
@@ -133,11 +139,18 @@ pub struct BlockMajority<T: Sample> {
 }
 
 impl<T: Sample> BlockMajority<T> {
-    /// Reduces `src` (`width × height`) by `factor` (≥ 1).
-    pub fn new(src: Box<dyn RowSource<T>>, width: usize, height: usize, factor: usize) -> Self {
+    /// Reduces `src` (`width × height`) by `factor` (≥ 1), positive above `threshold`.
+    pub fn new(
+        src: Box<dyn RowSource<T>>,
+        width: usize,
+        height: usize,
+        factor: usize,
+        threshold: u64,
+    ) -> Self {
         let factor = factor.max(1);
         BlockMajority {
             src,
+            threshold,
             width,
             height,
             factor,
@@ -168,7 +181,7 @@ impl<T: Sample> BlockMajority<T> {
         self.counts.fill(0);
         for row in self.buf[..n].chunks_exact(self.width) {
             for (block, px) in self.counts.iter_mut().zip(row.chunks(self.factor)) {
-                *block += px.iter().filter(|v| **v != T::default()).count() as u32;
+                *block += px.iter().filter(|v| v.to_u64() > self.threshold).count() as u32;
             }
         }
         for (i, (o, c)) in out.iter_mut().zip(&self.counts).enumerate() {
@@ -236,7 +249,7 @@ mod tests {
             0, 1, 1, 0, 0, //
             0, 1, 0, 0, 3, //
         ];
-        let mut r = BlockMajority::new(Box::new(MemoryRows::new(Arc::new(src), 5)), 5, 3, 2);
+        let mut r = BlockMajority::new(Box::new(MemoryRows::new(Arc::new(src), 5)), 5, 3, 2, 0);
         assert_eq!(r.size(), (3, 2));
         let mut row = vec![0u8; 3];
         r.next_row(&mut row).unwrap();
@@ -255,7 +268,7 @@ mod tests {
             let mut s = seed | 1;
             let m: Vec<u16> = (0..w * h).map(|_| { s ^= s << 13; s ^= s >> 7; s ^= s << 17; (s % 3) as u16 }).collect();
             for f in 1..5usize {
-                let mut r = BlockMajority::new(Box::new(MemoryRows::new(Arc::new(m.clone()), w)), w, h, f);
+                let mut r = BlockMajority::new(Box::new(MemoryRows::new(Arc::new(m.clone()), w)), w, h, f, 0);
                 let (ow, oh) = r.size();
                 let mut row = vec![0u8; ow];
                 for oy in 0..oh {

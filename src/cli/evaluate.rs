@@ -1,0 +1,489 @@
+//! `h2g evaluate`: per-slide Dice, precision and recall of designs against the ground truth of a
+//! cohort, summaries overall and per grade, and Tukey's HSD between designs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use h2g::eval::{compare, summarize, Input, Summary};
+use h2g::output::{write_file, write_json};
+use h2g::stats::tukey_hsd;
+use rayon::prelude::*;
+use serde::Serialize;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The cohort: a CSV with one row per slide and design and the columns slide, design, truth,
+    /// prediction (paths relative to the CSV), optionally truth_downsample,
+    /// prediction_downsample, width, height (level-0 size), mpp, grade, split.
+    #[arg(long)]
+    cohort: PathBuf,
+    /// Output directory: per_slide.csv, summary.json, summary.md.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// The common downsample masks are compared at (default: the coarser of each pair's mask
+    /// downsamples; 4 when both are GeoJSON).
+    #[arg(long)]
+    downsample: Option<f64>,
+    /// GeoJSON truth: the classes counted as positive (repeatable; default every annotation).
+    #[arg(long = "truth-class")]
+    truth_class: Vec<String>,
+    /// GeoJSON predictions: the classes counted as positive (repeatable; default every one).
+    #[arg(long = "prediction-class")]
+    prediction_class: Vec<String>,
+    /// Prediction masks: values above this are positive (0: non-zero; 127 for 0–255 maps).
+    #[arg(long, default_value_t = 0)]
+    threshold: u64,
+    /// Truth masks: values above this are positive.
+    #[arg(long, default_value_t = 0)]
+    truth_threshold: u64,
+    /// Keep slides whose truth is empty in the means (the paper leaves them out).
+    #[arg(long)]
+    include_empty_truth: bool,
+    /// Significance level of Tukey's HSD on per-slide Dice.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    line: usize,
+    slide: String,
+    design: String,
+    truth: PathBuf,
+    prediction: PathBuf,
+    truth_ds: Option<f64>,
+    pred_ds: Option<f64>,
+    level0: Option<(u64, u64)>,
+    mpp: Option<f64>,
+    grade: String,
+    split: String,
+}
+
+/// One evaluated row of the per-slide table.
+#[derive(Debug, Clone, Serialize)]
+struct Result1 {
+    slide: String,
+    design: String,
+    grade: String,
+    split: String,
+    downsample: Option<f64>,
+    tp: Option<u64>,
+    fp: Option<u64>,
+    fn_: Option<u64>,
+    tn: Option<u64>,
+    dice: Option<f64>,
+    precision: Option<f64>,
+    recall: Option<f64>,
+    /// µm² per grid pixel, when the level-0 pixel size is known.
+    px_um2: Option<f64>,
+    status: String,
+    included: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Metrics {
+    dice: Option<Summary>,
+    precision: Option<Summary>,
+    recall: Option<Summary>,
+}
+
+#[derive(Debug, Serialize)]
+struct DesignSummary {
+    rows: usize,
+    included: usize,
+    overall: Metrics,
+    by_grade: BTreeMap<String, Metrics>,
+}
+
+fn parse_rows(path: &Path) -> anyhow::Result<Vec<Row>> {
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let headers = r.headers()?.clone();
+    let col = |n: &str| headers.iter().position(|h| h.trim() == n);
+    let need = |n: &str| {
+        col(n).with_context(|| {
+            format!(
+                "{}: no column '{n}' (columns: {})",
+                path.display(),
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+    };
+    let (cs, cd, ct, cp) = (
+        need("slide")?,
+        need("design")?,
+        need("truth")?,
+        need("prediction")?,
+    );
+    let opt = |name: &str| col(name);
+    let (ctd, cpd, cw, ch, cm, cg, csp) = (
+        opt("truth_downsample"),
+        opt("prediction_downsample"),
+        opt("width"),
+        opt("height"),
+        opt("mpp"),
+        opt("grade"),
+        opt("split"),
+    );
+    let mut rows = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.with_context(|| format!("{}: line {line}", path.display()))?;
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("");
+        let num = |c: Option<usize>, name: &str| -> anyhow::Result<Option<f64>> {
+            let s = get(c);
+            if s.is_empty() {
+                return Ok(None);
+            }
+            match s.parse::<f64>() {
+                Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
+                _ => bail!(
+                    "{}: line {line}: {name} '{s}' is not a positive number",
+                    path.display()
+                ),
+            }
+        };
+        let file = |c: usize, name: &str| -> anyhow::Result<PathBuf> {
+            let s = get(Some(c));
+            if s.is_empty() {
+                bail!("{}: line {line}: empty {name}", path.display());
+            }
+            let p = PathBuf::from(s);
+            Ok(if p.is_absolute() { p } else { base.join(p) })
+        };
+        let level0 = match (num(cw, "width")?, num(ch, "height")?) {
+            (Some(w), Some(h)) => Some((w as u64, h as u64)),
+            _ => None,
+        };
+        let slide = get(Some(cs)).to_string();
+        let design = get(Some(cd)).to_string();
+        if slide.is_empty() || design.is_empty() {
+            bail!("{}: line {line}: empty slide or design", path.display());
+        }
+        rows.push(Row {
+            line,
+            slide,
+            design,
+            truth: file(ct, "truth")?,
+            prediction: file(cp, "prediction")?,
+            truth_ds: num(ctd, "truth_downsample")?,
+            pred_ds: num(cpd, "prediction_downsample")?,
+            level0,
+            mpp: num(cm, "mpp")?,
+            grade: get(cg).to_string(),
+            split: get(csp).to_string(),
+        });
+    }
+    if rows.is_empty() {
+        bail!("{}: no rows", path.display());
+    }
+    Ok(rows)
+}
+
+fn metrics(rs: &[&Result1]) -> Metrics {
+    let pick = |f: fn(&Result1) -> Option<f64>| {
+        let v: Vec<f64> = rs.iter().filter_map(|r| f(r)).collect();
+        summarize(&v)
+    };
+    Metrics {
+        dice: pick(|r| r.dice),
+        precision: pick(|r| r.precision),
+        recall: pick(|r| r.recall),
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x}")).unwrap_or_default()
+}
+
+fn ms(s: &Option<Summary>) -> String {
+    s.map(|s| format!("{:.3} ± {:.3}", s.mean, s.std))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if let Some(d) = a.downsample {
+        if !(d.is_finite() && d > 0.0) {
+            bail!("--downsample must be a positive number");
+        }
+    }
+    let rows = parse_rows(&a.cohort)?;
+    std::fs::create_dir_all(&a.output)
+        .with_context(|| format!("{}: cannot create", a.output.display()))?;
+    let input = |p: &Path, ds: Option<f64>, thr: u64, classes: &[String]| {
+        let mut i = Input::from_path(p, ds, thr);
+        if let Input::GeoJson { classes: c, .. } = &mut i {
+            *c = classes.to_vec();
+        }
+        i
+    };
+    let results: Vec<Result1> = rows
+        .par_iter()
+        .map(|r| {
+            let t = input(&r.truth, r.truth_ds, a.truth_threshold, &a.truth_class);
+            let p = input(&r.prediction, r.pred_ds, a.threshold, &a.prediction_class);
+            let mut out = Result1 {
+                slide: r.slide.clone(),
+                design: r.design.clone(),
+                grade: r.grade.clone(),
+                split: r.split.clone(),
+                downsample: None,
+                tp: None,
+                fp: None,
+                fn_: None,
+                tn: None,
+                dice: None,
+                precision: None,
+                recall: None,
+                px_um2: None,
+                status: String::new(),
+                included: false,
+            };
+            match compare(&t, &p, r.level0, a.downsample) {
+                Ok(c) => {
+                    let k = c.confusion;
+                    out.downsample = Some(c.downsample);
+                    (out.tp, out.fp, out.fn_, out.tn) =
+                        (Some(k.tp), Some(k.fp), Some(k.fn_), Some(k.tn));
+                    (out.dice, out.precision, out.recall) = (k.dice(), k.precision(), k.recall());
+                    out.px_um2 = r.mpp.map(|m| (m * c.downsample).powi(2));
+                    if k.truth() == 0 {
+                        out.status = "empty truth".into();
+                        out.included = a.include_empty_truth;
+                        if a.include_empty_truth && out.dice.is_none() {
+                            // both empty: a perfect agreement when asked to count it
+                            out.dice = Some(1.0);
+                        }
+                    } else {
+                        out.status = "ok".into();
+                        out.included = true;
+                    }
+                }
+                Err(e) => {
+                    // the whole cause chain: "cannot read X: No such file or directory"
+                    let mut msg = e.to_string();
+                    let mut src = std::error::Error::source(&e);
+                    while let Some(s) = src {
+                        msg += &format!(": {s}");
+                        src = s.source();
+                    }
+                    out.status = format!("error (line {}): {msg}", r.line);
+                }
+            }
+            out
+        })
+        .collect();
+    // the per-slide table
+    let csv_path = a.output.join("per_slide.csv");
+    write_file(&csv_path, |w| {
+        let mut c = csv::Writer::from_writer(w);
+        c.write_record([
+            "slide",
+            "design",
+            "grade",
+            "split",
+            "downsample",
+            "tp",
+            "fp",
+            "fn",
+            "tn",
+            "dice",
+            "precision",
+            "recall",
+            "truth_um2",
+            "predicted_um2",
+            "tp_um2",
+            "included",
+            "status",
+        ])
+        .map_err(std::io::Error::other)?;
+        for r in &results {
+            let area = |n: Option<u64>| match (n, r.px_um2) {
+                (Some(n), Some(u)) => format!("{}", n as f64 * u),
+                _ => String::new(),
+            };
+            let int = |n: Option<u64>| n.map(|v| v.to_string()).unwrap_or_default();
+            c.write_record([
+                r.slide.clone(),
+                r.design.clone(),
+                r.grade.clone(),
+                r.split.clone(),
+                opt(r.downsample),
+                int(r.tp),
+                int(r.fp),
+                int(r.fn_),
+                int(r.tn),
+                opt(r.dice),
+                opt(r.precision),
+                opt(r.recall),
+                area(r.tp.zip(r.fn_).map(|(a, b)| a + b)),
+                area(r.tp.zip(r.fp).map(|(a, b)| a + b)),
+                area(r.tp),
+                r.included.to_string(),
+                r.status.clone(),
+            ])
+            .map_err(std::io::Error::other)?;
+        }
+        c.flush()
+    })
+    .with_context(|| format!("{}: cannot write", csv_path.display()))?;
+    // summaries per design, overall and per grade
+    let designs: BTreeSet<&str> = results.iter().map(|r| r.design.as_str()).collect();
+    let slides: BTreeSet<&str> = results.iter().map(|r| r.slide.as_str()).collect();
+    let mut summary = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for d in &designs {
+        let mine: Vec<&Result1> = results.iter().filter(|r| r.design == *d).collect();
+        let inc: Vec<&Result1> = mine.iter().copied().filter(|r| r.included).collect();
+        let have: BTreeSet<&str> = mine.iter().map(|r| r.slide.as_str()).collect();
+        let missing: Vec<&str> = slides.difference(&have).copied().collect();
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "design {d} has no row for {} slide(s): {}",
+                missing.len(),
+                missing.join(", ")
+            ));
+        }
+        let grades: BTreeSet<&str> = inc.iter().map(|r| r.grade.as_str()).collect();
+        let by_grade = grades
+            .iter()
+            .map(|g| {
+                let rs: Vec<&Result1> = inc.iter().copied().filter(|r| r.grade == *g).collect();
+                (
+                    if g.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        g.to_string()
+                    },
+                    metrics(&rs),
+                )
+            })
+            .collect();
+        summary.insert(
+            d.to_string(),
+            DesignSummary {
+                rows: mine.len(),
+                included: inc.len(),
+                overall: metrics(&inc),
+                by_grade,
+            },
+        );
+    }
+    let errors: Vec<String> = results
+        .iter()
+        .filter(|r| r.status.starts_with("error"))
+        .map(|r| format!("{} / {}: {}", r.slide, r.design, r.status))
+        .collect();
+    let excluded: Vec<String> = results
+        .iter()
+        .filter(|r| r.status == "empty truth" && !r.included)
+        .map(|r| format!("{} / {}", r.slide, r.design))
+        .collect();
+    let groups: Vec<(String, Vec<f64>)> = designs
+        .iter()
+        .map(|d| {
+            (
+                d.to_string(),
+                results
+                    .iter()
+                    .filter(|r| r.design == *d && r.included)
+                    .filter_map(|r| r.dice)
+                    .collect(),
+            )
+        })
+        .filter(|g: &(String, Vec<f64>)| !g.1.is_empty())
+        .collect();
+    let tukey = if groups.len() >= 2 {
+        match tukey_hsd(&groups, a.alpha) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                warnings.push(format!("Tukey HSD not computed: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let report = serde_json::json!({
+        "cohort": a.cohort,
+        "designs": summary,
+        "excluded_empty_truth": excluded,
+        "errors": errors,
+        "warnings": warnings,
+        "tukey_dice": tukey,
+        "std": "population (ddof 0)",
+    });
+    write_json(&a.output.join("summary.json"), &report)?;
+    // Markdown
+    let mut md = String::from(
+        "# Evaluation\n\n| design | slides | Dice | precision | recall |\n|---|---|---|---|---|\n",
+    );
+    for (d, s) in &summary {
+        md += &format!(
+            "| {d} | {} | {} | {} | {} |\n",
+            s.included,
+            ms(&s.overall.dice),
+            ms(&s.overall.precision),
+            ms(&s.overall.recall)
+        );
+    }
+    md += "\nMean ± population standard deviation over slides; precision = TP / predicted, recall = TP / truth.\n\n## Per grade\n\n| design | grade | slides | Dice | precision | recall |\n|---|---|---|---|---|---|\n";
+    for (d, s) in &summary {
+        for (g, m) in &s.by_grade {
+            md += &format!(
+                "| {d} | {g} | {} | {} | {} | {} |\n",
+                m.dice.map(|x| x.n).unwrap_or(0),
+                ms(&m.dice),
+                ms(&m.precision),
+                ms(&m.recall)
+            );
+        }
+    }
+    if let Some(t) = &tukey {
+        md += &format!("\n## Tukey HSD on Dice (alpha {})\n\n| group1 | group2 | meandiff | p-adj | lower | upper | reject |\n|---|---|---|---|---|---|---|\n", t.alpha);
+        for p in &t.pairs {
+            md += &format!(
+                "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {} |\n",
+                p.group1, p.group2, p.meandiff, p.p_adj, p.lower, p.upper, p.reject
+            );
+        }
+    }
+    for (title, list) in [
+        ("Left out (empty truth)", &excluded),
+        ("Errors", &errors),
+        ("Warnings", &warnings),
+    ] {
+        if !list.is_empty() {
+            md += &format!("\n## {title}\n\n");
+            for l in list {
+                md += &format!("- {l}\n");
+            }
+        }
+    }
+    let md_path = a.output.join("summary.md");
+    write_file(&md_path, |w| w.write_all(md.as_bytes()))?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    eprintln!(
+        "{} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed → {}",
+        results.len(),
+        designs.len(),
+        slides.len(),
+        results.iter().filter(|r| r.included).count(),
+        excluded.len(),
+        errors.len(),
+        a.output.display()
+    );
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,293 @@
+//! One truth–prediction comparison at a common resolution, streamed row by row.
+//!
+//! Inputs are masks (PNG/TIFF, with the downsample they were exported at) or QuPath GeoJSON
+//! (level-0 coordinates). They are compared on the grid of one downsample `D`: by default the
+//! coarser of the masks' downsamples (4 when both are GeoJSON). A mask at `D` is used as it is;
+//! a finer one is brought to `D` by block majority ([`super::BlockMajority`]; `D` must then be a
+//! whole multiple of its downsample); a coarser one is refused (it would have to be enlarged).
+//! GeoJSON is filled at `D` with QuPath's pixel rule (a pixel is inside when its top-left corner
+//! is). The grid is the smallest of the inputs' sizes at `D`; inputs that differ from it by more
+//! than one pixel are a size/downsample mismatch, never silently cropped.
+
+use std::path::{Path, PathBuf};
+
+use super::{BlockMajority, Confusion};
+use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, RowSource};
+use crate::vector::{read_annotations, PixelRule, ReadError, ScanFill};
+
+/// Errors of a comparison.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// A mask could not be read.
+    #[error(transparent)]
+    Mask(#[from] MaskError),
+    /// A GeoJSON file could not be read.
+    #[error(transparent)]
+    Annotations(#[from] ReadError),
+    /// The inputs do not describe the same slide at the given downsamples, or lack what is
+    /// needed to place them.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A label or binary mask; positive where the value exceeds `threshold`.
+    Mask {
+        /// The file.
+        path: PathBuf,
+        /// Level-0 pixels per mask pixel, when known.
+        downsample: Option<f64>,
+        /// Values above this are positive (0: non-zero; 127 for 0–255 probability masks).
+        threshold: u64,
+    },
+    /// QuPath GeoJSON; the polygons of the listed classes (all when empty) are positive.
+    GeoJson {
+        /// The file.
+        path: PathBuf,
+        /// Classes counted as positive (empty: every annotation).
+        classes: Vec<String>,
+    },
+}
+
+impl Input {
+    /// Takes a path: GeoJSON (`.geojson`, `.json`, also gzipped) or a mask.
+    pub fn from_path(path: &Path, downsample: Option<f64>, threshold: u64) -> Input {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let name = name.trim_end_matches(".gz");
+        if name.ends_with(".geojson") || name.ends_with(".json") {
+            Input::GeoJson {
+                path: path.into(),
+                classes: Vec::new(),
+            }
+        } else {
+            Input::Mask {
+                path: path.into(),
+                downsample,
+                threshold,
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            Input::Mask { path, .. } | Input::GeoJson { path, .. } => path,
+        }
+    }
+}
+
+/// The result of one comparison.
+#[derive(Debug, Clone)]
+pub struct Compared {
+    /// Pixel counts on the common grid.
+    pub confusion: Confusion,
+    /// The grid's downsample.
+    pub downsample: f64,
+    /// The grid's size.
+    pub size: (usize, usize),
+}
+
+/// A binary row source of one input at the common grid.
+enum Rows {
+    U8(BlockMajority<u8>),
+    U16(BlockMajority<u16>),
+    Fill(ScanFill, Vec<u8>),
+}
+
+impl Rows {
+    fn next(&mut self, out: &mut [u8]) -> Result<(), MaskError> {
+        match self {
+            Rows::U8(b) => b.next_row(out),
+            Rows::U16(b) => b.next_row(out),
+            Rows::Fill(f, buf) => {
+                f.read_rows(buf, 1)?;
+                for (o, v) in out.iter_mut().zip(buf.iter()) {
+                    *o = (*v != 0) as u8;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A mask's own downsample and size.
+type Own = Option<(f64, (u32, u32))>;
+
+struct Opened {
+    rows: Option<Rows>,
+    /// Size at the grid's downsample.
+    size: (usize, usize),
+    /// The mask's own downsample and size (masks only).
+    own: Own,
+}
+
+/// Compares `truth` with `pred` on a common grid (`downsample`, else the coarser mask's, else
+/// 4); `level0` is the slide's level-0 size when known (needed to place GeoJSON against
+/// GeoJSON, and to infer a mask's downsample).
+pub fn compare(
+    truth: &Input,
+    pred: &Input,
+    level0: Option<(u64, u64)>,
+    downsample: Option<f64>,
+) -> Result<Compared, CompareError> {
+    // mask headers first: their downsamples decide the grid
+    let header = |inp: &Input| -> Result<Own, CompareError> {
+        let Input::Mask {
+            path, downsample, ..
+        } = inp
+        else {
+            return Ok(None);
+        };
+        let (h, _) = open_mask(path, &MaskOptions::default())?;
+        let ds = match (downsample, level0) {
+            (Some(d), _) => *d,
+            (None, Some((w0, h0))) => {
+                let d = w0 as f64 / h.width as f64;
+                if !crate::slide::fits_downsample((h.width, h.height), (w0, h0), d) {
+                    return Err(CompareError::Mismatch(format!(
+                        "{}: {} × {} is not the slide ({w0} × {h0}) at one downsample",
+                        path.display(),
+                        h.width,
+                        h.height
+                    )));
+                }
+                d
+            }
+            (None, None) => {
+                return Err(CompareError::Mismatch(format!(
+                    "{}: its downsample is unknown (give it, or the slide's level-0 size)",
+                    path.display()
+                )))
+            }
+        };
+        if !(ds.is_finite() && ds > 0.0) {
+            return Err(CompareError::Mismatch(format!(
+                "{}: downsample {ds} is not a positive number",
+                path.display()
+            )));
+        }
+        Ok(Some((ds, (h.width, h.height))))
+    };
+    let (ht, hp) = (header(truth)?, header(pred)?);
+    let d = downsample
+        .or_else(|| {
+            [ht, hp]
+                .iter()
+                .flatten()
+                .map(|x| x.0)
+                .max_by(|a, b| a.total_cmp(b))
+        })
+        .unwrap_or(4.0);
+    let level0 = level0.or_else(|| {
+        [ht, hp]
+            .iter()
+            .flatten()
+            .map(|(ds, (w, h))| ((*w as f64 * ds) as u64, (*h as f64 * ds) as u64))
+            .next()
+    });
+    let open = |inp: &Input, own: Own| -> Result<Opened, CompareError> {
+        match inp {
+            Input::Mask {
+                path, threshold, ..
+            } => {
+                let (ds, (w, h)) = own.expect("masks have headers");
+                let ratio = d / ds;
+                let factor = ratio.round();
+                if ratio < 1.0 - 1e-6 {
+                    return Err(CompareError::Mismatch(format!(
+                        "{}: at downsample {ds} it is coarser than the comparison grid \
+                         (downsample {d}); compare at --downsample {ds} or coarser",
+                        path.display()
+                    )));
+                }
+                if (ratio - factor).abs() > 1e-6 * ratio {
+                    return Err(CompareError::Mismatch(format!(
+                        "{}: downsample {d} is not a whole multiple of its downsample {ds}",
+                        path.display()
+                    )));
+                }
+                let (_, reader) = open_mask(path, &MaskOptions::default())?;
+                let f = factor as usize;
+                let (w, h) = (w as usize, h as usize);
+                let rows = match reader {
+                    MaskReader::U8(r) => Rows::U8(BlockMajority::new(r, w, h, f, *threshold)),
+                    MaskReader::U16(r) => Rows::U16(BlockMajority::new(r, w, h, f, *threshold)),
+                };
+                Ok(Opened {
+                    rows: Some(rows),
+                    size: (w.div_ceil(f), h.div_ceil(f)),
+                    own,
+                })
+            }
+            Input::GeoJson { path, .. } => {
+                let Some((w0, h0)) = level0 else {
+                    return Err(CompareError::Mismatch(format!(
+                        "{}: GeoJSON against GeoJSON needs the slide's level-0 size",
+                        path.display()
+                    )));
+                };
+                let size = (
+                    ((w0 as f64 / d).floor() as usize).max(1),
+                    ((h0 as f64 / d).floor() as usize).max(1),
+                );
+                Ok(Opened {
+                    rows: None,
+                    size,
+                    own: None,
+                })
+            }
+        }
+    };
+    let (mut t, mut p) = (open(truth, ht)?, open(pred, hp)?);
+    let gw = t.size.0.min(p.size.0);
+    let gh = t.size.1.min(p.size.1);
+    for (inp, o) in [(truth, &t), (pred, &p)] {
+        if o.size.0 > gw + 1 || o.size.1 > gh + 1 {
+            let own = o
+                .own
+                .map(|(ds, (w, h))| format!(" ({w} × {h} at downsample {ds})"))
+                .unwrap_or_default();
+            return Err(CompareError::Mismatch(format!(
+                "{}: {} × {} at downsample {d}{own} against {gw} × {gh} for the other input: \
+                 they do not cover the same slide (check the downsamples)",
+                inp.path().display(),
+                o.size.0,
+                o.size.1
+            )));
+        }
+    }
+    // GeoJSON is filled on the common grid itself
+    for (inp, o) in [(truth, &mut t), (pred, &mut p)] {
+        if let Input::GeoJson { path, classes } = inp {
+            let ann = read_annotations(path)?;
+            let polys = ann.polygons_where(
+                |c| classes.is_empty() || c.is_some_and(|c| classes.iter().any(|k| k == c)),
+                d,
+            );
+            o.rows = Some(Rows::Fill(
+                ScanFill::new(&[(1, polys)], o.size.0, PixelRule::TopLeft),
+                vec![0u8; o.size.0],
+            ));
+        }
+    }
+    let mut c = Confusion::default();
+    let (mut rt, mut rp) = (vec![0u8; t.size.0], vec![0u8; p.size.0]);
+    let (tr, pr) = (
+        t.rows.as_mut().expect("opened"),
+        p.rows.as_mut().expect("opened"),
+    );
+    for _ in 0..gh {
+        tr.next(&mut rt)?;
+        pr.next(&mut rp)?;
+        c.add_row(&rt[..gw], &rp[..gw]);
+    }
+    Ok(Compared {
+        confusion: c,
+        downsample: d,
+        size: (gw, gh),
+    })
+}

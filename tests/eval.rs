@@ -1,0 +1,278 @@
+//! Comparisons of truth and prediction at a common resolution: masks at their downsamples,
+//! QuPath GeoJSON filled with QuPath's pixel rule, and the specific errors.
+
+mod common;
+
+use h2g::eval::{compare, CompareError, Input};
+use std::path::Path;
+
+fn rect_mask(path: &Path, w: u32, h: u32, (x0, y0, x1, y1): (u32, u32, u32, u32), v: u8) {
+    let mut m = vec![0u8; (w * h) as usize];
+    for y in y0..y1 {
+        for x in x0..x1 {
+            m[(y * w + x) as usize] = v;
+        }
+    }
+    common::write_gray8(path, w, h, &m);
+}
+
+fn mask(path: &Path, ds: f64) -> Input {
+    Input::Mask {
+        path: path.into(),
+        downsample: Some(ds),
+        threshold: 0,
+    }
+}
+
+#[test]
+fn geojson_truth_against_a_mask_prediction_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    // level 0 is 100 × 80; the grid at downsample 4 is 25 × 20
+    let truth = dir.path().join("truth.geojson");
+    std::fs::write(
+        &truth,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"objectType":"annotation","classification":{"name":"Tumor"}},"geometry":{"type":"Polygon","coordinates":[[[8,8],[40,8],[40,40],[8,40],[8,8]]]}}]}"#,
+    )
+    .unwrap();
+    // truth covers mask pixels x 2..10, y 2..10 (64); the prediction x 4..12, y 2..10 (64)
+    let pred = dir.path().join("pred.png");
+    rect_mask(&pred, 25, 20, (4, 2, 12, 10), 255);
+    let c = compare(
+        &Input::from_path(&truth, None, 0),
+        &mask(&pred, 4.0),
+        Some((100, 80)),
+        None,
+    )
+    .unwrap();
+    assert_eq!((c.downsample, c.size), (4.0, (25, 20)));
+    let k = c.confusion;
+    assert_eq!((k.tp, k.fp, k.fn_, k.tn), (48, 16, 16, 500 - 80));
+    assert_eq!(k.dice(), Some(0.75));
+    // swapping the roles swaps precision and recall, keeps Dice
+    let s = compare(
+        &mask(&pred, 4.0),
+        &Input::from_path(&truth, None, 0),
+        Some((100, 80)),
+        None,
+    )
+    .unwrap()
+    .confusion;
+    assert_eq!(
+        (s.precision(), s.recall(), s.dice()),
+        (k.recall(), k.precision(), k.dice())
+    );
+}
+
+#[test]
+fn a_finer_mask_is_brought_to_the_coarser_grid_by_block_majority() {
+    let dir = tempfile::tempdir().unwrap();
+    // truth at downsample 1 (40 × 20): x 0..10 positive; prediction at downsample 2 (20 × 10):
+    // x 0..6 positive. On the downsample-2 grid the truth is x 0..5: TP 5 × 10, FP 1 × 10
+    let truth = dir.path().join("t.png");
+    rect_mask(&truth, 40, 20, (0, 0, 10, 20), 1);
+    let pred = dir.path().join("p.png");
+    rect_mask(&pred, 20, 10, (0, 0, 6, 10), 1);
+    let c = compare(&mask(&truth, 1.0), &mask(&pred, 2.0), None, None).unwrap();
+    assert_eq!((c.downsample, c.size), (2.0, (20, 10)));
+    assert_eq!(
+        (c.confusion.tp, c.confusion.fp, c.confusion.fn_),
+        (50, 10, 0)
+    );
+    // a mask against itself is Dice 1, at any whole multiple of its downsample
+    for d in [1.0, 2.0, 5.0] {
+        let c = compare(&mask(&truth, 1.0), &mask(&truth, 1.0), None, Some(d)).unwrap();
+        assert_eq!(c.confusion.dice(), Some(1.0), "downsample {d}");
+    }
+    // 0–255 probability masks: --threshold 127
+    let prob = dir.path().join("prob.png");
+    rect_mask(&prob, 20, 10, (0, 0, 6, 10), 100);
+    let low = Input::Mask {
+        path: prob.clone(),
+        downsample: Some(2.0),
+        threshold: 127,
+    };
+    let c = compare(&mask(&truth, 1.0), &low, None, None).unwrap();
+    assert_eq!(c.confusion.predicted(), 0);
+}
+
+#[test]
+fn mismatches_are_specific_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.png");
+    rect_mask(&a, 25, 20, (0, 0, 5, 5), 1);
+    let b = dir.path().join("b.png");
+    rect_mask(&b, 30, 20, (0, 0, 5, 5), 1);
+    let msg = |e: CompareError| e.to_string();
+    // same downsample, different sizes
+    let e = msg(compare(&mask(&a, 4.0), &mask(&b, 4.0), None, None).unwrap_err());
+    assert!(e.contains("do not cover the same slide"), "{e}");
+    // a prediction coarser than the grid asked for
+    let e = msg(compare(&mask(&a, 4.0), &mask(&b, 8.0), None, Some(4.0)).unwrap_err());
+    assert!(e.contains("coarser than the comparison grid"), "{e}");
+    // not a whole multiple
+    let e = msg(compare(&mask(&a, 4.0), &mask(&a, 4.0), None, Some(6.0)).unwrap_err());
+    assert!(e.contains("not a whole multiple"), "{e}");
+    // no downsample and no slide size
+    let none = Input::Mask {
+        path: a.clone(),
+        downsample: None,
+        threshold: 0,
+    };
+    let e = msg(compare(&none, &mask(&a, 4.0), None, None).unwrap_err());
+    assert!(e.contains("downsample is unknown"), "{e}");
+    // inferred from the slide size
+    let c = compare(&none, &mask(&a, 4.0), Some((100, 80)), None).unwrap();
+    assert_eq!(c.confusion.dice(), Some(1.0));
+    // a missing file
+    let e = msg(compare(
+        &mask(&dir.path().join("nope.png"), 4.0),
+        &mask(&a, 4.0),
+        None,
+        None,
+    )
+    .unwrap_err());
+    assert!(e.contains("nope.png"), "{e}");
+}
+
+#[test]
+fn camelyon16_annotation_against_a_shifted_copy_of_itself() {
+    use h2g::mask::RowSource;
+    use h2g::vector::{read_annotations, PixelRule, ScanFill};
+    let Some(path) = common::shared("annotations/derived/camelyon16_tumor_085.qupath.geojson")
+    else {
+        eprintln!("../shared absent: skipping the CAMELYON16 comparison");
+        return;
+    };
+    let ann = read_annotations(&path).unwrap();
+    // a copy moved by 5 and 3 grid pixels at downsample 32 (160 and 96 level-0 pixels)
+    let (d, sx, sy) = (32.0, 5usize, 3usize);
+    let features: Vec<serde_json::Value> = ann
+        .items
+        .iter()
+        .flat_map(|it| it.polygons.iter())
+        .map(|p| {
+            let rings: Vec<Vec<[f64; 2]>> = p
+                .iter()
+                .map(|r| {
+                    let mut v: Vec<[f64; 2]> = r
+                        .iter()
+                        .map(|&(x, y)| [x + sx as f64 * d, y + sy as f64 * d])
+                        .collect();
+                    v.push(v[0]);
+                    v
+                })
+                .collect();
+            serde_json::json!({"type": "Feature", "properties": {"objectType": "annotation"},
+                               "geometry": {"type": "Polygon", "coordinates": rings}})
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let moved = dir.path().join("moved.geojson");
+    std::fs::write(
+        &moved,
+        serde_json::to_string(
+            &serde_json::json!({"type": "FeatureCollection", "features": features}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // the expected overlap, counted on the original's own rasterization
+    let (w, h) = (3000usize, 3000usize);
+    let mut fill = ScanFill::new(
+        &[(1, ann.polygons_where(|_| true, d))],
+        w,
+        PixelRule::TopLeft,
+    );
+    let mut m = vec![0u8; w * h];
+    fill.read_rows(&mut m, h).unwrap();
+    let area = m.iter().filter(|&&v| v != 0).count() as u64;
+    let mut overlap = 0u64;
+    for y in sy..h {
+        for x in sx..w {
+            overlap += (m[y * w + x] != 0 && m[(y - sy) * w + (x - sx)] != 0) as u64;
+        }
+    }
+    assert!(area > 1000 && overlap > 0 && overlap < area);
+    let c = compare(
+        &Input::from_path(&path, None, 0),
+        &Input::from_path(&moved, None, 0),
+        Some((96_000, 96_000)),
+        Some(d),
+    )
+    .unwrap()
+    .confusion;
+    assert_eq!((c.truth(), c.predicted(), c.tp), (area, area, overlap));
+    assert_eq!(c.dice(), Some(overlap as f64 / area as f64));
+}
+
+#[test]
+fn cli_evaluate_a_small_cohort_with_its_problems_reported() {
+    use assert_cmd::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    // three slides, 20 × 10 masks at downsample 4 (level 0: 80 × 40); truth x 0..10
+    for s in ["s1", "s2", "s3"] {
+        rect_mask(&p(&format!("{s}_truth.png")), 20, 10, (0, 0, 10, 10), 1);
+    }
+    rect_mask(&p("empty_truth.png"), 20, 10, (0, 0, 0, 0), 1);
+    // design a: x 0..10 (Dice 1), x 0..5 (2/3), x 5..15 (1/2); design b: x 0..8 (8/9) twice
+    rect_mask(&p("a1.png"), 20, 10, (0, 0, 10, 10), 1);
+    rect_mask(&p("a2.png"), 20, 10, (0, 0, 5, 10), 1);
+    rect_mask(&p("a3.png"), 20, 10, (5, 0, 15, 10), 1);
+    rect_mask(&p("b.png"), 20, 10, (0, 0, 8, 10), 1);
+    std::fs::write(
+        p("cohort.csv"),
+        "slide,design,truth,prediction,truth_downsample,prediction_downsample,grade,mpp\n\
+         s1,a,s1_truth.png,a1.png,4,4,1,0.25\n\
+         s2,a,s2_truth.png,a2.png,4,4,1,0.25\n\
+         s3,a,s3_truth.png,a3.png,4,4,3,0.25\n\
+         s1,b,s1_truth.png,b.png,4,4,1,0.25\n\
+         s2,b,s2_truth.png,b.png,4,4,1,0.25\n\
+         s4,a,empty_truth.png,a1.png,4,4,2,0.25\n\
+         s4,b,empty_truth.png,gone.png,4,4,2,0.25\n",
+    )
+    .unwrap();
+    let out = p("out");
+    Command::cargo_bin("h2g")
+        .unwrap()
+        .args(["evaluate", "--cohort"])
+        .arg(p("cohort.csv"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("gone.png: No such file"));
+    let table = std::fs::read_to_string(out.join("per_slide.csv")).unwrap();
+    assert!(
+        table.contains("s2,a,1,,4,50,0,50,100,0.6666666666666666,1,0.5,"),
+        "{table}"
+    );
+    // areas in µm²: 100 truth pixels of (0.25 · 4)² µm²
+    assert!(
+        table.contains("s1,a,1,,4,100,0,0,100,1,1,1,100,100,100,true,ok"),
+        "{table}"
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let a = &s["designs"]["a"];
+    assert_eq!(
+        (a["rows"].as_u64(), a["included"].as_u64()),
+        (Some(4), Some(3))
+    );
+    let mean = (1.0 + 2.0 / 3.0 + 0.5) / 3.0;
+    assert!((a["overall"]["dice"]["mean"].as_f64().unwrap() - mean).abs() < 1e-12);
+    let pop_std = (((1.0f64 - mean).powi(2) + (2.0 / 3.0 - mean).powi(2) + (0.5 - mean).powi(2))
+        / 3.0)
+        .sqrt();
+    assert!((a["overall"]["dice"]["std"].as_f64().unwrap() - pop_std).abs() < 1e-12);
+    assert_eq!(a["by_grade"]["1"]["dice"]["n"].as_u64(), Some(2));
+    assert_eq!(s["excluded_empty_truth"][0].as_str(), Some("s4 / a"));
+    assert!(s["errors"][0].as_str().unwrap().contains("s4 / b"));
+    assert!(s["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("design b has no row for 1 slide(s): s3"));
+    assert_eq!(s["tukey_dice"]["pairs"][0]["group1"].as_str(), Some("a"));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("| a | 3 | 0.722 ± 0.208 |"), "{md}");
+}

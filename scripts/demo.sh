@@ -37,4 +37,20 @@ ls "$OUT" | grep segment-h2g
 echo; echo "== the slide's 10x patch grid with tissue fractions (no annotation: labels 'unlabelled')"
 $H patches "$SLIDE" -o "$OUT/patches.csv" --export "$OUT/patches"
 head -4 "$OUT/patches.csv"
+echo; echo "== evaluation of the designs (h2g and pw with the UNTRAINED models, otsu) against the real tissue"
+echo "   outline of this slide (../shared only: its licence is non-commercial, so h2g does not ship it)"
+TRUTH=../shared/data/annotations/derived/CMU-1-Small-Region.tissue-from-pathopatcher-CMU-1.geojson
+if [ -f "$TRUTH" ]; then
+  $H segment "$SLIDE" --design pw --model test-patch-classifier -o "$OUT" 2>/dev/null
+  $H segment "$SLIDE" --design otsu -o "$OUT" 2>/dev/null
+  stem=$(basename "${SLIDE%.*}")
+  { echo "slide,design,truth,prediction,prediction_downsample,width,height,mpp,grade"
+    for d in h2g pw otsu; do
+      echo "cmu-small,$d,$(realpath "$TRUTH"),$(realpath "$OUT")/$stem.segment-$d.mask.tif,4,2220,2967,0.499,2"
+    done; } >"$OUT/cohort.csv"
+  $H evaluate --cohort "$OUT/cohort.csv" -o "$OUT/evaluation"
+  head -8 "$OUT/evaluation/summary.md"
+else
+  echo "   (skipped: ../shared is not beside this checkout)"
+fi
 echo; echo "outputs in $OUT/"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The tests: set up, then the full suite and a syntax check of the QuPath Groovy scripts; with
+# The tests: set up, then the full suite, a syntax check of the QuPath Groovy scripts and the
+# evaluation report rendered in headless Chromium; with
 # ../shared present, also the independent interoperability checks (tifffile, OpenSlide, vips,
 # GEOS/shapely).
 set -euo pipefail
@@ -7,6 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo test --release --locked
 scripts/check-groovy.sh
+scripts/check-report.sh
 if [ -d ../shared/tools ]; then
   scripts/check-interop.sh
 fi

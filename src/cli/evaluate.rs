@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use h2g::eval::report::{boxplot_svg, esc};
 use h2g::eval::{compare, summarize, Input, Summary};
 use h2g::output::{write_file, write_json};
-use h2g::stats::tukey_hsd;
+use h2g::stats::{tukey_hsd, Tukey};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -465,6 +466,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let md_path = a.output.join("summary.md");
     write_file(&md_path, |w| w.write_all(md.as_bytes()))?;
+    let html = report_html(
+        &a.cohort,
+        &summary,
+        &results,
+        tukey.as_ref(),
+        [&excluded, &errors, &warnings],
+    );
+    let html_path = a.output.join("report.html");
+    write_file(&html_path, |w| w.write_all(html.as_bytes()))?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }
@@ -486,4 +496,142 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The self-contained HTML report: tables, box plots (inline SVG), the slides worst first.
+fn report_html(
+    cohort: &Path,
+    summary: &BTreeMap<String, DesignSummary>,
+    results: &[Result1],
+    tukey: Option<&Tukey>,
+    [excluded, errors, warnings]: [&Vec<String>; 3],
+) -> String {
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "n/a".into());
+    let mut h = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>h2g evaluation</title>\
+         <style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}\
+         td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}\
+         .bad{{color:#b00}}</style></head><body><h1>Evaluation</h1><p>Cohort: {}. Mean ± population standard \
+         deviation over slides; precision = TP / predicted, recall = TP / truth.</p>",
+        esc(&cohort.display().to_string())
+    );
+    h += "<h2>Designs</h2><table id=\"summary\"><tr><th>design</th><th>slides</th><th>Dice</th><th>precision</th><th>recall</th></tr>";
+    for (d, s) in summary {
+        h += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(d),
+            s.included,
+            esc(&ms(&s.overall.dice)),
+            esc(&ms(&s.overall.precision)),
+            esc(&ms(&s.overall.recall))
+        );
+    }
+    h += "</table><h2>Per grade</h2><table id=\"grades\"><tr><th>design</th><th>grade</th><th>slides</th><th>Dice</th><th>precision</th><th>recall</th></tr>";
+    for (d, s) in summary {
+        for (g, m) in &s.by_grade {
+            h += &format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(d),
+                esc(g),
+                m.dice.map(|x| x.n).unwrap_or(0),
+                esc(&ms(&m.dice)),
+                esc(&ms(&m.precision)),
+                esc(&ms(&m.recall))
+            );
+        }
+    }
+    h += "</table><h2>Distributions</h2><div id=\"boxplots\">";
+    let included: Vec<&Result1> = results.iter().filter(|r| r.included).collect();
+    for (name, pick) in [
+        (
+            "Dice",
+            (|r: &Result1| r.dice) as fn(&Result1) -> Option<f64>,
+        ),
+        ("precision", |r: &Result1| r.precision),
+        ("recall", |r: &Result1| r.recall),
+    ] {
+        let groups: Vec<(String, Vec<f64>)> = summary
+            .keys()
+            .map(|d| {
+                let v = included
+                    .iter()
+                    .filter(|r| &r.design == d)
+                    .filter_map(|r| pick(r))
+                    .collect();
+                (d.clone(), v)
+            })
+            .collect();
+        h += &boxplot_svg(&format!("{name} per design"), &groups);
+    }
+    let grades: BTreeSet<&str> = included.iter().map(|r| r.grade.as_str()).collect();
+    if grades.len() > 1 {
+        for g in grades {
+            let groups: Vec<(String, Vec<f64>)> = summary
+                .keys()
+                .map(|d| {
+                    let v = included
+                        .iter()
+                        .filter(|r| &r.design == d && r.grade == g)
+                        .filter_map(|r| r.dice)
+                        .collect();
+                    (d.clone(), v)
+                })
+                .collect();
+            h += &boxplot_svg(&format!("Dice per design, grade {g}"), &groups);
+        }
+    }
+    h += "</div>";
+    if let Some(t) = tukey {
+        h += &format!(
+            "<h2>Tukey HSD on Dice (alpha {})</h2><table id=\"tukey\"><tr><th>group1</th><th>group2</th>\
+             <th>meandiff</th><th>p-adj</th><th>lower</th><th>upper</th><th>reject</th></tr>",
+            t.alpha
+        );
+        for p in &t.pairs {
+            h += &format!(
+                "<tr><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td></tr>",
+                esc(&p.group1),
+                esc(&p.group2),
+                p.meandiff,
+                p.p_adj,
+                p.lower,
+                p.upper,
+                p.reject
+            );
+        }
+        h += "</table>";
+    }
+    // slides, worst Dice first (undefined last)
+    let mut rows: Vec<&Result1> = results.iter().filter(|r| r.tp.is_some()).collect();
+    rows.sort_by(|a, b| {
+        a.dice
+            .unwrap_or(f64::INFINITY)
+            .total_cmp(&b.dice.unwrap_or(f64::INFINITY))
+    });
+    h += "<h2>Slides, worst first</h2><table id=\"slides\"><tr><th>slide</th><th>design</th><th>grade</th>\
+          <th>Dice</th><th>precision</th><th>recall</th><th>status</th></tr>";
+    for r in rows {
+        h += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.slide),
+            esc(&r.design),
+            esc(&r.grade),
+            f(r.dice),
+            f(r.precision),
+            f(r.recall),
+            esc(&r.status)
+        );
+    }
+    h += "</table>";
+    h += "<h2>Problems</h2><ul id=\"problems\">";
+    for (kind, list) in [
+        ("left out (empty truth)", excluded),
+        ("error", errors),
+        ("warning", warnings),
+    ] {
+        for l in list {
+            h += &format!("<li class=\"bad\">{kind}: {}</li>", esc(l));
+        }
+    }
+    h + "</ul></body></html>\n"
 }

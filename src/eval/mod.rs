@@ -4,6 +4,7 @@
 //! standard deviation overall and per group (e.g. histological grade).
 
 pub mod compare;
+pub mod report;
 
 use std::collections::BTreeMap;
 

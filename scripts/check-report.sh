@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders an `h2g evaluate` report in headless Chromium: a generated cohort (3 slides, 2 designs,
 # 2 grades, one failing row, GeoJSON truth and predictions), a screenshot that must not be blank,
-# and the rendered DOM, which must hold the tables, the box plots and the slides worst first.
+# and the rendered DOM, which must hold the tables, the box plots, the slides worst first and their
+# outline thumbnails.
 # Installs Debian's chromium when missing (apt, as root); elsewhere it is skipped (CI: an error).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +61,8 @@ checks = {
     "box plots (Dice, precision, recall, per grade)": dom.count("<svg") >= 5 and 'class="box"' in dom,
     "Tukey table": 'id="tukey"' in dom,
     "the failing row listed": "missing.geojson" in dom,
+    "a thumbnail with both outlines per evaluated row": dom.count('class="thumb"') == 5
+        and dom.count('stroke="#1a9850"') == 5 and dom.count('stroke="#d01c8b"') == 5,
 }
 # worst first: the slide with the lowest Dice (slide-1, otsu) is the first row of the slide table
 table = dom[dom.index('id="slides"'):]

@@ -44,12 +44,13 @@ if [ -f "$TRUTH" ]; then
   $H segment "$SLIDE" --design pw --model test-patch-classifier -o "$OUT" 2>/dev/null
   $H segment "$SLIDE" --design otsu -o "$OUT" 2>/dev/null
   stem=$(basename "${SLIDE%.*}")
-  { echo "slide,design,truth,prediction,prediction_downsample,width,height,mpp,grade"
+  { echo "slide,design,truth,prediction,prediction_downsample,width,height,mpp,grade,image"
     for d in h2g pw otsu; do
-      echo "cmu-small,$d,$(realpath "$TRUTH"),$(realpath "$OUT")/$stem.segment-$d.mask.tif,4,2220,2967,0.499,2"
+      echo "cmu-small,$d,$(realpath "$TRUTH"),$(realpath "$OUT")/$stem.segment-$d.mask.tif,4,2220,2967,0.499,2,$(realpath "$SLIDE")"
     done; } >"$OUT/cohort.csv"
   $H evaluate --cohort "$OUT/cohort.csv" -o "$OUT/evaluation"
   head -8 "$OUT/evaluation/summary.md"
+  echo "   report with outline thumbnails: $OUT/evaluation/report.html"
 else
   echo "   (skipped: ../shared is not beside this checkout)"
 fi

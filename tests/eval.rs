@@ -275,4 +275,9 @@ fn cli_evaluate_a_small_cohort_with_its_problems_reported() {
     assert_eq!(s["tukey_dice"]["pairs"][0]["group1"].as_str(), Some("a"));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("| a | 3 | 0.722 ± 0.208 |"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // one outline thumbnail per compared row (6: every row but the missing file), worst first
+    assert_eq!(html.matches("class=\"thumb\"").count(), 6);
+    let worst = html.find("s3 / a: Dice 0.5000").unwrap();
+    assert!(worst < html.find("s2 / a: Dice 0.6667").unwrap());
 }

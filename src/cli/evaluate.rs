@@ -17,7 +17,8 @@ use serde::Serialize;
 pub struct Args {
     /// The cohort: a CSV with one row per slide and design and the columns slide, design, truth,
     /// prediction (paths relative to the CSV), optionally truth_downsample,
-    /// prediction_downsample, width, height (level-0 size), mpp, grade, split.
+    /// prediction_downsample, width, height (level-0 size), mpp, grade, split, image (the slide
+    /// file, for the report's thumbnails).
     #[arg(long)]
     cohort: PathBuf,
     /// Output directory: per_slide.csv, summary.json, summary.md.
@@ -60,6 +61,7 @@ struct Row {
     mpp: Option<f64>,
     grade: String,
     split: String,
+    image: Option<PathBuf>,
 }
 
 /// One evaluated row of the per-slide table.
@@ -81,6 +83,9 @@ struct Result1 {
     px_um2: Option<f64>,
     status: String,
     included: bool,
+    /// The report's thumbnail (inline SVG), when the comparison ran.
+    #[serde(skip)]
+    thumb: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -129,6 +134,7 @@ fn parse_rows(path: &Path) -> anyhow::Result<Vec<Row>> {
         opt("grade"),
         opt("split"),
     );
+    let cimg = opt("image");
     let mut rows = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let line = i + 2;
@@ -176,6 +182,14 @@ fn parse_rows(path: &Path) -> anyhow::Result<Vec<Row>> {
             mpp: num(cm, "mpp")?,
             grade: get(cg).to_string(),
             split: get(csp).to_string(),
+            image: Some(get(cimg)).filter(|s| !s.is_empty()).map(|s| {
+                let p = PathBuf::from(s);
+                if p.is_absolute() {
+                    p
+                } else {
+                    base.join(p)
+                }
+            }),
         });
     }
     if rows.is_empty() {
@@ -242,6 +256,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 px_um2: None,
                 status: String::new(),
                 included: false,
+                thumb: None,
             };
             match compare(&t, &p, r.level0, a.downsample) {
                 Ok(c) => {
@@ -251,6 +266,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                         (Some(k.tp), Some(k.fp), Some(k.fn_), Some(k.tn));
                     (out.dice, out.precision, out.recall) = (k.dice(), k.precision(), k.recall());
                     out.px_um2 = r.mpp.map(|m| (m * c.downsample).powi(2));
+                    out.thumb = Some(thumbnail(r.image.as_deref(), &c));
                     if k.truth() == 0 {
                         out.status = "empty truth".into();
                         out.included = a.include_empty_truth;
@@ -610,7 +626,7 @@ fn report_html(
     });
     h += "<h2>Slides, worst first</h2><table id=\"slides\"><tr><th>slide</th><th>design</th><th>grade</th>\
           <th>Dice</th><th>precision</th><th>recall</th><th>status</th></tr>";
-    for r in rows {
+    for r in &rows {
         h += &format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&r.slide),
@@ -622,7 +638,18 @@ fn report_html(
             esc(&r.status)
         );
     }
-    h += "</table>";
+    h += "</table><h2>Truth (green) and prediction (magenta), worst first</h2><div id=\"thumbnails\">";
+    for r in rows.iter().take(300) {
+        if let Some(t) = &r.thumb {
+            h += &format!(
+                "<figure style=\"display:inline-block;margin:6px\">{t}<figcaption>{} / {}: Dice {}</figcaption></figure>",
+                esc(&r.slide),
+                esc(&r.design),
+                f(r.dice)
+            );
+        }
+    }
+    h += "</div>";
     h += "<h2>Problems</h2><ul id=\"problems\">";
     for (kind, list) in [
         ("left out (empty truth)", excluded),
@@ -634,4 +661,41 @@ fn report_html(
         }
     }
     h + "</ul></body></html>\n"
+}
+
+/// The thumbnail of one comparison: the slide (when `image` opens) under the truth and
+/// prediction outlines, as inline SVG.
+fn thumbnail(image: Option<&Path>, c: &h2g::eval::Compared) -> String {
+    let o = &c.outline;
+    let background = image
+        .and_then(|p| {
+            let slide = h2g::slide::open_slide(p, 1 << 28).ok()?;
+            let meta = h2g::slide::SlideMeta::from_properties(slide.properties(), None);
+            let at = h2g::units::Resolution::Downsample(c.downsample * o.scale as f64);
+            let plan = h2g::slide::plan_read(&*slide, &meta, at).ok()?;
+            let img = h2g::slide::read_at(&*slide, &plan, 0, 0, o.w as u32, o.h as u32).ok()?;
+            let png = h2g::eval::report::png_bytes(img.width, img.height, &img.data).ok()?;
+            Some(format!(
+                "<image href=\"data:image/png;base64,{}\" x=\"0\" y=\"0\" width=\"{}\" height=\"{}\"/>",
+                h2g::eval::report::base64(&png),
+                o.w,
+                o.h
+            ))
+        })
+        .unwrap_or_else(|| format!("<rect width=\"{}\" height=\"{}\" fill=\"#f4f4f4\"/>", o.w, o.h));
+    let path = |cells: &[bool], colour: &str| {
+        format!(
+            "<path d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" vector-effect=\"non-scaling-stroke\"/>",
+            h2g::eval::report::outline_path(cells, o.w, o.h)
+        )
+    };
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"thumb\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\">{background}{}{}</svg>",
+        o.w,
+        o.h,
+        o.w,
+        o.h,
+        path(&o.truth, "#1a9850"),
+        path(&o.pred, "#d01c8b")
+    )
 }

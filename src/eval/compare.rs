@@ -89,7 +89,27 @@ pub struct Compared {
     pub downsample: f64,
     /// The grid's size.
     pub size: (usize, usize),
+    /// Both masks shrunk for a thumbnail (a cell is set when any grid pixel of its block is).
+    pub outline: Outline,
 }
+
+/// Truth and prediction at thumbnail scale: `scale` grid pixels per cell, row-major `w × h`.
+#[derive(Debug, Clone, Default)]
+pub struct Outline {
+    /// Grid pixels per thumbnail pixel.
+    pub scale: usize,
+    /// Width in cells.
+    pub w: usize,
+    /// Height in cells.
+    pub h: usize,
+    /// Truth cells.
+    pub truth: Vec<bool>,
+    /// Prediction cells.
+    pub pred: Vec<bool>,
+}
+
+/// The longest side of the thumbnails, in pixels.
+pub const THUMB_SIDE: usize = 320;
 
 /// A binary row source of one input at the common grid.
 enum Rows {
@@ -280,14 +300,29 @@ pub fn compare(
         t.rows.as_mut().expect("opened"),
         p.rows.as_mut().expect("opened"),
     );
-    for _ in 0..gh {
+    let scale = gw.max(gh).div_ceil(THUMB_SIDE).max(1);
+    let (ow, oh) = (gw.div_ceil(scale), gh.div_ceil(scale));
+    let mut outline = Outline {
+        scale,
+        w: ow,
+        h: oh,
+        truth: vec![false; ow * oh],
+        pred: vec![false; ow * oh],
+    };
+    for y in 0..gh {
         tr.next(&mut rt)?;
         pr.next(&mut rp)?;
         c.add_row(&rt[..gw], &rp[..gw]);
+        let base = (y / scale) * ow;
+        for x in 0..gw {
+            outline.truth[base + x / scale] |= rt[x] != 0;
+            outline.pred[base + x / scale] |= rp[x] != 0;
+        }
     }
     Ok(Compared {
         confusion: c,
         downsample: d,
         size: (gw, gh),
+        outline,
     })
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::mask::{MaskError, RowSource};
 use crate::pyramid::Sample;
 
-pub use compare::{compare, CompareError, Compared, Input};
+pub use compare::{compare, CompareError, Compared, Input, Outline, THUMB_SIDE};
 
 /// Pixel counts of one binary comparison (a pixel is positive when its value is non-zero).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -111,9 +111,86 @@ pub fn boxplot_svg(title: &str, groups: &[(String, Vec<f64>)]) -> String {
     s + "</svg>"
 }
 
+/// Standard base64 (RFC 4648, with padding).
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut o = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                o.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                o.push('=');
+            }
+        }
+    }
+    o
+}
+
+/// An RGB picture as PNG bytes.
+pub fn png_bytes(w: u32, h: u32, rgb: &[u8]) -> Result<Vec<u8>, png::EncodingError> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc.write_header()?;
+        wr.write_image_data(rgb)?;
+        wr.finish()?;
+    }
+    Ok(out)
+}
+
+/// The boundary of the set cells of a `w × h` grid as an SVG path (unit cells; the edges
+/// between a set cell and an unset one or the border).
+pub fn outline_path(cells: &[bool], w: usize, h: usize) -> String {
+    let at = |x: isize, y: isize| {
+        x >= 0
+            && y >= 0
+            && (x as usize) < w
+            && (y as usize) < h
+            && cells[y as usize * w + x as usize]
+    };
+    let mut d = String::new();
+    for y in 0..h as isize {
+        for x in 0..w as isize {
+            if !at(x, y) {
+                continue;
+            }
+            if !at(x, y - 1) {
+                d += &format!("M{x} {y}h1");
+            }
+            if !at(x, y + 1) {
+                d += &format!("M{x} {}h1", y + 1);
+            }
+            if !at(x - 1, y) {
+                d += &format!("M{x} {y}v1");
+            }
+            if !at(x + 1, y) {
+                d += &format!("M{} {y}v1", x + 1);
+            }
+        }
+    }
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_and_outlines() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        // a 2 × 1 block has 6 unit edges on its boundary and none inside
+        let d = outline_path(&[true, true, false], 3, 1);
+        assert_eq!(d.matches('h').count() + d.matches('v').count(), 6);
+        assert!(!d.contains("M1 0v1"));
+    }
 
     #[test]
     fn quantiles_match_numpy_linear() {

@@ -272,7 +272,8 @@ fn cli_evaluate_a_small_cohort_with_its_problems_reported() {
         .as_str()
         .unwrap()
         .contains("design b has no row for 1 slide(s): s3"));
-    assert_eq!(s["tukey_dice"]["pairs"][0]["group1"].as_str(), Some("a"));
+    assert_eq!(s["tukey"]["pairs"][0]["group1"].as_str(), Some("a"));
+    assert_eq!(s["tukey_metric"].as_str(), Some("dice"));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("| a | 3 | 0.722 ± 0.208 |"), "{md}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();

@@ -73,6 +73,11 @@ fn bad_tables_are_specific_errors() {
             "design,slide,dice\nA,1,0.5\nB,1,NaN\n",
             "every value must be finite",
         ),
+        // empty cells are missing values: left out, which leaves one value per group here
+        (
+            "design,slide,dice\nA,1,0.5\nA,2,\nB,1,0.6\n",
+            "no degrees of freedom",
+        ),
         (
             "design,slide,precision\nA,1,0.5\n",
             "no column 'dice' (columns: design, slide, precision)",

@@ -43,9 +43,19 @@ pub struct Args {
     /// Keep slides whose truth is empty in the means (the paper leaves them out).
     #[arg(long)]
     include_empty_truth: bool,
-    /// Significance level of Tukey's HSD on per-slide Dice.
+    /// Significance level of Tukey's HSD between designs.
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
+    /// The per-slide metric Tukey's HSD compares.
+    #[arg(long, value_enum, default_value_t = TukeyMetric::Dice)]
+    tukey_metric: TukeyMetric,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TukeyMetric {
+    Dice,
+    Precision,
+    Recall,
 }
 
 #[derive(Debug, Clone)]
@@ -407,7 +417,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 results
                     .iter()
                     .filter(|r| r.design == *d && r.included)
-                    .filter_map(|r| r.dice)
+                    .filter_map(|r| match a.tukey_metric {
+                        TukeyMetric::Dice => r.dice,
+                        TukeyMetric::Precision => r.precision,
+                        TukeyMetric::Recall => r.recall,
+                    })
                     .collect(),
             )
         })
@@ -430,7 +444,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         "excluded_empty_truth": excluded,
         "errors": errors,
         "warnings": warnings,
-        "tukey_dice": tukey,
+        "tukey": tukey,
+        "tukey_metric": format!("{:?}", a.tukey_metric).to_lowercase(),
         "std": "population (ddof 0)",
     });
     write_json(&a.output.join("summary.json"), &report)?;
@@ -460,7 +475,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(t) = &tukey {
-        md += &format!("\n## Tukey HSD on Dice (alpha {})\n\n| group1 | group2 | meandiff | p-adj | lower | upper | reject |\n|---|---|---|---|---|---|---|\n", t.alpha);
+        md += &format!("\n## Tukey HSD on {:?} (alpha {})\n\n| group1 | group2 | meandiff | p-adj | lower | upper | reject |\n|---|---|---|---|---|---|---|\n", a.tukey_metric, t.alpha);
         for p in &t.pairs {
             md += &format!(
                 "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {} |\n",
@@ -482,11 +497,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let md_path = a.output.join("summary.md");
     write_file(&md_path, |w| w.write_all(md.as_bytes()))?;
+    let metric = format!("{:?}", a.tukey_metric);
     let html = report_html(
         &a.cohort,
         &summary,
         &results,
-        tukey.as_ref(),
+        tukey.as_ref().map(|t| (t, metric.as_str())),
         [&excluded, &errors, &warnings],
     );
     let html_path = a.output.join("report.html");
@@ -519,7 +535,7 @@ fn report_html(
     cohort: &Path,
     summary: &BTreeMap<String, DesignSummary>,
     results: &[Result1],
-    tukey: Option<&Tukey>,
+    tukey: Option<(&Tukey, &str)>,
     [excluded, errors, warnings]: [&Vec<String>; 3],
 ) -> String {
     let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "n/a".into());
@@ -597,9 +613,9 @@ fn report_html(
         }
     }
     h += "</div>";
-    if let Some(t) = tukey {
+    if let Some((t, metric)) = tukey {
         h += &format!(
-            "<h2>Tukey HSD on Dice (alpha {})</h2><table id=\"tukey\"><tr><th>group1</th><th>group2</th>\
+            "<h2>Tukey HSD on {metric} (alpha {})</h2><table id=\"tukey\"><tr><th>group1</th><th>group2</th>\
              <th>meandiff</th><th>p-adj</th><th>lower</th><th>upper</th><th>reject</th></tr>",
             t.alpha
         );

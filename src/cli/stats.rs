@@ -76,6 +76,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let (gi, vi) = (col(&by)?, col(&metric)?);
     let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut skipped = 0usize;
     for (i, row) in r.records().enumerate() {
         let line = i + 2;
         let row = row.with_context(|| format!("{}: line {line}", csv.display()))?;
@@ -83,6 +84,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         let raw = row.get(vi).unwrap_or("").trim();
         if g.is_empty() {
             bail!("{}: line {line}: empty '{by}'", csv.display());
+        }
+        if raw.is_empty() {
+            // a missing value (e.g. an undefined metric in evaluate's per_slide.csv)
+            skipped += 1;
+            continue;
         }
         let v: f64 = raw.parse().map_err(|_| {
             anyhow::anyhow!(
@@ -97,6 +103,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             );
         }
         groups.entry(g.to_string()).or_default().push(v);
+    }
+    if skipped > 0 {
+        eprintln!("{skipped} row(s) without a '{metric}' value left out");
     }
     let groups: Vec<(String, Vec<f64>)> = groups.into_iter().collect();
     let t = tukey_hsd(&groups, alpha).with_context(|| csv.display().to_string())?;

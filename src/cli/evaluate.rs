@@ -245,6 +245,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         i
     };
+    let bar = h2g::output::progress(Some(rows.len() as u64), "comparisons", true);
     let results: Vec<Result1> = rows
         .par_iter()
         .map(|r| {
@@ -300,9 +301,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     out.status = format!("error (line {}): {msg}", r.line);
                 }
             }
+            bar.inc(1);
             out
         })
         .collect();
+    bar.finish_and_clear();
     // the per-slide table
     let csv_path = a.output.join("per_slide.csv");
     write_file(&csv_path, |w| {

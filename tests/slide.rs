@@ -8,6 +8,7 @@ use h2g::slide::{
     plan_read, read_at, resample_area, OpenSlideSlide, Slide, SlideError, SlideMeta, SyntheticSlide,
 };
 use h2g::units::Resolution;
+use predicates::prelude::*;
 
 fn synthetic() -> SyntheticSlide {
     SyntheticSlide::new(4000, 3000, &[1.0, 4.0, 16.0])
@@ -142,6 +143,29 @@ fn direct_jpeg_tiles_equal_openslide_byte_for_byte_on_a_real_svs() {
         let b = plain.read_region(0, x, y, rw, rh).unwrap();
         assert!(a == b, "region {x},{y} {rw}×{rh} differs");
     }
+}
+
+#[test]
+fn a_truncated_copy_of_a_real_slide_is_called_damaged() {
+    let Some(path) = common::cmu_slide() else {
+        eprintln!("CMU-1-Small-Region.svs absent (run scripts/setup.sh): skipping");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.svs");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&cut, &bytes[..300_000]).unwrap();
+    Command::cargo_bin("h2g")
+        .unwrap()
+        .arg("info")
+        .arg(&cut)
+        .assert()
+        .code(1)
+        .stderr(
+            predicates::str::contains("it is a damaged TIFF").and(predicates::str::contains(
+                "past the end of the file (300000 bytes): a truncated copy?",
+            )),
+        );
 }
 
 #[test]

@@ -293,7 +293,9 @@ impl Reader<'_> {
         // a damaged count must not allocate more than the file holds
         if at.checked_add(n as u64).is_none_or(|end| end > self.len) {
             return Err(format!(
-                "TIFF structure of {n} bytes at {at} is past the end of the file"
+                "its structure continues at byte {at}, past the end of the file ({} bytes): a \
+                 truncated copy?",
+                self.len
             ));
         }
         let mut b = vec![0u8; n];
@@ -343,6 +345,8 @@ impl Reader<'_> {
                     | TAG_TILE_OFFSETS
                     | TAG_TILE_COUNTS
                     | TAG_JPEG_TABLES
+                    | 273
+                    | 279
             );
             if !wanted {
                 continue;
@@ -376,6 +380,33 @@ impl Reader<'_> {
         let next = self.uint(&raw[n as usize * entry_len..]);
         Ok((ifd, next))
     }
+}
+
+/// Why a TIFF file is damaged, if it is: its IFD chain or a tile/strip it points to lies past
+/// the end of the file (a truncated copy), or the chain cannot be parsed.
+pub fn tiff_damage(path: &Path) -> Option<String> {
+    let file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let ifds = match read_ifds(&file) {
+        Ok(i) => i,
+        Err(e) => return Some(e),
+    };
+    for (n, d) in ifds.iter().enumerate() {
+        for (offs, counts) in [(TAG_TILE_OFFSETS, TAG_TILE_COUNTS), (273u16, 279u16)] {
+            let (Some(o), Some(c)) = (d.ints.get(&offs), d.ints.get(&counts)) else {
+                continue;
+            };
+            if let Some(end) = o.iter().zip(c).map(|(o, c)| o.saturating_add(*c)).max() {
+                if end > len {
+                    return Some(format!(
+                        "image {n} has data up to byte {end}, but the file ends at byte {len} \
+                         (a truncated copy?)"
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Reads the main IFD chain (at most 1024 IFDs, no loops).

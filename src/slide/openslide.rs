@@ -131,7 +131,14 @@ fn unsupported_reason(path: &Path) -> String {
     if head.starts_with(b"\x89PNG") || head.starts_with(b"\xff\xd8\xff") {
         return "it is a flat PNG/JPEG picture, not a whole-slide image".into();
     }
-    if head.starts_with(b"II*\0") || head.starts_with(b"MM\0*") || head.starts_with(b"II+\0") {
+    if head.starts_with(b"II*\0")
+        || head.starts_with(b"MM\0*")
+        || head.starts_with(b"II+\0")
+        || head.starts_with(b"MM\0+")
+    {
+        if let Some(damage) = super::direct::tiff_damage(path) {
+            return format!("it is a damaged TIFF: {damage}");
+        }
         return format!(
             "it is a TIFF that OpenSlide {version} does not recognise as a slide (a generic \
              TIFF slide must be tiled, with its pyramid in the main IFD chain)"

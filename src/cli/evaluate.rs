@@ -246,6 +246,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         i
     };
     let bar = h2g::output::progress(Some(rows.len() as u64), "comparisons", true);
+    // a slide's thumbnail is read once for all the designs compared on it
+    let backgrounds: Backgrounds = Default::default();
     let results: Vec<Result1> = rows
         .par_iter()
         .map(|r| {
@@ -277,7 +279,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                         (Some(k.tp), Some(k.fp), Some(k.fn_), Some(k.tn));
                     (out.dice, out.precision, out.recall) = (k.dice(), k.precision(), k.recall());
                     out.px_um2 = r.mpp.map(|m| (m * c.downsample).powi(2));
-                    out.thumb = Some(thumbnail(r.image.as_deref(), &c));
+                    out.thumb = Some(thumbnail(r.image.as_deref(), &c, &backgrounds));
                     if k.truth() == 0 {
                         out.status = "empty truth".into();
                         out.included = a.include_empty_truth;
@@ -682,15 +684,24 @@ fn report_html(
     h + "</ul></body></html>\n"
 }
 
+/// Thumbnail backgrounds already read: (slide, downsample bits, width, height) → `<image>`.
+type Backgrounds =
+    std::sync::Mutex<std::collections::HashMap<(PathBuf, u64, usize, usize), Option<String>>>;
+
 /// The thumbnail of one comparison: the slide (when `image` opens) under the truth and
 /// prediction outlines, as inline SVG.
-fn thumbnail(image: Option<&Path>, c: &h2g::eval::Compared) -> String {
+fn thumbnail(image: Option<&Path>, c: &h2g::eval::Compared, seen: &Backgrounds) -> String {
     let o = &c.outline;
-    let background = image
-        .and_then(|p| {
+    let ds = c.downsample * o.scale as f64;
+    let read = |p: &Path| -> Option<String> {
+        let key = (p.to_path_buf(), ds.to_bits(), o.w, o.h);
+        if let Some(done) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return done.clone();
+        }
+        let made = (|| {
             let slide = h2g::slide::open_slide(p, 1 << 28).ok()?;
             let meta = h2g::slide::SlideMeta::from_properties(slide.properties(), None);
-            let at = h2g::units::Resolution::Downsample(c.downsample * o.scale as f64);
+            let at = h2g::units::Resolution::Downsample(ds);
             let plan = h2g::slide::plan_read(&*slide, &meta, at).ok()?;
             let img = h2g::slide::read_at(&*slide, &plan, 0, 0, o.w as u32, o.h as u32).ok()?;
             let png = h2g::eval::report::png_bytes(img.width, img.height, &img.data).ok()?;
@@ -700,8 +711,18 @@ fn thumbnail(image: Option<&Path>, c: &h2g::eval::Compared) -> String {
                 o.w,
                 o.h
             ))
-        })
-        .unwrap_or_else(|| format!("<rect width=\"{}\" height=\"{}\" fill=\"#f4f4f4\"/>", o.w, o.h));
+        })();
+        seen.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, made.clone());
+        made
+    };
+    let background = image.and_then(read).unwrap_or_else(|| {
+        format!(
+            "<rect width=\"{}\" height=\"{}\" fill=\"#f4f4f4\"/>",
+            o.w, o.h
+        )
+    });
     let path = |cells: &[bool], colour: &str| {
         format!(
             "<path d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" vector-effect=\"non-scaling-stroke\"/>",

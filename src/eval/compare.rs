@@ -155,14 +155,15 @@ pub fn compare(
     downsample: Option<f64>,
 ) -> Result<Compared, CompareError> {
     // mask headers first: their downsamples decide the grid
-    let header = |inp: &Input| -> Result<Own, CompareError> {
+    // each mask is opened once: its header decides the grid, its reader serves the rows
+    let header = |inp: &Input| -> Result<(Own, Option<MaskReader>), CompareError> {
         let Input::Mask {
             path, downsample, ..
         } = inp
         else {
-            return Ok(None);
+            return Ok((None, None));
         };
-        let (h, _) = open_mask(path, &MaskOptions::default())?;
+        let (h, reader) = open_mask(path, &MaskOptions::default())?;
         let ds = match (downsample, level0) {
             (Some(d), _) => *d,
             (None, Some((w0, h0))) => {
@@ -190,9 +191,9 @@ pub fn compare(
                 path.display()
             )));
         }
-        Ok(Some((ds, (h.width, h.height))))
+        Ok((Some((ds, (h.width, h.height))), Some(reader)))
     };
-    let (ht, hp) = (header(truth)?, header(pred)?);
+    let ((ht, reader_t), (hp, reader_p)) = (header(truth)?, header(pred)?);
     let d = downsample
         .or_else(|| {
             [ht, hp]
@@ -209,60 +210,61 @@ pub fn compare(
             .map(|(ds, (w, h))| ((*w as f64 * ds) as u64, (*h as f64 * ds) as u64))
             .next()
     });
-    let open = |inp: &Input, own: Own| -> Result<Opened, CompareError> {
-        match inp {
-            Input::Mask {
-                path, threshold, ..
-            } => {
-                let (ds, (w, h)) = own.expect("masks have headers");
-                let ratio = d / ds;
-                let factor = ratio.round();
-                if ratio < 1.0 - 1e-6 {
-                    return Err(CompareError::Mismatch(format!(
-                        "{}: at downsample {ds} it is coarser than the comparison grid \
+    let open =
+        |inp: &Input, own: Own, reader: Option<MaskReader>| -> Result<Opened, CompareError> {
+            match inp {
+                Input::Mask {
+                    path, threshold, ..
+                } => {
+                    let (ds, (w, h)) = own.expect("masks have headers");
+                    let ratio = d / ds;
+                    let factor = ratio.round();
+                    if ratio < 1.0 - 1e-6 {
+                        return Err(CompareError::Mismatch(format!(
+                            "{}: at downsample {ds} it is coarser than the comparison grid \
                          (downsample {d}); compare at --downsample {ds} or coarser",
-                        path.display()
-                    )));
+                            path.display()
+                        )));
+                    }
+                    if (ratio - factor).abs() > 1e-6 * ratio {
+                        return Err(CompareError::Mismatch(format!(
+                            "{}: downsample {d} is not a whole multiple of its downsample {ds}",
+                            path.display()
+                        )));
+                    }
+                    let reader = reader.expect("masks are opened with their headers");
+                    let f = factor as usize;
+                    let (w, h) = (w as usize, h as usize);
+                    let rows = match reader {
+                        MaskReader::U8(r) => Rows::U8(BlockMajority::new(r, w, h, f, *threshold)),
+                        MaskReader::U16(r) => Rows::U16(BlockMajority::new(r, w, h, f, *threshold)),
+                    };
+                    Ok(Opened {
+                        rows: Some(rows),
+                        size: (w.div_ceil(f), h.div_ceil(f)),
+                        own,
+                    })
                 }
-                if (ratio - factor).abs() > 1e-6 * ratio {
-                    return Err(CompareError::Mismatch(format!(
-                        "{}: downsample {d} is not a whole multiple of its downsample {ds}",
-                        path.display()
-                    )));
+                Input::GeoJson { path, .. } => {
+                    let Some((w0, h0)) = level0 else {
+                        return Err(CompareError::Mismatch(format!(
+                            "{}: GeoJSON against GeoJSON needs the slide's level-0 size",
+                            path.display()
+                        )));
+                    };
+                    let size = (
+                        ((w0 as f64 / d).floor() as usize).max(1),
+                        ((h0 as f64 / d).floor() as usize).max(1),
+                    );
+                    Ok(Opened {
+                        rows: None,
+                        size,
+                        own: None,
+                    })
                 }
-                let (_, reader) = open_mask(path, &MaskOptions::default())?;
-                let f = factor as usize;
-                let (w, h) = (w as usize, h as usize);
-                let rows = match reader {
-                    MaskReader::U8(r) => Rows::U8(BlockMajority::new(r, w, h, f, *threshold)),
-                    MaskReader::U16(r) => Rows::U16(BlockMajority::new(r, w, h, f, *threshold)),
-                };
-                Ok(Opened {
-                    rows: Some(rows),
-                    size: (w.div_ceil(f), h.div_ceil(f)),
-                    own,
-                })
             }
-            Input::GeoJson { path, .. } => {
-                let Some((w0, h0)) = level0 else {
-                    return Err(CompareError::Mismatch(format!(
-                        "{}: GeoJSON against GeoJSON needs the slide's level-0 size",
-                        path.display()
-                    )));
-                };
-                let size = (
-                    ((w0 as f64 / d).floor() as usize).max(1),
-                    ((h0 as f64 / d).floor() as usize).max(1),
-                );
-                Ok(Opened {
-                    rows: None,
-                    size,
-                    own: None,
-                })
-            }
-        }
-    };
-    let (mut t, mut p) = (open(truth, ht)?, open(pred, hp)?);
+        };
+    let (mut t, mut p) = (open(truth, ht, reader_t)?, open(pred, hp, reader_p)?);
     let gw = t.size.0.min(p.size.0);
     let gh = t.size.1.min(p.size.1);
     for (inp, o) in [(truth, &t), (pred, &p)] {

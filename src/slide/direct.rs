@@ -205,12 +205,9 @@ impl DirectLevels {
         let bytes = 3 * t.tile_w as usize * t.tile_h as usize;
         let got = self.cache.get((level, i), bytes, || {
             let stream = stream(&self.file, t, off, len)?;
-            let (_, _, space) = turbojpeg::header(&stream)?;
-            if space != t.space {
-                // OpenSlide forces the TIFF's colour space on the decoder; TurboJPEG cannot
-                return Err("colour space differs from the TIFF's".into());
-            }
-            turbojpeg::decode_rgb(&stream, t.tile_w, t.tile_h).map(Arc::new)
+            // a tile in another colour space than the TIFF's (a JFIF marker overriding ours) is
+            // refused, and OpenSlide, which forces the TIFF's, reads it
+            turbojpeg::decode_rgb(&stream, t.tile_w, t.tile_h, t.space).map(Arc::new)
         });
         got.ok().map(Some)
     }

@@ -190,15 +190,24 @@ pub fn header(jpeg: &[u8]) -> Result<(u32, u32, JpegSpace), String> {
     })
 }
 
-/// Decodes a complete JPEG stream of exactly `width × height` pixels into packed RGB, with
-/// libjpeg-turbo's defaults (as OpenSlide decodes). A warning (e.g. truncated data) is an
+/// Decodes a complete JPEG stream of exactly `width × height` pixels in colour space `space`
+/// into packed RGB, with libjpeg-turbo's defaults (as OpenSlide decodes). A stream of another
+/// size or colour space is refused before decoding; a warning (e.g. truncated data) is an
 /// error, as OpenSlide treats it.
-pub fn decode_rgb(jpeg: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
-    let (w, h, _) = header(jpeg)?;
+pub fn decode_rgb(
+    jpeg: &[u8],
+    width: u32,
+    height: u32,
+    space: JpegSpace,
+) -> Result<Vec<u8>, String> {
+    let (w, h, s) = header(jpeg)?;
     if (w, h) != (width, height) {
         return Err(format!(
             "JPEG tile is {w} × {h} pixels, the TIFF says {width} × {height}"
         ));
+    }
+    if s != space {
+        return Err(format!("JPEG tile is {s:?}, the TIFF says {space:?}"));
     }
     let mut out = vec![0u8; 3 * width as usize * height as usize];
     with_handle(|a, hd| {

@@ -1,12 +1,15 @@
 //! h2g: the H2G-Net breast-tumour segmentation lifecycle for QuPath users, as a library.
 //!
-//! Modules follow the lifecycle. Present: [`slide`] (whole-slide access over OpenSlide, level
-//! and resolution selection), [`units`] (pixel sizes and magnifications as types), [`mask`]
-//! (streaming label-mask inputs), [`output`] (atomic output files), [`pyramid`] (label-preserving pyramids), [`tiff`] (tiled
-//! pyramidal TIFF writer) and [`convert`] (`convert-mask`). Planned, each in its own module:
-//! tissue detection, patch extraction and sampling, models and the cascade, vectorisation and
-//! rasterisation of QuPath GeoJSON, and evaluation.
+//! Modules follow the lifecycle: [`slide`] (whole-slide access over OpenSlide and a direct JPEG
+//! tile reader, level and resolution selection), [`units`] (pixel sizes and magnifications as
+//! types), [`mask`] (streaming label-mask inputs), [`output`] (atomic output files), [`pyramid`]
+//! (label-preserving pyramids), [`tiff`] (tiled pyramidal TIFF writer), [`convert`]
+//! (`convert-mask`), [`tissue`] (tissue detection), [`patches`] and [`sampling`] (patch grids,
+//! labels and hierarchical sampling), [`infer`] (models, heatmaps and the cascade), [`vector`]
+//! (QuPath GeoJSON out of masks and back), [`eval`] and [`stats`] (evaluation, Tukey's HSD) and
+//! [`batch`] (cohort runs: records, fingerprints, event log).
 
+pub mod batch;
 pub mod convert;
 pub mod eval;
 pub mod infer;

@@ -11,22 +11,6 @@ fn h2g() -> Command {
     Command::cargo_bin("h2g").unwrap()
 }
 
-/// The set-up's ONNX Runtime; tests that need it skip without it, except under CI where its
-/// absence is a failure (scripts/setup.sh must have fetched it).
-fn runtime() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".deps/onnxruntime/lib/libonnxruntime.so.1.31.1");
-    if p.is_file() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI without ONNX Runtime: run scripts/setup.sh"
-    );
-    eprintln!("skipped: no .deps/onnxruntime (run scripts/setup.sh)");
-    None
-}
-
 /// `h2g heatmap SLIDE --model MODEL -o OUT EXTRA…`.
 fn heatmap(
     slide: &Path,
@@ -76,7 +60,7 @@ fn models_list_names_the_test_models_as_untrained() {
 
 #[test]
 fn inspect_reports_both_refinement_input_forms() {
-    if runtime().is_none() {
+    if common::runtime().is_none() {
         return;
     }
     let o = h2g()
@@ -149,7 +133,7 @@ fn a_missing_runtime_is_a_clear_error() {
 
 #[test]
 fn heatmap_on_the_real_slide_writes_tiff_png_and_report() {
-    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+    let (Some(_), Some(slide)) = (common::runtime(), common::cmu_slide()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -185,7 +169,7 @@ fn heatmap_on_the_real_slide_writes_tiff_png_and_report() {
 
 #[test]
 fn a_model_that_does_not_fit_the_manifest_is_refused() {
-    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+    let (Some(_), Some(slide)) = (common::runtime(), common::cmu_slide()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -219,7 +203,7 @@ fn a_model_that_does_not_fit_the_manifest_is_refused() {
 
 #[test]
 fn a_slide_without_tissue_gives_an_empty_heatmap() {
-    if runtime().is_none() {
+    if common::runtime().is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -253,7 +237,7 @@ fn a_slide_without_tissue_gives_an_empty_heatmap() {
 
 #[test]
 fn cuda_is_never_claimed_on_a_cpu_only_runtime() {
-    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+    let (Some(_), Some(slide)) = (common::runtime(), common::cmu_slide()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -275,7 +259,7 @@ fn cuda_is_never_claimed_on_a_cpu_only_runtime() {
 
 #[test]
 fn every_design_segments_the_real_slide_with_consistent_outputs() {
-    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+    let (Some(_), Some(slide)) = (common::runtime(), common::cmu_slide()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -343,7 +327,7 @@ fn every_design_segments_the_real_slide_with_consistent_outputs() {
 
 #[test]
 fn designs_refuse_missing_or_mismatched_models() {
-    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+    let (Some(_), Some(slide)) = (common::runtime(), common::cmu_slide()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -385,7 +369,7 @@ fn designs_refuse_missing_or_mismatched_models() {
 
 #[test]
 fn preannotate_runs_many_slides_and_continues_past_a_bad_one() {
-    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+    let (Some(_), Some(slide)) = (common::runtime(), common::cmu_slide()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -513,7 +497,7 @@ fn models_fetch_keeps_only_files_whose_sha256_matches() {
 
 #[test]
 fn the_real_tissue_model_runs_as_a_tissue_method() {
-    let (Some(_), Some(slide)) = (runtime(), common::cmu_slide()) else {
+    let (Some(_), Some(slide)) = (common::runtime(), common::cmu_slide()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -20,6 +20,9 @@ pub struct Args {
     /// Output directory for STEM.heatmap.tif (float32), .png (preview) and .json.
     #[arg(short, long)]
     output: PathBuf,
+    /// Name the outputs NAME.* instead of by the slide file's stem.
+    #[arg(long)]
+    name: Option<String>,
     /// Minimum tissue fraction of a patch for it to run (the published pipeline: 0.5).
     #[arg(long, default_value_t = 0.5)]
     min_tissue: f64,
@@ -66,7 +69,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         &super::bar_progress(&bar),
     )?;
     bar.finish_and_clear();
-    let stem = super::output_stem(&a.output, &a.slide)?;
+    let stem = super::output_stem(&a.output, &a.slide, a.name.as_deref())?;
     let (w, h) = (hm.grid.cols, hm.grid.rows);
     let (tif, png) = write_heatmap_files(&a.output, &stem, &hm)?;
     let json = a.output.join(format!("{stem}.heatmap.json"));

@@ -9,6 +9,7 @@ mod patches;
 mod preannotate;
 mod rasterize;
 mod region;
+mod run;
 mod sample;
 mod segment;
 mod stats;
@@ -21,9 +22,9 @@ use clap::{Parser, Subcommand};
 
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
-/// Subcommands in lifecycle order. Available: info, region, convert-mask, tissue, patches,
-/// sample, vectorize, rasterize, models, heatmap, segment, preannotate, evaluate, stats. Planned:
-/// batch.
+/// Subcommands in lifecycle order: info, region, convert-mask, tissue, patches, sample,
+/// vectorize, rasterize, models, heatmap, segment, preannotate, evaluate, stats; `run` carries a
+/// whole cohort through the per-slide steps, resumably.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -63,6 +64,9 @@ enum Command {
     Evaluate(evaluate::Args),
     /// Statistics between designs: Tukey's HSD on per-slide values.
     Stats(stats::Args),
+    /// A whole cohort through tissue, patches, segment, vectorize and evaluate: resumable, bad
+    /// slides recorded and skipped, slides in parallel within a memory budget.
+    Run(run::Args),
 }
 
 /// Runs the parsed command line.
@@ -82,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preannotate(a) => preannotate::run(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Stats(a) => stats::run(a),
+        Command::Run(a) => run::run(a),
     }
 }
 
@@ -179,17 +184,40 @@ pub(crate) fn bar_progress(bar: &indicatif::ProgressBar) -> impl Fn(u64, u64) + 
     }
 }
 
-/// Creates the output directory `dir` and returns the file stem outputs of `slide` are named by.
+/// Creates the output directory `dir` and returns the file stem outputs of `slide` are named by:
+/// `name` when given (`--name`), else the slide file's stem.
 pub(crate) fn output_stem(
     dir: &std::path::Path,
     slide: &std::path::Path,
+    name: Option<&str>,
 ) -> anyhow::Result<String> {
     use anyhow::Context;
+    if let Some(n) = name {
+        check_name(n)?;
+    }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(slide
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "slide".into()))
+    Ok(name.map(str::to_string).unwrap_or_else(|| {
+        slide
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "slide".into())
+    }))
+}
+
+/// Checks an output name (`--name`, a cohort slide id): a plain file name of letters, digits,
+/// `.`, `_` and `-`, not starting with `.` or `-`, at most 200 bytes.
+pub(crate) fn check_name(n: &str) -> anyhow::Result<()> {
+    let ok = !n.is_empty()
+        && n.len() <= 200
+        && !n.starts_with(['.', '-'])
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !ok {
+        anyhow::bail!(
+            "'{n}' cannot name outputs: use letters, digits, '.', '_' and '-' (not first), at most 200"
+        );
+    }
+    Ok(())
 }
 
 /// Parses a positive, finite float.

@@ -122,7 +122,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
 fn one(a: &Args, path: &Path, model: Option<&mut (Model, Manifest)>) -> anyhow::Result<String> {
     let slide = open_slide(path, 1 << 34)?;
     let meta = SlideMeta::from_properties(slide.properties(), a.rt.mpp);
-    let stem = super::output_stem(&a.output, path)?;
+    let stem = super::output_stem(&a.output, path, None)?;
     if a.method == PreMethod::An1 {
         let rep = run_tissue(
             &*slide,

@@ -33,6 +33,9 @@ pub struct Args {
     /// Output directory.
     #[arg(short, long)]
     output: PathBuf,
+    /// Name the outputs NAME.* instead of by the slide file's stem.
+    #[arg(long)]
+    name: Option<String>,
     /// Which design (PIPELINE.md §7).
     #[arg(long, value_enum, default_value_t = Design::H2g)]
     design: Design,
@@ -109,7 +112,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         &super::bar_progress(&bar),
     )?;
     bar.finish_and_clear();
-    let stem = super::output_stem(&a.output, &a.slide)?;
+    let stem = super::output_stem(&a.output, &a.slide, a.name.as_deref())?;
     let design = serde_json::to_value(a.design)?
         .as_str()
         .unwrap_or("design")
@@ -224,6 +227,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let report = serde_json::json!({
         "slide": a.slide,
         "design": a.design,
+        "level0": {"width": slide.level_size(0)?.0, "height": slide.level_size(0)?.1,
+                   "mpp": meta.mpp.map(|p| (p.x + p.y) / 2.0)},
         "patch_model": patch.as_ref().map(|(m, man)| serde_json::json!({"name": man.name, "file": m.path(), "trained": man.trained})),
         "refine_model": refine.as_ref().map(|(m, man)| serde_json::json!({"name": man.name, "file": m.path(), "trained": man.trained})),
         "onnx_runtime": lib,

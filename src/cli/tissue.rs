@@ -51,6 +51,9 @@ pub struct Args {
     /// Output directory (created if missing) for STEM.tissue-METHOD.tif, .png and .json.
     #[arg(short, long)]
     output: PathBuf,
+    /// Name the outputs NAME.* instead of by the slide file's stem.
+    #[arg(long)]
+    name: Option<String>,
     /// Detection method.
     #[arg(long, value_enum, default_value_t = MethodArg::Saturation)]
     method: MethodArg,
@@ -177,7 +180,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let slide = open_slide(&a.slide, DEFAULT_MAX_PIXELS)?;
     let meta = SlideMeta::from_properties(slide.properties(), a.mpp);
-    let stem = super::output_stem(&a.output, &a.slide)?;
+    let stem = super::output_stem(&a.output, &a.slide, a.name.as_deref())?;
     let out = TissueOutput {
         dir: a.output.clone(),
         stem,

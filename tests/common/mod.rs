@@ -203,3 +203,19 @@ pub fn entries(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// The set-up's ONNX Runtime; tests that need it skip without it, except under CI where its
+/// absence is a failure (scripts/setup.sh must have fetched it).
+pub fn runtime() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".deps/onnxruntime/lib/libonnxruntime.so.1.31.1");
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI without ONNX Runtime: run scripts/setup.sh"
+    );
+    eprintln!("skipped: no .deps/onnxruntime (run scripts/setup.sh)");
+    None
+}

@@ -1,0 +1,348 @@
+//! `h2g run`: a cohort of the real demo slide (three copies), a truncated copy, a text file
+//! named .svs and a missing file, through every step; killed at many moments and resumed.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use h2g::batch::Record;
+
+const BIN: &str = env!("CARGO_BIN_EXE_h2g");
+
+/// A cohort in `dir`: three copies of the real slide with a truth mask at downsample 4 (one
+/// without truth), and three bad slides. Returns the table's path.
+fn cohort(dir: &Path, slide: &Path) -> PathBuf {
+    for n in ["a", "b", "c"] {
+        std::fs::copy(slide, dir.join(format!("{n}.svs"))).unwrap();
+    }
+    let bytes = std::fs::read(slide).unwrap();
+    std::fs::write(dir.join("cut.svs"), &bytes[..bytes.len() / 3]).unwrap();
+    std::fs::write(dir.join("text.svs"), "not a slide\n").unwrap();
+    // 2220 x 2967 at downsample 4: 555 x 741, a tumour rectangle
+    let (w, h) = (555u32, 741u32);
+    let mut m = vec![0u8; (w * h) as usize];
+    for y in 200..500 {
+        for x in 100..400 {
+            m[(y * w + x) as usize] = 1;
+        }
+    }
+    common::write_gray8(&dir.join("truth.png"), w, h, &m);
+    let p = dir.join("cohort.csv");
+    std::fs::write(
+        &p,
+        "id,slide,truth,grade\n\
+         a,a.svs,truth.png,1\n\
+         b,b.svs,truth.png,2\n\
+         c,c.svs,,2\n\
+         cut,cut.svs,truth.png,3\n\
+         text,text.svs,,3\n\
+         gone,gone.svs,,3\n",
+    )
+    .unwrap();
+    p
+}
+
+fn run_args(cohort: &Path, out: &Path, ort: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["run", "--cohort"])
+        .arg(cohort)
+        .arg("-o")
+        .arg(out)
+        .args([
+            "--model",
+            "test-patch-classifier",
+            "--refine-model",
+            "test-refinement-2in",
+            "--jobs",
+            "2",
+            "--threads",
+            "2",
+            "--ort-lib",
+        ])
+        .arg(ort)
+        .stdin(Stdio::null());
+    c
+}
+
+/// The events of the log, parsed.
+fn events(out: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(out.join("events.jsonl")).unwrap_or_default();
+    // a line being appended while this reads is not whole yet
+    let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    whole
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each event line is whole JSON"))
+        .collect()
+}
+
+/// Every file under `dir` with its bytes, paths relative; run bookkeeping left out.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, d: &Path, m: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, m);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                m.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut m = BTreeMap::new();
+    walk(dir, dir, &mut m);
+    m
+}
+
+/// Outputs that must be identical between runs: masks, tables, annotations (reports carry
+/// timings and paths, records times; logs and events are per run).
+fn deterministic(m: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+    m.iter()
+        .filter(|(k, _)| {
+            k.starts_with("slides/")
+                && [".tif", ".csv", ".geojson", ".png"]
+                    .iter()
+                    .any(|e| k.ends_with(e))
+                && !k.ends_with("cohort.csv")
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Every record in `out` lists outputs that are there, unchanged.
+fn assert_records_intact(out: &Path) {
+    for unit in std::fs::read_dir(out.join("slides"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .chain([out.join("cohort")])
+    {
+        let Ok(rd) = std::fs::read_dir(&unit) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if let Some(step) = name.strip_suffix(".record.json") {
+                let r = Record::load(&p).expect("a record is whole JSON");
+                r.outputs_intact(&unit.join(step), true)
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cohort_runs_resumes_and_isolates_bad_slides() {
+    let (Some(slide), Some(ort)) = (common::cmu_slide(), common::runtime()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let c = cohort(dir.path(), &slide);
+    let out = dir.path().join("out");
+    let o = run_args(&c, &out, &ort).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    // each bad slide is reported with its own reason, the good ones complete
+    assert!(err.contains("gone.svs: no such slide file"), "{err}");
+    assert!(err.contains("a damaged TIFF"), "{err}");
+    assert!(err.contains("text.svs"), "{err}");
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["slides"], 6);
+    assert_eq!(s["slides_failed"], 3, "{s:#}");
+    for step in ["tissue", "patches", "segment", "vectorize"] {
+        assert_eq!(s["steps"][step]["ran"], 3, "{step}: {s:#}");
+    }
+    assert_eq!(s["steps"]["evaluate"]["ran"], 2, "{s:#}");
+    // c has no truth; the segmentations of cut and text failed, so their evaluations are blocked
+    assert_eq!(s["steps"]["evaluate"]["not applicable"], 1, "{s:#}");
+    assert_eq!(s["steps"]["evaluate"]["blocked"], 2, "{s:#}");
+    assert_eq!(s["cohort_evaluation"], "ran");
+    for (id, f) in [
+        ("a", "tissue/a.tissue-saturation.tif"),
+        ("a", "patches/a.patches.csv"),
+        ("b", "segment/b.segment-h2g.mask.tif"),
+        ("c", "vectorize/c.annotations.geojson"),
+        ("a", "evaluate/per_slide.csv"),
+    ] {
+        assert!(out.join("slides").join(id).join(f).is_file(), "{id}/{f}");
+    }
+    let per_slide = std::fs::read_to_string(out.join("cohort/evaluate/per_slide.csv")).unwrap();
+    assert_eq!(per_slide.lines().count(), 3, "{per_slide}");
+    // the same slide copied: identical outputs under their own names
+    assert_eq!(
+        std::fs::read(out.join("slides/a/segment/a.segment-h2g.mask.tif")).unwrap(),
+        std::fs::read(out.join("slides/c/segment/c.segment-h2g.mask.tif")).unwrap()
+    );
+    assert_records_intact(&out);
+
+    // a rerun redoes nothing good and retries the bad slides
+    let n0 = events(&out).len();
+    let o = run_args(&c, &out, &ort).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let ev = &events(&out)[n0..];
+    let done = ev.iter().filter(|e| e["event"] == "step_done").count();
+    let up = ev
+        .iter()
+        .filter(|e| e["event"] == "step_skipped" && e["outcome"] == "up to date")
+        .count();
+    assert_eq!((done, up), (0, 3 * 4 + 2 + 1), "{ev:#?}");
+
+    // a changed parameter redoes the steps it reaches, and only those
+    let n0 = events(&out).len();
+    let o = run_args(&c, &out, &ort)
+        .args(["--min-tissue", "0.5", "--steps", "tissue,patches,segment"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let ev = &events(&out)[n0..];
+    let ran: Vec<String> = ev
+        .iter()
+        .filter(|e| e["event"] == "step_done")
+        .map(|e| {
+            format!(
+                "{}/{}",
+                e["slide"].as_str().unwrap(),
+                e["step"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(ran.len(), 3, "{ran:?}");
+    assert!(ran.iter().all(|r| r.ends_with("/patches")), "{ran:?}");
+
+    // a damaged output is noticed (its size) and redone
+    std::fs::write(out.join("slides/b/tissue/b.tissue-saturation.png"), b"x").unwrap();
+    let o = run_args(&c, &out, &ort)
+        .args([
+            "--min-tissue",
+            "0.5",
+            "--steps",
+            "tissue",
+            "--only",
+            "b",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("b: tissue would run: its outputs are damaged"),
+        "{err}"
+    );
+    // a changed input slide, too (the copy of c replaced by another file)
+    std::fs::write(
+        dir.path().join("c.svs"),
+        std::fs::read(dir.path().join("cut.svs")).unwrap(),
+    )
+    .unwrap();
+    let o = run_args(&c, &out, &ort)
+        .args(["--only", "c", "--dry-run", "--steps", "tissue"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("c: tissue would run: its inputs or parameters changed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn killing_a_run_at_any_moment_loses_and_duplicates_nothing() {
+    let (Some(slide), Some(ort)) = (common::cmu_slide(), common::runtime()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let c = cohort(dir.path(), &slide);
+    // the reference: one uninterrupted run
+    let reference = dir.path().join("ref");
+    let o = run_args(&c, &reference, &ort).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let want = deterministic(&files(&reference));
+    assert!(want.len() > 20, "{:?}", want.keys());
+
+    let out = dir.path().join("killed");
+    let mut kills = 0;
+    // kill after the n-th step started (several moments of a step's life: while the step's
+    // process runs, as its outputs move, while its record is written), then resume
+    for (n, delay_ms) in [
+        (1, 0),
+        (2, 30),
+        (4, 5),
+        (7, 60),
+        (9, 0),
+        (12, 15),
+        (15, 100),
+    ] {
+        let mut child = run_args(&c, &out, &ort)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let before = events(&out)
+            .iter()
+            .filter(|e| e["event"] == "step_start")
+            .count();
+        let t0 = Instant::now();
+        let mut finished = false;
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                finished = true;
+                break;
+            }
+            let started = events(&out)
+                .iter()
+                .filter(|e| e["event"] == "step_start")
+                .count();
+            if started - before >= n {
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(120), "no progress");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if !finished {
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+        // whatever moment it died at, every record there is whole and true
+        assert_records_intact(&out);
+    }
+    assert!(
+        kills >= 4,
+        "only {kills} runs were killed before they ended"
+    );
+    // resume to the end
+    let o = run_args(&c, &out, &ort).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let got = deterministic(&files(&out));
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (k, v) in &want {
+        assert!(got[k] == *v, "{k} differs from the uninterrupted run");
+    }
+    // nothing half-written or duplicated is left: no staging folders, one evaluation row per slide
+    for (k, _) in files(&out) {
+        assert!(!k.contains(".partial"), "{k}");
+    }
+    let per_slide = std::fs::read_to_string(out.join("cohort/evaluate/per_slide.csv")).unwrap();
+    assert_eq!(per_slide.lines().count(), 3, "{per_slide}");
+    // no completed step was ever redone: at most one step_done per slide and step
+    let mut done: BTreeMap<String, usize> = BTreeMap::new();
+    for e in events(&out).iter().filter(|e| e["event"] == "step_done") {
+        *done
+            .entry(format!("{}/{}", e["slide"], e["step"]))
+            .or_default() += 1;
+    }
+    assert!(done.values().all(|&n| n <= 1), "{done:?}");
+    assert_records_intact(&out);
+}

@@ -96,8 +96,12 @@ pub struct Args {
     #[arg(long)]
     cohort: PathBuf,
     /// Output folder (see the layout in the README); reruns into it resume.
-    #[arg(short, long)]
-    output: PathBuf,
+    #[arg(short, long, required_unless_present = "list")]
+    output: Option<PathBuf>,
+    /// Print the cohort's slides (id, files, grade) as JSON Lines on stdout, and stop: a check
+    /// of the table, and the slide list for workflow engines.
+    #[arg(long)]
+    list: bool,
     /// The steps to run, in any order; each runs after those it reads from.
     #[arg(
         long,
@@ -288,6 +292,13 @@ fn parse_mib(s: &str) -> anyhow::Result<u64> {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let all = read_cohort(&a.cohort)?;
+    if a.list {
+        for s in &all {
+            println!("{}", serde_json::to_string(s)?);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let output = a.output.clone().context("--output is needed")?;
     for id in &a.only {
         if !all.iter().any(|s| &s.id == id) {
             bail!(
@@ -352,10 +363,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    std::fs::create_dir_all(&a.output)
-        .with_context(|| format!("cannot create {}", a.output.display()))?;
-    let out = std::fs::canonicalize(&a.output)
-        .with_context(|| format!("cannot resolve {}", a.output.display()))?;
+    std::fs::create_dir_all(&output)
+        .with_context(|| format!("cannot create {}", output.display()))?;
+    let out = std::fs::canonicalize(&output)
+        .with_context(|| format!("cannot resolve {}", output.display()))?;
     let cores = if a.threads > 0 {
         a.threads
     } else {
@@ -559,7 +570,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         if a.dry_run { "dry_run_end" } else { "run_end" },
         summary.clone(),
     );
-    if !a.dry_run {
+    // the cohort's summary, from runs over the whole cohort (an --only run, as a workflow
+    // engine starts many at once, leaves its summary in the event log)
+    if !a.dry_run && a.only.is_empty() {
         h2g::output::write_json(&out.join("summary.json"), &summary)
             .with_context(|| format!("cannot write {}", out.join("summary.json").display()))?;
     }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The Snakemake workflow (workflow/Snakefile, local profile) on real slides with `--cores 2`:
+# the demo slide under two ids (one with a truth), and the real slides of ../shared when present.
+# Then `h2g run` over the same folder must find every step up to date (same layout, same
+# records), and a second Snakemake run must have nothing to do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${H2G_SNAKEMAKE_VENV:-.deps/snakemake-venv}
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+# a no-op when they are there
+"$VENV/bin/pip" install -q snakemake==9.27.1 snakemake-executor-plugin-slurm==2.8.0
+cargo build --release --locked -q
+H=$(pwd)/target/release/h2g
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+SLIDE=$(pwd)/.deps/data/cmu_small_region.svs
+# a truth drawn by hand for the demo slide: two rectangles, in QuPath GeoJSON
+cat >"$T/truth.geojson" <<'JSON'
+{"type": "FeatureCollection", "features": [
+ {"type": "Feature", "properties": {"objectType": "annotation", "classification": {"name": "Tumor", "colorRGB": -3670016}},
+  "geometry": {"type": "Polygon", "coordinates": [[[300, 400], [1500, 400], [1500, 1800], [300, 1800], [300, 400]]]}},
+ {"type": "Feature", "properties": {"objectType": "annotation", "classification": {"name": "Stroma", "colorRGB": -16744448}},
+  "geometry": {"type": "Polygon", "coordinates": [[[1600, 2000], [2100, 2000], [2100, 2900], [1600, 2900], [1600, 2000]]]}}]}
+JSON
+{
+  echo "id,slide,truth,grade,mpp"
+  echo "demo-a,$SLIDE,$T/truth.geojson,2,"
+  echo "demo-b,$SLIDE,,3,"
+  if [ -d ../shared/data/slides ]; then
+    echo "cmu1-small,$(realpath ../shared/data/slides/CMU-1-Small-Region.svs),$(realpath ../shared/data/annotations/derived/CMU-1-Small-Region.tissue-from-pathopatcher-CMU-1.geojson),1,"
+    # JPEG 2000 tiles, no pixel size in the file
+    echo "tcga,$(realpath ../shared/data/slides/tcga-cr-7395-01a-01-ts1.svs),,3,0.5"
+  fi
+} >"$T/cohort.csv"
+OPTS="--model test-patch-classifier --refine-model test-refinement-2in --truth-class Tumor --ort-lib $(pwd)/.deps/onnxruntime/lib/libonnxruntime.so.1.31.1"
+fail=0
+check() { if "$@"; then echo "PASS $desc"; else echo "FAIL $desc"; fail=1; fi; }
+"$VENV/bin/snakemake" -s workflow/Snakefile --profile workflow/profiles/local --cores 2 \
+  --directory "$T" --config cohort="$T/cohort.csv" out="$T/out" h2g="$H" options="$OPTS" \
+  >"$T/snakemake.log" 2>&1 || { cat "$T/snakemake.log"; echo "FAIL snakemake run"; exit 1; }
+n=$(grep -c '^' <("$H" run --cohort "$T/cohort.csv" --list))
+desc="snakemake made every record ($n slides)"
+check test "$(find "$T/out/slides" -name '*.record.json' | wc -l)" -eq $((n * 4 + $(grep -c geojson "$T/cohort.csv")))
+desc="the cohort evaluation is there"
+check test -s "$T/out/cohort/evaluate/report.html"
+# h2g run over Snakemake's folder: nothing to run, every step up to date
+"$H" run --cohort "$T/cohort.csv" -o "$T/out" $OPTS --json -q >"$T/summary.json"
+desc="h2g run finds Snakemake's outputs up to date"
+check python3 - "$T/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["steps_ran"] == 0 and not s["failures"], s
+assert s["cohort_evaluation"] == "up to date", s
+print({k: v for k, v in s["steps"].items()})
+PY
+"$VENV/bin/snakemake" -s workflow/Snakefile --profile workflow/profiles/local --cores 2 \
+  --directory "$T" --config cohort="$T/cohort.csv" out="$T/out" h2g="$H" options="$OPTS" \
+  >"$T/again.log" 2>&1
+desc="a second Snakemake run has nothing to do"
+check grep -q "Nothing to be done" "$T/again.log"
+# the Slurm profile (no cluster here): parsed, and the jobs it would submit carry its resources
+"$VENV/bin/snakemake" -s workflow/Snakefile --profile workflow/profiles/slurm -n --forceall \
+  --directory "$T" --config cohort="$T/cohort.csv" out="$T/out" h2g="$H" options="$OPTS" \
+  >"$T/slurm.log" 2>&1 || { cat "$T/slurm.log"; echo "FAIL slurm profile dry run"; exit 1; }
+desc="the Slurm profile plans one job per slide and step, segment with its own resources"
+check python3 - "$T/slurm.log" "$n" <<'PY'
+import re, sys
+log, n = open(sys.argv[1]).read(), int(sys.argv[2])
+jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", log, re.M))
+assert all(int(jobs[r]) == n for r in ("tissue", "patches", "segment", "vectorize")), jobs
+seg = log[log.index("rule segment:"):]
+seg = seg[:seg.index("Shell command")]
+assert "mem_mb=4000" in seg and "slurm_partition=cpu" in seg and "runtime=240" in seg, seg
+print(jobs)
+PY
+exit $fail

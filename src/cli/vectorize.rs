@@ -89,6 +89,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         Some(s) => {
             let (sw, sh) = s.level_size(0)?;
             let d = a.downsample;
+            let check = d.unwrap_or(sw as f64 / w as f64);
+            if !h2g::slide::fits_downsample((header.width, header.height), (sw, sh), check) {
+                anyhow::bail!(
+                    "mask {} is {w} × {h}, but the slide ({sw} × {sh}) at downsample {check} \
+                     gives {:.0} × {:.0}: check --downsample and that the mask belongs to this slide",
+                    a.mask.display(),
+                    sw as f64 / check,
+                    sh as f64 / check
+                );
+            }
             let place = Placement {
                 dx: d.unwrap_or(sw as f64 / w as f64),
                 dy: d.unwrap_or(sh as f64 / h as f64),

@@ -26,7 +26,7 @@ fn map_err(path: &Path, e: png::DecodingError) -> MaskError {
             detail: "a row or chunk is larger than the decoder allows".into(),
         },
         other => {
-            let detail = other.to_string();
+            let detail = tidy_chunk_names(&other.to_string());
             // The png crate reports a stream that stops early as a format error.
             if detail.contains("EOF")
                 || detail.contains("end of")
@@ -38,6 +38,25 @@ fn map_err(path: &Path, e: png::DecodingError) -> MaskError {
             }
         }
     }
+}
+
+/// The png crate names chunks by their Debug form (`ChunkType { type: IDAT, critical: true,
+/// … }`): keep the four letters.
+fn tidy_chunk_names(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("ChunkType { type: ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "ChunkType { type: ".len()..];
+        let name_end = after.find([',', ' ', '}']).unwrap_or(after.len());
+        out.push_str(&after[..name_end]);
+        rest = match after.find('}') {
+            Some(j) => &after[j + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 pub(super) fn open(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskReader), MaskError> {

@@ -16,7 +16,11 @@ fn map_err(path: &Path, e: TiffError) -> MaskError {
     let path = path.to_path_buf();
     match e {
         TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            MaskError::Truncated { path }
+            // say where the structure runs past the end, when it does
+            match crate::slide::direct::tiff_damage(&path) {
+                Some(detail) => MaskError::Corrupt { path, detail },
+                None => MaskError::Truncated { path },
+            }
         }
         TiffError::IoError(source) => MaskError::Io { path, source },
         TiffError::UnsupportedError(u) => MaskError::Unsupported {

@@ -1,7 +1,7 @@
 //! Whole-slide images: the [`Slide`] trait, its OpenSlide backend, an in-memory synthetic
 //! slide, metadata (pixel size, objective power) and reading at any resolution.
 
-mod direct;
+pub(crate) mod direct;
 mod meta;
 mod openslide;
 mod picture;

@@ -31,7 +31,17 @@ pub enum ReadError {
     /// A format this reader does not take yet.
     #[error("{}: {what}", path.display())]
     Unsupported { path: PathBuf, what: String },
+    /// Well-formed, but an annotation in it is not: coordinates that are not finite numbers,
+    /// polygons without coordinates, positions beyond any slide.
+    #[error("{}: {detail}", path.display())]
+    Invalid { path: PathBuf, detail: String },
 }
+
+/// Coordinates beyond this many pixels from the origin are beyond any whole-slide image.
+pub const MAX_COORDINATE: f64 = 1e9;
+
+/// Marks the messages of [`ReadError::Invalid`] raised inside the streaming parser.
+const INVALID: &str = "invalid annotation: ";
 
 /// One annotation's polygons and class.
 #[derive(Debug, Clone, PartialEq)]
@@ -245,7 +255,7 @@ impl<'de> serde::de::Visitor<'de> for Top<'_> {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(v) = seq.next_element::<Value>()? {
-            collect(&v, self.0);
+            collect(&v, self.0).map_err(|e| serde::de::Error::custom(format!("{INVALID}{e}")))?;
         }
         Ok(())
     }
@@ -263,7 +273,14 @@ impl<'de> serde::de::Visitor<'de> for Top<'_> {
         }
         if !streamed {
             // a single Feature or a bare geometry
-            collect(&Value::Object(rest), self.0);
+            collect(&Value::Object(rest), self.0)
+                .map_err(|e| serde::de::Error::custom(format!("{INVALID}{e}")))?;
+        } else if let Some(t) = rest.get("type").and_then(Value::as_str) {
+            if t != "FeatureCollection" {
+                return Err(serde::de::Error::custom(format!(
+                    "{INVALID}an object of type '{t}' with features: not a FeatureCollection"
+                )));
+            }
         }
         Ok(())
     }
@@ -276,9 +293,25 @@ fn read_json(path: &Path, r: impl std::io::BufRead) -> Result<Annotations, ReadE
         1 << 16,
         Lenient::new(r),
     ));
-    let json = |e: serde_json::Error| ReadError::Json {
-        path: path.into(),
-        detail: e.to_string(),
+    let json = |e: serde_json::Error| {
+        let detail = e.to_string();
+        match detail.strip_prefix(INVALID) {
+            Some(d) => ReadError::Invalid {
+                path: path.into(),
+                // serde_json's position is the end of the feature: keep the line only
+                detail: match d.rfind(" at line ") {
+                    Some(i) => {
+                        let line = d[i + 9..].split(' ').next().unwrap_or("");
+                        format!("{} (the feature ending on line {line})", &d[..i])
+                    }
+                    None => d.to_string(),
+                },
+            },
+            None => ReadError::Json {
+                path: path.into(),
+                detail,
+            },
+        }
     };
     serde::de::DeserializeSeed::deserialize(Top(&mut out), &mut de).map_err(json)?;
     de.end().map_err(json)?;
@@ -350,7 +383,10 @@ pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
     {
         let mut bytes = Vec::new();
         r.read_to_end(&mut bytes).map_err(io)?;
-        return Ok(read_asap(&String::from_utf8_lossy(&bytes)));
+        return read_asap(&String::from_utf8_lossy(&bytes)).map_err(|detail| ReadError::Invalid {
+            path: path.into(),
+            detail,
+        });
     }
     if head.starts_with(&[0x1f, 0x8b]) {
         let gz = flate2::read::GzDecoder::new(r);
@@ -368,24 +404,45 @@ fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// ASAP XML: one annotation per `<Annotation>` element.
-fn read_asap(text: &str) -> Annotations {
+fn read_asap(text: &str) -> Result<Annotations, String> {
     let mut out = Annotations::default();
-    for block in text.split("<Annotation ").skip(1) {
+    if !text.contains("</ASAP_Annotations>") && !text.trim_end().ends_with("/>") {
+        return Err(
+            "the ASAP XML ends before </ASAP_Annotations>: a truncated or unfinished file".into(),
+        );
+    }
+    for (n, block) in text.split("<Annotation ").skip(1).enumerate() {
         let head = &block[..block.find('>').unwrap_or(block.len())];
         let kind = attr(head, "Type").unwrap_or("");
         let group = attr(head, "PartOfGroup")
             .filter(|g| !g.is_empty() && *g != "None")
             .map(str::to_string);
         let body = &block[..block.find("</Annotation>").unwrap_or(block.len())];
-        let mut pts: Vec<(u64, (f64, f64))> = body
-            .split("<Coordinate ")
-            .skip(1)
-            .filter_map(|c| {
-                let num =
-                    |n: &str| attr(c, n).and_then(|v| v.replace(',', ".").parse::<f64>().ok());
-                Some((num("Order").unwrap_or(0.0) as u64, (num("X")?, num("Y")?)))
-            })
-            .collect();
+        let spaced = format!(" {head}");
+        let name = attr(&spaced, "Name").unwrap_or("");
+        let mut pts: Vec<(u64, (f64, f64))> = Vec::new();
+        for (i, c) in body.split("<Coordinate ").skip(1).enumerate() {
+            let num = |k: &str| -> Result<f64, String> {
+                let v = attr(c, k).ok_or_else(|| {
+                    format!("annotation {} ('{name}'), coordinate {i}: no {k}", n + 1)
+                })?;
+                match v.trim().replace(',', ".").parse::<f64>() {
+                    Ok(x) if x.is_finite() && x.abs() <= MAX_COORDINATE => Ok(x),
+                    Ok(x) if x.is_finite() => Err(format!(
+                        "annotation {} ('{name}'), coordinate {i}: {k}={v} is beyond any slide",
+                        n + 1
+                    )),
+                    _ => Err(format!(
+                        "annotation {} ('{name}'), coordinate {i}: {k}=\"{v}\" is not a finite number",
+                        n + 1
+                    )),
+                }
+            };
+            let order = attr(c, "Order")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(i as u64);
+            pts.push((order, (num("X")?, num("Y")?)));
+        }
         pts.sort_by_key(|p| p.0);
         match kind {
             "Polygon" | "Spline" | "Rectangle" if pts.len() >= 3 => out.items.push(Annotation {
@@ -395,16 +452,33 @@ fn read_asap(text: &str) -> Annotations {
             _ => out.skipped += 1,
         }
     }
-    out
+    Ok(out)
 }
 
-fn collect(v: &Value, out: &mut Annotations) {
+/// The geometry types of GeoJSON.
+const GEOMETRIES: [&str; 7] = [
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+];
+
+fn collect(v: &Value, out: &mut Annotations) -> Result<(), String> {
+    let feature = out.items.len() + out.skipped + 1;
+    let at = |e: String| format!("feature {feature}: {e}");
     match v {
-        Value::Array(items) => items.iter().for_each(|f| collect(f, out)),
+        Value::Array(items) => {
+            for f in items {
+                collect(f, out)?;
+            }
+        }
         Value::Object(o) => match o.get("type").and_then(Value::as_str) {
             Some("FeatureCollection") => {
                 if let Some(fs) = o.get("features") {
-                    collect(fs, out);
+                    collect(fs, out)?;
                 }
             }
             Some("Feature") => {
@@ -413,8 +487,8 @@ fn collect(v: &Value, out: &mut Annotations) {
                     .and_then(|p| p.get("classification"))
                     .and_then(class_name);
                 let mut polygons = Vec::new();
-                if let Some(g) = o.get("geometry") {
-                    polygons_of(g, &mut polygons);
+                if let Some(g) = o.get("geometry").filter(|g| !g.is_null()) {
+                    polygons_of(g, &mut polygons).map_err(at)?;
                 }
                 if polygons.is_empty() {
                     out.skipped += 1;
@@ -424,15 +498,15 @@ fn collect(v: &Value, out: &mut Annotations) {
                 for key in ["children", "childObjects"] {
                     for holder in [Some(v), props] {
                         if let Some(c) = holder.and_then(|h| h.get(key)) {
-                            collect(c, out);
+                            collect(c, out)?;
                         }
                     }
                 }
             }
-            Some(_) => {
+            Some(t) if GEOMETRIES.contains(&t) => {
                 // a bare geometry: an unclassified annotation
                 let mut polygons = Vec::new();
-                polygons_of(v, &mut polygons);
+                polygons_of(v, &mut polygons).map_err(at)?;
                 if polygons.is_empty() {
                     out.skipped += 1;
                 } else {
@@ -442,10 +516,16 @@ fn collect(v: &Value, out: &mut Annotations) {
                     });
                 }
             }
+            Some(t) => {
+                return Err(format!(
+                    "an object of type '{t}': not a Feature, FeatureCollection or geometry"
+                ))
+            }
             None => {}
         },
         _ => {}
     }
+    Ok(())
 }
 
 /// The class name of a QuPath classification in any encoding (derived classes joined by ": ").
@@ -471,39 +551,101 @@ fn class_name(c: &Value) -> Option<String> {
     }
 }
 
-fn ring(v: &Value) -> Option<Vec<(f64, f64)>> {
-    let pts: Vec<(f64, f64)> = v
-        .as_array()?
-        .iter()
-        .filter_map(|p| {
-            let a = p.as_array()?;
-            Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?))
-        })
-        .collect();
-    (pts.len() >= 3).then_some(pts)
+/// A ring's positions; `None` for a ring of fewer than 3 (no area). Every position must be
+/// two finite numbers within [`MAX_COORDINATE`] (`null` is what bare `NaN`/`Infinity` became).
+fn ring(v: &Value, r: usize) -> Result<Option<Vec<(f64, f64)>>, String> {
+    let a = v
+        .as_array()
+        .ok_or_else(|| format!("ring {r} is not an array of positions: {}", short(v)))?;
+    let mut pts = Vec::with_capacity(a.len());
+    for (i, p) in a.iter().enumerate() {
+        let xy = p.as_array().filter(|q| q.len() >= 2).ok_or_else(|| {
+            format!(
+                "ring {r}, position {i} is not a pair of numbers: {}",
+                short(p)
+            )
+        })?;
+        let mut c = [0.0; 2];
+        for (k, q) in xy.iter().take(2).enumerate() {
+            c[k] = match q.as_f64() {
+                Some(x) if x.abs() <= MAX_COORDINATE => x,
+                Some(x) => {
+                    return Err(format!(
+                        "ring {r}, position {i}: {x:e} is beyond any slide (more than {MAX_COORDINATE:e} pixels)"
+                    ))
+                }
+                None if q.is_null() => {
+                    return Err(format!(
+                        "ring {r}, position {i} is not finite (NaN, Infinity or null)"
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "ring {r}, position {i} is not a pair of numbers: {}",
+                        short(p)
+                    ))
+                }
+            };
+        }
+        pts.push((c[0], c[1]));
+    }
+    Ok((pts.len() >= 3).then_some(pts))
 }
 
-fn polygon(v: &Value) -> Option<Vec<Vec<(f64, f64)>>> {
-    let rings: Vec<Vec<(f64, f64)>> = v.as_array()?.iter().filter_map(ring).collect();
-    (!rings.is_empty()).then_some(rings)
+/// A value in an error message, cut short.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
 }
 
-fn polygons_of(g: &Value, out: &mut Vec<Vec<Vec<(f64, f64)>>>) {
-    let coords = g.get("coordinates");
-    match g.get("type").and_then(Value::as_str) {
-        Some("Polygon") => out.extend(coords.and_then(polygon)),
+/// A polygon's rings, shell first.
+type Rings = Vec<Vec<(f64, f64)>>;
+
+fn polygon(v: &Value) -> Result<Option<Rings>, String> {
+    let a = v.as_array().ok_or_else(|| {
+        format!(
+            "polygon coordinates are not an array of rings: {}",
+            short(v)
+        )
+    })?;
+    let mut rings = Vec::with_capacity(a.len());
+    for (r, x) in a.iter().enumerate() {
+        rings.extend(ring(x, r)?);
+    }
+    Ok((!rings.is_empty()).then_some(rings))
+}
+
+fn polygons_of(g: &Value, out: &mut Vec<Rings>) -> Result<(), String> {
+    let t = g.get("type").and_then(Value::as_str);
+    let coords = || {
+        g.get("coordinates")
+            .ok_or_else(|| format!("a {} without coordinates", t.unwrap_or("geometry")))
+    };
+    match t {
+        Some("Polygon") => out.extend(polygon(coords()?)?),
         Some("MultiPolygon") => {
-            if let Some(ps) = coords.and_then(Value::as_array) {
-                out.extend(ps.iter().filter_map(polygon));
+            let ps = coords()?
+                .as_array()
+                .ok_or("MultiPolygon coordinates are not an array of polygons")?;
+            for p in ps {
+                out.extend(polygon(p)?);
             }
         }
         Some("GeometryCollection") => {
             if let Some(gs) = g.get("geometries").and_then(Value::as_array) {
-                gs.iter().for_each(|x| polygons_of(x, out));
+                for x in gs {
+                    polygons_of(x, out)?;
+                }
             }
         }
-        _ => {}
+        Some(t) if GEOMETRIES.contains(&t) => {}
+        Some(t) => return Err(format!("unknown geometry type '{t}'")),
+        None => return Err("a geometry without a type".into()),
     }
+    Ok(())
 }
 
 #[cfg(test)]

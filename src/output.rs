@@ -178,14 +178,76 @@ pub fn write_png_rgb(path: &Path, img: &crate::slide::RgbImage) -> io::Result<()
     write_png(path, img.width, img.height, 3, &img.data)
 }
 
+/// The environment variable naming a file to keep a step's progress line in, for the `h2g run`
+/// that started it (its stderr is a log file, not a terminal).
+pub const PROGRESS_FILE_ENV: &str = "H2G_PROGRESS_FILE";
+
+/// Where a bar draws when `h2g run` asked for the progress line in a file: the last line drawn,
+/// replaced atomically at each flush.
+#[derive(Debug)]
+struct ProgressFile {
+    path: PathBuf,
+    line: Mutex<String>,
+}
+
+impl indicatif::TermLike for ProgressFile {
+    fn width(&self) -> u16 {
+        100
+    }
+    fn move_cursor_up(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_down(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_right(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_left(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.write_str(s)
+    }
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        if !s.trim().is_empty() {
+            if let Ok(mut l) = self.line.lock() {
+                *l = s.trim().to_string();
+            }
+        }
+        Ok(())
+    }
+    fn clear_line(&self) -> io::Result<()> {
+        Ok(())
+    }
+    fn flush(&self) -> io::Result<()> {
+        let line = self.line.lock().map(|l| l.clone()).unwrap_or_default();
+        let mut tmp = self.path.clone().into_os_string();
+        tmp.push(".tmp");
+        std::fs::write(&tmp, line)?;
+        std::fs::rename(&tmp, &self.path)
+    }
+}
+
 /// A progress bar on stderr for `len` steps (a spinner showing its message when `None`), drawn only
-/// when `enabled` and stderr is a terminal.
+/// when `enabled` and stderr is a terminal, or, under `h2g run`, into its progress file.
 pub fn progress(len: Option<u64>, message: &str, enabled: bool) -> indicatif::ProgressBar {
-    use indicatif::{ProgressBar, ProgressStyle};
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     use std::io::IsTerminal;
-    if !enabled || !io::stderr().is_terminal() {
+    let file = std::env::var_os(PROGRESS_FILE_ENV).filter(|p| !p.is_empty());
+    if !enabled || (!io::stderr().is_terminal() && file.is_none()) {
         return ProgressBar::hidden();
     }
+    let target = match file {
+        Some(path) if !io::stderr().is_terminal() => Some(ProgressDrawTarget::term_like_with_hz(
+            Box::new(ProgressFile {
+                path: path.into(),
+                line: Mutex::new(String::new()),
+            }),
+            4,
+        )),
+        _ => None,
+    };
     let bar = match len {
         Some(n) => {
             let b = ProgressBar::new(n);
@@ -207,6 +269,9 @@ pub fn progress(len: Option<u64>, message: &str, enabled: bool) -> indicatif::Pr
         }
     };
     bar.set_message(message.to_string());
+    if let Some(t) = target {
+        bar.set_draw_target(t);
+    }
     bar
 }
 

@@ -346,3 +346,38 @@ fn killing_a_run_at_any_moment_loses_and_duplicates_nothing() {
     assert!(done.values().all(|&n| n <= 1), "{done:?}");
     assert_records_intact(&out);
 }
+
+#[test]
+fn a_step_keeps_its_progress_line_in_the_file_h2g_run_names() {
+    let (Some(slide), Some(ort)) = (common::cmu_slide(), common::runtime()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("segment.progress");
+    let o = Command::new(BIN)
+        .arg("segment")
+        .arg(&slide)
+        .arg("-o")
+        .arg(dir.path())
+        .args([
+            "--model",
+            "test-patch-classifier",
+            "--design",
+            "pw",
+            "--ort-lib",
+        ])
+        .arg(&ort)
+        .env(h2g::output::PROGRESS_FILE_ENV, &file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // the last line drawn: the patch bar, complete
+    let line = std::fs::read_to_string(&file).unwrap();
+    assert!(line.starts_with("patches ["), "{line}");
+    let counts = line.split("] ").nth(1).unwrap().split(' ').next().unwrap();
+    let (done, total) = counts.split_once('/').unwrap();
+    assert_eq!(done, total, "{line}");
+    assert!(total.parse::<u64>().unwrap() > 0, "{line}");
+    // the log (stderr) holds no bar
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("patches ["));
+}

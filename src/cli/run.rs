@@ -230,6 +230,8 @@ struct Ctx<'a> {
     log: EventLog,
     budget: Budget,
     estimates: Mutex<BTreeMap<Step, u64>>,
+    /// Steps keep their progress line in a file for the display.
+    show_progress: bool,
 }
 
 /// A memory budget in MiB: a step waits until its estimate fits beside those running; one
@@ -393,6 +395,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         log,
         budget: Budget::new(budget_mib),
         estimates: Mutex::new(BTreeMap::new()),
+        show_progress: !a.quiet && std::io::stderr().is_terminal(),
     };
     let step_names: Vec<&str> = steps.iter().map(|s| s.name()).collect();
     let _ = ctx.log.emit(
@@ -432,30 +435,51 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Step, Outcome)>> = Mutex::new(Vec::new());
+    // one line per worker: its slide, step, and the step's own progress line (read from the
+    // file the step keeps it in)
+    let lines: Vec<indicatif::ProgressBar> = (0..jobs)
+        .map(|_| {
+            let line = multi.add(indicatif::ProgressBar::new_spinner());
+            line.set_style(
+                indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            if show {
+                line.enable_steady_tick(std::time::Duration::from_millis(200));
+            }
+            line
+        })
+        .collect();
+    let watching: Mutex<Vec<Option<(String, PathBuf)>>> = Mutex::new(vec![None; jobs]);
     std::thread::scope(|s| {
-        for _ in 0..jobs {
-            s.spawn(|| {
-                let line = multi.add(indicatif::ProgressBar::new_spinner());
-                line.set_style(
-                    indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                );
-                if show {
-                    line.enable_steady_tick(std::time::Duration::from_millis(200));
-                }
+        let mut workers = Vec::new();
+        for (w, line) in lines.iter().enumerate() {
+            let (ctx, steps, next, done, results, watching) =
+                (&ctx, &steps, &next, &done, &results, &watching);
+            let (say, overall) = (&say, &overall);
+            let slides = &slides;
+            workers.push(s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(slide) = slides.get(i) else { break };
-                    let outcomes = process_slide(&ctx, slide, &steps, &|step, k| {
+                    let outcomes = process_slide(ctx, slide, steps, &|step, k| {
+                        let prefix =
+                            format!("{}: {} ({}/{})", slide.id, step.name(), k + 1, steps.len());
                         line.reset_elapsed();
-                        line.set_message(format!(
-                            "{}: {} ({}/{})",
-                            slide.id,
-                            step.name(),
-                            k + 1,
-                            steps.len()
-                        ));
+                        line.set_message(prefix.clone());
+                        let file = ctx
+                            .out
+                            .join("slides")
+                            .join(&slide.id)
+                            .join("logs")
+                            .join(format!("{}.progress", step.name()));
+                        if let Ok(mut wt) = watching.lock() {
+                            wt[w] = Some((prefix, file));
+                        }
                     });
+                    if let Ok(mut wt) = watching.lock() {
+                        wt[w] = None;
+                    }
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                     for (step, o) in &outcomes {
                         let detail = match o {
@@ -494,7 +518,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     }
                 }
                 line.finish_and_clear();
-            });
+            }));
+        }
+        while show && workers.iter().any(|h| !h.is_finished()) {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            let wt = watching.lock().map(|w| w.clone()).unwrap_or_default();
+            for (line, item) in lines.iter().zip(wt) {
+                if let Some((prefix, file)) = item {
+                    if let Ok(text) = std::fs::read_to_string(&file) {
+                        line.set_message(format!("{prefix} · {}", text.trim()));
+                    }
+                }
+            }
         }
     });
     overall.finish_and_clear();
@@ -822,7 +857,6 @@ fn plan(ctx: &Ctx, sl: &CohortSlide, step: Step, unit: &Path) -> Result<Plan, St
                     &a.min_tissue.to_string(),
                     "--min-tumour",
                     &a.min_tumour.to_string(),
-                    "-q",
                 ]
                 .map(String::from),
             );
@@ -1254,6 +1288,10 @@ fn run_child(
         .stdout(log)
         .stderr(log2)
         .env("RAYON_NUM_THREADS", ctx.threads_per_job.to_string());
+    let progress_file = unit.join("logs").join(format!("{name}.progress"));
+    if ctx.show_progress {
+        cmd.env(h2g::output::PROGRESS_FILE_ENV, &progress_file);
+    }
     {
         use std::os::unix::process::CommandExt;
         // SAFETY: prctl and fcntl are async-signal-safe. The step ends (with SIGTERM, so it
@@ -1275,7 +1313,9 @@ fn run_child(
     let child = cmd
         .spawn()
         .map_err(|e| (format!("cannot start {}: {e}", ctx.exe.display()), None))?;
-    let (status, peak_mib) = wait_with_peak(child.id() as libc::pid_t).map_err(|e| {
+    let waited = wait_with_peak(child.id() as libc::pid_t);
+    let _ = std::fs::remove_file(&progress_file);
+    let (status, peak_mib) = waited.map_err(|e| {
         (
             format!("lost the step's process: {e}"),
             Some(log_path.clone()),

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `h2g run` over a synthetic cohort: 20 pyramidal JPEG slides of varied size (build_wsi.py on
 # gen_texture.py's H&E-like texture, 0.25 µm/px, 16000-64000 px wide) with tumour masks at
-# downsample 4 (gen_masks.py), every step (tissue, patches, segment h2g with the untrained test
-# models, vectorize, evaluate). Prints slides per hour, the largest step's peak RSS and the
+# downsample 4 (gen_masks.py), every step (tissue, patches, segment h2g with a MobileNetV2-shaped
+# untrained classifier and the untrained test U-Net, vectorize, evaluate). Prints slides per hour, the largest step's peak RSS and the
 # whole run's peak memory (all its processes together, sampled every 0.2 s), for each --jobs
 # given; then the time of a rerun that finds everything up to date.
-# usage: benches/cohort_scale.sh [JOBS...]   (default: 1 2)
+# usage: benches/cohort_scale.sh [JOBS...]   (default: 1 2; BUILD_ONLY=1: make the cohort only;
+#        KILL_AT=0.4: fraction of the first run's time at which a third run is killed, 0: none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS=../shared/tools
@@ -36,9 +37,20 @@ if [ -d "$R/slides" ]; then
   echo "dicom-bad,$(realpath $R/slides/pathml_small_dicom.dcm),,,1," >>"$D/cohort.csv"
 fi
 echo "cohort: $(($(wc -l <"$D/cohort.csv") - 1)) slides, $(du -cb "$D"/syn*.tif | tail -1 | awk '{printf "%.1f", $1 / 1e9}') GB of synthetic slides" >&2
+[ -z "${BUILD_ONLY:-}" ] || exit 0
 cargo build --release --locked -q
 H=target/release/h2g
-MODELS=(--model test-patch-classifier --refine-model test-refinement-2in)
+# stage 1 at the published classifier's cost: MobileNetV2's layers with random weights (made by
+# benches/make_mobilenetv2.py, with the test classifier's manifest); the small test U-Net refines
+MODEL=.bench/mobilenetv2_bench.onnx
+if [ ! -s "$MODEL" ]; then
+  "$VENV/bin/pip" install -q onnx==1.19.1
+  "$VENV/bin/python" benches/make_mobilenetv2.py "$MODEL"
+fi
+sed -e 's/"name": "test-patch-classifier"/"name": "mobilenetv2-bench"/' \
+    -e 's#"file": "test/patch_classifier.onnx"#"file": "mobilenetv2_bench.onnx"#' \
+    -e 's/"sha256": "[0-9a-f]*"/"sha256": null/' models/test-patch-classifier.json >"${MODEL%.onnx}.json"
+MODELS=(--model "$MODEL" --refine-model test-refinement-2in)
 # run_sampled OUT_PREFIX CMD...: runs CMD in its own process group, sampling the group's RSS
 run_sampled() {
   local prefix=$1; shift

@@ -381,3 +381,41 @@ fn a_step_keeps_its_progress_line_in_the_file_h2g_run_names() {
     // the log (stderr) holds no bar
     assert!(!String::from_utf8_lossy(&o.stderr).contains("patches ["));
 }
+
+#[test]
+fn a_step_whose_input_step_never_ran_fails_and_says_which() {
+    let Some(slide) = common::cmu_slide() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("cohort.csv");
+    std::fs::write(&c, format!("id,slide\nx,{}\n", slide.display())).unwrap();
+    let o = Command::new(BIN)
+        .args(["run", "--cohort"])
+        .arg(&c)
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .args(["--design", "otsu", "--steps", "vectorize"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("x: vectorize failed: needs the segment step's outputs, which are missing or incomplete: add segment to --steps"),
+        "{err}"
+    );
+    // with the step it reads from, both run
+    let o = Command::new(BIN)
+        .args(["run", "--cohort"])
+        .arg(&c)
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .args(["--design", "otsu", "--steps", "vectorize,segment"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir
+        .path()
+        .join("out/slides/x/vectorize/x.annotations.geojson")
+        .is_file());
+}

@@ -731,7 +731,17 @@ fn process_slide(
         } else {
             match plan(ctx, s, step, &unit) {
                 Ok(p) => execute(ctx, &s.id, &unit, step.name(), step, &p, lock.fd()),
-                Err(e) => Outcome::Blocked(e),
+                // an input step neither asked for nor done before: the user's to fix
+                Err(e) => {
+                    let _ = ctx.log.emit(
+                        "step_failed",
+                        json!({"slide": s.id, "step": step.name(), "error": e}),
+                    );
+                    Outcome::Failed {
+                        error: e,
+                        log: None,
+                    }
+                }
             }
         };
         match &o {

@@ -282,3 +282,47 @@ fn cli_evaluate_a_small_cohort_with_its_problems_reported() {
     let worst = html.find("s3 / a: Dice 0.5000").unwrap();
     assert!(worst < html.find("s2 / a: Dice 0.6667").unwrap());
 }
+
+#[test]
+fn a_slide_image_that_cannot_be_read_is_a_warning_not_a_silent_grey() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let mut m = vec![0u8; 40 * 30];
+    m[300..500].iter_mut().for_each(|v| *v = 1);
+    common::write_gray8(&p("t.png"), 40, 30, &m);
+    std::fs::write(p("not-a-slide.svs"), "text").unwrap();
+    std::fs::write(
+        p("cohort.csv"),
+        "slide,design,truth,prediction,truth_downsample,prediction_downsample,image\n\
+         s1,a,t.png,t.png,4,4,not-a-slide.svs\n\
+         s1,b,t.png,t.png,4,4,not-a-slide.svs\n",
+    )
+    .unwrap();
+    let out = p("out");
+    let o = assert_cmd::Command::cargo_bin("h2g")
+        .unwrap()
+        .args(["evaluate", "--cohort"])
+        .arg(p("cohort.csv"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let w: Vec<&str> = s["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    // once for the slide (though two designs were drawn on it), naming why
+    let w: Vec<&str> = w.into_iter().filter(|x| !x.starts_with("Tukey")).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("s1: its image cannot be read for the thumbnail (")
+            && w[0].contains("not-a-slide.svs")
+            && w[0].ends_with("): outlines on grey"),
+        "{w:?}"
+    );
+}

@@ -96,6 +96,9 @@ struct Result1 {
     /// The report's thumbnail (inline SVG), when the comparison ran.
     #[serde(skip)]
     thumb: Option<String>,
+    /// Why the thumbnail has no slide under it, when `image` was given but could not be read.
+    #[serde(skip)]
+    thumb_warning: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -270,6 +273,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 status: String::new(),
                 included: false,
                 thumb: None,
+                thumb_warning: None,
             };
             match compare(&t, &p, r.level0, a.downsample) {
                 Ok(c) => {
@@ -279,7 +283,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                         (Some(k.tp), Some(k.fp), Some(k.fn_), Some(k.tn));
                     (out.dice, out.precision, out.recall) = (k.dice(), k.precision(), k.recall());
                     out.px_um2 = r.mpp.map(|m| (m * c.downsample).powi(2));
-                    out.thumb = Some(thumbnail(r.image.as_deref(), &c, &backgrounds));
+                    let (svg, warning) = thumbnail(r.image.as_deref(), &c, &backgrounds);
+                    out.thumb = Some(svg);
+                    out.thumb_warning = warning;
                     if k.truth() == 0 {
                         out.status = "empty truth".into();
                         out.included = a.include_empty_truth;
@@ -367,6 +373,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let slides: BTreeSet<&str> = results.iter().map(|r| r.slide.as_str()).collect();
     let mut summary = BTreeMap::new();
     let mut warnings = Vec::new();
+    // an image that could not be read, once per slide
+    let mut seen_image = BTreeSet::new();
+    for r in &results {
+        if let Some(w) = &r.thumb_warning {
+            if seen_image.insert(r.slide.clone()) {
+                warnings.push(format!("{}: {w}", r.slide));
+            }
+        }
+    }
     for d in &designs {
         let mine: Vec<&Result1> = results.iter().filter(|r| r.design == *d).collect();
         let inc: Vec<&Result1> = mine.iter().copied().filter(|r| r.included).collect();
@@ -684,28 +699,37 @@ fn report_html(
     h + "</ul></body></html>\n"
 }
 
-/// Thumbnail backgrounds already read: (slide, downsample bits, width, height) → `<image>`.
-type Backgrounds =
-    std::sync::Mutex<std::collections::HashMap<(PathBuf, u64, usize, usize), Option<String>>>;
+/// Thumbnail backgrounds already read: (slide, downsample bits, width, height) → `<image>`,
+/// or why the slide could not be read.
+type Backgrounds = std::sync::Mutex<
+    std::collections::HashMap<(PathBuf, u64, usize, usize), Result<String, String>>,
+>;
 
 /// The thumbnail of one comparison: the slide (when `image` opens) under the truth and
-/// prediction outlines, as inline SVG.
-fn thumbnail(image: Option<&Path>, c: &h2g::eval::Compared, seen: &Backgrounds) -> String {
+/// prediction outlines, as inline SVG; and why the slide is not under it, when it cannot be read.
+fn thumbnail(
+    image: Option<&Path>,
+    c: &h2g::eval::Compared,
+    seen: &Backgrounds,
+) -> (String, Option<String>) {
     let o = &c.outline;
     let ds = c.downsample * o.scale as f64;
-    let read = |p: &Path| -> Option<String> {
+    let read = |p: &Path| -> Result<String, String> {
         let key = (p.to_path_buf(), ds.to_bits(), o.w, o.h);
         if let Some(done) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return done.clone();
         }
         let made = (|| {
-            let slide = h2g::slide::open_slide(p, 1 << 28).ok()?;
+            let e = |e: &dyn std::fmt::Display| e.to_string();
+            let slide = h2g::slide::open_slide(p, 1 << 28).map_err(|x| e(&x))?;
             let meta = h2g::slide::SlideMeta::from_properties(slide.properties(), None);
             let at = h2g::units::Resolution::Downsample(ds);
-            let plan = h2g::slide::plan_read(&*slide, &meta, at).ok()?;
-            let img = h2g::slide::read_at(&*slide, &plan, 0, 0, o.w as u32, o.h as u32).ok()?;
-            let png = h2g::eval::report::png_bytes(img.width, img.height, &img.data).ok()?;
-            Some(format!(
+            let plan = h2g::slide::plan_read(&*slide, &meta, at).map_err(|x| e(&x))?;
+            let img = h2g::slide::read_at(&*slide, &plan, 0, 0, o.w as u32, o.h as u32)
+                .map_err(|x| e(&x))?;
+            let png = h2g::eval::report::png_bytes(img.width, img.height, &img.data)
+                .map_err(|x| e(&x))?;
+            Ok(format!(
                 "<image href=\"data:image/png;base64,{}\" x=\"0\" y=\"0\" width=\"{}\" height=\"{}\"/>",
                 h2g::eval::report::base64(&png),
                 o.w,
@@ -717,19 +741,27 @@ fn thumbnail(image: Option<&Path>, c: &h2g::eval::Compared, seen: &Backgrounds) 
             .insert(key, made.clone());
         made
     };
-    let background = image.and_then(read).unwrap_or_else(|| {
-        format!(
-            "<rect width=\"{}\" height=\"{}\" fill=\"#f4f4f4\"/>",
-            o.w, o.h
-        )
-    });
+    let grey = format!(
+        "<rect width=\"{}\" height=\"{}\" fill=\"#f4f4f4\"/>",
+        o.w, o.h
+    );
+    let (background, warning) = match image.map(read) {
+        Some(Ok(b)) => (b, None),
+        Some(Err(e)) => (
+            grey,
+            Some(format!(
+                "its image cannot be read for the thumbnail ({e}): outlines on grey"
+            )),
+        ),
+        None => (grey, None),
+    };
     let path = |cells: &[bool], colour: &str| {
         format!(
             "<path d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" vector-effect=\"non-scaling-stroke\"/>",
             h2g::eval::report::outline_path(cells, o.w, o.h)
         )
     };
-    format!(
+    let svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"thumb\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\">{background}{}{}</svg>",
         o.w,
         o.h,
@@ -737,5 +769,6 @@ fn thumbnail(image: Option<&Path>, c: &h2g::eval::Compared, seen: &Backgrounds) 
         o.h,
         path(&o.truth, "#1a9850"),
         path(&o.pred, "#d01c8b")
-    )
+    );
+    (svg, warning)
 }

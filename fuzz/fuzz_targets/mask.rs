@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let opts = MaskOptions {
-        max_pixels: 1 << 20,
+        max_pixels: 1 << 16,
         ..MaskOptions::default()
     };
     common::with_file("in.mask", data, |p| {

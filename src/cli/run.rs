@@ -365,9 +365,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    std::fs::create_dir_all(&output)
-        .with_context(|| format!("cannot create {}", output.display()))?;
+    // a dry run writes nothing, not even the folder or its events
+    if !a.dry_run {
+        std::fs::create_dir_all(&output)
+            .with_context(|| format!("cannot create {}", output.display()))?;
+    }
     let out = std::fs::canonicalize(&output)
+        .or_else(|_| std::path::absolute(&output))
         .with_context(|| format!("cannot resolve {}", output.display()))?;
     let cores = if a.threads > 0 {
         a.threads
@@ -384,8 +388,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         Some(m) => parse_mib(m)?,
         None => available_memory().map_or(4096, |b| (b / (1 << 20)) * 4 / 5),
     };
-    let log = EventLog::open(&out.join("events.jsonl"))
-        .with_context(|| format!("cannot write {}", out.join("events.jsonl").display()))?;
+    let log_path = if a.dry_run {
+        PathBuf::from("/dev/null")
+    } else {
+        out.join("events.jsonl")
+    };
+    let log = EventLog::open(&log_path)
+        .with_context(|| format!("cannot write {}", log_path.display()))?;
     let ctx = Ctx {
         a: &a,
         out: out.clone(),
@@ -690,19 +699,25 @@ fn process_slide(
             })
             .collect::<Vec<_>>()
     };
-    if let Err(e) = std::fs::create_dir_all(unit.join("logs")) {
-        return fail_all(format!("cannot create {}: {e}", unit.display()));
-    }
-    let lock = match lock_unit(&unit) {
-        Ok(Some(l)) => l,
-        Ok(None) => {
-            return fail_all(format!(
-                "another h2g run is working on this slide ({} is locked)",
-                unit.join(".lock").display()
-            ))
+    // the slide's folder and lock (a dry run only reads)
+    let lock = if ctx.a.dry_run {
+        None
+    } else {
+        if let Err(e) = std::fs::create_dir_all(unit.join("logs")) {
+            return fail_all(format!("cannot create {}: {e}", unit.display()));
         }
-        Err(e) => return fail_all(format!("cannot lock {}: {e}", unit.display())),
+        match lock_unit(&unit) {
+            Ok(Some(l)) => Some(l),
+            Ok(None) => {
+                return fail_all(format!(
+                    "another h2g run is working on this slide ({} is locked)",
+                    unit.join(".lock").display()
+                ))
+            }
+            Err(e) => return fail_all(format!("cannot lock {}: {e}", unit.display())),
+        }
     };
+    let lock_fd = lock.as_ref().map_or(-1, |l| l.fd());
     if !s.slide.is_file() {
         let error = format!("{}: no such slide file", s.slide.display());
         let _ = ctx.log.emit(
@@ -730,7 +745,7 @@ fn process_slide(
             Outcome::NotApplicable("no truth in the cohort table".into())
         } else {
             match plan(ctx, s, step, &unit) {
-                Ok(p) => execute(ctx, &s.id, &unit, step.name(), step, &p, lock.fd()),
+                Ok(p) => execute(ctx, &s.id, &unit, step.name(), step, &p, lock_fd),
                 // an input step neither asked for nor done before: the user's to fix
                 Err(e) => {
                     let _ = ctx.log.emit(
@@ -1042,11 +1057,13 @@ fn is_geojson(p: &Path) -> bool {
 /// The cohort's evaluation over the slides evaluated in this run.
 fn cohort_evaluation(ctx: &Ctx, evaluated: &[&CohortSlide]) -> Outcome {
     let unit = ctx.out.join("cohort");
-    if let Err(e) = std::fs::create_dir_all(unit.join("logs")) {
-        return Outcome::Failed {
-            error: format!("cannot create {}: {e}", unit.display()),
-            log: None,
-        };
+    if !ctx.a.dry_run {
+        if let Err(e) = std::fs::create_dir_all(unit.join("logs")) {
+            return Outcome::Failed {
+                error: format!("cannot create {}: {e}", unit.display()),
+                log: None,
+            };
+        }
     }
     let design = serde_json::to_value(ctx.a.design)
         .ok()
@@ -1074,15 +1091,21 @@ fn cohort_evaluation(ctx: &Ctx, evaluated: &[&CohortSlide]) -> Outcome {
         ));
         upstream.push((format!("{}/segment", sl.id), su.join("segment.record.json")));
     }
-    let lock = match lock_unit(&unit) {
-        Ok(Some(l)) => l,
-        Ok(None) => {
+    let locked = if ctx.a.dry_run {
+        None
+    } else {
+        Some(lock_unit(&unit))
+    };
+    let lock = match locked {
+        None => None,
+        Some(Ok(Some(l))) => Some(l),
+        Some(Ok(None)) => {
             return Outcome::Failed {
                 error: format!("another h2g run holds {}", unit.join(".lock").display()),
                 log: None,
             }
         }
-        Err(e) => {
+        Some(Err(e)) => {
             return Outcome::Failed {
                 error: format!("cannot lock {}: {e}", unit.display()),
                 log: None,
@@ -1115,7 +1138,7 @@ fn cohort_evaluation(ctx: &Ctx, evaluated: &[&CohortSlide]) -> Outcome {
         "evaluate",
         Step::Evaluate,
         &p,
-        lock.fd(),
+        lock.as_ref().map_or(-1, |l| l.fd()),
     )
 }
 

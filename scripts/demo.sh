@@ -54,4 +54,15 @@ if [ -f "$TRUTH" ]; then
 else
   echo "   (skipped: ../shared is not beside this checkout)"
 fi
+echo; echo "== a cohort run (h2g run): the slide under two ids, one with the tissue outline h2g drew above"
+echo "   as its 'truth', and a slide that does not exist; every step, then a rerun that resumes"
+{ echo "id,slide,truth,grade"
+  echo "demo-a,$(realpath "$SLIDE"),$(realpath "$OUT")/cmu_small_region.tissue-saturation.geojson,2"
+  echo "demo-b,$(realpath "$SLIDE"),,3"
+  echo "missing,$(realpath "$OUT")/no-such-slide.svs,,1"; } >"$OUT/run-cohort.csv"
+$H run --cohort "$OUT/run-cohort.csv" -o "$OUT/run" --model test-patch-classifier \
+  --refine-model test-refinement-2in || echo "   (exit status $?: the missing slide is reported, the others complete)"
+$H run --cohort "$OUT/run-cohort.csv" -o "$OUT/run" --model test-patch-classifier \
+  --refine-model test-refinement-2in -q --json | grep -E '"(steps_ran|slides_failed)"' || true
+echo "   layout: $OUT/run/slides/<id>/<step>/, records, logs; events in $OUT/run/events.jsonl"
 echo; echo "outputs in $OUT/"

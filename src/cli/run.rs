@@ -490,7 +490,26 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                         wt[w] = None;
                     }
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                    for (step, o) in &outcomes {
+                    // a slide that failed as a whole (missing, locked): one line
+                    let errors: Vec<&String> = outcomes
+                        .iter()
+                        .filter_map(|(_, o)| match o {
+                            Outcome::Failed { error, .. } => Some(error),
+                            _ => None,
+                        })
+                        .collect();
+                    let whole = outcomes.len() > 1
+                        && errors.len() == outcomes.len()
+                        && errors.iter().all(|e| *e == errors[0]);
+                    if whole {
+                        say(format!(
+                            "[{n}/{}] {}: failed (every step): {}",
+                            slides.len(),
+                            slide.id,
+                            errors[0]
+                        ));
+                    }
+                    for (step, o) in outcomes.iter().filter(|_| !whole) {
                         let detail = match o {
                             Outcome::Ran { wall_s, peak_mib } => format!(
                                 " in {wall_s:.1} s{}",

@@ -209,7 +209,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// SHA-256 of a JSON value's compact text, as hex: the key of a step.
 pub fn key_of(value: &serde_json::Value) -> String {
-    hex(&Sha256::digest(value.to_string().as_bytes()))
+    crate::infer::sha256_hex(value.to_string().as_bytes())
 }
 
 /// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-11-27T04:31:02.125Z`.

@@ -207,12 +207,7 @@ pub(crate) fn output_stem(
 /// Checks an output name (`--name`, a cohort slide id): a plain file name of letters, digits,
 /// `.`, `_` and `-`, not starting with `.` or `-`, at most 200 bytes.
 pub(crate) fn check_name(n: &str) -> anyhow::Result<()> {
-    let ok = !n.is_empty()
-        && n.len() <= 200
-        && !n.starts_with(['.', '-'])
-        && n.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if !ok {
+    if !h2g::batch::valid_id(n) {
         anyhow::bail!(
             "'{n}' cannot name outputs: use letters, digits, '.', '_' and '-' (not first), at most 200"
         );

@@ -910,7 +910,7 @@ fn plan(ctx: &Ctx, sl: &CohortSlide, step: Step, unit: &Path) -> Result<Plan, St
                 if let Some(d) = sl.truth_downsample {
                     args.extend(["--mask-downsample".into(), d.to_string()]);
                 }
-                if let (Some(c), true) = (&a.truth_class, is_geojson(t)) {
+                if let (Some(c), true) = (&a.truth_class, h2g::vector::is_geojson_path(t)) {
                     args.extend(["--tumour-class".into(), c.clone()]);
                 }
             }
@@ -1066,11 +1066,6 @@ fn cohort_row(sl: &CohortSlide, design: &str, truth: &Path, pred: &Path, ds: f64
         level0.map(|l| l.1.to_string()).unwrap_or_default(),
     ]
     .join(",")
-}
-
-fn is_geojson(p: &Path) -> bool {
-    let n = p.to_string_lossy().to_ascii_lowercase();
-    n.ends_with(".geojson") || n.ends_with(".json") || n.ends_with(".gz")
 }
 
 /// The cohort's evaluation over the slides evaluated in this run.

@@ -54,12 +54,7 @@ pub enum Input {
 impl Input {
     /// Takes a path: GeoJSON (`.geojson`, `.json`, also gzipped) or a mask.
     pub fn from_path(path: &Path, downsample: Option<f64>, threshold: u64) -> Input {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
-        let name = name.trim_end_matches(".gz");
-        if name.ends_with(".geojson") || name.ends_with(".json") {
+        if crate::vector::is_geojson_path(path) {
             Input::GeoJson {
                 path: path.into(),
                 classes: Vec::new(),

@@ -24,10 +24,7 @@ pub use onnx::{read_header, OnnxHeader};
 /// SHA-256 of `bytes` as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::batch::hex(&sha2::Sha256::digest(bytes))
 }
 
 /// The ONNX Runtime version this build pairs with (`ort` feature `api-31`).

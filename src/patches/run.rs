@@ -90,14 +90,6 @@ pub struct MaskFile {
     pub class: Option<String>,
 }
 
-/// Whether `path` holds GeoJSON annotations rather than a raster mask (by extension).
-fn is_geojson(path: &Path) -> bool {
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    [".geojson", ".json", ".geojson.gz", ".json.gz"]
-        .iter()
-        .any(|e| name.ends_with(e))
-}
-
 /// Where the tissue comes from.
 #[derive(Debug, Clone)]
 pub enum TissueSource {
@@ -185,7 +177,7 @@ fn mask_fractions(
     grid: &PatchGrid,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<f64>, PatchError> {
-    if is_geojson(&mf.path) {
+    if crate::vector::is_geojson_path(&mf.path) {
         return geojson_fractions(mf, (sw, sh), grid, progress);
     }
     let (header, reader) = open_mask(&mf.path, &MaskOptions::default())?;

@@ -16,7 +16,9 @@ pub use geojson::{
 };
 pub use geom::{meet, meetings, self_crossing, Conflict, Coord, Meet};
 pub use raster::{rasterize, PixelRule, PolygonF, ScanFill};
-pub use read::{classification_name, read_annotations, Annotation, Annotations, ReadError};
+pub use read::{
+    classification_name, is_geojson_path, read_annotations, Annotation, Annotations, ReadError,
+};
 pub use simplify::simplify_polygon;
 pub use stream::{row_runs, LabelTracer};
 pub use sweep::{trace, Tracer};

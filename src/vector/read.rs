@@ -361,6 +361,15 @@ fn read_zip(path: &Path, bytes: &[u8]) -> Result<Annotations, ReadError> {
     Ok(all)
 }
 
+/// Whether `path` names GeoJSON annotations rather than a raster mask (by its extension:
+/// .geojson, .json, either gzipped).
+pub fn is_geojson_path(path: &Path) -> bool {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    [".geojson", ".json", ".geojson.gz", ".json.gz"]
+        .iter()
+        .any(|e| name.ends_with(e))
+}
+
 /// Reads the annotations of `path`.
 pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
     use std::io::BufRead;

@@ -3,8 +3,21 @@
 #![no_main]
 mod common;
 
-use h2g::mask::{open_mask, MaskOptions, MaskReader};
+use h2g::mask::{open_mask, MaskOptions, MaskReader, RowSource};
+use h2g::pyramid::Sample;
+use h2g::vector::LabelTracer;
 use libfuzzer_sys::fuzz_target;
+
+/// Reads every row of `r` into the tracer; stops at the first read error.
+fn trace<T: Sample>(mut r: Box<dyn RowSource<T>>, w: usize, h: u32, tracer: &mut LabelTracer) {
+    let mut row = vec![T::default(); w];
+    for _ in 0..h {
+        if r.read_rows(&mut row, 1).is_err() {
+            return;
+        }
+        tracer.push_rows(&row, w);
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let opts = MaskOptions {
@@ -15,27 +28,10 @@ fuzz_target!(|data: &[u8]| {
         let Ok((h, reader)) = open_mask(p, &opts) else {
             return;
         };
-        let w = h.width as usize;
-        let mut tracer = h2g::vector::LabelTracer::new(None);
+        let mut tracer = LabelTracer::new(None);
         match reader {
-            MaskReader::U8(mut r) => {
-                let mut row = vec![0u8; w];
-                for _ in 0..h.height {
-                    if r.read_rows(&mut row, 1).is_err() {
-                        return;
-                    }
-                    tracer.push_rows(&row, w);
-                }
-            }
-            MaskReader::U16(mut r) => {
-                let mut row = vec![0u16; w];
-                for _ in 0..h.height {
-                    if r.read_rows(&mut row, 1).is_err() {
-                        return;
-                    }
-                    tracer.push_rows(&row, w);
-                }
-            }
+            MaskReader::U8(r) => trace(r, h.width as usize, h.height, &mut tracer),
+            MaskReader::U16(r) => trace(r, h.width as usize, h.height, &mut tracer),
         }
         tracer.finish();
         let _ = tracer.take_done();

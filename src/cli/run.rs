@@ -201,6 +201,28 @@ impl Outcome {
             Outcome::Failed { .. } => "failed",
         }
     }
+    /// What became of the step, with its time, error or reason.
+    fn describe(&self) -> String {
+        let detail = match self {
+            Outcome::Ran { wall_s, peak_mib } => format!(
+                " in {wall_s:.1} s{}",
+                peak_mib
+                    .map(|m| format!(", peak {m:.0} MiB"))
+                    .unwrap_or_default()
+            ),
+            Outcome::Failed { error, log } => format!(
+                ": {error}{}",
+                log.as_ref()
+                    .map(|l| format!(" (log: {})", l.display()))
+                    .unwrap_or_default()
+            ),
+            Outcome::WouldRun(r) | Outcome::NotApplicable(r) | Outcome::Blocked(r) => {
+                format!(": {r}")
+            }
+            Outcome::UpToDate => String::new(),
+        };
+        format!("{}{detail}", self.word())
+    }
     fn ok(&self) -> bool {
         matches!(
             self,
@@ -214,8 +236,8 @@ struct Plan {
     args: Vec<String>,
     /// Input files to fingerprint, by role.
     inputs: Vec<(String, PathBuf)>,
-    /// Records this step reads outputs of, by name.
-    upstream: Vec<(String, PathBuf)>,
+    /// The output digests of the records this step reads outputs of, by name.
+    upstream: Vec<(String, String)>,
     /// A file to write into the staging folder before the step runs.
     prelude: Option<(String, String)>,
 }
@@ -263,6 +285,13 @@ impl Budget {
         *used = used.saturating_sub(mib);
         self.freed.notify_all();
     }
+}
+
+/// A design's name as on the command line and in file names (`h2g`, `unet-lr`, …).
+fn design_name(d: Design) -> String {
+    d.to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
 }
 
 /// Parses 8G, 6000M, 512MiB, 2GB or a plain number of MiB into MiB.
@@ -341,10 +370,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if steps.contains(&Step::Segment) {
         let need = |arg: &Option<String>, flag: &str| -> anyhow::Result<()> {
             if arg.is_none() {
-                bail!(
-                    "--design {} needs {flag}",
-                    serde_json::to_value(a.design)?.as_str().unwrap_or("")
-                );
+                bail!("--design {} needs {flag}", design_name(a.design));
             }
             Ok(())
         };
@@ -406,6 +432,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         estimates: Mutex::new(BTreeMap::new()),
         show_progress: !a.quiet && std::io::stderr().is_terminal(),
     };
+    let show = ctx.show_progress;
     let step_names: Vec<&str> = steps.iter().map(|s| s.name()).collect();
     let _ = ctx.log.emit(
         if a.dry_run { "dry_run_start" } else { "run_start" },
@@ -413,7 +440,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                "jobs": jobs, "threads_per_job": ctx.threads_per_job, "memory_budget_mib": budget_mib,
                "h2g_version": env!("CARGO_PKG_VERSION"), "pid": std::process::id()}),
     );
-    let show = !a.quiet && std::io::stderr().is_terminal();
     let multi = indicatif::MultiProgress::new();
     if !show {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -510,30 +536,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                         ));
                     }
                     for (step, o) in outcomes.iter().filter(|_| !whole) {
-                        let detail = match o {
-                            Outcome::Ran { wall_s, peak_mib } => format!(
-                                " in {wall_s:.1} s{}",
-                                peak_mib
-                                    .map(|m| format!(", peak {m:.0} MiB"))
-                                    .unwrap_or_default()
-                            ),
-                            Outcome::Failed { error, log } => format!(
-                                ": {error}{}",
-                                log.as_ref()
-                                    .map(|l| format!(" (log: {})", l.display()))
-                                    .unwrap_or_default()
-                            ),
-                            Outcome::WouldRun(r)
-                            | Outcome::NotApplicable(r)
-                            | Outcome::Blocked(r) => format!(": {r}"),
-                            Outcome::UpToDate => String::new(),
-                        };
                         say(format!(
-                            "[{n}/{}] {}: {} {}{detail}",
+                            "[{n}/{}] {}: {} {}",
                             slides.len(),
                             slide.id,
                             step.name(),
-                            o.word()
+                            o.describe()
                         ));
                     }
                     overall.inc(1);
@@ -580,7 +588,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .collect();
         if !evaluated.is_empty() {
             let o = cohort_evaluation(&ctx, &evaluated);
-            say(format!("cohort: evaluate {}", describe(&o)));
+            say(format!("cohort: evaluate {}", o.describe()));
             cohort_outcome = Some(o);
         }
     }
@@ -684,15 +692,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-fn describe(o: &Outcome) -> String {
-    match o {
-        Outcome::Ran { wall_s, .. } => format!("ran in {wall_s:.1} s"),
-        Outcome::Failed { error, .. } => format!("failed: {error}"),
-        Outcome::WouldRun(r) => format!("would run: {r}"),
-        other => other.word().to_string(),
-    }
 }
 
 /// Runs `steps` of one slide in order, under the slide's lock.
@@ -845,15 +844,12 @@ fn plan(ctx: &Ctx, sl: &CohortSlide, step: Step, unit: &Path) -> Result<Plan, St
     let method = TissueMethod::to_possible_value(&a.tissue_method)
         .map(|v| v.get_name().to_string())
         .unwrap_or_default();
-    let design = serde_json::to_value(a.design)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let design = design_name(a.design);
     for d in step.deps() {
         let rec = unit.join(format!("{}.record.json", d.name()));
         match Record::load(&rec) {
             Some(r) if r.outputs_intact(&unit.join(d.name()), false).is_ok() => {
-                upstream.push((d.name().to_string(), rec))
+                upstream.push((d.name().to_string(), r.digest))
             }
             _ => {
                 return Err(format!(
@@ -1079,10 +1075,7 @@ fn cohort_evaluation(ctx: &Ctx, evaluated: &[&CohortSlide]) -> Outcome {
             };
         }
     }
-    let design = serde_json::to_value(ctx.a.design)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let design = design_name(ctx.a.design);
     let mut text = format!("{COHORT_HEADER}\n");
     let mut upstream = Vec::new();
     for sl in evaluated {
@@ -1099,11 +1092,17 @@ fn cohort_evaluation(ctx: &Ctx, evaluated: &[&CohortSlide]) -> Outcome {
             ctx.a.mask_downsample,
         ));
         text.push('\n');
-        upstream.push((
-            format!("{}/evaluate", sl.id),
-            su.join("evaluate.record.json"),
-        ));
-        upstream.push((format!("{}/segment", sl.id), su.join("segment.record.json")));
+        for step in ["evaluate", "segment"] {
+            match Record::load(&su.join(format!("{step}.record.json"))) {
+                Some(r) => upstream.push((format!("{}/{step}", sl.id), r.digest)),
+                None => {
+                    return Outcome::Failed {
+                        error: format!("{}: the {step} step has no record", sl.id),
+                        log: None,
+                    }
+                }
+            }
+        }
     }
     let locked = if ctx.a.dry_run {
         None
@@ -1214,15 +1213,11 @@ fn execute(
             }
         }
     }
-    let mut ups = serde_json::Map::new();
-    for (n, rec) in &p.upstream {
-        match Record::load(rec) {
-            Some(r) => {
-                ups.insert(n.clone(), r.digest.into());
-            }
-            None => return Outcome::Blocked(format!("needs {n}, which has no record")),
-        }
-    }
+    let ups: serde_json::Map<String, serde_json::Value> = p
+        .upstream
+        .iter()
+        .map(|(n, d)| (n.clone(), d.clone().into()))
+        .collect();
     let made_of = json!({
         "step": name,
         "args": key_args(&p.args, &subs),
@@ -1273,11 +1268,8 @@ fn execute(
     );
     ctx.budget.release(held);
     match o {
-        Ok(o) => {
-            if let Outcome::Ran {
-                peak_mib: Some(m), ..
-            } = &o
-            {
+        Ok((wall_s, peak_mib)) => {
+            if let Some(m) = peak_mib {
                 // later steps of this kind reserve what this one took, and a margin
                 let mut e = ctx.estimates.lock().unwrap_or_else(|e| e.into_inner());
                 let new = (m * 1.25).ceil() as u64;
@@ -1285,14 +1277,14 @@ fn execute(
                     .and_modify(|v| *v = (*v).max(new))
                     .or_insert(new);
             }
-            o
+            Outcome::Ran { wall_s, peak_mib }
         }
         Err((error, log)) => fail(error, log),
     }
 }
 
 /// Runs the step's process into the staging folder, then moves its outputs into place and
-/// writes the record.
+/// writes the record; its wall time and peak memory (MiB).
 #[allow(clippy::too_many_arguments)]
 fn run_child(
     ctx: &Ctx,
@@ -1306,7 +1298,7 @@ fn run_child(
     key: &str,
     made_of: serde_json::Value,
     lock_fd: std::os::fd::RawFd,
-) -> Result<Outcome, (String, Option<PathBuf>)> {
+) -> Result<(f64, Option<f64>), (String, Option<PathBuf>)> {
     let started = utc_now();
     let t0 = Instant::now();
     let io = |what: &str, path: &Path, e: std::io::Error| {
@@ -1399,7 +1391,7 @@ fn run_child(
         json!({"slide": id, "step": name, "wall_s": wall_s, "peak_rss_mib": peak_mib,
                "outputs": n_out, "digest": rec.digest}),
     );
-    Ok(Outcome::Ran { wall_s, peak_mib })
+    Ok((wall_s, peak_mib))
 }
 
 /// Waits for a child process; its wait status and peak resident memory (MiB).

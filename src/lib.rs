@@ -11,6 +11,7 @@
 
 pub mod batch;
 pub mod convert;
+pub mod digest;
 pub mod eval;
 pub mod infer;
 pub mod mask;

@@ -177,7 +177,7 @@ pub fn fingerprint(path: &Path, mode: HashMode) -> std::io::Result<String> {
     let mut h = Sha256::new();
     if mode == HashMode::Full || size <= 2 * EDGE + BLOCKS * BLOCK {
         std::io::copy(&mut f, &mut h)?;
-        return Ok(format!("sha256:{}", hex(&h.finalize())));
+        return Ok(format!("sha256:{}", crate::digest::hex(&h.finalize())));
     }
     h.update(size.to_le_bytes());
     let mut buf = vec![0u8; EDGE as usize];
@@ -194,22 +194,12 @@ pub fn fingerprint(path: &Path, mode: HashMode) -> std::io::Result<String> {
         read_at(&mut f, EDGE + span * i / (BLOCKS - 1), BLOCK, &mut h)?;
     }
     read_at(&mut f, size - EDGE, EDGE, &mut h)?;
-    Ok(format!("sampled-sha256:{}", hex(&h.finalize())))
-}
-
-/// Lower-case hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    Ok(format!("sampled-sha256:{}", crate::digest::hex(&h.finalize())))
 }
 
 /// SHA-256 of a JSON value's compact text, as hex: the key of a step.
 pub fn key_of(value: &serde_json::Value) -> String {
-    crate::infer::sha256_hex(value.to_string().as_bytes())
+    crate::digest::sha256_hex(value.to_string().as_bytes())
 }
 
 /// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-11-27T04:31:02.125Z`.

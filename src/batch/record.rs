@@ -103,7 +103,7 @@ pub fn hash_outputs(dir: &Path) -> std::io::Result<(Vec<OutputFile>, String)> {
             sha256,
         });
     }
-    Ok((out, format!("sha256:{}", super::hex(&d.finalize()))))
+    Ok((out, format!("sha256:{}", crate::digest::hex(&d.finalize()))))
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {

@@ -114,7 +114,7 @@ pub fn fetch(
                 h.update(&buf[..n]);
                 w.write_all(&buf[..n])?;
             }
-            got = crate::batch::hex(&h.finalize());
+            got = crate::digest::hex(&h.finalize());
             match &want {
                 Some(want) if *want == got => Ok(()),
                 _ => Err(std::io::Error::other("unverified")),

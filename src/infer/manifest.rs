@@ -280,7 +280,7 @@ mod tests {
             let (m, path) = resolve(name).unwrap();
             assert!(!m.trained);
             let bytes = std::fs::read(&path).unwrap();
-            assert_eq!(Some(crate::infer::sha256_hex(&bytes)), m.sha256, "{name}");
+            assert_eq!(Some(crate::digest::sha256_hex(&bytes)), m.sha256, "{name}");
         }
         assert!(resolve("no-such-model").unwrap_err().contains("built in"));
     }

@@ -21,12 +21,6 @@ use serde::Serialize;
 
 pub use onnx::{read_header, OnnxHeader};
 
-/// SHA-256 of `bytes` as lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    crate::batch::hex(&sha2::Sha256::digest(bytes))
-}
-
 /// The ONNX Runtime version this build pairs with (`ort` feature `api-31`).
 pub const ORT_VERSION: &str = "1.31.1";
 

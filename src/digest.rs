@@ -1,0 +1,31 @@
+//! SHA-256 digests as lower-case hexadecimal: the one place the cohort records, the model
+//! manifests and downloads take them from.
+
+use sha2::{Digest, Sha256};
+
+/// Lower-case hexadecimal of `bytes`.
+///
+/// ```
+/// assert_eq!(h2g::digest::hex(&[0x00, 0xab, 0x7f]), "00ab7f");
+/// ```
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// SHA-256 of `bytes` as lower-case hex.
+///
+/// ```
+/// // FIPS 180-2's "abc" example
+/// assert_eq!(
+///     h2g::digest::sha256_hex(b"abc"),
+///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/// );
+/// ```
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}

@@ -9,7 +9,7 @@
 //! (QuPath GeoJSON out of masks and back), [`eval`] and [`stats`] (evaluation, Tukey's HSD) and
 //! [`batch`] (cohort runs: records, fingerprints, event log).
 
-pub mod batch;
+pub mod cohort;
 pub mod convert;
 pub mod digest;
 pub mod eval;

@@ -20,10 +20,17 @@ fn main() -> ExitCode {
         eprintln!("h2g: interrupted; unfinished outputs removed");
         std::process::exit(130);
     });
+    // the result, for `h2g run` when it started this process as a step (H2G_RESULT_FILE)
     match cli::run(args) {
-        Ok(code) => code,
+        Ok(code) => {
+            let ok = code == ExitCode::SUCCESS;
+            h2g::cohort::StepResult::leave(ok, (!ok).then(cli::first_failure).flatten());
+            code
+        }
         Err(e) => {
-            eprintln!("h2g: error: {e:#}");
+            let msg = format!("{e:#}");
+            eprintln!("h2g: error: {msg}");
+            h2g::cohort::StepResult::leave(false, Some(msg));
             ExitCode::from(1)
         }
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use h2g::batch::Record;
+use h2g::cohort::Record;
 
 const BIN: &str = env!("CARGO_BIN_EXE_h2g");
 

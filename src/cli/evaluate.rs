@@ -532,6 +532,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     for e in &errors {
         eprintln!("error: {e}");
+        super::note_failure(&e.to_string());
     }
     eprintln!(
         "{} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed → {}",

@@ -70,6 +70,22 @@ enum Command {
 }
 
 /// Runs the parsed command line.
+/// The first failure a subcommand reported while going on (a bad row, a bad slide), for the
+/// result file of a command that ends with a failure status but no error.
+static FIRST_FAILURE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Records `msg` as the command's failure, unless one was recorded before.
+pub fn note_failure(msg: &str) {
+    if let Ok(mut f) = FIRST_FAILURE.lock() {
+        f.get_or_insert_with(|| msg.to_string());
+    }
+}
+
+/// The first failure recorded with [`note_failure`].
+pub fn first_failure() -> Option<String> {
+    FIRST_FAILURE.lock().ok().and_then(|f| f.clone())
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info(a) => info::run(a),
@@ -207,7 +223,7 @@ pub(crate) fn output_stem(
 /// Checks an output name (`--name`, a cohort slide id): a plain file name of letters, digits,
 /// `.`, `_` and `-`, not starting with `.` or `-`, at most 200 bytes.
 pub(crate) fn check_name(n: &str) -> anyhow::Result<()> {
-    if !h2g::batch::valid_id(n) {
+    if !h2g::cohort::valid_id(n) {
         anyhow::bail!(
             "'{n}' cannot name outputs: use letters, digits, '.', '_' and '-' (not first), at most 200"
         );

@@ -113,11 +113,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     )?;
     bar.finish_and_clear();
     let stem = super::output_stem(&a.output, &a.slide, a.name.as_deref())?;
-    let design = serde_json::to_value(a.design)?
-        .as_str()
-        .unwrap_or("design")
-        .to_string();
-    let base = |ext: &str| a.output.join(format!("{stem}.segment-{design}.{ext}"));
+    let design = a.design.name();
+    let base = |ext: &str| a.design.output_path(&a.output, &stem, ext);
     let Segmentation {
         grid,
         heatmap,
@@ -181,19 +178,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         place.x0 = -(b.x as f64);
         place.y0 = -(b.y as f64);
     }
+    let (class_name, color) = a.design.annotation_class();
     let class = ClassSpec {
         label: 1,
-        name: if matches!(a.design, Design::Otsu) {
-            "Tissue"
-        } else {
-            "Tumor"
-        }
-        .into(),
-        color: if matches!(a.design, Design::Otsu) {
-            [80, 160, 80]
-        } else {
-            [200, 0, 0]
-        },
+        name: class_name.into(),
+        color,
     };
     let geojson = base("geojson");
     let n = write_file(&geojson, |out| {

@@ -10,23 +10,10 @@ use h2g::infer::tissue_model::detect_with_model;
 use h2g::mask::DEFAULT_MAX_PIXELS;
 use h2g::slide::{open_slide, SlideMeta};
 use h2g::tissue::{
-    run_tissue, run_tissue_with, Closing, Method, QupathParams, SaturationThreshold, TissueOutput,
+    run_tissue, run_tissue_with, Closing, Method, MethodKind, QupathParams, SaturationThreshold,
+    TissueOutput,
 };
 use h2g::units::Resolution;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum MethodArg {
-    /// The paper: ×1.25, HSV saturation ≥ 20, closing 5×5 then 3×3.
-    Saturation,
-    /// Otsu's threshold on saturation, same closings.
-    Otsu,
-    /// FAST (the published pipeline): distance from white > 85 at the lowest level, disk closing.
-    Fast,
-    /// QuPath's simple tissue detection (AN1 tool).
-    Qupath,
-    /// A tissue segmentation model (--model, e.g. the SuperFast tissue U-Net) with ONNX Runtime.
-    Model,
-}
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ClosingArg {
@@ -55,8 +42,8 @@ pub struct Args {
     #[arg(long)]
     name: Option<String>,
     /// Detection method.
-    #[arg(long, value_enum, default_value_t = MethodArg::Saturation)]
-    method: MethodArg,
+    #[arg(long, value_enum, default_value_t = MethodKind::Saturation)]
+    method: MethodKind,
     /// Resolution to detect at (default: 1.25x for saturation/otsu, the lowest level for fast,
     /// 20um for qupath): 1.25x, 8um, ds:32 or level:2.
     #[arg(long)]
@@ -110,9 +97,9 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let method = match a.method {
-        MethodArg::Saturation | MethodArg::Otsu => Method::Saturation {
+        MethodKind::Saturation | MethodKind::Otsu => Method::Saturation {
             threshold: match a.method {
-                MethodArg::Otsu => SaturationThreshold::Otsu,
+                MethodKind::Otsu => SaturationThreshold::Otsu,
                 _ => SaturationThreshold::Fixed(a.saturation),
             },
             closing: match a.closing {
@@ -120,7 +107,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 ClosingArg::Disks => Closing::Disks,
             },
         },
-        MethodArg::Fast => {
+        MethodKind::Fast => {
             if !(a.distance.is_finite() && a.distance >= 0.0) || a.radius > 60 {
                 anyhow::bail!("--distance must be ≥ 0 and --radius at most 60");
             }
@@ -129,7 +116,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 radius: a.radius,
             }
         }
-        MethodArg::Qupath => {
+        MethodKind::Qupath => {
             let mut p = match a.preset {
                 PresetArg::Default => QupathParams::default(),
                 PresetArg::An1 => QupathParams::an1(),
@@ -145,7 +132,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
             Method::Qupath(p)
         }
-        MethodArg::Model => Method::Model {
+        MethodKind::Model => Method::Model {
             model: a.model.clone().context("--method model needs --model")?,
             threshold: 0.0,
         },

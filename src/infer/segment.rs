@@ -315,6 +315,33 @@ pub enum Design {
     Otsu,
 }
 
+impl Design {
+    /// The design's name on the command line and in file names (`h2g`, `pw`, `unet-lr`, `otsu`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Design::H2g => "h2g",
+            Design::Pw => "pw",
+            Design::UnetLr => "unet-lr",
+            Design::Otsu => "otsu",
+        }
+    }
+
+    /// Where `h2g segment` writes its file with extension `ext` (`mask.tif`, `json`, …):
+    /// `DIR/STEM.segment-DESIGN.EXT`.
+    pub fn output_path(self, dir: &std::path::Path, stem: &str, ext: &str) -> std::path::PathBuf {
+        dir.join(format!("{stem}.segment-{}.{ext}", self.name()))
+    }
+
+    /// The QuPath class and colour of the design's annotations: tissue for `otsu`, tumour for
+    /// the others.
+    pub fn annotation_class(self) -> (&'static str, [u8; 3]) {
+        match self {
+            Design::Otsu => ("Tissue", [80, 160, 80]),
+            _ => ("Tumor", [200, 0, 0]),
+        }
+    }
+}
+
 /// What a design produced.
 #[derive(Debug)]
 pub struct Segmentation {

@@ -13,8 +13,8 @@ use serde::Serialize;
 pub use bitmask::{BitMask, Element};
 pub use qupath::QupathParams;
 pub use run::{
-    detect_on_slide, detect_on_slide_with, run_tissue, run_tissue_with, SlideDetection,
-    TissueFiles, TissueOutput, TissueReport, TissueRunError,
+    detect_on_slide, detect_on_slide_with, output_path, run_tissue, run_tissue_with,
+    SlideDetection, TissueFiles, TissueOutput, TissueReport, TissueRunError,
 };
 
 use crate::slide::RgbImage;
@@ -39,6 +39,38 @@ pub enum SaturationThreshold {
     Fixed(u8),
     /// Otsu's threshold on OpenCV's 8-bit saturation; tissue where S > threshold.
     Otsu,
+}
+
+/// The tissue detection methods by name, as the command line and the cohort runner choose
+/// them; [`Method`] carries each one's parameters.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    /// The paper: ×1.25, HSV saturation ≥ 20, closing 5×5 then 3×3.
+    Saturation,
+    /// Otsu's threshold on saturation, same closings.
+    Otsu,
+    /// FAST (the published pipeline): distance from white > 85 at the lowest level, disk closing.
+    Fast,
+    /// QuPath's simple tissue detection (AN1 tool).
+    Qupath,
+    /// A tissue segmentation model (--model, e.g. the SuperFast tissue U-Net) with ONNX Runtime.
+    Model,
+}
+
+impl MethodKind {
+    /// The name in file names and reports (`STEM.tissue-NAME.tif`), as [`Method::name`].
+    pub fn name(self) -> &'static str {
+        match self {
+            MethodKind::Saturation => "saturation",
+            MethodKind::Otsu => "otsu",
+            MethodKind::Fast => "fast",
+            MethodKind::Qupath => "qupath",
+            MethodKind::Model => "model",
+        }
+    }
 }
 
 /// A tissue detection method and its parameters.

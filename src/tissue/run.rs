@@ -171,6 +171,12 @@ pub struct TissueOutput {
 }
 
 /// Runs `method` on `slide` at `at` (or the method's default resolution) and writes
+/// Where a tissue run of `method` (its [`Method::name`]) writes its file with extension `ext`:
+/// `DIR/STEM.tissue-METHOD.EXT`.
+pub fn output_path(dir: &Path, stem: &str, method: &str, ext: &str) -> PathBuf {
+    dir.join(format!("{stem}.tissue-{method}.{ext}"))
+}
+
 /// `STEM.tissue-METHOD.{tif,png,json}` into `dir`.
 pub fn run_tissue(
     slide: &dyn Slide,
@@ -218,10 +224,10 @@ pub fn run_tissue_with(
         });
     }
     let files = TissueFiles {
-        mask: dir.join(format!("{stem}.tissue-{}.tif", method.name())),
-        preview: dir.join(format!("{stem}.tissue-{}.png", method.name())),
-        report: dir.join(format!("{stem}.tissue-{}.json", method.name())),
-        geojson: geojson.then(|| dir.join(format!("{stem}.tissue-{}.geojson", method.name()))),
+        mask: output_path(dir, stem, method.name(), "tif"),
+        preview: output_path(dir, stem, method.name(), "png"),
+        report: output_path(dir, stem, method.name(), "json"),
+        geojson: geojson.then(|| output_path(dir, stem, method.name(), "geojson")),
     };
     let bytes = Arc::new(det.mask.to_bytes(255));
     let header = MaskHeader {

@@ -28,7 +28,7 @@ pub struct Record {
     pub slide: String,
     /// The step.
     pub step: String,
-    /// The key the step ran under (see [`crate::batch`]).
+    /// The key the step ran under (see [`crate::cohort`]).
     pub key: String,
     /// h2g's version.
     pub h2g_version: String,

@@ -1,156 +1,11 @@
-//! Cohort runs: the cohort table, input fingerprints, step records and the JSON Lines event log
-//! behind `h2g run`.
-//!
-//! A run keeps, for each slide and step, a record (`slides/ID/STEP.record.json`) written last
-//! and atomically after the step's outputs were moved into place. A step is up to date when its
-//! record exists, its key (a hash of the step, h2g's version, the step's arguments, the
-//! fingerprints of its input files and the digests of the records it depends on) equals the key
-//! computed now, and every output the record lists is there with its recorded size.
-
-pub mod record;
+//! What a run keeps on disk beside the outputs: input fingerprints, step keys, timestamps, the
+//! event log and the locks.
 
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-pub use record::{OutputFile, Record};
-
-/// One slide of a cohort table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CohortSlide {
-    /// The 1-based line of the table (the header is line 1).
-    pub line: usize,
-    /// The name outputs are filed under (`id` column, else the slide file's stem).
-    pub id: String,
-    /// The slide file.
-    pub slide: PathBuf,
-    /// Tumour annotations: a mask (PNG/TIFF) or QuPath GeoJSON.
-    pub truth: Option<PathBuf>,
-    /// Level-0 pixels per truth-mask pixel (default: inferred from its size).
-    pub truth_downsample: Option<f64>,
-    /// Histological grade, for the evaluation's summaries.
-    pub grade: String,
-    /// Level-0 pixel size in µm, for slides without one.
-    pub mpp: Option<f64>,
-}
-
-/// Errors of a cohort table: each names the file and line.
-#[derive(Debug, thiserror::Error)]
-pub enum CohortError {
-    /// The table cannot be read.
-    #[error("{0}: cannot read the cohort table: {1}")]
-    Read(PathBuf, String),
-    /// A required column is missing.
-    #[error("{0}: no column 'slide' (the slide file); columns: {1}")]
-    NoSlideColumn(PathBuf, String),
-    /// A row is malformed.
-    #[error("{0}: line {1}: {2}")]
-    Row(PathBuf, usize, String),
-    /// The table has no slides.
-    #[error("{0}: no slides (only a header, or nothing)")]
-    Empty(PathBuf),
-}
-
-/// Checks a slide id: letters, digits, `.`, `_`, `-` (not first), at most 200 bytes.
-pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 200
-        && !id.starts_with(['.', '-'])
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// Reads a cohort table (CSV with a header): `slide` (required), optional `id`, `truth`,
-/// `truth_downsample`, `grade`, `mpp`; other columns are ignored. Relative paths are taken from
-/// the table's folder. Ids must be unique.
-pub fn read_cohort(path: &Path) -> Result<Vec<CohortSlide>, CohortError> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let base = std::path::absolute(parent.unwrap_or(Path::new("."))).unwrap_or_default();
-    let read_err = |e: &dyn std::fmt::Display| CohortError::Read(path.into(), e.to_string());
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| read_err(&e))?;
-    let headers = r.headers().map_err(|e| read_err(&e))?.clone();
-    let col = |n: &str| headers.iter().position(|h| h.trim() == n);
-    let cs = col("slide").ok_or_else(|| {
-        CohortError::NoSlideColumn(path.into(), headers.iter().collect::<Vec<_>>().join(", "))
-    })?;
-    let (cid, ct, ctd, cg, cm) = (
-        col("id"),
-        col("truth"),
-        col("truth_downsample"),
-        col("grade"),
-        col("mpp"),
-    );
-    let mut out: Vec<CohortSlide> = Vec::new();
-    let mut seen = std::collections::HashMap::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let row_err = |m: String| CohortError::Row(path.into(), line, m);
-        let rec = rec.map_err(|e| row_err(e.to_string()))?;
-        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("");
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        let file = |s: &str| {
-            let p = PathBuf::from(s);
-            if p.is_absolute() {
-                p
-            } else {
-                base.join(p)
-            }
-        };
-        let s = get(Some(cs));
-        if s.is_empty() {
-            return Err(row_err("empty slide".into()));
-        }
-        let slide = file(s);
-        let id = match get(cid) {
-            "" => slide
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            s => s.to_string(),
-        };
-        if !valid_id(&id) {
-            return Err(row_err(format!(
-                "id '{id}' cannot name outputs: use letters, digits, '.', '_' and '-' (not \
-                 first), or give an id column"
-            )));
-        }
-        if let Some(prev) = seen.insert(id.clone(), line) {
-            return Err(row_err(format!(
-                "id '{id}' is already used on line {prev}: ids must be unique (add an id column)"
-            )));
-        }
-        let num = |c: Option<usize>, name: &str| -> Result<Option<f64>, CohortError> {
-            match get(c) {
-                "" => Ok(None),
-                s => match s.parse::<f64>() {
-                    Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
-                    _ => Err(row_err(format!("{name} '{s}' is not a positive number"))),
-                },
-            }
-        };
-        out.push(CohortSlide {
-            line,
-            id,
-            slide,
-            truth: Some(get(ct)).filter(|s| !s.is_empty()).map(file),
-            truth_downsample: num(ctd, "truth_downsample")?,
-            grade: get(cg).to_string(),
-            mpp: num(cm, "mpp")?,
-        });
-    }
-    if out.is_empty() {
-        return Err(CohortError::Empty(path.into()));
-    }
-    Ok(out)
-}
 
 /// How input files are fingerprinted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -194,7 +49,10 @@ pub fn fingerprint(path: &Path, mode: HashMode) -> std::io::Result<String> {
         read_at(&mut f, EDGE + span * i / (BLOCKS - 1), BLOCK, &mut h)?;
     }
     read_at(&mut f, size - EDGE, EDGE, &mut h)?;
-    Ok(format!("sampled-sha256:{}", crate::digest::hex(&h.finalize())))
+    Ok(format!(
+        "sampled-sha256:{}",
+        crate::digest::hex(&h.finalize())
+    ))
 }
 
 /// SHA-256 of a JSON value's compact text, as hex: the key of a step.
@@ -249,12 +107,11 @@ impl EventLog {
         Ok(EventLog { file })
     }
 
-    /// Appends `event` with a `time` field first.
-    pub fn emit(&self, event: &str, fields: serde_json::Value) -> std::io::Result<()> {
+    /// Appends `event` with a `time` field.
+    pub fn emit(&self, event: &super::Event) -> std::io::Result<()> {
         let mut m = serde_json::Map::new();
         m.insert("time".into(), utc_now().into());
-        m.insert("event".into(), event.into());
-        if let serde_json::Value::Object(f) = fields {
+        if let serde_json::Value::Object(f) = serde_json::to_value(event)? {
             m.extend(f);
         }
         let mut line = serde_json::Value::Object(m).to_string();
@@ -356,51 +213,6 @@ mod tests {
     }
 
     #[test]
-    fn cohort_tables_are_checked_row_by_row() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("c.csv");
-        std::fs::write(
-            &p,
-            "slide,truth,grade,extra\na/s1.svs,t1.geojson,2,x\n/abs/s2.tif,,3,y\n\n",
-        )
-        .unwrap();
-        let c = read_cohort(&p).unwrap();
-        assert_eq!(c.len(), 2);
-        assert_eq!(c[0].id, "s1");
-        assert_eq!(c[0].slide, dir.path().join("a/s1.svs"));
-        assert_eq!(
-            c[0].truth.as_deref(),
-            Some(dir.path().join("t1.geojson").as_path())
-        );
-        assert_eq!((c[1].id.as_str(), c[1].truth.is_none()), ("s2", true));
-        assert_eq!(c[1].grade, "3");
-        let bad = |text: &str, want: &str| {
-            std::fs::write(&p, text).unwrap();
-            let e = read_cohort(&p).unwrap_err().to_string();
-            assert!(e.contains(want), "{e}");
-        };
-        bad("id,path\nx,y\n", "no column 'slide'");
-        bad("slide\n", "no slides");
-        bad(
-            "slide\na/s.svs\nb/s.svs\n",
-            "line 3: id 's' is already used on line 2",
-        );
-        bad(
-            "slide,id\na.svs,../x\n",
-            "line 2: id '../x' cannot name outputs",
-        );
-        bad(
-            "slide,mpp\na.svs,-1\n",
-            "line 2: mpp '-1' is not a positive number",
-        );
-        bad(
-            "slide,mpp\na.svs,NaN\n",
-            "mpp 'NaN' is not a positive number",
-        );
-        bad("slide,grade\n,2\n", "line 2: empty slide");
-    }
-
-    #[test]
     fn locks_exclude_each_other() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(".lock");
@@ -420,11 +232,15 @@ mod tests {
             for t in 0..4 {
                 let log = &log;
                 s.spawn(move || {
+                    let pad = "y".repeat(300);
                     for i in 0..200 {
-                        log.emit(
-                            "x",
-                            serde_json::json!({"t": t, "i": i, "pad": "y".repeat(300)}),
-                        )
+                        let step = format!("{t}-{i}");
+                        log.emit(&super::super::Event::StepFailed {
+                            slide: &pad,
+                            step: &step,
+                            error: "x",
+                            log: None,
+                        })
                         .unwrap();
                     }
                 });
@@ -438,6 +254,6 @@ mod tests {
         assert_eq!(lines.len(), 800);
         assert!(lines
             .iter()
-            .all(|v| v["event"] == "x" && v["time"].is_string()));
+            .all(|v| v["event"] == "step_failed" && v["time"].is_string()));
     }
 }

@@ -1,0 +1,422 @@
+//! Running one step: the key, the up-to-date check, the memory budget, the child process, the
+//! move into place and the record.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::engine::Ctx;
+use super::plan::{key_args, staging, template, Plan};
+use super::record::{hash_outputs, RECORD_VERSION};
+use super::{fingerprint, key_of, try_lock, utc_now, Event, Lock, Outcome, Record, Step};
+
+/// The environment variable that asks `h2g` to leave its result (success, or the error that
+/// ended it) as JSON in the file it names: how a cohort run learns why a step failed.
+pub const RESULT_FILE_ENV: &str = "H2G_RESULT_FILE";
+
+/// The name of that file in a step's staging folder (removed before the outputs are hashed).
+pub const RESULT_FILE_NAME: &str = ".h2g-result.json";
+
+/// A memory budget in MiB: a step waits until its estimate fits beside those running; one
+/// larger than the whole budget runs alone.
+pub(super) struct Budget {
+    total: u64,
+    used: Mutex<u64>,
+    freed: Condvar,
+}
+
+impl Budget {
+    pub(super) fn new(total: u64) -> Self {
+        Budget {
+            total,
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+    fn acquire(&self, mib: u64) -> u64 {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        while *used > 0 && *used + mib > self.total {
+            used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += mib;
+        mib
+    }
+    fn release(&self, mib: u64) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        *used = used.saturating_sub(mib);
+        self.freed.notify_all();
+    }
+}
+
+/// Locks a slide's (or the cohort's) folder, waiting up to 30 s for processes of a killed run
+/// that still hold it to end.
+pub(super) fn lock_unit(unit: &Path) -> std::io::Result<Option<Lock>> {
+    let t0 = Instant::now();
+    loop {
+        match try_lock(&unit.join(".lock"))? {
+            Some(l) => return Ok(Some(l)),
+            None if t0.elapsed().as_secs() < 30 => {
+                std::thread::sleep(std::time::Duration::from_millis(100))
+            }
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Runs one step unless its record shows it up to date.
+pub(super) fn execute(
+    ctx: &Ctx,
+    id: &str,
+    unit: &Path,
+    step: Step,
+    p: &Plan,
+    lock_fd: std::os::fd::RawFd,
+) -> Outcome {
+    let a = ctx.spec;
+    let name = step.name();
+    let record_path = unit.join(format!("{name}.record.json"));
+    let final_dir = unit.join(name);
+    let stage = staging(unit, name);
+    let fail = |error: String, log: Option<PathBuf>| {
+        let _ = ctx.log.emit(&Event::StepFailed {
+            slide: id,
+            step: name,
+            error: &error,
+            log: log.as_deref(),
+        });
+        Outcome::Failed { error, log }
+    };
+    // the key: the step, h2g's version, its arguments (run paths as placeholders), the inputs'
+    // fingerprints, the upstream records' digests
+    let mut subs: Vec<(&Path, &str)> =
+        vec![(&stage, "{stage}"), (unit, "{unit}"), (&ctx.out, "{out}")];
+    for (role, path) in &p.inputs {
+        subs.push((path, role));
+    }
+    subs.sort_by_key(|(p, _)| std::cmp::Reverse(p.as_os_str().len()));
+    let mut fps = serde_json::Map::new();
+    for (role, path) in &p.inputs {
+        match fingerprint(path, a.hash) {
+            Ok(f) => {
+                fps.insert(role.clone(), f.into());
+            }
+            Err(e) => {
+                return fail(
+                    format!("cannot read {} ({role}): {e}", path.display()),
+                    None,
+                )
+            }
+        }
+    }
+    let ups: serde_json::Map<String, serde_json::Value> = p
+        .upstream
+        .iter()
+        .map(|(n, d)| (n.clone(), d.clone().into()))
+        .collect();
+    let made_of = json!({
+        "step": name,
+        "args": key_args(&p.args, &subs),
+        "prelude": p.prelude.as_ref().map(|(f, t)| json!([f, template(t, &subs)])),
+        "inputs": fps, "upstream": ups, "hash": a.hash,
+    });
+    let key = key_of(&json!({"made_of": made_of, "h2g_version": env!("CARGO_PKG_VERSION")}));
+    let reason = match Record::load(&record_path) {
+        None if record_path.exists() => "its record is unreadable".to_string(),
+        None => "not run yet".to_string(),
+        Some(r) if r.key != key => "its inputs or parameters changed".to_string(),
+        Some(r) => match r.outputs_intact(&final_dir, a.verify) {
+            Ok(()) => {
+                let _ = ctx.log.emit(&Event::StepSkipped {
+                    slide: id,
+                    step: name,
+                    outcome: "up to date",
+                    reason: None,
+                    key: Some(&key),
+                });
+                return Outcome::UpToDate;
+            }
+            Err(e) => format!("its outputs are damaged ({e})"),
+        },
+    };
+    if a.dry_run {
+        return Outcome::WouldRun { reason };
+    }
+    // the memory the step may take, then the run
+    let est = {
+        let e = ctx.estimates.lock().unwrap_or_else(|e| e.into_inner());
+        e.get(&step).copied().unwrap_or_else(|| step.default_mib())
+    };
+    let held = ctx.budget.acquire(est);
+    let _ = ctx.log.emit(&Event::StepStart {
+        slide: id,
+        step: name,
+        key: &key,
+        reason: &reason,
+        memory_reserved_mib: held,
+    });
+    let run = StepRun {
+        id,
+        unit,
+        name,
+        record_path: &record_path,
+        final_dir: &final_dir,
+        stage: &stage,
+        key: &key,
+    };
+    let o = run.run(ctx, p, made_of, lock_fd);
+    ctx.budget.release(held);
+    match o {
+        Ok((wall_s, peak_mib)) => {
+            if let Some(m) = peak_mib {
+                // later steps of this kind reserve what this one took, and a margin
+                let mut e = ctx.estimates.lock().unwrap_or_else(|e| e.into_inner());
+                let new = (m * 1.25).ceil() as u64;
+                e.entry(step)
+                    .and_modify(|v| *v = (*v).max(new))
+                    .or_insert(new);
+            }
+            Outcome::Ran { wall_s, peak_mib }
+        }
+        Err((error, log)) => fail(error, log),
+    }
+}
+
+/// Where one step runs and what it leaves.
+struct StepRun<'a> {
+    id: &'a str,
+    unit: &'a Path,
+    name: &'a str,
+    record_path: &'a Path,
+    final_dir: &'a Path,
+    stage: &'a Path,
+    key: &'a str,
+}
+
+type StepError = (String, Option<PathBuf>);
+
+impl StepRun<'_> {
+    /// Runs the step's process into the staging folder, then moves its outputs into place and
+    /// writes the record; its wall time and peak memory (MiB).
+    fn run(
+        &self,
+        ctx: &Ctx,
+        p: &Plan,
+        made_of: serde_json::Value,
+        lock_fd: std::os::fd::RawFd,
+    ) -> Result<(f64, Option<f64>), StepError> {
+        let (unit, name, stage) = (self.unit, self.name, self.stage);
+        let started = utc_now();
+        let t0 = Instant::now();
+        let io = |what: &str, path: &Path, e: std::io::Error| {
+            (format!("cannot {what} {}: {e}", path.display()), None)
+        };
+        // no record while the outputs change: a kill from here on leaves the step to redo
+        match std::fs::remove_file(self.record_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io("remove", self.record_path, e))
+            }
+            _ => {}
+        }
+        if stage.exists() {
+            std::fs::remove_dir_all(stage).map_err(|e| io("remove", stage, e))?;
+        }
+        std::fs::create_dir_all(stage).map_err(|e| io("create", stage, e))?;
+        if let Some((file, text)) = &p.prelude {
+            std::fs::write(stage.join(file), text)
+                .map_err(|e| io("write", &stage.join(file), e))?;
+        }
+        let log_path = unit.join("logs").join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path).map_err(|e| io("create", &log_path, e))?;
+        let log2 = log.try_clone().map_err(|e| io("open", &log_path, e))?;
+        let result_path = stage.join(RESULT_FILE_NAME);
+        let mut cmd = Command::new(&ctx.spec.exe);
+        cmd.args(&p.args)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .env("RAYON_NUM_THREADS", ctx.threads_per_job.to_string())
+            .env(RESULT_FILE_ENV, &result_path);
+        let progress_file = unit.join("logs").join(format!("{name}.progress"));
+        if ctx.spec.step_progress {
+            cmd.env(crate::output::PROGRESS_FILE_ENV, &progress_file);
+        }
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl and fcntl are async-signal-safe. The step ends (with SIGTERM, so it
+            // removes its unfinished files) if this process dies first; it keeps the slide's
+            // lock open, so that a rerun cannot start on the slide while it lives.
+            let parent = std::process::id();
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    // the parent died before prctl took effect
+                    if libc::getppid() as u32 != parent {
+                        libc::_exit(1);
+                    }
+                    libc::fcntl(lock_fd, libc::F_SETFD, 0);
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd.spawn().map_err(|e| {
+            (
+                format!("cannot start {}: {e}", ctx.spec.exe.display()),
+                None,
+            )
+        })?;
+        let waited = wait_with_peak(child.id() as libc::pid_t);
+        let _ = std::fs::remove_file(&progress_file);
+        let (status, peak_mib) = waited.map_err(|e| {
+            (
+                format!("lost the step's process: {e}"),
+                Some(log_path.clone()),
+            )
+        })?;
+        let result = StepResult::take(&result_path);
+        if status != 0 {
+            let _ = std::fs::remove_dir_all(stage);
+            let error = match result {
+                Some(StepResult { error: Some(e), .. }) => e,
+                _ => ended_how(status, &log_path),
+            };
+            return Err((error, Some(log_path.clone())));
+        }
+        let (outputs, digest) =
+            hash_outputs(stage).map_err(|e| io("read the outputs in", stage, e))?;
+        if self.final_dir.exists() {
+            std::fs::remove_dir_all(self.final_dir).map_err(|e| io("remove", self.final_dir, e))?;
+        }
+        std::fs::rename(stage, self.final_dir)
+            .map_err(|e| io("move outputs to", self.final_dir, e))?;
+        let wall_s = t0.elapsed().as_secs_f64();
+        let n_out = outputs.len();
+        let rec = Record {
+            record_version: RECORD_VERSION,
+            slide: self.id.to_string(),
+            step: name.to_string(),
+            key: self.key.to_string(),
+            h2g_version: env!("CARGO_PKG_VERSION").to_string(),
+            made_of,
+            outputs,
+            digest,
+            started,
+            finished: utc_now(),
+            wall_s,
+            peak_rss_mib: peak_mib,
+        };
+        crate::output::write_json(self.record_path, &rec)
+            .map_err(|e| io("write", self.record_path, e))?;
+        let _ = ctx.log.emit(&Event::StepDone {
+            slide: self.id,
+            step: name,
+            wall_s,
+            peak_rss_mib: peak_mib,
+            outputs: n_out,
+            digest: &rec.digest,
+        });
+        Ok((wall_s, peak_mib))
+    }
+}
+
+/// What `h2g` leaves in the file [`RESULT_FILE_ENV`] names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StepResult {
+    /// Whether the command succeeded.
+    pub ok: bool,
+    /// Why it did not.
+    pub error: Option<String>,
+}
+
+impl StepResult {
+    /// Reads and removes the result file (absent when the process died before writing it).
+    fn take(path: &Path) -> Option<StepResult> {
+        let bytes = std::fs::read(path).ok()?;
+        let _ = std::fs::remove_file(path);
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Writes the result where [`RESULT_FILE_ENV`] asks, if it does; for `h2g`'s `main`.
+    pub fn leave(ok: bool, error: Option<String>) {
+        if let Some(p) = std::env::var_os(RESULT_FILE_ENV) {
+            let _ = crate::output::write_json(Path::new(&p), &StepResult { ok, error });
+        }
+    }
+}
+
+/// Waits for a child process; its wait status and peak resident memory (MiB).
+fn wait_with_peak(pid: libc::pid_t) -> std::io::Result<(i32, Option<f64>)> {
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for the child `pid` this process spawned.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: as above; the pointers are to locals that outlive the call.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    // Linux reports ru_maxrss in KiB
+    let peak = (ru.ru_maxrss > 0).then(|| ru.ru_maxrss as f64 / 1024.0);
+    Ok((status, peak))
+}
+
+/// How a step that left no result ended (a signal, a crash), with the last line of its log.
+fn ended_how(status: i32, log: &Path) -> String {
+    let last_line = std::fs::read_to_string(log).ok().and_then(|t| {
+        t.lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .map(String::from)
+    });
+    let how = if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        let name = match sig {
+            libc::SIGKILL => " (SIGKILL: out of memory?)",
+            libc::SIGSEGV => " (SIGSEGV)",
+            libc::SIGABRT => " (SIGABRT)",
+            libc::SIGTERM => " (SIGTERM)",
+            _ => "",
+        };
+        format!("killed by signal {sig}{name}")
+    } else {
+        format!("exit status {}", libc::WEXITSTATUS(status))
+    };
+    match last_line {
+        Some(l) => format!("{how}: {l}"),
+        None => how,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_admits_within_total_and_one_oversized_alone() {
+        let b = std::sync::Arc::new(Budget::new(1000));
+        let a1 = b.acquire(600);
+        // a second 600 waits until the first is released
+        let b2 = b.clone();
+        let t = std::thread::spawn(move || {
+            let h = b2.acquire(600);
+            b2.release(h);
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!t.is_finished());
+        assert_eq!(*b.used.lock().unwrap(), 600);
+        b.release(a1);
+        t.join().unwrap();
+        // larger than the whole budget: runs when nothing else does
+        let big = b.acquire(5000);
+        assert_eq!(*b.used.lock().unwrap(), 5000);
+        b.release(big);
+        assert_eq!(*b.used.lock().unwrap(), 0);
+    }
+}

@@ -3,7 +3,9 @@
 //! right way round: precision = TP / predicted, recall = TP / truth), and mean ± population
 //! standard deviation overall and per group (e.g. histological grade).
 
+pub mod cohort;
 pub mod compare;
+pub mod export;
 pub mod report;
 
 use std::collections::BTreeMap;

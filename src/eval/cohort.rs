@@ -1,0 +1,669 @@
+//! A cohort's evaluation (`h2g evaluate`): every row of an evaluation table compared, the
+//! per-slide metrics, the summaries per design overall and per grade, and Tukey's HSD between
+//! designs — one [`Evaluation`] that the exporters of [`super::export`] render.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{compare, summarize, Compared, Input, Summary};
+use crate::stats::{tukey_hsd, Tukey};
+
+/// The per-slide metric Tukey's HSD compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Dice (F1) coefficient.
+    #[default]
+    Dice,
+    /// TP / predicted.
+    Precision,
+    /// TP / truth.
+    Recall,
+}
+
+impl Metric {
+    /// The metric's name in reports (`Dice`, `Precision`, `Recall`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Metric::Dice => "Dice",
+            Metric::Precision => "Precision",
+            Metric::Recall => "Recall",
+        }
+    }
+
+    fn of(self, r: &SlideResult) -> Option<f64> {
+        match self {
+            Metric::Dice => r.dice,
+            Metric::Precision => r.precision,
+            Metric::Recall => r.recall,
+        }
+    }
+}
+
+/// What to evaluate and how.
+#[derive(Debug, Clone)]
+pub struct EvaluateSpec {
+    /// The evaluation table (see [`read_table`]).
+    pub cohort: PathBuf,
+    /// The common downsample masks are compared at (default: per row, the coarser mask's).
+    pub downsample: Option<f64>,
+    /// GeoJSON truth: the classes counted as positive (empty: every annotation).
+    pub truth_class: Vec<String>,
+    /// GeoJSON predictions: the classes counted as positive (empty: every annotation).
+    pub prediction_class: Vec<String>,
+    /// Prediction masks: values above this are positive.
+    pub threshold: u64,
+    /// Truth masks: values above this are positive.
+    pub truth_threshold: u64,
+    /// Keep slides whose truth is empty in the means (the paper leaves them out).
+    pub include_empty_truth: bool,
+    /// Significance level of Tukey's HSD.
+    pub alpha: f64,
+    /// The metric Tukey's HSD compares.
+    pub tukey_metric: Metric,
+}
+
+impl EvaluateSpec {
+    /// Checks the settings (not the table).
+    pub fn check(&self) -> Result<(), EvaluateError> {
+        match self.downsample {
+            Some(d) if !(d.is_finite() && d > 0.0) => Err(EvaluateError::Downsample(d)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why an evaluation cannot run (a row that fails is in [`Evaluation::errors`] instead).
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    /// The table cannot be read.
+    #[error("{}: cannot read the evaluation table: {source}", path.display())]
+    Read {
+        /// The table.
+        path: PathBuf,
+        /// Why.
+        source: csv::Error,
+    },
+    /// A required column is missing.
+    #[error("{}: no column '{column}' (columns: {columns})", path.display())]
+    MissingColumn {
+        /// The table.
+        path: PathBuf,
+        /// The column it needs.
+        column: &'static str,
+        /// The columns it has.
+        columns: String,
+    },
+    /// A row with a malformed line.
+    #[error("{}: line {line}: {source}", path.display())]
+    Line {
+        /// The table.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+        /// What the CSV reader said.
+        source: csv::Error,
+    },
+    /// A number that is not a positive number.
+    #[error("{}: line {line}: {column} '{value}' is not a positive number", path.display())]
+    NotPositive {
+        /// The table.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+        /// The column.
+        column: &'static str,
+        /// The text.
+        value: String,
+    },
+    /// A required cell is empty.
+    #[error("{}: line {line}: empty {column}", path.display())]
+    Empty {
+        /// The table.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+        /// The column.
+        column: &'static str,
+    },
+    /// The table has no rows.
+    #[error("{}: no rows", path.display())]
+    NoRows {
+        /// The table.
+        path: PathBuf,
+    },
+    /// `downsample` is not a positive number.
+    #[error("--downsample must be a positive number, not {0}")]
+    Downsample(f64),
+}
+
+/// One row of an evaluation table: a slide's truth and one design's prediction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalRow {
+    /// The 1-based line (the header is line 1).
+    pub line: usize,
+    /// The slide's name.
+    pub slide: String,
+    /// The design's name.
+    pub design: String,
+    /// The truth: a mask or QuPath GeoJSON.
+    pub truth: PathBuf,
+    /// The prediction: a mask or QuPath GeoJSON.
+    pub prediction: PathBuf,
+    /// Level-0 pixels per truth-mask pixel.
+    pub truth_downsample: Option<f64>,
+    /// Level-0 pixels per prediction-mask pixel.
+    pub prediction_downsample: Option<f64>,
+    /// The slide's level-0 size.
+    pub level0: Option<(u64, u64)>,
+    /// µm per level-0 pixel.
+    pub mpp: Option<f64>,
+    /// Histological grade.
+    pub grade: String,
+    /// Data split (train, test, …).
+    pub split: String,
+    /// The slide file, for the report's thumbnails.
+    pub image: Option<PathBuf>,
+}
+
+/// Reads an evaluation table: a CSV with the columns `slide`, `design`, `truth`, `prediction`
+/// (paths relative to the table's folder), optionally `truth_downsample`,
+/// `prediction_downsample`, `width`, `height` (level-0 size), `mpp`, `grade`, `split`, `image`.
+pub fn read_table(path: &Path) -> Result<Vec<EvalRow>, EvaluateError> {
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let mut r = csv::Reader::from_path(path).map_err(|source| EvaluateError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let headers = r
+        .headers()
+        .map_err(|source| EvaluateError::Read {
+            path: path.into(),
+            source,
+        })?
+        .clone();
+    let col = |n: &str| headers.iter().position(|h| h.trim() == n);
+    let need = |column: &'static str| {
+        col(column).ok_or_else(|| EvaluateError::MissingColumn {
+            path: path.into(),
+            column,
+            columns: headers.iter().collect::<Vec<_>>().join(", "),
+        })
+    };
+    let (cs, cd, ct, cp) = (
+        need("slide")?,
+        need("design")?,
+        need("truth")?,
+        need("prediction")?,
+    );
+    let (ctd, cpd, cw, ch, cm, cg, csp, cimg) = (
+        col("truth_downsample"),
+        col("prediction_downsample"),
+        col("width"),
+        col("height"),
+        col("mpp"),
+        col("grade"),
+        col("split"),
+        col("image"),
+    );
+    let resolve = |s: &str| {
+        let p = PathBuf::from(s);
+        if p.is_absolute() {
+            p
+        } else {
+            base.join(p)
+        }
+    };
+    let mut rows = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|source| EvaluateError::Line {
+            path: path.into(),
+            line,
+            source,
+        })?;
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("");
+        let num = |c: Option<usize>, column: &'static str| -> Result<Option<f64>, EvaluateError> {
+            let s = get(c);
+            if s.is_empty() {
+                return Ok(None);
+            }
+            match s.parse::<f64>() {
+                Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
+                _ => Err(EvaluateError::NotPositive {
+                    path: path.into(),
+                    line,
+                    column,
+                    value: s.to_string(),
+                }),
+            }
+        };
+        let required = |c: usize, column: &'static str| -> Result<&str, EvaluateError> {
+            match get(Some(c)) {
+                "" => Err(EvaluateError::Empty {
+                    path: path.into(),
+                    line,
+                    column,
+                }),
+                s => Ok(s),
+            }
+        };
+        let level0 = match (num(cw, "width")?, num(ch, "height")?) {
+            (Some(w), Some(h)) => Some((w as u64, h as u64)),
+            _ => None,
+        };
+        let slide = required(cs, "slide")?.to_string();
+        let design = required(cd, "design")?.to_string();
+        rows.push(EvalRow {
+            line,
+            slide,
+            design,
+            truth: resolve(required(ct, "truth")?),
+            prediction: resolve(required(cp, "prediction")?),
+            truth_downsample: num(ctd, "truth_downsample")?,
+            prediction_downsample: num(cpd, "prediction_downsample")?,
+            level0,
+            mpp: num(cm, "mpp")?,
+            grade: get(cg).to_string(),
+            split: get(csp).to_string(),
+            image: Some(get(cimg)).filter(|s| !s.is_empty()).map(resolve),
+        });
+    }
+    if rows.is_empty() {
+        return Err(EvaluateError::NoRows { path: path.into() });
+    }
+    Ok(rows)
+}
+
+/// One evaluated row of the per-slide table.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlideResult {
+    /// The slide.
+    pub slide: String,
+    /// The design.
+    pub design: String,
+    /// Its grade.
+    pub grade: String,
+    /// Its split.
+    pub split: String,
+    /// The grid the comparison ran on.
+    pub downsample: Option<f64>,
+    /// True positives (grid pixels).
+    pub tp: Option<u64>,
+    /// False positives.
+    pub fp: Option<u64>,
+    /// False negatives.
+    #[serde(rename = "fn")]
+    pub fn_: Option<u64>,
+    /// True negatives.
+    pub tn: Option<u64>,
+    /// Dice.
+    pub dice: Option<f64>,
+    /// Precision (TP / predicted).
+    pub precision: Option<f64>,
+    /// Recall (TP / truth).
+    pub recall: Option<f64>,
+    /// µm² per grid pixel, when the level-0 pixel size is known.
+    pub px_um2: Option<f64>,
+    /// `ok`, `empty truth`, or `error (line N): …`.
+    pub status: String,
+    /// Whether it counts in the summaries.
+    pub included: bool,
+    /// The report's thumbnail (inline SVG), when the comparison ran.
+    #[serde(skip)]
+    pub thumb: Option<String>,
+    /// Why the thumbnail has no slide under it, when `image` was given but could not be read.
+    #[serde(skip)]
+    pub thumb_warning: Option<String>,
+}
+
+impl SlideResult {
+    /// An area in µm² of `n` grid pixels, when the pixel size is known.
+    pub fn area_um2(&self, n: Option<u64>) -> Option<f64> {
+        Some(n? as f64 * self.px_um2?)
+    }
+}
+
+/// Mean ± std of the three metrics over some slides.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    /// Dice.
+    pub dice: Option<Summary>,
+    /// Precision.
+    pub precision: Option<Summary>,
+    /// Recall.
+    pub recall: Option<Summary>,
+}
+
+/// One design's summaries.
+#[derive(Debug, Clone, Serialize)]
+pub struct DesignSummary {
+    /// Rows of the design.
+    pub rows: usize,
+    /// Rows counted in the summaries.
+    pub included: usize,
+    /// Over every included slide.
+    pub overall: Metrics,
+    /// Per grade (`(none)` for rows without one).
+    pub by_grade: BTreeMap<String, Metrics>,
+}
+
+/// A cohort's evaluation: the model every report renders.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    /// The evaluation table.
+    pub cohort: PathBuf,
+    /// Per design.
+    pub designs: BTreeMap<String, DesignSummary>,
+    /// Rows left out for an empty truth (`slide / design`).
+    pub excluded_empty_truth: Vec<String>,
+    /// Rows that could not be compared (`slide / design: status`).
+    pub errors: Vec<String>,
+    /// Designs missing slides, images that cannot be read, Tukey not computed.
+    pub warnings: Vec<String>,
+    /// Tukey's HSD between designs, when at least two have values.
+    pub tukey: Option<Tukey>,
+    /// The metric it compares.
+    pub tukey_metric: Metric,
+    /// How the standard deviations are computed.
+    pub std: &'static str,
+    /// Every row, in table order.
+    #[serde(skip)]
+    pub results: Vec<SlideResult>,
+    /// The slides of the table.
+    #[serde(skip)]
+    pub slides: usize,
+}
+
+fn metrics(rs: &[&SlideResult]) -> Metrics {
+    let pick = |m: Metric| {
+        let v: Vec<f64> = rs.iter().filter_map(|r| m.of(r)).collect();
+        summarize(&v)
+    };
+    Metrics {
+        dice: pick(Metric::Dice),
+        precision: pick(Metric::Precision),
+        recall: pick(Metric::Recall),
+    }
+}
+
+/// Evaluates the cohort of `spec` (its table read); `progress(rows)` is called after each
+/// comparison, with the number of rows in all.
+pub fn evaluate_cohort(
+    spec: &EvaluateSpec,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Evaluation, EvaluateError> {
+    evaluate_rows(spec, read_table(&spec.cohort)?, progress)
+}
+
+/// Evaluates `rows` (of `spec.cohort`, as [`read_table`] gives them).
+pub fn evaluate_rows(
+    spec: &EvaluateSpec,
+    rows: Vec<EvalRow>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Evaluation, EvaluateError> {
+    spec.check()?;
+    let total = rows.len() as u64;
+    let input = |p: &Path, ds: Option<f64>, thr: u64, classes: &[String]| {
+        let mut i = Input::from_path(p, ds, thr);
+        if let Input::GeoJson { classes: c, .. } = &mut i {
+            *c = classes.to_vec();
+        }
+        i
+    };
+    // a slide's thumbnail is read once for all the designs compared on it
+    let backgrounds: Backgrounds = Default::default();
+    let results: Vec<SlideResult> = rows
+        .par_iter()
+        .map(|r| {
+            let t = input(
+                &r.truth,
+                r.truth_downsample,
+                spec.truth_threshold,
+                &spec.truth_class,
+            );
+            let p = input(
+                &r.prediction,
+                r.prediction_downsample,
+                spec.threshold,
+                &spec.prediction_class,
+            );
+            let out = evaluate_row(
+                spec,
+                r,
+                compare(&t, &p, r.level0, spec.downsample),
+                &backgrounds,
+            );
+            progress(total);
+            out
+        })
+        .collect();
+    Ok(summarize_results(spec, results))
+}
+
+fn evaluate_row(
+    spec: &EvaluateSpec,
+    r: &EvalRow,
+    compared: Result<Compared, super::CompareError>,
+    backgrounds: &Backgrounds,
+) -> SlideResult {
+    let mut out = SlideResult {
+        slide: r.slide.clone(),
+        design: r.design.clone(),
+        grade: r.grade.clone(),
+        split: r.split.clone(),
+        downsample: None,
+        tp: None,
+        fp: None,
+        fn_: None,
+        tn: None,
+        dice: None,
+        precision: None,
+        recall: None,
+        px_um2: None,
+        status: String::new(),
+        included: false,
+        thumb: None,
+        thumb_warning: None,
+    };
+    match compared {
+        Ok(c) => {
+            let k = c.confusion;
+            out.downsample = Some(c.downsample);
+            (out.tp, out.fp, out.fn_, out.tn) = (Some(k.tp), Some(k.fp), Some(k.fn_), Some(k.tn));
+            (out.dice, out.precision, out.recall) = (k.dice(), k.precision(), k.recall());
+            out.px_um2 = r.mpp.map(|m| (m * c.downsample).powi(2));
+            let (svg, warning) = thumbnail(r.image.as_deref(), &c, backgrounds);
+            out.thumb = Some(svg);
+            out.thumb_warning = warning;
+            if k.truth() == 0 {
+                out.status = "empty truth".into();
+                out.included = spec.include_empty_truth;
+                if spec.include_empty_truth && out.dice.is_none() {
+                    // both empty: a perfect agreement when asked to count it
+                    out.dice = Some(1.0);
+                }
+            } else {
+                out.status = "ok".into();
+                out.included = true;
+            }
+        }
+        Err(e) => {
+            // the whole cause chain: "cannot read X: No such file or directory"
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg += &format!(": {s}");
+                src = s.source();
+            }
+            out.status = format!("error (line {}): {msg}", r.line);
+        }
+    }
+    out
+}
+
+fn summarize_results(spec: &EvaluateSpec, results: Vec<SlideResult>) -> Evaluation {
+    let designs: BTreeSet<&str> = results.iter().map(|r| r.design.as_str()).collect();
+    let slides: BTreeSet<&str> = results.iter().map(|r| r.slide.as_str()).collect();
+    let mut summary = BTreeMap::new();
+    let mut warnings = Vec::new();
+    // an image that could not be read, once per slide
+    let mut seen_image = BTreeSet::new();
+    for r in &results {
+        if let Some(w) = &r.thumb_warning {
+            if seen_image.insert(r.slide.clone()) {
+                warnings.push(format!("{}: {w}", r.slide));
+            }
+        }
+    }
+    for d in &designs {
+        let mine: Vec<&SlideResult> = results.iter().filter(|r| r.design == *d).collect();
+        let inc: Vec<&SlideResult> = mine.iter().copied().filter(|r| r.included).collect();
+        let have: BTreeSet<&str> = mine.iter().map(|r| r.slide.as_str()).collect();
+        let missing: Vec<&str> = slides.difference(&have).copied().collect();
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "design {d} has no row for {} slide(s): {}",
+                missing.len(),
+                missing.join(", ")
+            ));
+        }
+        let grades: BTreeSet<&str> = inc.iter().map(|r| r.grade.as_str()).collect();
+        let by_grade = grades
+            .iter()
+            .map(|g| {
+                let rs: Vec<&SlideResult> = inc.iter().copied().filter(|r| r.grade == *g).collect();
+                let name = if g.is_empty() { "(none)" } else { g };
+                (name.to_string(), metrics(&rs))
+            })
+            .collect();
+        summary.insert(
+            d.to_string(),
+            DesignSummary {
+                rows: mine.len(),
+                included: inc.len(),
+                overall: metrics(&inc),
+                by_grade,
+            },
+        );
+    }
+    let errors: Vec<String> = results
+        .iter()
+        .filter(|r| r.status.starts_with("error"))
+        .map(|r| format!("{} / {}: {}", r.slide, r.design, r.status))
+        .collect();
+    let excluded: Vec<String> = results
+        .iter()
+        .filter(|r| r.status == "empty truth" && !r.included)
+        .map(|r| format!("{} / {}", r.slide, r.design))
+        .collect();
+    let groups: Vec<(String, Vec<f64>)> = designs
+        .iter()
+        .map(|d| {
+            let v: Vec<f64> = results
+                .iter()
+                .filter(|r| r.design == *d && r.included)
+                .filter_map(|r| spec.tukey_metric.of(r))
+                .collect();
+            (d.to_string(), v)
+        })
+        .filter(|g| !g.1.is_empty())
+        .collect();
+    let tukey = if groups.len() >= 2 {
+        match tukey_hsd(&groups, spec.alpha) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                warnings.push(format!("Tukey HSD not computed: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let n_slides = slides.len();
+    Evaluation {
+        cohort: spec.cohort.clone(),
+        designs: summary,
+        excluded_empty_truth: excluded,
+        errors,
+        warnings,
+        tukey,
+        tukey_metric: spec.tukey_metric,
+        std: "population (ddof 0)",
+        results,
+        slides: n_slides,
+    }
+}
+
+/// Thumbnail backgrounds already read: (slide, downsample bits, width, height) → `<image>`,
+/// or why the slide could not be read.
+type Backgrounds = std::sync::Mutex<
+    std::collections::HashMap<(PathBuf, u64, usize, usize), Result<String, String>>,
+>;
+
+/// The thumbnail of one comparison: the slide (when `image` opens) under the truth and
+/// prediction outlines, as inline SVG; and why the slide is not under it, when it cannot be read.
+fn thumbnail(image: Option<&Path>, c: &Compared, seen: &Backgrounds) -> (String, Option<String>) {
+    let o = &c.outline;
+    let ds = c.downsample * o.scale as f64;
+    let read = |p: &Path| -> Result<String, String> {
+        let key = (p.to_path_buf(), ds.to_bits(), o.w, o.h);
+        if let Some(done) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return done.clone();
+        }
+        let made = (|| {
+            let e = |e: &dyn std::fmt::Display| e.to_string();
+            let slide = crate::slide::open_slide(p, 1 << 28).map_err(|x| e(&x))?;
+            let meta = crate::slide::SlideMeta::from_properties(slide.properties(), None);
+            let at = crate::units::Resolution::Downsample(ds);
+            let plan = crate::slide::plan_read(&*slide, &meta, at).map_err(|x| e(&x))?;
+            let img = crate::slide::read_at(&*slide, &plan, 0, 0, o.w as u32, o.h as u32)
+                .map_err(|x| e(&x))?;
+            let png =
+                super::report::png_bytes(img.width, img.height, &img.data).map_err(|x| e(&x))?;
+            Ok(format!(
+                "<image href=\"data:image/png;base64,{}\" x=\"0\" y=\"0\" width=\"{}\" height=\"{}\"/>",
+                super::report::base64(&png),
+                o.w,
+                o.h
+            ))
+        })();
+        seen.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, made.clone());
+        made
+    };
+    let grey = format!(
+        "<rect width=\"{}\" height=\"{}\" fill=\"#f4f4f4\"/>",
+        o.w, o.h
+    );
+    let (background, warning) = match image.map(read) {
+        Some(Ok(b)) => (b, None),
+        Some(Err(e)) => (
+            grey,
+            Some(format!(
+                "its image cannot be read for the thumbnail ({e}): outlines on grey"
+            )),
+        ),
+        None => (grey, None),
+    };
+    let path = |cells: &[bool], colour: &str| {
+        format!(
+            "<path d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" vector-effect=\"non-scaling-stroke\"/>",
+            super::report::outline_path(cells, o.w, o.h)
+        )
+    };
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"thumb\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\">{background}{}{}</svg>",
+        o.w,
+        o.h,
+        o.w,
+        o.h,
+        path(&o.truth, "#1a9850"),
+        path(&o.pred, "#d01c8b")
+    );
+    (svg, warning)
+}

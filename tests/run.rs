@@ -419,3 +419,41 @@ fn a_step_whose_input_step_never_ran_fails_and_says_which() {
         .join("out/slides/x/vectorize/x.annotations.geojson")
         .is_file());
 }
+
+/// The library example (`examples/cohort_library.rs`) runs a two-slide cohort and its
+/// evaluation through `h2g::cohort` and `h2g::eval` with an observer of its own.
+#[test]
+fn the_library_example_runs_a_cohort_and_evaluates_it() {
+    let Some(slide) = common::cmu_slide() else {
+        common::skip("the demo slide (scripts/setup.sh fetches it)");
+        return;
+    };
+    let example = Path::new(BIN)
+        .parent()
+        .unwrap()
+        .join("examples/cohort_library");
+    assert!(example.is_file(), "cargo test builds {}", example.display());
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(&example)
+        .arg(&slide)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        text.contains("steps started 4, ran 4, up to date 0, failed 0"),
+        "{text}"
+    );
+    // the Otsu design against the saturation tissue mask of the same slide: Dice 0.944
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| otsu | 2 |"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let dice: f64 = row.split('|').nth(3).unwrap().trim()[..5].parse().unwrap();
+    assert!((0.9..=1.0).contains(&dice), "{row}");
+}

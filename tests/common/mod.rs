@@ -219,3 +219,14 @@ pub fn runtime() -> Option<PathBuf> {
     eprintln!("skipped: no .deps/onnxruntime (run scripts/setup.sh)");
     None
 }
+
+/// Says that a test is skipped for want of `what`; under CI (`CI=true`) a missing
+/// prerequisite is a failure instead.
+#[allow(dead_code)]
+pub fn skip(what: &str) {
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "CI lacks {what}"
+    );
+    eprintln!("skipped: needs {what}");
+}

@@ -1,6 +1,7 @@
 //! Subcommands, one file each: clap arguments, conversion to a library spec, and `run`.
 
 mod convert_mask;
+mod docs;
 mod evaluate;
 mod heatmap;
 mod info;
@@ -67,9 +68,12 @@ enum Command {
     /// A whole cohort through tissue, patches, segment, vectorize and evaluate: resumable, bad
     /// slides recorded and skipped, slides in parallel within a memory budget.
     Run(run::Args),
+    /// Print a shell completion script for bash, zsh, fish, elvish or PowerShell.
+    Completions(docs::CompletionArgs),
+    /// Write man pages for h2g and each subcommand into a folder.
+    Man(docs::ManArgs),
 }
 
-/// Runs the parsed command line.
 /// The first failure a subcommand reported while going on (a bad row, a bad slide), for the
 /// result file of a command that ends with a failure status but no error.
 static FIRST_FAILURE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
@@ -86,6 +90,7 @@ pub fn first_failure() -> Option<String> {
     FIRST_FAILURE.lock().ok().and_then(|f| f.clone())
 }
 
+/// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info(a) => info::run(a),
@@ -103,6 +108,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evaluate(a) => evaluate::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Run(a) => run::run(a),
+        Command::Completions(a) => docs::completions(a),
+        Command::Man(a) => docs::man(a),
     }
 }
 

@@ -7,7 +7,7 @@
 //! (`convert-mask`), [`tissue`] (tissue detection), [`patches`] and [`sampling`] (patch grids,
 //! labels and hierarchical sampling), [`infer`] (models, heatmaps and the cascade), [`vector`]
 //! (QuPath GeoJSON out of masks and back), [`eval`] and [`stats`] (evaluation, Tukey's HSD) and
-//! [`batch`] (cohort runs: records, fingerprints, event log).
+//! [`cohort`] (cohort runs: plan, records, fingerprints, event log, summary), over [`digest`].
 
 pub mod cohort;
 pub mod convert;

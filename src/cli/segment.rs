@@ -36,7 +36,7 @@ pub struct Args {
     /// Name the outputs NAME.* instead of by the slide file's stem.
     #[arg(long)]
     name: Option<String>,
-    /// Which design (PIPELINE.md §7).
+    /// Which design of the paper's ablation study.
     #[arg(long, value_enum, default_value_t = Design::H2g)]
     design: Design,
     /// Patch classifier (designs h2g, pw): a built-in name or an .onnx path.

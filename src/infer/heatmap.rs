@@ -1,6 +1,6 @@
 //! Stage 1: a patch classifier over the tissue of a slide, one probability per patch.
 //!
-//! The grid is the published pipeline's (PIPELINE.md §5): square patches at the model's
+//! The grid is the published pipeline's: square patches at the model's
 //! magnification, no overlap, row-major, ceil(W/side) × ceil(H/side) cells, edge patches padded
 //! with white (255). A patch runs when the tissue mask covers at least `min_tissue` of its
 //! footprint (0.5 in the published pipeline); cells that do not run stay 0. Patches are read and

@@ -1,4 +1,4 @@
-//! Stage 2 and the designs of the ablation study (PIPELINE.md §6–7): a result grid over the
+//! Stage 2 and the designs of the ablation study: a result grid over the
 //! whole slide, then the same grid mapped back to the slide frame with separate x and y scales.
 //!
 //! * `h2g` (design VI, H2G-Net): the lowest pyramid level and the stage-1 heatmap, both resized

@@ -1,4 +1,4 @@
-//! Patch grids and their labels (PIPELINE.md §3): a non-overlapping grid of square patches at
+//! Patch grids and their labels: a non-overlapping grid of square patches at
 //! a target resolution, each patch's tissue and tumour fractions computed exactly from masks
 //! at the masks' own resolution, and the paper's keep/label rules.
 

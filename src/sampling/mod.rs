@@ -1,4 +1,4 @@
-//! Hierarchical sampling of training patches (PIPELINE.md §4): histological grade → slide of
+//! Hierarchical sampling of training patches: histological grade → slide of
 //! that grade → class present in that slide → optional cluster → patch, uniform at every
 //! stage, deterministic for a seed.
 

@@ -1,4 +1,4 @@
-//! Tissue detection (PIPELINE.md §2): the paper's saturation rule, Otsu on saturation,
+//! Tissue detection: the paper's saturation rule, Otsu on saturation,
 //! FAST's distance-from-white rule, and QuPath's simple tissue detection.
 
 pub mod bitmask;
@@ -92,7 +92,7 @@ pub enum Method {
         /// Disk radius of the closing (4).
         radius: usize,
     },
-    /// QuPath's simple tissue detection (QUPATH.md §5).
+    /// QuPath's simple tissue detection (mean grey threshold, smoothing, area filters).
     Qupath(QupathParams),
     /// A segmentation model (run by `h2g::infer`): its manifest name and threshold.
     Model {

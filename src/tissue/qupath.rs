@@ -1,5 +1,5 @@
 //! QuPath's simple tissue detection (`SimpleTissueDetection2`, the AN1 tool), after
-//! QUPATH.md §5: grey = mean of R, G, B; optional 3×3 mean smoothing; tissue where grey is
+//! QuPath's simple tissue detection: grey = mean of R, G, B; optional 3×3 mean smoothing; tissue where grey is
 //! below the threshold (above, for a dark background); optional 3×3 median clean-up; objects
 //! (4-connected) smaller than the minimum area removed; holes smaller than the maximum hole
 //! area filled. Areas are in µm² at the image's pixel size.

@@ -1,12 +1,11 @@
 //! `h2g heatmap SLIDE --model M -o DIR`: stage 1, one tumour probability per patch.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use h2g::infer::heatmap::{heatmap, HeatmapSpec};
 use h2g::infer::load_runtime;
-use h2g::output::{progress, write_file, write_json, write_png};
+use h2g::output::{progress, write_json};
 use h2g::slide::{open_slide, SlideMeta};
 use h2g::units::Resolution;
 
@@ -71,7 +70,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let stem = super::output_stem(&a.output, &a.slide, a.name.as_deref())?;
     let (w, h) = (hm.grid.cols, hm.grid.rows);
-    let (tif, png) = write_heatmap_files(&a.output, &stem, &hm)?;
+    let files = h2g::infer::outputs::write_heatmap_files(&a.output, &stem, &hm)?;
+    let (tif, png) = (files.tiff, files.png);
     let json = a.output.join(format!("{stem}.heatmap.json"));
     let report = serde_json::json!({
         "slide": a.slide,
@@ -116,39 +116,4 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         tif.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `DIR/STEM.heatmap.tif` (float32) and `.png` (preview ×255); returns their paths.
-pub(super) fn write_heatmap_files(
-    dir: &Path,
-    stem: &str,
-    hm: &h2g::infer::heatmap::Heatmap,
-) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let (w, h) = (hm.grid.cols, hm.grid.rows);
-    let tif = dir.join(format!("{stem}.heatmap.tif"));
-    write_f32_tiff(&tif, w, h, &hm.values)?;
-    let png = dir.join(format!("{stem}.heatmap.png"));
-    let preview: Vec<u8> = hm
-        .values
-        .iter()
-        .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
-        .collect();
-    write_png(&png, w, h, 1, &preview)?;
-    Ok((tif, png))
-}
-
-/// A one-strip float32 grey TIFF (SampleFormat 3), written atomically.
-pub(super) fn write_f32_tiff(path: &Path, w: u32, h: u32, v: &[f32]) -> anyhow::Result<()> {
-    write_file(path, |out| {
-        let mut buf = Vec::new();
-        {
-            let mut enc = tiff::encoder::TiffEncoder::new(std::io::Cursor::new(&mut buf))
-                .map_err(std::io::Error::other)?;
-            enc.write_image::<tiff::encoder::colortype::Gray32Float>(w, h, v)
-                .map_err(std::io::Error::other)?;
-        }
-        out.write_all(&buf)
-    })
-    .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

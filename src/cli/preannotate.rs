@@ -212,7 +212,8 @@ fn one(a: &Args, path: &Path, model: Option<&mut (Model, Manifest)>) -> anyhow::
         Ok(n)
     })
     .with_context(|| format!("cannot write {}", geojson.display()))?;
-    let (tif, png) = super::heatmap::write_heatmap_files(&a.output, &stem, &hm)?;
+    let files = h2g::infer::outputs::write_heatmap_files(&a.output, &stem, &hm)?;
+    let (tif, png) = (files.tiff, files.png);
     write_json(
         &a.output.join(format!("{stem}.preannotate-an2.json")),
         &serde_json::json!({

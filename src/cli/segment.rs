@@ -2,21 +2,18 @@
 //! segmentation, written as FAST's 1024 × 1024 result, a full-frame mask, the heatmap and
 //! QuPath GeoJSON in the frame QuPath uses.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
 use h2g::infer::heatmap::HeatmapSpec;
 use h2g::infer::load_runtime;
 use h2g::infer::manifest::Role;
-use h2g::infer::segment::{mask_size, segment, write_grid_geojson, Design, GridRows, Segmentation};
-use h2g::mask::{MaskHeader, MaskReader, MemoryRows};
-use h2g::output::{progress, write_file, write_json};
+use h2g::infer::outputs::{write_segmentation, ModelUse, RunInfo, SegmentOutputSpec};
+use h2g::infer::segment::{segment, Design};
+use h2g::output::progress;
 use h2g::slide::{open_slide, SlideMeta};
-use h2g::vector::{ClassSpec, Placement};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Frame {
@@ -113,135 +110,46 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     )?;
     bar.finish_and_clear();
     let stem = super::output_stem(&a.output, &a.slide, a.name.as_deref())?;
-    let design = a.design.name();
-    let base = |ext: &str| a.design.output_path(&a.output, &stem, ext);
-    let Segmentation {
-        grid,
-        heatmap,
-        probability,
-    } = seg;
-    let g = std::sync::Arc::new(grid);
-    let tiff_spec = ConvertSpec {
-        tile: 256,
-        palette: PaletteMode::Drop,
-        progress: false,
-        mpp: None,
-        ..ConvertSpec::default()
+    let used = |m: &Option<(h2g::infer::Model, h2g::infer::manifest::Manifest)>| {
+        m.as_ref().map(|(m, man)| ModelUse {
+            name: man.name.clone(),
+            file: m.path().to_path_buf(),
+            trained: man.trained,
+        })
     };
-    // the result grid as FAST writes it: uint8 0/1, pyramidal LZW TIFF, 256 tiles
-    let result = base("tif");
-    write_mask(
-        &a.slide,
-        MaskHeader {
-            width: g.width as u32,
-            height: g.height as u32,
-            encoding: format!("{design} result grid"),
-            palette: None,
+    let out = write_segmentation(
+        &*slide,
+        &meta,
+        seg,
+        &SegmentOutputSpec {
+            dir: a.output.clone(),
+            stem,
+            slide: a.slide.clone(),
+            design: a.design,
+            mask_downsample: a.mask_downsample,
+            qupath_frame: matches!(a.frame, Frame::Qupath),
         },
-        MaskReader::U8(Box::new(MemoryRows::new(
-            std::sync::Arc::new(g.data.clone()),
-            g.width,
-        ))),
-        &result,
-        &tiff_spec,
-    )?;
-    // the full-frame mask at --mask-downsample: floor(W/d) × floor(H/d), top-left rule
-    let d = a.mask_downsample;
-    let (mw, mh) = mask_size(slide.level_size(0)?, d);
-    let mask = base("mask.tif");
-    let mpp = meta.mpp.map(|p| (p.x * d, p.y * d));
-    write_mask(
-        &a.slide,
-        MaskHeader {
-            width: mw as u32,
-            height: mh as u32,
-            encoding: format!("{design} mask at downsample {d}"),
-            palette: None,
-        },
-        MaskReader::U8(Box::new(GridRows::new(g.clone(), d))),
-        &mask,
-        &ConvertSpec {
-            tile: 512,
-            mpp,
-            ..tiff_spec.clone()
+        RunInfo {
+            patch_model: used(&patch),
+            refine_model: used(&refine),
+            onnx_runtime: lib,
+            device: a.rt.device,
         },
     )?;
-    // QuPath annotations of the full-frame mask
-    let mut place = Placement {
-        dx: d,
-        dy: d,
-        x0: 0.0,
-        y0: 0.0,
-    };
-    if matches!(a.frame, Frame::Qupath) {
-        let b = slide.bounds();
-        place.x0 = -(b.x as f64);
-        place.y0 = -(b.y as f64);
-    }
-    let (class_name, color) = a.design.annotation_class();
-    let class = ClassSpec {
-        label: 1,
-        name: class_name.into(),
-        color,
-    };
-    let geojson = base("geojson");
-    let n = write_file(&geojson, |out| {
-        let (n, mut w) = write_grid_geojson(
-            g.clone(),
-            d,
-            (mw, mh),
-            place,
-            &class,
-            (0.0, 0.0),
-            std::io::BufWriter::new(out),
-        )?;
-        w.flush()?;
-        Ok(n)
-    })
-    .with_context(|| format!("cannot write {}", geojson.display()))?;
-    // the refinement's P(tumour) on its 1024 × 1024 grid (float32), for designs that ran it
-    let prob = match &probability {
-        Some(p) => {
-            let path = base("prob.tif");
-            super::heatmap::write_f32_tiff(&path, g.width as u32, g.height as u32, p)?;
-            Some(path)
-        }
-        None => None,
-    };
-    let heat = match &heatmap {
-        Some(hm) => Some(super::heatmap::write_heatmap_files(&a.output, &stem, hm)?),
-        None => None,
-    };
-    let positive = g.data.iter().filter(|&&v| v != 0).count();
-    let report = serde_json::json!({
-        "slide": a.slide,
-        "design": a.design,
-        "level0": {"width": slide.level_size(0)?.0, "height": slide.level_size(0)?.1,
-                   "mpp": meta.mpp.map(|p| (p.x + p.y) / 2.0)},
-        "patch_model": patch.as_ref().map(|(m, man)| serde_json::json!({"name": man.name, "file": m.path(), "trained": man.trained})),
-        "refine_model": refine.as_ref().map(|(m, man)| serde_json::json!({"name": man.name, "file": m.path(), "trained": man.trained})),
-        "onnx_runtime": lib,
-        "device": a.rt.device,
-        "result": {"width": g.width, "height": g.height, "level0_extent": [g.extent.0, g.extent.1],
-                   "scale_x": g.scale().0, "scale_y": g.scale().1, "positive_cells": positive},
-        "mask": {"width": mw, "height": mh, "downsample": d},
-        "frame": if matches!(a.frame, Frame::Qupath) { "qupath" } else { "file" },
-        "annotations": n,
-        "heatmap": heatmap.as_ref().map(|h| serde_json::json!({"cols": h.grid.cols, "rows": h.grid.rows, "cells_run": h.ran, "patches_per_second": h.patches_per_second})),
-        "files": {"result": result, "mask": mask, "geojson": geojson, "probability": prob,
-                  "heatmap": heat.as_ref().map(|(t, p)| [t, p])},
-    });
-    write_json(&base("json"), &report)?;
+    let r = &out.report;
     let untrained = patch
         .iter()
         .map(|p| &p.1)
         .chain(refine.iter().map(|r| &r.1))
         .any(|m| !m.trained);
     eprintln!(
-        "{}: {design}: {positive} of {} × {} result cells positive, {n} annotations{} → {}",
+        "{}: {}: {} of {} × {} result cells positive, {} annotations{} → {}",
         a.slide.display(),
-        g.width,
-        g.height,
+        a.design.name(),
+        r.result.positive_cells,
+        r.result.width,
+        r.result.height,
+        r.annotations,
         if untrained {
             " [UNTRAINED test model]"
         } else {

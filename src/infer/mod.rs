@@ -9,6 +9,7 @@ pub mod fetch;
 pub mod heatmap;
 pub mod manifest;
 mod onnx;
+pub mod outputs;
 pub mod segment;
 pub mod tissue_model;
 

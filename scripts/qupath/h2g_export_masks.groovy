@@ -16,6 +16,8 @@
  * Then:  h2g convert-mask MASK_DIR/<stem>.png <stem>.tif --slide <slide> --downsample 4
  */
 
+import groovy.transform.CompileStatic
+import java.awt.image.Raster
 import java.io.BufferedOutputStream
 import java.io.ByteArrayOutputStream
 import java.io.DataOutputStream
@@ -25,6 +27,7 @@ import java.nio.file.AtomicMoveNotSupportedException
 import java.nio.file.Files
 import java.nio.file.StandardCopyOption
 import java.util.ArrayList
+import java.util.Arrays
 import java.util.HashSet
 import java.util.LinkedHashMap
 import java.util.List
@@ -124,15 +127,56 @@ List h2gFileStem(project, entry, String imageName) {
 // A PNG written by hand: signature, IHDR (8-bit greyscale), the rows deflated into IDAT chunks
 // as they come, IEND; every chunk with its CRC-32. Nothing of QuPath's image writers is used,
 // so no version's colour-model choice can turn the labels into a palette or 16-bit image.
-void pngChunk(DataOutputStream out, String type, byte[] data, int length) {
+// The per-pixel code is statically compiled (dynamic Groovy is ~100x slower per pixel).
+@CompileStatic
+static void pngChunk(DataOutputStream out, String type, byte[] data, int length) {
     byte[] t = type.getBytes('US-ASCII')
-    def crc = new CRC32()
+    CRC32 crc = new CRC32()
     crc.update(t)
     crc.update(data, 0, length)
     out.writeInt(length)
     out.write(t)
     out.write(data, 0, length)
     out.writeInt((int) crc.getValue())
+}
+
+// deflates what the deflater gives now into IDAT chunks of about 1 MiB
+@CompileStatic
+static void pngDrain(Deflater deflater, byte[] zbuf, ByteArrayOutputStream idat, DataOutputStream out) {
+    int n = deflater.deflate(zbuf)
+    if (n > 0) {
+        idat.write(zbuf, 0, n)
+        if (idat.size() >= (1 << 20)) {
+            pngChunk(out, 'IDAT', idat.toByteArray(), idat.size())
+            idat.reset()
+        }
+    }
+}
+
+// one strip of rows: label samples (band 0) -> PNG rows (filter byte 0, then the labels);
+// a null raster is an empty region, all background (0)
+@CompileStatic
+static void pngRows(Raster raster, int w, int rows, int y0, int[] samples, byte[] line, long[] counts,
+        Deflater deflater, byte[] zbuf, ByteArrayOutputStream idat, DataOutputStream out) {
+    for (int j = 0; j < rows; j++) {
+        if (raster == null) {
+            Arrays.fill(samples, 0)
+        } else {
+            raster.getSamples(0, j, w, 1, 0, samples)
+        }
+        for (int i = 0; i < w; i++) {
+            int v = samples[i]
+            if (v < 0 || v > 255) {
+                throw new IllegalStateException("label " + v + " at mask pixel (" + i + ", " + (y0 + j) + ") does not fit 8 bits")
+            }
+            counts[v]++
+            line[i + 1] = (byte) v
+        }
+        deflater.setInput(line)
+        while (!deflater.needsInput()) {
+            pngDrain(deflater, zbuf, idat, out)
+        }
+    }
 }
 
 if (!(DOWNSAMPLE instanceof Number) || DOWNSAMPLE < 1 || DOWNSAMPLE != Math.floor(DOWNSAMPLE as double)) {
@@ -176,6 +220,7 @@ def builder = new LabeledImageServer.Builder(imageData)
 labels.each { name, label -> builder.addLabel(name, label) }
 def labelServer = builder.build()
 String serverPath = labelServer.getPath()
+boolean hasReadRegion = labelServer.metaClass.respondsTo(labelServer, 'readRegion')
 
 mkdirs(MASK_DIR)
 def out = new File(MASK_DIR, stem + '.png')
@@ -193,51 +238,26 @@ try {
     ihdrData.write([8, 0, 0, 0, 0] as byte[])   // bit depth 8, greyscale, deflate, no filter, no interlace
     pngChunk(stream, 'IHDR', ihdr.toByteArray(), ihdr.size())
 
-    def deflater = new Deflater(6)
+    Deflater deflater = new Deflater(6)
     byte[] zbuf = new byte[1 << 16]
     def idat = new ByteArrayOutputStream(1 << 20)
-    def drain = {
-        int n = deflater.deflate(zbuf)
-        if (n > 0) {
-            idat.write(zbuf, 0, n)
-            if (idat.size() >= (1 << 20)) {
-                pngChunk(stream, 'IDAT', idat.toByteArray(), idat.size())
-                idat.reset()
-            }
-        }
-    }
     byte[] line = new byte[w + 1]                // filter byte 0 (none), then the row
     int[] samples = new int[w]
     for (int y0 = 0; y0 < h; y0 += stripRows) {
         int rows = Math.min(stripRows, h - y0)
         def request = RegionRequest.createInstance(serverPath, d as double, 0, y0 * d, w * d, rows * d)
-        def img = labelServer.readRegion(request)
-        if (img == null || img.getWidth() != w || img.getHeight() != rows) {
-            throw new IllegalStateException("the label server gave " +
-                    (img == null ? 'no image' : "${img.getWidth()} x ${img.getHeight()}") +
-                    " for mask rows ${y0}-${y0 + rows - 1}, not ${w} x ${rows}")
+        // readRegion: QuPath 0.4+; readBufferedImage: 0.2/0.3 (null where no object is drawn)
+        def img = hasReadRegion ? labelServer.readRegion(request) : labelServer.readBufferedImage(request)
+        if (img != null && (img.getWidth() != w || img.getHeight() != rows)) {
+            throw new IllegalStateException("the label server gave ${img.getWidth()} x ${img.getHeight()} " +
+                    "pixels for mask rows ${y0}-${y0 + rows - 1}, not ${w} x ${rows}")
         }
-        def raster = img.getRaster()
-        for (int j = 0; j < rows; j++) {
-            raster.getSamples(0, j, w, 1, 0, samples)
-            for (int i = 0; i < w; i++) {
-                int v = samples[i]
-                if (v < 0 || v > 255) {
-                    throw new IllegalStateException("label ${v} at mask pixel (${i}, ${y0 + j}) does not fit 8 bits")
-                }
-                counts[v]++
-                line[i + 1] = (byte) v
-            }
-            deflater.setInput(line)
-            while (!deflater.needsInput()) {
-                drain()
-            }
-        }
+        pngRows(img == null ? null : img.getRaster(), w, rows, y0, samples, line, counts, deflater, zbuf, idat, stream)
         strips++
     }
     deflater.finish()
     while (!deflater.finished()) {
-        drain()
+        pngDrain(deflater, zbuf, idat, stream)
     }
     deflater.end()
     if (idat.size() > 0) {

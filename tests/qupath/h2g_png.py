@@ -7,7 +7,9 @@ For each NAME: QUPATH.png (written by h2g_export_masks.groovy) must be a valid P
 every chunk CRC, IHDR, zlib stream, row filters) of 8-bit greyscale (colour type 0, no PLTE,
 no tRNS) and W x H pixels; it is then compared pixel for pixel with H2G.png (`h2g rasterize`,
 decoded the same way; 8- or 16-bit grey or palette indices). One PASS/FAIL line per NAME with
-the number of differing pixels and the labelled pixel counts. Exit status 1 when any FAIL.
+the number of differing pixels and the labelled pixel counts; a NAME of the form
+BASE@L=KIND,L=KIND,... gives one line per label L instead (the pixels that differ where either
+side has L). Exit status 1 when any FAIL.
 
   h2g_png.py mask OUT.png WxH RECT...   (RECT = x,y,w,h,label)
 writes a test mask (8-bit grey) with the given filled rectangles, and prints per label the
@@ -134,6 +136,22 @@ def compare(args):
                         diff += 1
                         pairs[(a[x], b[x])] = pairs.get((a[x], b[x]), 0) + 1
             fmt = lambda c: ",".join(f"{l}:{n}" for l, n in sorted(c.items())) or "none"
+            if "@" in name:
+                # one line per label: the pixels where either side has it and they differ
+                base, spec = name.split("@", 1)
+                for item in spec.split(","):
+                    lab, kind = item.split("=", 1)
+                    lab = int(lab)
+                    d = sum(n for (a, b), n in pairs.items() if lab in (a, b))
+                    q, r = qcount.get(lab, 0), rcount.get(lab, 0)
+                    others = ",".join(f"({a},{b}):{n}" for (a, b), n in sorted(pairs.items()) if lab in (a, b))
+                    ok = d == 0 and q > 0
+                    print(f"{'PASS' if ok else 'FAIL'} {tag} mask {kind} (label {lab} of the {base} mask, "
+                          f"8-bit grey {w}x{h}): {d} pixels differ; labelled qupath {q} h2g {r}"
+                          + (f"; (qupath,h2g) {others}" if others else "")
+                          + ("; the QuPath mask has none" if not q else ""))
+                    fails += not ok
+                continue
             detail = (f"8-bit grey {w}x{h}; {diff} of {w * h} pixels differ; labelled qupath {fmt(qcount)} "
                       f"h2g {fmt(rcount)}")
             if diff:

@@ -11,6 +11,8 @@
  *   Polyline  polylines
  *   Point     point sets
  *   (none)    an unclassified polygon over a Tumor polygon
+ * The kinds lie apart (except Stroma and the unclassified one over Tumor), so one mask with a
+ * label per kind tells the differing pixels of each kind.
  * Prints "h2g test objects: N" (N annotations added).
  */
 
@@ -66,7 +68,7 @@ add(ROIs.createEllipseROI(1700.5, 2500.25, 300.3, 200.7, plane), 'Ellipse')
 add(ROIs.createEllipseROI(50.2, 2800.6, 13.3, 9.9, plane), 'Ellipse')
 
 // Line
-add(ROIs.createLineROI(10.5, 10.5, 800.2, 600.9, plane), 'Line')
+add(ROIs.createLineROI(10.5, 2950.5, 900.2, 2700.9, plane), 'Line')
 add(ROIs.createLineROI(2000.3, 2800.5, 3500.7, 2800.5, plane), 'Line')
 add(ROIs.createLineROI(3900.2, 1500.1, 3900.2, 2500.9, plane), 'Line')
 
@@ -74,7 +76,7 @@ add(ROIs.createLineROI(3900.2, 1500.1, 3900.2, 2500.9, plane), 'Line')
 add(ROIs.createPolylineROI([2300.5, 2600.2, 2900.7, 3300.1] as double[], [1300.5, 1900.9, 1400.2, 2300.6] as double[], plane), 'Polyline')
 
 // Point
-add(ROIs.createPointsROI([1000.5, 1003.9, 2500.25, 3999.5, 7.7] as double[], [300.5, 300.1, 1700.75, 2996.2, 8.8] as double[], plane), 'Point')
+add(ROIs.createPointsROI([1000.5, 1003.9, 2500.25, 3999.5, 7.7] as double[], [300.5, 300.1, 2200.75, 5.2, 8.8] as double[], plane), 'Point')
 
 def hierarchy = getCurrentHierarchy()
 // addObjects: 0.4+; addPathObjects: 0.2-0.5

@@ -100,7 +100,7 @@ REPLACE_OLD="def REPLACE_EXISTING = false"
 REPLACE_NEW="def REPLACE_EXISTING = true"
 variant $S/h2g_import_geojson.groovy "$tmp/s/import_replace.groovy" "$REPLACE_OLD" "$REPLACE_NEW"
 variant $S/h2g_import_geojson.groovy "$tmp/s/import_array_replace.groovy" "$REPLACE_OLD" "$REPLACE_NEW" \
-  "def SUFFIX = '.geojson'" "def SUFFIX = '.array.geojson'"
+  "def SUFFIX = '.geojson'" "def SUFFIX = '.array.geojson'" "def LOCK = false" "def LOCK = true"
 variant $S/h2g_export_masks.groovy "$tmp/s/masks_twin.groovy" "$STRIP_OLD" "$STRIP_NEW"
 
 # ---- import data: a generated 250 x 200 mask (labels 1 Tumor, 2 Stroma) vectorized by h2g ------
@@ -124,8 +124,9 @@ EOF
 tumor_exp=${tumor_exp//_/ }
 stroma_exp=${stroma_exp//_/ }
 manual="Manual count=1 area=1200.00"
-census_with="H2GCENSUS total=$((n_imp + 1)) distinct=$((n_imp + 1)) | $manual | $stroma_exp | $tumor_exp"
-census_only="H2GCENSUS total=$n_imp distinct=$n_imp | $stroma_exp | $tumor_exp"
+census_with="H2GCENSUS total=$((n_imp + 1)) distinct=$((n_imp + 1)) locked=0 | $manual | $stroma_exp | $tumor_exp"
+census_only="H2GCENSUS total=$n_imp distinct=$n_imp locked=0 | $stroma_exp | $tumor_exp"
+census_locked="H2GCENSUS total=$n_imp distinct=$n_imp locked=$n_imp | $stroma_exp | $tumor_exp"
 n_feat=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["features"]))' "$tmp/imp.geojson")
 if [ "$n_feat" = "$n_imp" ]; then
   pass "import data: h2g vectorize wrote $n_feat features for the mask's $n_imp components ($tumor_exp; $stroma_exp)"
@@ -240,8 +241,8 @@ for v in $VERSIONS; do
     mapfile -t got < <(grep '^H2GCENSUS' "$tmp/out.log")
     mapfile -t said < <(grep '^h2g import:' "$tmp/out.log" | grep -v WARNING)
     what=("REPLACE off, beside a manual annotation" "imported again, REPLACE off" "REPLACE on"
-      "a bare array, REPLACE on")
-    want=("$census_with" "$census_with" "$census_only" "$census_only")
+      "a bare array, REPLACE on, LOCK on")
+    want=("$census_with" "$census_with" "$census_only" "$census_locked")
     for k in 0 1 2 3; do
       if [ "${got[$k]:-}" = "${want[$k]}" ]; then
         pass "$v import (${what[$k]}): ${got[$k]#H2GCENSUS } | ${said[$k]#*: }"

@@ -44,7 +44,7 @@ def DOWNSAMPLE = 4
 // class name -> label (1-255), drawn in this order (later ones over earlier ones); 0 is the
 // background. The paper: ['Tumor': 255]. Several classes: e.g. ['Stroma': 1, 'Tumor': 2].
 def LABELS = ['Tumor': 255]
-// mask rows rendered at a time (memory: about 5 bytes x mask width x STRIP_ROWS)
+// mask rows rendered at a time (one strip in memory; 512 = the label server's tile height)
 def STRIP_ROWS = 512
 // --------------------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ VERSIONS=${H2G_QP_VERSIONS:-$QPKIT_VERSIONS}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
 passed=0
 failed=0
 pass() { echo "PASS $*"; passed=$((passed + 1)); }

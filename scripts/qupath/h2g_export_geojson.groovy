@@ -7,8 +7,8 @@
  *
  * Output: GEOJSON_DIR/<stem>.geojson (the stem: see the naming block below), a FeatureCollection
  * in every version, one Feature per annotation as that version's own GeoJSON writer
- * (GsonTools) writes it, written object by object beside as <stem>.geojson.part and moved into
- * place when complete.
+ * (GsonTools) writes it (on 0.2/0.3 with the ellipse mark of 0.4+ added), written object by
+ * object beside as <stem>.geojson.part and moved into place when complete.
  *
  * Then:  h2g rasterize <stem>.geojson --like <slide> --downsample 4 --class Tumor=255 -o <stem>.tif
  */
@@ -25,8 +25,10 @@ import java.util.ArrayList
 import java.util.HashSet
 import java.util.List
 import java.util.Locale
+import com.google.gson.JsonElement
 import qupath.lib.io.GsonTools
 import qupath.lib.objects.PathObject
+import qupath.lib.roi.EllipseROI
 
 // ---- settings ------------------------------------------------------------------------------
 def GEOJSON_DIR = buildFilePath(PROJECT_BASE_DIR, 'h2g-annotations')
@@ -131,7 +133,17 @@ try {
     int n = 0
     for (PathObject o : annotations) {
         writer.write(n++ == 0 ? '\n' : ',\n')
-        gson.toJson(o, PathObject, writer)
+        // (as text first: 0.2's writer cannot write into a JSON tree)
+        def feature = gson.fromJson(gson.toJson(o, PathObject), JsonElement)
+        // QuPath >= 0.4 marks an ellipse ("isEllipse": true in the geometry, read back from its
+        // bounds); 0.2/0.3 write only the polygon, which the mark is added to here, so that
+        // h2g rasterize can fill the ellipse as QuPath does
+        def geometry = feature.isJsonObject() ? feature.getAsJsonObject().get('geometry') : null
+        if (o.getROI() instanceof EllipseROI && geometry != null && geometry.isJsonObject()
+                && !geometry.getAsJsonObject().has('isEllipse')) {
+            geometry.getAsJsonObject().addProperty('isEllipse', true)
+        }
+        gson.toJson(feature, writer)
     }
     writer.write('\n]}\n')
     writer.close()

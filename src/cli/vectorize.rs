@@ -31,7 +31,8 @@ enum QupathVersion {
     /// Classification as {name, colorRGB}: colours kept by every QuPath 0.2–0.7.
     #[value(name = "0.2")]
     V02,
-    /// Classification as {name, color: [r, g, b]} (QuPath ≥ 0.4).
+    /// Classification as {name, color: [r, g, b]} as QuPath ≥ 0.4 writes it, with colorRGB beside
+    /// it so that 0.2 and 0.3 keep the colour too.
     #[value(name = "0.4")]
     V04,
 }
@@ -88,20 +89,19 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (mut place, bounds) = match &slide {
         Some(s) => {
             let (sw, sh) = s.level_size(0)?;
-            let d = a.downsample;
-            let check = d.unwrap_or(sw as f64 / w as f64);
-            if !h2g::slide::fits_downsample((header.width, header.height), (sw, sh), check) {
-                anyhow::bail!(
-                    "mask {} is {w} × {h}, but the slide ({sw} × {sh}) at downsample {check} \
-                     gives {:.0} × {:.0}: check --downsample and that the mask belongs to this slide",
-                    a.mask.display(),
-                    sw as f64 / check,
-                    sh as f64 / check
-                );
-            }
+            // one downsample for both axes (the paper's convention), never a per-axis ratio
+            let d =
+                h2g::slide::mask_downsample((header.width, header.height), (sw, sh), a.downsample)
+                    .with_context(|| {
+                        format!(
+                            "{} does not fit {} (pass --downsample if several fit)",
+                            a.mask.display(),
+                            s.source()
+                        )
+                    })?;
             let place = Placement {
-                dx: d.unwrap_or(sw as f64 / w as f64),
-                dy: d.unwrap_or(sh as f64 / h as f64),
+                dx: d,
+                dy: d,
                 x0: 0.0,
                 y0: 0.0,
             };

@@ -14,7 +14,7 @@ use h2g::pyramid::Sample;
 use h2g::slide::open_slide;
 use h2g::units::Length;
 use h2g::vector::{
-    filter_areas, simplify_polygon, ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer,
+    filter_areas, simplify_topology, ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer,
     Placement, Polygon,
 };
 
@@ -63,8 +63,11 @@ pub struct Args {
     /// Fill holes smaller than this many µm².
     #[arg(long)]
     max_hole: Option<f64>,
-    /// Simplify outlines (Douglas–Peucker on the traced corners, validity kept) with this
-    /// tolerance: 2um, or 1.5px in level-0 pixels. Breaks the exact pixel round trip.
+    /// Simplify outlines with this tolerance: 2um, or 1.5px in level-0 pixels (Douglas–Peucker
+    /// on the traced corners; each boundary between two labels, or a label and the background,
+    /// simplified once for both sides, so annotations of different classes neither overlap nor
+    /// leave gaps; every polygon stays valid). Holds the polygons in memory until the end.
+    /// Breaks the exact pixel round trip.
     #[arg(long, value_name = "LENGTH")]
     simplify: Option<Length>,
     /// Coordinate frame of the output.
@@ -189,26 +192,24 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut tracer = LabelTracer::new(keep);
     let n = write_file(&a.output, |out| {
         let mut g = GeoJsonWriter::new(std::io::BufWriter::new(out), place, enc)?;
+        // with --simplify every polygon is held until the end: the boundaries they share are
+        // simplified once for both sides (h2g::vector::simplify_topology)
+        let mut held: Vec<(u16, Polygon)> = Vec::new();
         let mut emit = |t: &mut LabelTracer| -> std::io::Result<()> {
-            // area filters and simplification in parallel, writing in order
+            // area filters in parallel, writing in order
             let done: Vec<(u16, Polygon)> = t
                 .take_done()
                 .into_par_iter()
                 .flat_map_iter(|(l, p)| {
                     filter_areas(vec![p], min_px, hole_px)
                         .into_iter()
-                        .map(move |p| {
-                            (
-                                l,
-                                if tol > 0.0 {
-                                    simplify_polygon(&p, tol)
-                                } else {
-                                    p
-                                },
-                            )
-                        })
+                        .map(move |p| (l, p))
                 })
                 .collect();
+            if tol > 0.0 {
+                held.extend(done);
+                return Ok(());
+            }
             for (l, p) in done {
                 g.polygon(&class_of(l), &p)?;
                 *counts.entry(l).or_default() += 1;
@@ -221,6 +222,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         tracer.finish();
         emit(&mut tracer)?;
+        if tol > 0.0 {
+            let (labels, polys): (Vec<u16>, Vec<Polygon>) = held.into_iter().unzip();
+            for (l, p) in labels.into_iter().zip(simplify_topology(&polys, tol)) {
+                g.polygon(&class_of(l), &p)?;
+                *counts.entry(l).or_default() += 1;
+            }
+        }
         let (n, mut out) = g.finish()?;
         out.flush()?;
         Ok(n)

@@ -1,5 +1,5 @@
-//! Segment intersections among the rings of a polygon: finding rings that cross themselves in
-//! annotations read from elsewhere, and checking that a simplified polygon is still valid.
+//! Segment intersections: finding rings that cross themselves in annotations read from
+//! elsewhere, and checking that simplified outlines still meet only where they should.
 
 /// A coordinate type with an exact (integers) or floating orientation test.
 pub trait Coord: Copy + PartialOrd + PartialEq + std::fmt::Debug {
@@ -81,6 +81,9 @@ pub fn meet<T: Coord>(a: (T, T), b: (T, T), c: (T, T), d: (T, T)) -> Meet<T> {
     Meet::Apart
 }
 
+/// A segment from its first point to its second.
+pub type Segment<T> = ((T, T), (T, T));
+
 /// One conflict between two segments: ring and segment index of each side, and how they meet.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Conflict<T> {
@@ -96,63 +99,79 @@ pub struct Conflict<T> {
 /// consecutive segments meeting only at their shared vertex; `report` is told each meeting
 /// (it returns `false` to stop the search early).
 pub fn meetings<T: Coord>(rings: &[&[(T, T)]], mut report: impl FnMut(Conflict<T>) -> bool) {
+    let mut segs: Vec<Segment<T>> = Vec::new();
+    let mut id: Vec<(usize, usize)> = Vec::new();
+    for (r, ring) in rings.iter().enumerate() {
+        let n = ring.len();
+        for i in 0..n {
+            segs.push((ring[i], ring[(i + 1) % n]));
+            id.push((r, i));
+        }
+    }
+    segment_meetings(&segs, |x, y, how| {
+        let ((ro, io), (rs, is)) = (id[x], id[y]);
+        if ro == rs {
+            let n = rings[rs].len();
+            let adjacent = (io + 1) % n == is || (is + 1) % n == io;
+            if adjacent && n > 2 && matches!(how, Meet::Touch(_)) {
+                return true;
+            }
+        }
+        report(Conflict {
+            a: (ro, io),
+            b: (rs, is),
+            how,
+        })
+    });
+}
+
+/// Every pair of segments of `segs` (by index, the smaller first) that share a point, with how
+/// they meet; `report` returns `false` to stop early. A sweep along x: segments are compared
+/// only with those whose x range and y range overlap theirs.
+pub fn segment_meetings<T: Coord>(
+    segs: &[Segment<T>],
+    mut report: impl FnMut(usize, usize, Meet<T>) -> bool,
+) {
     struct Seg<T> {
-        p: (T, T),
-        q: (T, T),
-        ring: usize,
-        i: usize,
+        xmin: T,
         xmax: T,
         ylo: T,
         yhi: T,
     }
-    let mut segs: Vec<(T, Seg<T>)> = Vec::new();
-    for (r, ring) in rings.iter().enumerate() {
-        let n = ring.len();
-        for i in 0..n {
-            let (p, q) = (ring[i], ring[(i + 1) % n]);
+    let bounds: Vec<Seg<T>> = segs
+        .iter()
+        .map(|&(p, q)| {
             let (xmin, xmax) = if p.0 <= q.0 { (p.0, q.0) } else { (q.0, p.0) };
             let (ylo, yhi) = if p.1 <= q.1 { (p.1, q.1) } else { (q.1, p.1) };
-            segs.push((
+            Seg {
                 xmin,
-                Seg {
-                    p,
-                    q,
-                    ring: r,
-                    i,
-                    xmax,
-                    ylo,
-                    yhi,
-                },
-            ));
-        }
-    }
-    segs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+                xmax,
+                ylo,
+                yhi,
+            }
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..segs.len()).collect();
+    order.sort_by(|&a, &b| {
+        bounds[a]
+            .xmin
+            .partial_cmp(&bounds[b].xmin)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let mut active: Vec<usize> = Vec::new();
-    for k in 0..segs.len() {
-        let (xmin, s) = (&segs[k].0, &segs[k].1);
-        active.retain(|&t| segs[t].1.xmax >= *xmin);
+    for &k in &order {
+        let s = &bounds[k];
+        active.retain(|&t| bounds[t].xmax >= s.xmin);
         for &t in &active {
-            let o = &segs[t].1;
+            let o = &bounds[t];
             if o.yhi < s.ylo || s.yhi < o.ylo {
                 continue;
             }
-            let how = meet(o.p, o.q, s.p, s.q);
+            let how = meet(segs[t].0, segs[t].1, segs[k].0, segs[k].1);
             if how == Meet::Apart {
                 continue;
             }
-            if o.ring == s.ring {
-                let n = rings[s.ring].len();
-                let adjacent = (o.i + 1) % n == s.i || (s.i + 1) % n == o.i;
-                if adjacent && n > 2 && matches!(how, Meet::Touch(_)) {
-                    continue;
-                }
-            }
-            let c = Conflict {
-                a: (o.ring, o.i),
-                b: (s.ring, s.i),
-                how,
-            };
-            if !report(c) {
+            if !report(t.min(k), t.max(k), how) {
                 return;
             }
         }

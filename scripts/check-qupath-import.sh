@@ -106,19 +106,22 @@ EOF
 # total within 1 % of it; file: the file's own areas); MASK/LABELS "-" when none
 CASES=$T/cases
 : >"$CASES"
-CL=(--class 1=Tumor:#c80000 --class 2=Stroma:#96c896 --class 3=Immune)
-LB="1=Tumor,2=Stroma,3=Immune"
-run vec-plain "$H" vectorize "$T/multi.png" -o "$T/vec-plain.geojson" --slide "$SLIDE" "${CL[@]}" &&
-  echo "vec-plain $T/vec-plain.geojson $T/multi.png 4 $LB exact" >>"$CASES"
-run vec-simplify "$H" vectorize "$T/multi.png" -o "$T/vec-simplify.geojson" --slide "$SLIDE" "${CL[@]}" \
-  --simplify 8px && echo "vec-simplify $T/vec-simplify.geojson $T/multi.png 4 $LB simplified" >>"$CASES"
+# class names of their own per file, with colours other than QuPath's defaults: 0.2/0.3 keep
+# one colour per class name for the whole session (the first one read, QuPath's own for the
+# names it predefines, Tumor and Stroma among them), so only a new name shows the colour read
+cl() { echo "--class 1=Tumor-$1:#b41e28 --class 2=Stroma-$1:#3c8c3c --class 3=Immune-$1:#1e3cb4"; }
+lb() { echo "1=Tumor-$1,2=Stroma-$1,3=Immune-$1"; }
+run vec-plain "$H" vectorize "$T/multi.png" -o "$T/vec-plain.geojson" --slide "$SLIDE" $(cl vec-plain) &&
+  echo "vec-plain $T/vec-plain.geojson $T/multi.png 4 $(lb vec-plain) exact" >>"$CASES"
+run vec-simplify "$H" vectorize "$T/multi.png" -o "$T/vec-simplify.geojson" --slide "$SLIDE" $(cl vec-simplify) \
+  --simplify 8px && echo "vec-simplify $T/vec-simplify.geojson $T/multi.png 4 $(lb vec-simplify) simplified" >>"$CASES"
 run vec-simplify-um "$H" vectorize "$T/multi.png" -o "$T/vec-simplify-um.geojson" --slide "$SLIDE" \
-  "${CL[@]}" --simplify 2um &&
-  echo "vec-simplify-um $T/vec-simplify-um.geojson $T/multi.png 4 $LB simplified" >>"$CASES"
-run vec-q02 "$H" vectorize "$T/multi.png" -o "$T/vec-q02.geojson" --downsample 4 "${CL[@]}" \
-  --qupath-version 0.2 && echo "vec-q02 $T/vec-q02.geojson $T/multi.png 4 $LB exact" >>"$CASES"
-run vec-q04 "$H" vectorize "$T/multi.png" -o "$T/vec-q04.geojson" --downsample 4 "${CL[@]}" \
-  --qupath-version 0.4 && echo "vec-q04 $T/vec-q04.geojson $T/multi.png 4 $LB exact" >>"$CASES"
+  $(cl vec-simplify-um) --simplify 2um &&
+  echo "vec-simplify-um $T/vec-simplify-um.geojson $T/multi.png 4 $(lb vec-simplify-um) simplified" >>"$CASES"
+run vec-q02 "$H" vectorize "$T/multi.png" -o "$T/vec-q02.geojson" --downsample 4 $(cl vec-q02) \
+  --qupath-version 0.2 && echo "vec-q02 $T/vec-q02.geojson $T/multi.png 4 $(lb vec-q02) exact" >>"$CASES"
+run vec-q04 "$H" vectorize "$T/multi.png" -o "$T/vec-q04.geojson" --downsample 4 $(cl vec-q04) \
+  --qupath-version 0.4 && echo "vec-q04 $T/vec-q04.geojson $T/multi.png 4 $(lb vec-q04) exact" >>"$CASES"
 run vec-ceil "$H" vectorize "$T/ceil.png" -o "$T/vec-ceil.geojson" --slide "$SLIDE" --class 1=Tumor &&
   echo "vec-ceil $T/vec-ceil.geojson $T/ceil.png 4 1=Tumor exact" >>"$CASES"
 run tissue "$H" tissue "$SLIDE" -o "$T/tissue" --geojson &&

@@ -224,7 +224,7 @@ fn bad_slides_zero_tissue_and_mismatched_masks_are_named() {
             "mask-good.png",
         ],
         1,
-        "is 64 × 48, but the slide (2220 × 2967) at downsample 34.6875 gives 64 × 86",
+        "is 64 × 48, which is the slide (2220 × 2967) at no whole downsample",
     );
     case(
         &[
@@ -238,7 +238,7 @@ fn bad_slides_zero_tissue_and_mismatched_masks_are_named() {
             "4",
         ],
         1,
-        "at downsample 4 gives 555 × 742",
+        "at downsample 4 gives 555 × 741 (rounded down; 555 × 742 rounded up)",
     );
     case(
         &[
@@ -250,7 +250,7 @@ fn bad_slides_zero_tissue_and_mismatched_masks_are_named() {
             &s,
         ],
         1,
-        "is 64 × 48, but the slide (2220 × 2967) at downsample 34.6875 gives 64 × 86",
+        "is 64 × 48, which is the slide (2220 × 2967) at no whole downsample",
     );
     // damaged copies of the real slide: cut short, and tile data overwritten
     let dir = tempfile::tempdir().unwrap();

@@ -534,3 +534,92 @@ fn a_50000_by_25000_mask_round_trips_exactly_through_the_command_line() {
         assert!(ra == rb.data(), "row {y} differs");
     }
 }
+
+/// The demo slide, or a "skipped" line (a failure under `CI=true`).
+fn demo_slide_or_skip(test: &str) -> Option<std::path::PathBuf> {
+    let s = common::cmu_slide();
+    if s.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: the demo slide is missing (scripts/setup.sh fetches it)"
+        );
+        eprintln!("skipped: {test}: the demo slide .deps/data/cmu_small_region.svs is missing");
+    }
+    s
+}
+
+/// Every coordinate of every feature of a GeoJSON file.
+fn all_coords(path: &std::path::Path) -> Vec<(f64, f64)> {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for f in v["features"].as_array().unwrap() {
+        for ring in f["geometry"]["coordinates"].as_array().unwrap() {
+            for p in ring.as_array().unwrap() {
+                out.push((p[0].as_f64().unwrap(), p[1].as_f64().unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_rounded_up_mask_of_the_demo_slide_sits_at_downsample_4_exactly() {
+    // regression: a 555 × 742 mask (QuPath's round(2967 / 4)) of the 2220 × 2967 slide was
+    // placed at a y downsample of 2967 / 742 = 3.99865; floor(2967 / 4) = 741 rows too
+    let Some(slide) = demo_slide_or_skip("a_rounded_up_mask_of_the_demo_slide") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for rows in [741u32, 742] {
+        let mut m = vec![0u8; 555 * rows as usize];
+        // a block reaching the last row and column, and a small one inside
+        for y in rows - 100..rows {
+            for x in 455..555 {
+                m[(y * 555 + x) as usize] = 1;
+            }
+        }
+        for y in 10..13 {
+            for x in 7..9 {
+                m[(y * 555 + x) as usize] = 1;
+            }
+        }
+        let mask = dir.path().join(format!("m{rows}.png"));
+        common::write_gray8(&mask, 555, rows, &m);
+        let gj = dir.path().join(format!("m{rows}.geojson"));
+        let o = h2g()
+            .arg("vectorize")
+            .arg(&mask)
+            .arg("-o")
+            .arg(&gj)
+            .arg("--slide")
+            .arg(&slide)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let c = all_coords(&gj);
+        assert!(!c.is_empty());
+        for &(x, y) in &c {
+            assert!(x % 4.0 == 0.0 && y % 4.0 == 0.0, "{rows} rows: ({x}, {y})");
+        }
+        let ymax = c.iter().map(|p| p.1).fold(0.0, f64::max);
+        let xmax = c.iter().map(|p| p.0).fold(0.0, f64::max);
+        assert_eq!((xmax, ymax), (2220.0, 4.0 * rows as f64));
+        assert!(c.contains(&(28.0, 40.0)) && c.contains(&(36.0, 52.0)));
+    }
+    // a size no whole downsample gives, and a downsample that does not give the size
+    let mask = dir.path().join("m741.png");
+    let o = h2g()
+        .arg("vectorize")
+        .arg(&mask)
+        .arg("-o")
+        .arg(dir.path().join("x.geojson"))
+        .arg("--slide")
+        .arg(&slide)
+        .args(["--downsample", "3.99865"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("at downsample 3.99865 gives 555 × 742"), "{e}");
+}

@@ -7,9 +7,9 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::ValueEnum;
 use h2g::convert::{convert_mask, ConvertSpec, PaletteMode};
-use h2g::mask::{MaskOptions, RgbLabel, DEFAULT_MAX_PIXELS};
+use h2g::mask::{open_mask, MaskOptions, RgbLabel, DEFAULT_MAX_PIXELS};
 use h2g::pyramid::Reduce;
-use h2g::slide::{fits_downsample, OpenSlideSlide, Slide, SlideMeta};
+use h2g::slide::{mask_downsample, OpenSlideSlide, Slide, SlideMeta};
 use h2g::tiff::{BigTiffMode, Compression};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -72,9 +72,10 @@ pub struct Args {
     /// The slide the mask was exported from: its pixel size × --downsample gives the mask's.
     #[arg(long)]
     slide: Option<PathBuf>,
-    /// The mask's scale relative to the slide's level 0 (QuPath export downsample).
-    #[arg(long, default_value_t = 4.0, value_parser = super::positive_f64)]
-    downsample: f64,
+    /// The mask's scale relative to --slide's level 0 (QuPath export downsample); default: the
+    /// one whole downsample d with the mask floor or ceil of the slide's size / d.
+    #[arg(long, value_parser = super::positive_f64, requires = "slide")]
+    downsample: Option<f64>,
     /// Level-0 pixel size of --slide in µm, when its metadata has none.
     #[arg(long, value_parser = super::positive_f64, requires = "slide")]
     slide_mpp: Option<f64>,
@@ -96,7 +97,6 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let mut slide_size = None;
     let mpp = match (&a.slide, a.mpp) {
         (Some(slide_path), _) => {
             let slide = OpenSlideSlide::open(slide_path)?;
@@ -107,8 +107,27 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     slide_path.display()
                 )
             })?;
-            slide_size = Some(slide.level_size(0)?);
-            Some((p.x * a.downsample, p.y * a.downsample))
+            // one downsample for both axes: the given one checked, or the only whole one
+            let (header, _) = open_mask(
+                &a.input,
+                &MaskOptions {
+                    max_pixels: a.max_pixels,
+                    rgb_labels: a.rgb_labels.clone(),
+                },
+            )?;
+            let d = mask_downsample(
+                (header.width, header.height),
+                slide.level_size(0)?,
+                a.downsample,
+            )
+            .with_context(|| {
+                format!(
+                    "{} does not fit {} (pass --downsample if several fit)",
+                    a.input.display(),
+                    slide_path.display()
+                )
+            })?;
+            Some((p.x * d, p.y * d))
         }
         (None, Some(m)) => Some((m, m)),
         (None, None) => None,
@@ -143,16 +162,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let t = Instant::now();
     let report = convert_mask(&a.input, &a.output, &spec)?;
-    let (mw, mh) = report.levels[0];
-    if let Some((sw, sh)) = slide_size.filter(|&l0| !fits_downsample((mw, mh), l0, a.downsample)) {
-        eprintln!(
-            "h2g: warning: the mask is {mw} × {mh} but the slide ({sw} × {sh}) at downsample {} \
-             gives {:.0} × {:.0}: check --downsample and that this is the right slide",
-            a.downsample,
-            (sw as f64 / a.downsample).floor(),
-            (sh as f64 / a.downsample).floor()
-        );
-    }
     if a.json {
         println!(
             "{}",

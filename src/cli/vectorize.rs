@@ -14,7 +14,7 @@ use h2g::pyramid::Sample;
 use h2g::slide::open_slide;
 use h2g::units::Length;
 use h2g::vector::{
-    filter_areas, simplify_polygon, ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer,
+    filter_areas, simplify_topology, ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer,
     Placement, Polygon,
 };
 
@@ -31,7 +31,8 @@ enum QupathVersion {
     /// Classification as {name, colorRGB}: colours kept by every QuPath 0.2–0.7.
     #[value(name = "0.2")]
     V02,
-    /// Classification as {name, color: [r, g, b]} (QuPath ≥ 0.4).
+    /// Classification as {name, color: [r, g, b]} as QuPath ≥ 0.4 writes it, with colorRGB beside
+    /// it so that 0.2 and 0.3 keep the colour too.
     #[value(name = "0.4")]
     V04,
 }
@@ -62,8 +63,11 @@ pub struct Args {
     /// Fill holes smaller than this many µm².
     #[arg(long)]
     max_hole: Option<f64>,
-    /// Simplify outlines (Douglas–Peucker on the traced corners, validity kept) with this
-    /// tolerance: 2um, or 1.5px in level-0 pixels. Breaks the exact pixel round trip.
+    /// Simplify outlines with this tolerance: 2um, or 1.5px in level-0 pixels (Douglas–Peucker
+    /// on the traced corners; each boundary between two labels, or a label and the background,
+    /// simplified once for both sides, so annotations of different classes neither overlap nor
+    /// leave gaps; every polygon stays valid). Holds the polygons in memory until the end.
+    /// Breaks the exact pixel round trip.
     #[arg(long, value_name = "LENGTH")]
     simplify: Option<Length>,
     /// Coordinate frame of the output.
@@ -88,20 +92,19 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (mut place, bounds) = match &slide {
         Some(s) => {
             let (sw, sh) = s.level_size(0)?;
-            let d = a.downsample;
-            let check = d.unwrap_or(sw as f64 / w as f64);
-            if !h2g::slide::fits_downsample((header.width, header.height), (sw, sh), check) {
-                anyhow::bail!(
-                    "mask {} is {w} × {h}, but the slide ({sw} × {sh}) at downsample {check} \
-                     gives {:.0} × {:.0}: check --downsample and that the mask belongs to this slide",
-                    a.mask.display(),
-                    sw as f64 / check,
-                    sh as f64 / check
-                );
-            }
+            // one downsample for both axes (the paper's convention), never a per-axis ratio
+            let d =
+                h2g::slide::mask_downsample((header.width, header.height), (sw, sh), a.downsample)
+                    .with_context(|| {
+                        format!(
+                            "{} does not fit {} (pass --downsample if several fit)",
+                            a.mask.display(),
+                            s.source()
+                        )
+                    })?;
             let place = Placement {
-                dx: d.unwrap_or(sw as f64 / w as f64),
-                dy: d.unwrap_or(sh as f64 / h as f64),
+                dx: d,
+                dy: d,
                 x0: 0.0,
                 y0: 0.0,
             };
@@ -189,26 +192,24 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut tracer = LabelTracer::new(keep);
     let n = write_file(&a.output, |out| {
         let mut g = GeoJsonWriter::new(std::io::BufWriter::new(out), place, enc)?;
+        // with --simplify every polygon is held until the end: the boundaries they share are
+        // simplified once for both sides (h2g::vector::simplify_topology)
+        let mut held: Vec<(u16, Polygon)> = Vec::new();
         let mut emit = |t: &mut LabelTracer| -> std::io::Result<()> {
-            // area filters and simplification in parallel, writing in order
+            // area filters in parallel, writing in order
             let done: Vec<(u16, Polygon)> = t
                 .take_done()
                 .into_par_iter()
                 .flat_map_iter(|(l, p)| {
                     filter_areas(vec![p], min_px, hole_px)
                         .into_iter()
-                        .map(move |p| {
-                            (
-                                l,
-                                if tol > 0.0 {
-                                    simplify_polygon(&p, tol)
-                                } else {
-                                    p
-                                },
-                            )
-                        })
+                        .map(move |p| (l, p))
                 })
                 .collect();
+            if tol > 0.0 {
+                held.extend(done);
+                return Ok(());
+            }
             for (l, p) in done {
                 g.polygon(&class_of(l), &p)?;
                 *counts.entry(l).or_default() += 1;
@@ -221,6 +222,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         tracer.finish();
         emit(&mut tracer)?;
+        if tol > 0.0 {
+            let (labels, polys): (Vec<u16>, Vec<Polygon>) = held.into_iter().unzip();
+            for (l, p) in labels.into_iter().zip(simplify_topology(&polys, tol)) {
+                g.polygon(&class_of(l), &p)?;
+                *counts.entry(l).or_default() += 1;
+            }
+        }
         let (n, mut out) = g.finish()?;
         out.flush()?;
         Ok(n)

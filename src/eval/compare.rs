@@ -28,6 +28,12 @@ pub enum CompareError {
     /// needed to place them.
     #[error("{0}")]
     Mismatch(String),
+    /// A mask's size does not give its downsample against the slide's level 0.
+    #[error("{}: {source} (the cohort's truth_downsample / prediction_downsample give it)", path.display())]
+    Downsample {
+        path: PathBuf,
+        source: Box<crate::slide::DownsampleError>,
+    },
 }
 
 /// One side of a comparison.
@@ -159,27 +165,22 @@ pub fn compare(
             return Ok((None, None));
         };
         let (h, reader) = open_mask(path, &MaskOptions::default())?;
-        let ds = match (downsample, level0) {
-            (Some(d), _) => *d,
-            (None, Some((w0, h0))) => {
-                let d = w0 as f64 / h.width as f64;
-                if !crate::slide::fits_downsample((h.width, h.height), (w0, h0), d) {
+        let ds =
+            match (downsample, level0) {
+                // one downsample for both axes: the given one checked, or the only whole one
+                (d, Some(l0)) => crate::slide::mask_downsample((h.width, h.height), l0, *d)
+                    .map_err(|source| CompareError::Downsample {
+                        path: path.clone(),
+                        source: Box::new(source),
+                    })?,
+                (Some(d), None) => *d,
+                (None, None) => {
                     return Err(CompareError::Mismatch(format!(
-                        "{}: {} × {} is not the slide ({w0} × {h0}) at one downsample",
-                        path.display(),
-                        h.width,
-                        h.height
-                    )));
+                        "{}: its downsample is unknown (give it, or the slide's level-0 size)",
+                        path.display()
+                    )))
                 }
-                d
-            }
-            (None, None) => {
-                return Err(CompareError::Mismatch(format!(
-                    "{}: its downsample is unknown (give it, or the slide's level-0 size)",
-                    path.display()
-                )))
-            }
-        };
+            };
         if !(ds.is_finite() && ds > 0.0) {
             return Err(CompareError::Mismatch(format!(
                 "{}: downsample {ds} is not a positive number",

@@ -11,7 +11,7 @@ use super::{area_fractions, FractionError, LabelRule, PatchGrid, PatchLabel};
 use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, MemoryRows};
 use crate::output::{write_file, write_png_rgb};
 use crate::slide::{
-    fits_downsample, plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta,
+    mask_downsample, plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta,
 };
 use crate::tissue::{detect_on_slide, Method, TissueRunError};
 use crate::units::Resolution;
@@ -30,21 +30,14 @@ pub enum PatchError {
     Mask(#[from] MaskError),
     /// A mask whose size does not fit the slide at its downsample.
     #[error(
-        "{what} mask {} is {mw} × {mh}, but the slide ({sw} × {sh}) at downsample {ds} gives \
-         {ew:.0} × {eh:.0}: check --{flag}-downsample and that it belongs to this slide",
+        "{what} mask {}: {source} (--{flag}-downsample gives it)",
         path.display()
     )]
     MaskSize {
         what: &'static str,
         flag: &'static str,
         path: PathBuf,
-        mw: u32,
-        mh: u32,
-        sw: u64,
-        sh: u64,
-        ds: f64,
-        ew: f64,
-        eh: f64,
+        source: Box<crate::slide::DownsampleError>,
     },
     /// More patches than a table can hold.
     #[error("{cols} × {rows} patches is too many (at most 50 million): use a larger --size or a coarser --at")]
@@ -182,34 +175,16 @@ fn mask_fractions(
     }
     let (header, reader) = open_mask(&mf.path, &MaskOptions::default())?;
     let (mw, mh) = (header.width, header.height);
-    let mismatch = |ds: f64| PatchError::MaskSize {
-        what,
-        flag,
-        path: mf.path.clone(),
-        mw,
-        mh,
-        sw,
-        sh,
-        ds,
-        ew: sw as f64 / ds,
-        eh: sh as f64 / ds,
-    };
-    let (dx, dy) = match mf.downsample {
-        Some(d) => {
-            if !fits_downsample((mw, mh), (sw, sh), d) {
-                return Err(mismatch(d));
-            }
-            (d, d)
+    // one downsample for both axes, the given one checked, or the only whole one that fits
+    let d = mask_downsample((mw, mh), (sw, sh), mf.downsample).map_err(|source| {
+        PatchError::MaskSize {
+            what,
+            flag,
+            path: mf.path.clone(),
+            source: Box::new(source),
         }
-        None => {
-            let (dx, dy) = (sw as f64 / mw as f64, sh as f64 / mh as f64);
-            // an inferred scale must be the same along both axes (within a pixel's rounding)
-            if (dx - dy).abs() > dx.max(dy) * (1.0 / mw.min(mh) as f64 + 0.002) {
-                return Err(mismatch(dx));
-            }
-            (dx, dy)
-        }
-    };
+    })?;
+    let (dx, dy) = (d, d);
     let label = mf.label;
     Ok(match reader {
         MaskReader::U8(mut r) => area_fractions(

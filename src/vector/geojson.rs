@@ -68,7 +68,10 @@ pub enum ClassEncoding {
     /// `{"name", "colorRGB": signed ARGB int}`: keeps its colour in QuPath 0.2 to 0.7.
     #[default]
     ColorRgb,
-    /// `{"name", "color": [r, g, b]}`: QuPath ≥ 0.4 only.
+    /// `{"name", "color": [r, g, b], "colorRGB": signed ARGB int}`: the array form QuPath ≥ 0.4
+    /// writes, with the legacy integer beside it so that 0.2 and 0.3 (which read only
+    /// `colorRGB` and skip unknown members) keep the colour too; 0.4 to 0.7 take any
+    /// classification object with a `colorRGB` member the legacy way, so both agree.
     ColorArray,
 }
 
@@ -238,7 +241,8 @@ fn classification_json(class: &ClassSpec, enc: ClassEncoding) -> String {
             format!("{{\"name\": {name}, \"colorRGB\": {argb}}}")
         }
         ClassEncoding::ColorArray => {
-            format!("{{\"name\": {name}, \"color\": [{r}, {g}, {b}]}}")
+            let argb = (0xffu32 << 24 | (r as u32) << 16 | (g as u32) << 8 | b as u32) as i32;
+            format!("{{\"name\": {name}, \"color\": [{r}, {g}, {b}], \"colorRGB\": {argb}}}")
         }
     }
 }
@@ -307,6 +311,26 @@ mod tests {
         );
         assert!("x=Tumor".parse::<ClassSpec>().is_err());
         assert!("1=".parse::<ClassSpec>().is_err());
+    }
+
+    #[test]
+    fn the_04_form_carries_the_legacy_colour_too() {
+        let c = ClassSpec {
+            label: 1,
+            name: "Tumor".into(),
+            color: [200, 0, 0],
+        };
+        // 0xffc80000 as a signed 32-bit integer, worked by hand: −(2³² − 0xffc80000)
+        let legacy = -(0x1_0000_0000i64 - 0xffc8_0000i64);
+        assert_eq!(legacy, -3670016);
+        assert_eq!(
+            classification_json(&c, ClassEncoding::ColorRgb),
+            r#"{"name": "Tumor", "colorRGB": -3670016}"#
+        );
+        assert_eq!(
+            classification_json(&c, ClassEncoding::ColorArray),
+            r#"{"name": "Tumor", "color": [200, 0, 0], "colorRGB": -3670016}"#
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! Segment intersections among the rings of a polygon: finding rings that cross themselves in
-//! annotations read from elsewhere, and checking that a simplified polygon is still valid.
+//! Segment intersections: finding rings that cross themselves in annotations read from
+//! elsewhere, and checking that simplified outlines still meet only where they should.
 
 /// A coordinate type with an exact (integers) or floating orientation test.
 pub trait Coord: Copy + PartialOrd + PartialEq + std::fmt::Debug {
     /// The sign of the cross product (b − a) × (c − a): −1, 0 or 1.
     fn orient(a: (Self, Self), b: (Self, Self), c: (Self, Self)) -> i8;
+    /// The value as a float (for bucketing only).
+    fn to_f64(self) -> f64;
 }
 
 impl Coord for i64 {
@@ -12,6 +14,9 @@ impl Coord for i64 {
         let v =
             (b.0 - a.0) as i128 * (c.1 - a.1) as i128 - (b.1 - a.1) as i128 * (c.0 - a.0) as i128;
         v.signum() as i8
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
     }
 }
 
@@ -25,6 +30,9 @@ impl Coord for f64 {
         } else {
             0
         }
+    }
+    fn to_f64(self) -> f64 {
+        self
     }
 }
 
@@ -81,6 +89,9 @@ pub fn meet<T: Coord>(a: (T, T), b: (T, T), c: (T, T), d: (T, T)) -> Meet<T> {
     Meet::Apart
 }
 
+/// A segment from its first point to its second.
+pub type Segment<T> = ((T, T), (T, T));
+
 /// One conflict between two segments: ring and segment index of each side, and how they meet.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Conflict<T> {
@@ -96,67 +107,119 @@ pub struct Conflict<T> {
 /// consecutive segments meeting only at their shared vertex; `report` is told each meeting
 /// (it returns `false` to stop the search early).
 pub fn meetings<T: Coord>(rings: &[&[(T, T)]], mut report: impl FnMut(Conflict<T>) -> bool) {
-    struct Seg<T> {
-        p: (T, T),
-        q: (T, T),
-        ring: usize,
-        i: usize,
-        xmax: T,
-        ylo: T,
-        yhi: T,
-    }
-    let mut segs: Vec<(T, Seg<T>)> = Vec::new();
+    let mut segs: Vec<Segment<T>> = Vec::new();
+    let mut id: Vec<(usize, usize)> = Vec::new();
     for (r, ring) in rings.iter().enumerate() {
         let n = ring.len();
         for i in 0..n {
-            let (p, q) = (ring[i], ring[(i + 1) % n]);
-            let (xmin, xmax) = if p.0 <= q.0 { (p.0, q.0) } else { (q.0, p.0) };
-            let (ylo, yhi) = if p.1 <= q.1 { (p.1, q.1) } else { (q.1, p.1) };
-            segs.push((
-                xmin,
-                Seg {
-                    p,
-                    q,
-                    ring: r,
-                    i,
-                    xmax,
-                    ylo,
-                    yhi,
-                },
-            ));
+            segs.push((ring[i], ring[(i + 1) % n]));
+            id.push((r, i));
         }
     }
-    segs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
-    let mut active: Vec<usize> = Vec::new();
-    for k in 0..segs.len() {
-        let (xmin, s) = (&segs[k].0, &segs[k].1);
-        active.retain(|&t| segs[t].1.xmax >= *xmin);
-        for &t in &active {
-            let o = &segs[t].1;
-            if o.yhi < s.ylo || s.yhi < o.ylo {
-                continue;
+    segment_meetings(&segs, |x, y, how| {
+        let ((ro, io), (rs, is)) = (id[x], id[y]);
+        if ro == rs {
+            let n = rings[rs].len();
+            let adjacent = (io + 1) % n == is || (is + 1) % n == io;
+            if adjacent && n > 2 && matches!(how, Meet::Touch(_)) {
+                return true;
             }
-            let how = meet(o.p, o.q, s.p, s.q);
-            if how == Meet::Apart {
-                continue;
-            }
-            if o.ring == s.ring {
-                let n = rings[s.ring].len();
-                let adjacent = (o.i + 1) % n == s.i || (s.i + 1) % n == o.i;
-                if adjacent && n > 2 && matches!(how, Meet::Touch(_)) {
-                    continue;
+        }
+        report(Conflict {
+            a: (ro, io),
+            b: (rs, is),
+            how,
+        })
+    });
+}
+
+/// Every pair of segments of `segs` (by index, the smaller first) that share a point, with how
+/// they meet; `report` returns `false` to stop early. Segments are bucketed in a uniform grid
+/// of cells twice their mean extent, and compared only within a common cell (each
+/// pair once, in the cell holding the low corner of their boxes' overlap); the few that would
+/// span very many cells are compared with every segment whose box meets theirs.
+pub fn segment_meetings<T: Coord>(
+    segs: &[Segment<T>],
+    mut report: impl FnMut(usize, usize, Meet<T>) -> bool,
+) {
+    let n = segs.len();
+    if n < 2 {
+        return;
+    }
+    let boxes: Vec<[f64; 4]> = segs
+        .iter()
+        .map(|&(p, q)| {
+            let (px, py, qx, qy) = (p.0.to_f64(), p.1.to_f64(), q.0.to_f64(), q.1.to_f64());
+            [px.min(qx), py.min(qy), px.max(qx), py.max(qy)]
+        })
+        .collect();
+    if boxes.iter().flatten().any(|v| !v.is_finite()) {
+        // not bucketable: compare every pair
+        for i in 0..n {
+            for j in i + 1..n {
+                let how = meet(segs[i].0, segs[i].1, segs[j].0, segs[j].1);
+                if how != Meet::Apart && !report(i, j, how) {
+                    return;
                 }
             }
-            let c = Conflict {
-                a: (o.ring, o.i),
-                b: (s.ring, s.i),
-                how,
-            };
-            if !report(c) {
+        }
+        return;
+    }
+    let mean = boxes
+        .iter()
+        .map(|b| (b[2] - b[0]).max(b[3] - b[1]))
+        .sum::<f64>()
+        / n as f64;
+    let cell = (2.0 * mean).max(1e-9);
+    let (x0, y0) = boxes.iter().fold((f64::MAX, f64::MAX), |(a, b), bx| {
+        (a.min(bx[0]), b.min(bx[1]))
+    });
+    let at = |v: f64, o: f64| ((v - o) / cell).floor() as i64;
+    let span = |b: &[f64; 4]| (at(b[0], x0), at(b[1], y0), at(b[2], x0), at(b[3], y0));
+    const BIG: i64 = 1 << 16;
+    let mut grid: std::collections::HashMap<(i64, i64), Vec<usize>> = Default::default();
+    let mut big: Vec<usize> = Vec::new();
+    for (i, b) in boxes.iter().enumerate() {
+        let (cx0, cy0, cx1, cy1) = span(b);
+        if (cx1 - cx0 + 1).saturating_mul(cy1 - cy0 + 1) > BIG {
+            big.push(i);
+            continue;
+        }
+        for cy in cy0..=cy1 {
+            for cx in cx0..=cx1 {
+                grid.entry((cx, cy)).or_default().push(i);
+            }
+        }
+    }
+    let overlap =
+        |a: &[f64; 4], b: &[f64; 4]| a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
+    let mut cells: Vec<(&(i64, i64), &Vec<usize>)> = grid.iter().collect();
+    cells.sort_unstable_by_key(|c| *c.0);
+    for (&(cx, cy), members) in cells {
+        for (k, &i) in members.iter().enumerate() {
+            for &j in &members[k + 1..] {
+                let (a, b) = (&boxes[i], &boxes[j]);
+                if !overlap(a, b) || (at(a[0].max(b[0]), x0), at(a[1].max(b[1]), y0)) != (cx, cy) {
+                    continue;
+                }
+                let how = meet(segs[i].0, segs[i].1, segs[j].0, segs[j].1);
+                if how != Meet::Apart && !report(i.min(j), i.max(j), how) {
+                    return;
+                }
+            }
+        }
+    }
+    let is_big: std::collections::HashSet<usize> = big.iter().copied().collect();
+    for &i in &big {
+        for j in 0..n {
+            if j == i || (is_big.contains(&j) && j < i) || !overlap(&boxes[i], &boxes[j]) {
+                continue;
+            }
+            let how = meet(segs[i].0, segs[i].1, segs[j].0, segs[j].1);
+            if how != Meet::Apart && !report(i.min(j), i.max(j), how) {
                 return;
             }
         }
-        active.push(k);
     }
 }
 
@@ -186,6 +249,61 @@ mod tests {
         assert_eq!(meet((0i64, 0), (4, 0), (2, 0), (6, 0)), Meet::Overlap);
         assert_eq!(meet((0i64, 0), (4, 0), (5, 0), (6, 0)), Meet::Apart);
         assert_eq!(meet((0i64, 0), (1, 1), (3, 0), (3, 9)), Meet::Apart);
+    }
+
+    #[test]
+    fn the_grid_finds_the_same_meetings_as_every_pair() {
+        let mut rng = crate::sampling::Rng::new(3);
+        for round in 0..40 {
+            let n = 2 + (rng.next_u64() % 120) as usize;
+            // mostly short segments, some long ones (the "big" list), on a small grid
+            let segs: Vec<Segment<i64>> = (0..n)
+                .map(|_| {
+                    let p = ((rng.next_u64() % 60) as i64, (rng.next_u64() % 60) as i64);
+                    let r = if rng.next_u64().is_multiple_of(10) {
+                        60
+                    } else {
+                        4
+                    };
+                    let d = (
+                        (rng.next_u64() % (2 * r + 1)) as i64 - r as i64,
+                        (rng.next_u64() % (2 * r + 1)) as i64 - r as i64,
+                    );
+                    (p, (p.0 + d.0, p.1 + d.1))
+                })
+                .collect();
+            let mut got = Vec::new();
+            segment_meetings(&segs, |i, j, how| {
+                got.push((i, j, how));
+                true
+            });
+            got.sort_by_key(|g| (g.0, g.1));
+            let mut want = Vec::new();
+            for i in 0..n {
+                for j in i + 1..n {
+                    let how = meet(segs[i].0, segs[i].1, segs[j].0, segs[j].1);
+                    if how != Meet::Apart {
+                        want.push((i, j, how));
+                    }
+                }
+            }
+            assert_eq!(got, want, "round {round}");
+        }
+        // one long diagonal among many unit segments: it spans too many cells for the grid
+        let mut segs: Vec<Segment<i64>> = (0..2000)
+            .map(|k| ((k % 50, k / 50), (k % 50 + 1, k / 50)))
+            .collect();
+        segs.push(((0, 0), (1000, 900)));
+        let mut got = 0;
+        segment_meetings(&segs, |_, j, _| {
+            got += (j == 2000) as usize;
+            true
+        });
+        let want = (0..2000)
+            .filter(|&i| meet(segs[i].0, segs[i].1, (0, 0), (1000, 900)) != Meet::Apart)
+            .count();
+        assert!(want > 40);
+        assert_eq!(got, want);
     }
 
     #[test]

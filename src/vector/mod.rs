@@ -14,12 +14,12 @@ pub use geojson::{
     default_color, fmt_coord, uuid_from, write_geojson, ClassEncoding, ClassSpec, GeoJsonWriter,
     Placement,
 };
-pub use geom::{meet, meetings, self_crossing, Conflict, Coord, Meet};
+pub use geom::{meet, meetings, segment_meetings, self_crossing, Conflict, Coord, Meet, Segment};
 pub use raster::{rasterize, PixelRule, PolygonF, ScanFill};
 pub use read::{
     classification_name, is_geojson_path, read_annotations, Annotation, Annotations, ReadError,
 };
-pub use simplify::simplify_polygon;
+pub use simplify::{simplify_polygon, simplify_topology};
 pub use stream::{row_runs, LabelTracer};
 pub use sweep::{trace, Tracer};
 pub use trace::{filter_areas, signed_area2, trace_walk, Polygon, Ring};

@@ -50,13 +50,20 @@ pub struct Args {
     /// Skip classes not named by --class instead of failing.
     #[arg(long)]
     ignore_unknown: bool,
-    /// Which point of a pixel decides.
+    /// Draw polygons marked `"isEllipse": true` as the polygons they are, as QuPath ≤ 0.3 does
+    /// (QuPath ≥ 0.4 rebuilds an ellipse on the polygon's envelope, the default here).
+    #[arg(long)]
+    ellipses_as_polygons: bool,
+    /// How annotations become pixels.
     #[arg(long, value_enum, default_value_t = RuleArg::Qupath)]
     rule: RuleArg,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let ann = read_annotations(&a.annotations)?;
+    let mut ann = read_annotations(&a.annotations)?;
+    if a.ellipses_as_polygons {
+        ann.items.iter_mut().for_each(|i| i.ellipse = false);
+    }
     let d = a.downsample;
     let (w, h) = match (&a.like, &a.size) {
         (Some(p), _) => {
@@ -162,6 +169,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         layers[r].1 = figs;
     }
+    let (n_items, n_skipped) = (ann.items.len(), ann.skipped);
     drop(ann);
     let max = order.iter().map(|o| o.1).max().unwrap_or(0);
     let fill = ScanFill::figures(&layers, w, h, d, rule);
@@ -215,21 +223,25 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .map(|(c, l)| format!("{}={l}", c.as_deref().unwrap_or("(unclassified)")))
         .collect();
     eprintln!(
-        "{}: drew {} polygons, {} rectangles, {} ellipses, {} point sets{} → {} ({w} × {h} at \
-         downsample {d}, rule {}): {}",
+        "{}: {n_items} polygonal annotations ({n_skipped} without area skipped) → {} ({w} × {h} \
+         at downsample {d}, rule {}): {}",
+        a.annotations.display(),
+        a.output.display(),
+        format!("{:?}", a.rule).to_lowercase(),
+        map.join(", ")
+    );
+    eprintln!(
+        "{}: drew {} polygons, {} rectangles, {} ellipses and {} point sets{}",
         a.annotations.display(),
         kinds[0],
         kinds[1],
         kinds[2],
         kinds[3],
-        if rule == PixelRule::Qupath {
+        if rule == PixelRule::Qupath || kinds[3] == 0 {
             ""
         } else {
-            " (points are drawn only by the qupath rule)"
+            " (points are drawn only by the qupath rule: none drawn)"
         },
-        a.output.display(),
-        format!("{:?}", a.rule).to_lowercase(),
-        map.join(", ")
     );
     if lines > 0 {
         eprintln!(
@@ -241,8 +253,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Warns, per annotation, about rings that cross themselves: they are filled even-odd (the
-/// lobes a crossing closes off alternate in and out, as GDAL and Java2D's even-odd rule do).
+/// Warns, per annotation, about rings that cross themselves: QuPath fills a lone ring
+/// non-zero (a lobe wound twice stays filled) and rings with holes or several parts even-odd;
+/// the exact rules fill every ring even-odd.
 fn report_self_crossings(ann: &h2g::vector::Annotations, path: &std::path::Path) {
     let mut found = Vec::new();
     for (i, item) in ann.items.iter().enumerate() {
@@ -265,8 +278,8 @@ fn report_self_crossings(ann: &h2g::vector::Annotations, path: &std::path::Path)
     }
     if !found.is_empty() {
         eprintln!(
-            "{}: {} self-crossing ring(s), filled by the even-odd rule (repair them in QuPath to \
-             choose otherwise):",
+            "{}: {} self-crossing ring(s), filled as QuPath fills them (a lone ring non-zero, \
+             holes and multipolygons even-odd; repair them in QuPath to choose otherwise):",
             path.display(),
             found.len()
         );

@@ -50,8 +50,8 @@ impl Figure {
     /// A single polygon without holes whose shell is exactly four axis-aligned corners (five
     /// positions with the closing one, or four) becomes a rectangle, as JTS's
     /// `Polygon.isRectangle` decides in QuPath ≥ 0.6 and `Area.isRectangular` in earlier ones.
-    /// A single ring is filled non-zero (a `PolygonROI`); holes and multipolygons even-odd (a
-    /// `GeometryROI`).
+    /// Every polygon is filled even-odd: for valid rings (all QuPath ≥ 0.6 accepts) the rule
+    /// makes no difference, and QuPath ≤ 0.5 resolves a ring that crosses itself even-odd.
     pub fn from_polygons(polygons: &[Vec<Vec<(f64, f64)>>], ellipse: bool) -> Option<Figure> {
         let pts = || polygons.iter().flatten().flatten();
         pts().next()?;
@@ -90,8 +90,18 @@ impl Figure {
                     .collect()
             })
             .collect();
-        let even_odd = !(polygons.len() == 1 && polygons[0].len() == 1);
-        Some(Figure::Area { rings, even_odd })
+        // QuPath ≤ 0.5 passes every polygon through a java.awt.geom.Area of JTS's even-odd
+        // shape: a ring that crosses itself is resolved even-odd and cut at its crossings (the
+        // new vertices are rounded to float like the others); ≥ 0.6 refuses such rings
+        let rings = if rings.len() == 1 {
+            vec![split_at_crossings(&rings[0])]
+        } else {
+            rings
+        };
+        Some(Figure::Area {
+            rings,
+            even_odd: true,
+        })
     }
 
     /// Full-resolution bounds (x0, y0, x1, y1).
@@ -110,6 +120,53 @@ impl Figure {
         }
         b
     }
+}
+
+/// The ring with a vertex added wherever two of its edges cross (both edges get it, in order
+/// along each), as `java.awt.geom.Area` cuts a self-crossing outline; rings without crossings,
+/// and rings too long for the quadratic search, come back as they are.
+fn split_at_crossings(ring: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut r: Vec<(f64, f64)> = ring.to_vec();
+    if r.len() > 1 && r[0] == r[r.len() - 1] {
+        r.pop();
+    }
+    let n = r.len();
+    if !(4..=4000).contains(&n) {
+        return ring.to_vec();
+    }
+    let mut cuts: Vec<Vec<(f64, (f64, f64))>> = vec![Vec::new(); n];
+    for i in 0..n {
+        let (a, b) = (r[i], r[(i + 1) % n]);
+        for j in i + 2..n {
+            if i == 0 && j == n - 1 {
+                continue;
+            }
+            let (c, e) = (r[j], r[(j + 1) % n]);
+            let (dx1, dy1, dx2, dy2) = (b.0 - a.0, b.1 - a.1, e.0 - c.0, e.1 - c.1);
+            let den = dx1 * dy2 - dy1 * dx2;
+            if den == 0.0 {
+                continue;
+            }
+            let (ex, ey) = (c.0 - a.0, c.1 - a.1);
+            let t = (ex * dy2 - ey * dx2) / den;
+            let u = (ex * dy1 - ey * dx1) / den;
+            if t > 0.0 && t < 1.0 && u > 0.0 && u < 1.0 {
+                let p = ((a.0 + t * dx1) as f32 as f64, (a.1 + t * dy1) as f32 as f64);
+                cuts[i].push((t, p));
+                cuts[j].push((u, p));
+            }
+        }
+    }
+    if cuts.iter().all(Vec::is_empty) {
+        return ring.to_vec();
+    }
+    let mut out = Vec::with_capacity(n * 2);
+    for (i, mut c) in cuts.into_iter().enumerate() {
+        out.push(r[i]);
+        c.sort_by(|x, y| x.0.total_cmp(&y.0));
+        out.extend(c.into_iter().map(|x| x.1));
+    }
+    out
 }
 
 /// JTS's `isRectangle` on a ring: four distinct corners of its envelope joined by axis-aligned
@@ -162,6 +219,9 @@ struct TileXf {
     ty: f32,
     rx: f64,
     ry: f64,
+    /// The full-resolution size of the tile's request.
+    rw: f64,
+    rh: f64,
     d: f64,
     tw: i32,
     th: i32,
@@ -173,6 +233,10 @@ impl TileXf {
         // TileRequest: the full-resolution origin is rounded
         let rx = java_round(lx as f64 * d) as f64;
         let ry = java_round(ly as f64 * d) as f64;
+        let tw = (w - lx).min(TILE);
+        let th = h.saturating_sub(ly).min(TILE);
+        let rw = java_round((lx + tw) as f64 * d - rx) as f64;
+        let rh = java_round((ly + th) as f64 * d - ry) as f64;
         let s = 1.0 / d;
         TileXf {
             ident: s == 1.0,
@@ -183,9 +247,11 @@ impl TileXf {
             ty: -ry as f32,
             rx,
             ry,
+            rw,
+            rh,
             d,
-            tw: (w - lx).min(TILE) as i32,
-            th: (h.saturating_sub(ly)).min(TILE) as i32,
+            tw: tw as i32,
+            th: th as i32,
         }
     }
 
@@ -845,7 +911,6 @@ impl Spans<'_> {
         self.segment(x0, y0, x1, y1);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn cubic(&mut self, level: u32, c: [f32; 8]) {
         let [x0, y0, x1, y1, x2, y2, x3, y3] = c;
         let minx = x0.min(x1).min(x2).min(x3);
@@ -989,6 +1054,9 @@ struct Obj {
     even_odd: bool,
     /// Output-pixel bounds, widened by a margin.
     b: (f64, f64, f64, f64),
+    /// Full-resolution bounds: QuPath draws an object in a tile only when these meet the tile's
+    /// request (closed intervals, as JTS envelopes intersect).
+    full: (f64, f64, f64, f64),
 }
 
 /// The tracks of one tile of the current band, with the ones active on the current row.
@@ -1034,6 +1102,7 @@ impl QupathFill {
                     fig: f.clone(),
                     even_odd,
                     b: (x0 / d - 3.0, y0 / d - 3.0, x1 / d + 3.0, y1 / d + 3.0),
+                    full: (x0, y0, x1, y1),
                 });
             }
         }
@@ -1079,6 +1148,10 @@ impl QupathFill {
                     break;
                 }
                 let t = TileXf::new(col, band, self.w, self.h, self.d);
+                let f = ob.full;
+                if f.0 > t.rx + t.rw || f.2 < t.rx || f.1 > t.ry + t.rh || f.3 < t.ry {
+                    continue;
+                }
                 let out = &mut self.tiles[col].tracks;
                 match &ob.fig {
                     Figure::Rect { x, y, w, h } => rect_tracks(*x, *y, *w, *h, &t, o, out),

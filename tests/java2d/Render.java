@@ -10,6 +10,8 @@
 //   line L x1 y1 x2 y2          Line2D.Double, drawn
 //   polyline L n x y ...        open Path2D.Float, drawn
 //   points L n x y ...          pixels set at (int)((x - tileX) / D), as QuPath does
+// An object is drawn in a tile only when its bounds meet the tile's full-resolution request
+// (closed intervals), as QuPath's hierarchy query selects the objects of a tile.
 //   end                         renders the scene so far and starts a new one
 // Output: a binary PGM (P5) of the labels per scene on stdout.
 import java.awt.BasicStroke;
@@ -99,6 +101,21 @@ public class Render {
         os.flush();
     }
 
+    static double[] bounds(Obj o) {
+        if (o.shape != null) {
+            var r = o.shape.getBounds2D();
+            return new double[] {r.getMinX(), r.getMinY(), r.getMaxX(), r.getMaxY()};
+        }
+        double[] b = {Double.MAX_VALUE, Double.MAX_VALUE, -Double.MAX_VALUE, -Double.MAX_VALUE};
+        for (int j = 0; j < o.pts.length; j += 2) {
+            b[0] = Math.min(b[0], o.pts[j]);
+            b[1] = Math.min(b[1], o.pts[j + 1]);
+            b[2] = Math.max(b[2], o.pts[j]);
+            b[3] = Math.max(b[3], o.pts[j + 1]);
+        }
+        return b;
+    }
+
     static void render(int w, int h, double d, int tile, List<Obj> objs, BufferedOutputStream os) throws Exception {
         byte[] out = new byte[w * h];
         // the tile grid of the level, and each tile's full-resolution request, as QuPath computes them
@@ -108,6 +125,7 @@ public class Render {
                 int tw = Math.min(tile, w - tx);
                 double x1 = tx * d, y1 = ty * d;
                 int rx = (int) Math.round(x1), ry = (int) Math.round(y1);
+                int rw = (int) Math.round((tx + tw) * d - rx), rh = (int) Math.round((ty + th) * d - ry);
                 BufferedImage img = new BufferedImage(tw, th, BufferedImage.TYPE_BYTE_GRAY);
                 var raster = img.getRaster();
                 Graphics2D g = img.createGraphics();
@@ -119,6 +137,8 @@ public class Render {
                 g.translate(-rx, -ry);
                 g.setStroke(new BasicStroke((float) (1.0f * d)));
                 for (Obj o : objs) {
+                    double[] b = bounds(o);
+                    if (b[0] > rx + rw || b[2] < rx || b[1] > ry + rh || b[3] < ry) continue;
                     g.setColor(new Color(o.label, o.label, o.label));
                     switch (o.kind) {
                         case "fill" -> g.fill(o.shape);

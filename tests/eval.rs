@@ -178,10 +178,12 @@ fn camelyon16_annotation_against_a_shifted_copy_of_itself() {
     .unwrap();
     // the expected overlap, counted on the original's own rasterization
     let (w, h) = (3000usize, 3000usize);
-    let mut fill = ScanFill::new(
-        &[(1, ann.polygons_where(|_| true, d))],
+    let mut fill = ScanFill::figures(
+        &[(1, ann.figures_where(|_| true))],
         w,
-        PixelRule::TopLeft,
+        h,
+        d,
+        PixelRule::Qupath,
     );
     let mut m = vec![0u8; w * h];
     fill.read_rows(&mut m, h).unwrap();

@@ -10,11 +10,14 @@ use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
 use h2g::mask::{MaskHeader, MaskReader};
 use h2g::output::{progress, write_png_rows};
 use h2g::slide::open_slide;
-use h2g::vector::{read_annotations, self_crossing, PixelRule, PolygonF, ScanFill};
+use h2g::vector::{read_annotations, self_crossing, Figure, PixelRule, ScanFill};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum RuleArg {
-    /// QuPath's: a pixel is inside when its top-left corner is (left/top edges inclusive).
+    /// QuPath's LabeledImageServer export, pixel for pixel (Java2D's rendering, tile by tile).
+    Qupath,
+    /// A pixel is inside when its top-left corner is, in exact arithmetic (equal to QuPath only
+    /// for polygons on the pixel grid).
     TopLeft,
     /// The pixel centre.
     Centre,
@@ -47,13 +50,20 @@ pub struct Args {
     /// Skip classes not named by --class instead of failing.
     #[arg(long)]
     ignore_unknown: bool,
-    /// Which point of a pixel decides.
-    #[arg(long, value_enum, default_value_t = RuleArg::TopLeft)]
+    /// Draw polygons marked `"isEllipse": true` as the polygons they are, as QuPath ≤ 0.3 does
+    /// (QuPath ≥ 0.4 rebuilds an ellipse on the polygon's envelope, the default here).
+    #[arg(long)]
+    ellipses_as_polygons: bool,
+    /// How annotations become pixels.
+    #[arg(long, value_enum, default_value_t = RuleArg::Qupath)]
     rule: RuleArg,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let ann = read_annotations(&a.annotations)?;
+    let mut ann = read_annotations(&a.annotations)?;
+    if a.ellipses_as_polygons {
+        ann.items.iter_mut().for_each(|i| i.ellipse = false);
+    }
     let d = a.downsample;
     let (w, h) = match (&a.like, &a.size) {
         (Some(p), _) => {
@@ -82,7 +92,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut order: Vec<(Option<String>, u16)> = Vec::new();
     if a.classes.is_empty() {
         let mut seen = Vec::new();
-        for it in ann.items.iter().filter_map(|i| i.class.clone()) {
+        let classes = ann.items.iter().map(|i| &i.class);
+        for it in classes
+            .chain(ann.marks.iter().map(|m| &m.class))
+            .flatten()
+            .cloned()
+        {
             if !seen.contains(&it) {
                 seen.push(it);
             }
@@ -91,7 +106,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             order.push((Some(c.clone()), (i + 1) as u16));
         }
         // unclassified annotations (a bare geometry, say) get the next label, drawn first
-        if a.unclassified.is_none() && ann.items.iter().any(|i| i.class.is_none()) {
+        if a.unclassified.is_none()
+            && (ann.items.iter().any(|i| i.class.is_none())
+                || ann.marks.iter().any(|m| m.class.is_none()))
+        {
             order.insert(0, (None, (seen.len() + 1) as u16));
         }
     } else {
@@ -111,7 +129,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         let unknown: BTreeSet<&str> = ann
             .items
             .iter()
-            .filter_map(|i| i.class.as_deref())
+            .map(|i| &i.class)
+            .chain(ann.marks.iter().map(|m| &m.class))
+            .filter_map(|c| c.as_deref())
             .filter(|c| !known.contains(c))
             .collect();
         if !unknown.is_empty() && !a.ignore_unknown {
@@ -127,27 +147,32 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     report_self_crossings(&ann, &a.annotations);
     let rule = match a.rule {
+        RuleArg::Qupath => PixelRule::Qupath,
         RuleArg::TopLeft => PixelRule::TopLeft,
         RuleArg::Centre => PixelRule::Centre,
     };
-    // the annotations move into their layers (no copy: files of millions of features)
-    let (n_items, n_skipped) = (ann.items.len(), ann.skipped);
     let rank: std::collections::HashMap<&Option<String>, usize> =
         order.iter().enumerate().map(|(i, (c, _))| (c, i)).collect();
-    let mut layers: Vec<(u16, Vec<PolygonF>)> =
-        order.iter().map(|(_, l)| (*l, Vec::new())).collect();
-    for item in ann.items {
-        if let Some(&r) = rank.get(&item.class) {
-            for mut p in item.polygons {
-                for pt in p.iter_mut().flatten() {
-                    *pt = (pt.0 / d, pt.1 / d);
-                }
-                layers[r].1.push(p);
-            }
+    let drawn = |c: Option<&str>| rank.contains_key(&c.map(str::to_string));
+    let lines = ann.lines_where(drawn);
+    let mut layers: Vec<(u16, Vec<Figure>)> = order.iter().map(|(_, l)| (*l, Vec::new())).collect();
+    let mut kinds = [0usize; 4];
+    for (r, (class, _)) in order.iter().enumerate() {
+        let figs = ann.figures_where(|c| c == class.as_deref());
+        for f in &figs {
+            kinds[match f {
+                Figure::Area { .. } => 0,
+                Figure::Rect { .. } => 1,
+                Figure::Ellipse { .. } => 2,
+                Figure::Points(_) => 3,
+            }] += 1;
         }
+        layers[r].1 = figs;
     }
+    let (n_items, n_skipped) = (ann.items.len(), ann.skipped);
+    drop(ann);
     let max = order.iter().map(|o| o.1).max().unwrap_or(0);
-    let fill = ScanFill::new(&layers, w, rule);
+    let fill = ScanFill::figures(&layers, w, h, d, rule);
     drop(layers);
     let png = a
         .output
@@ -198,17 +223,39 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .map(|(c, l)| format!("{}={l}", c.as_deref().unwrap_or("(unclassified)")))
         .collect();
     eprintln!(
-        "{}: {} polygonal annotations ({} without area skipped) → {} ({w} × {h} at downsample {d}): {}",
+        "{}: {n_items} polygonal annotations ({n_skipped} without area skipped) → {} ({w} × {h} \
+         at downsample {d}, rule {}): {}",
         a.annotations.display(),
-        n_items, n_skipped,
         a.output.display(),
+        format!("{:?}", a.rule).to_lowercase(),
         map.join(", ")
     );
+    eprintln!(
+        "{}: drew {} polygons, {} rectangles, {} ellipses and {} point sets{}",
+        a.annotations.display(),
+        kinds[0],
+        kinds[1],
+        kinds[2],
+        kinds[3],
+        if rule == PixelRule::Qupath || kinds[3] == 0 {
+            ""
+        } else {
+            " (points are drawn only by the qupath rule: none drawn)"
+        },
+    );
+    if lines > 0 {
+        eprintln!(
+            "{}: {lines} line(s) not drawn: h2g does not draw lines yet (QuPath draws them 1 \
+             output pixel wide)",
+            a.annotations.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Warns, per annotation, about rings that cross themselves: they are filled even-odd (the
-/// lobes a crossing closes off alternate in and out, as GDAL and Java2D's even-odd rule do).
+/// Warns, per annotation, about rings that cross themselves: QuPath fills a lone ring
+/// non-zero (a lobe wound twice stays filled) and rings with holes or several parts even-odd;
+/// the exact rules fill every ring even-odd.
 fn report_self_crossings(ann: &h2g::vector::Annotations, path: &std::path::Path) {
     let mut found = Vec::new();
     for (i, item) in ann.items.iter().enumerate() {
@@ -231,8 +278,8 @@ fn report_self_crossings(ann: &h2g::vector::Annotations, path: &std::path::Path)
     }
     if !found.is_empty() {
         eprintln!(
-            "{}: {} self-crossing ring(s), filled by the even-odd rule (repair them in QuPath to \
-             choose otherwise):",
+            "{}: {} self-crossing ring(s), filled as QuPath fills them (a lone ring non-zero, \
+             holes and multipolygons even-odd; repair them in QuPath to choose otherwise):",
             path.display(),
             found.len()
         );

@@ -5,8 +5,8 @@
 //! coarser of the masks' downsamples (4 when both are GeoJSON). A mask at `D` is used as it is;
 //! a finer one is brought to `D` by block majority ([`super::BlockMajority`]; `D` must then be a
 //! whole multiple of its downsample); a coarser one is refused (it would have to be enlarged).
-//! GeoJSON is filled at `D` with QuPath's pixel rule (a pixel is inside when its top-left corner
-//! is). The grid is the smallest of the inputs' sizes at `D`; inputs that differ from it by more
+//! GeoJSON is filled at `D` as QuPath's labelled-image export draws it ([`PixelRule::Qupath`],
+//! docs/rasterize.md). The grid is the smallest of the inputs' sizes at `D`; inputs that differ from it by more
 //! than one pixel are a size/downsample mismatch, never silently cropped.
 
 use std::path::{Path, PathBuf};
@@ -282,12 +282,11 @@ pub fn compare(
     for (inp, o) in [(truth, &mut t), (pred, &mut p)] {
         if let Input::GeoJson { path, classes } = inp {
             let ann = read_annotations(path)?;
-            let polys = ann.polygons_where(
-                |c| classes.is_empty() || c.is_some_and(|c| classes.iter().any(|k| k == c)),
-                d,
-            );
+            let figs = ann.figures_where(|c| {
+                classes.is_empty() || c.is_some_and(|c| classes.iter().any(|k| k == c))
+            });
             o.rows = Some(Rows::Fill(
-                ScanFill::new(&[(1, polys)], o.size.0, PixelRule::TopLeft),
+                ScanFill::figures(&[(1, figs)], o.size.0, o.size.1, d, PixelRule::Qupath),
                 vec![0u8; o.size.0],
             ));
         }

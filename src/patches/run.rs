@@ -223,12 +223,9 @@ fn geojson_fractions(
         ((sw as f64 / d).floor() as usize).max(1),
         ((sh as f64 / d).floor() as usize).max(1),
     );
-    let polys = ann.polygons_where(
-        |c| mf.class.as_deref().is_none_or(|want| c == Some(want)),
-        d,
-    );
-    // filled row by row as the fractions stream: no mask in memory
-    let mut rows = crate::vector::ScanFill::new(&[(1, polys)], w, PixelRule::TopLeft);
+    let figs = ann.figures_where(|c| mf.class.as_deref().is_none_or(|want| c == Some(want)));
+    // filled row by row as the fractions stream, as QuPath exports it: no mask in memory
+    let mut rows = crate::vector::ScanFill::figures(&[(1, figs)], w, h, d, PixelRule::Qupath);
     Ok(area_fractions(
         &mut rows,
         w as u32,

@@ -1,8 +1,10 @@
 //! Masks ↔ polygons: tracing label masks into valid polygons along pixel edges, and filling
-//! polygons back into masks with QuPath's pixel rule, so that one undoes the other exactly.
+//! annotations back into masks exactly as QuPath's labelled-image export does (its Java2D
+//! rendering, reproduced in `java2d`), so that one undoes the other exactly.
 
 mod geojson;
 mod geom;
+mod java2d;
 mod raster;
 mod read;
 mod simplify;
@@ -15,9 +17,11 @@ pub use geojson::{
     Placement,
 };
 pub use geom::{meet, meetings, segment_meetings, self_crossing, Conflict, Coord, Meet, Segment};
+pub use java2d::{stroke_is_thin, Figure, QupathFill, TILE as QUPATH_TILE};
 pub use raster::{rasterize, PixelRule, PolygonF, ScanFill};
 pub use read::{
-    classification_name, is_geojson_path, read_annotations, Annotation, Annotations, ReadError,
+    classification_name, is_geojson_path, read_annotations, Annotation, Annotations, Marks,
+    ReadError,
 };
 pub use simplify::{simplify_polygon, simplify_topology};
 pub use stream::{row_runs, LabelTracer};

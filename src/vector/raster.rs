@@ -1,13 +1,19 @@
-//! Filling polygons into a mask with an explicit pixel rule.
+//! Filling annotations into a mask with an explicit pixel rule.
 
+use super::java2d::{Figure, QupathFill};
 use crate::mask::{MaskError, RowSource};
 
-/// Which point of a pixel decides whether it is inside a polygon.
+/// How annotations become pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PixelRule {
-    /// QuPath's (Java2D's): the pixel's top-left corner; left and top edges inclusive, right
-    /// and bottom exclusive (QUPATH.md §4).
+    /// QuPath's labelled-image export, pixel for pixel: Java2D's rendering as
+    /// `LabeledImageServer` sets it up, tile by tile (rectangles, ellipses and points by their
+    /// own rules; docs/rasterize.md).
     #[default]
+    Qupath,
+    /// The pixel's top-left corner inside the polygon, left and top edges inclusive, right and
+    /// bottom exclusive, in exact arithmetic: equal to QuPath only for polygons on the pixel
+    /// grid (what `h2g vectorize` writes).
     TopLeft,
     /// The pixel centre (rasterio, GDAL, OpenCV-style).
     Centre,
@@ -27,10 +33,121 @@ struct Edge {
     rank: u32,
 }
 
-/// Scan-line filling of labelled polygons, one row at a time: memory holds the edges and the
-/// active ones, never the mask.
+/// Labelled annotations filled one row at a time: memory holds the edges and the active ones,
+/// never the mask.
 #[derive(Debug)]
 pub struct ScanFill {
+    inner: Inner,
+    w: usize,
+    scratch: Vec<u16>,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Exact(EdgeFill),
+    Qupath(Box<QupathFill>),
+}
+
+impl ScanFill {
+    /// `layers` in drawing order (later ones overwrite earlier ones): a label and its polygons
+    /// (each a list of rings, shell first, in mask pixels); `w` pixels per row. With
+    /// [`PixelRule::Qupath`] the polygons are taken as QuPath objects at downsample 1.
+    pub fn new(layers: &[(u16, Vec<PolygonF>)], w: usize, rule: PixelRule) -> Self {
+        match rule {
+            PixelRule::Qupath => {
+                let figs: Vec<(u16, Vec<Figure>)> = layers
+                    .iter()
+                    .map(|(l, ps)| {
+                        (
+                            *l,
+                            ps.iter()
+                                .filter_map(|p| {
+                                    Figure::from_polygons(std::slice::from_ref(p), false)
+                                })
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                ScanFill::wrap(
+                    Inner::Qupath(Box::new(QupathFill::new(&figs, w, usize::MAX, 1.0))),
+                    w,
+                )
+            }
+            _ => ScanFill::wrap(Inner::Exact(EdgeFill::new(layers, w, rule)), w),
+        }
+    }
+
+    /// `layers` of QuPath figures in full-resolution coordinates, filled into a `w × h` mask at
+    /// downsample `d`. Under the exact rules, ellipses are their 256-gons and points are not
+    /// drawn.
+    pub fn figures(
+        layers: &[(u16, Vec<Figure>)],
+        w: usize,
+        h: usize,
+        d: f64,
+        rule: PixelRule,
+    ) -> Self {
+        match rule {
+            PixelRule::Qupath => {
+                ScanFill::wrap(Inner::Qupath(Box::new(QupathFill::new(layers, w, h, d))), w)
+            }
+            _ => {
+                let polys: Vec<(u16, Vec<PolygonF>)> = layers
+                    .iter()
+                    .map(|(l, fs)| (*l, fs.iter().filter_map(|f| polygon_of(f, d)).collect()))
+                    .collect();
+                ScanFill::wrap(Inner::Exact(EdgeFill::new(&polys, w, rule)), w)
+            }
+        }
+    }
+
+    fn wrap(inner: Inner, w: usize) -> Self {
+        ScanFill {
+            inner,
+            w,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Fills the next row: 0 outside every annotation, else the label of the last layer
+    /// covering the pixel.
+    pub fn fill_row(&mut self, row: &mut [u16]) {
+        match &mut self.inner {
+            Inner::Exact(e) => e.fill_row(row),
+            Inner::Qupath(q) => q.fill_row(row),
+        }
+    }
+}
+
+/// A figure as one polygon in mask pixels (the exact rules).
+fn polygon_of(f: &Figure, d: f64) -> Option<PolygonF> {
+    let sc = |(x, y): (f64, f64)| (x / d, y / d);
+    match f {
+        Figure::Area { rings, .. } => Some(
+            rings
+                .iter()
+                .map(|r| r.iter().map(|&p| sc(p)).collect())
+                .collect(),
+        ),
+        Figure::Rect { x, y, w, h } => Some(vec![vec![
+            sc((*x, *y)),
+            sc((x + w, *y)),
+            sc((x + w, y + h)),
+            sc((*x, y + h)),
+        ]]),
+        Figure::Ellipse { x, y, w, h } => Some(vec![(0..256)
+            .map(|k| {
+                let a = k as f64 * std::f64::consts::TAU / 256.0;
+                sc((x + w * (0.5 + 0.5 * a.cos()), y + h * (0.5 + 0.5 * a.sin())))
+            })
+            .collect()]),
+        Figure::Points(_) => None,
+    }
+}
+
+/// Scan-line filling of labelled polygons in exact arithmetic (the top-left and centre rules).
+#[derive(Debug)]
+struct EdgeFill {
     edges: Vec<Edge>,
     labels: Vec<u16>,
     next: usize,
@@ -39,13 +156,10 @@ pub struct ScanFill {
     off: f64,
     w: usize,
     y: usize,
-    scratch: Vec<u16>,
 }
 
-impl ScanFill {
-    /// `layers` in drawing order (later ones overwrite earlier ones): a label and its polygons
-    /// (each a list of rings, shell first, in mask pixels); `w` pixels per row.
-    pub fn new(layers: &[(u16, Vec<PolygonF>)], w: usize, rule: PixelRule) -> Self {
+impl EdgeFill {
+    fn new(layers: &[(u16, Vec<PolygonF>)], w: usize, rule: PixelRule) -> Self {
         let mut edges = Vec::new();
         let mut poly = 0u32;
         for (rank, (_, polys)) in layers.iter().enumerate() {
@@ -74,25 +188,24 @@ impl ScanFill {
             }
         }
         edges.sort_by(|a, b| a.top.1.total_cmp(&b.top.1));
-        ScanFill {
+        EdgeFill {
             edges,
             labels: layers.iter().map(|l| l.0).collect(),
             next: 0,
             active: Vec::new(),
             xs: Vec::new(),
             off: match rule {
-                PixelRule::TopLeft => 0.0,
                 PixelRule::Centre => 0.5,
+                _ => 0.0,
             },
             w,
             y: 0,
-            scratch: Vec::new(),
         }
     }
 
     /// Fills the next row: 0 outside every polygon, else the label of the last layer covering
     /// the pixel's sample point.
-    pub fn fill_row(&mut self, row: &mut [u16]) {
+    fn fill_row(&mut self, row: &mut [u16]) {
         let ys = self.y as f64 + self.off;
         self.y += 1;
         row.fill(0);
@@ -158,14 +271,23 @@ impl RowSource<u8> for ScanFill {
 }
 
 /// Fills `polygons` (each a list of rings, shell first; coordinates in mask pixels) into a
-/// `w × h` mask, even-odd within a polygon and union across polygons.
+/// `w × h` mask, even-odd within a polygon (exact rules) and union across polygons.
 pub fn rasterize(
     polygons: &[Vec<Vec<(f64, f64)>>],
     w: usize,
     h: usize,
     rule: PixelRule,
 ) -> Vec<bool> {
-    let mut fill = ScanFill::new(&[(1, polygons.to_vec())], w, rule);
+    let mut fill = match rule {
+        PixelRule::Qupath => {
+            let figs = polygons
+                .iter()
+                .filter_map(|p| Figure::from_polygons(std::slice::from_ref(p), false))
+                .collect();
+            ScanFill::figures(&[(1, figs)], w, h, 1.0, rule)
+        }
+        _ => ScanFill::new(&[(1, polygons.to_vec())], w, rule),
+    };
     let mut row = vec![0u16; w];
     let mut out = Vec::with_capacity(w * h);
     for _ in 0..h {

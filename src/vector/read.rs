@@ -5,7 +5,8 @@
 //! (the last wins); nested `children` / `childObjects`; classification as a string (derived
 //! classes `"Tumor: Positive"`), `{name}` / `{names}` (≥ 0.4) or legacy `{name, colorRGB,
 //! parentClass}` (≤ 0.3). Polygon and MultiPolygon geometries are kept (GeometryCollections
-//! are searched for them); points and lines are counted and skipped. ASAP XML (CAMELYON16):
+//! are searched for them), with QuPath's `"isEllipse"` member; features without area are
+//! counted as skipped and their points and lines kept apart (`Annotations::marks`). ASAP XML (CAMELYON16):
 //! `Polygon` and `Spline` annotations become polygons through their listed points (a spline's
 //! control points, as ASAP stores them), classed by `PartOfGroup`; `Dot` and `PointSet` are
 //! skipped.
@@ -50,6 +51,20 @@ pub struct Annotation {
     pub class: Option<String>,
     /// Polygons, each a list of rings (shell first), in the file's coordinates.
     pub polygons: Vec<Vec<Vec<(f64, f64)>>>,
+    /// The geometry carried `"isEllipse": true` (QuPath ≥ 0.4 writes its ellipses so): QuPath
+    /// rebuilds an ellipse on the polygon's envelope.
+    pub ellipse: bool,
+}
+
+/// A feature without area: points or lines, with its class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marks {
+    /// Class name (`None` when unclassified).
+    pub class: Option<String>,
+    /// Points (Point, MultiPoint).
+    pub points: Vec<(f64, f64)>,
+    /// Lines (LineString, MultiLineString), each a list of positions.
+    pub lines: Vec<Vec<(f64, f64)>>,
 }
 
 /// What a file held.
@@ -57,8 +72,10 @@ pub struct Annotation {
 pub struct Annotations {
     /// Polygonal annotations.
     pub items: Vec<Annotation>,
-    /// Features skipped because their geometry has no area (points, lines).
+    /// Features without area (points, lines; kept in `marks`) or without any geometry.
     pub skipped: usize,
+    /// The points and lines of the features without area, in file order.
+    pub marks: Vec<Marks>,
 }
 
 impl Annotations {
@@ -84,6 +101,36 @@ impl Annotations {
                 })
             })
             .collect()
+    }
+}
+
+impl Annotations {
+    /// The figures QuPath draws for the annotations whose class passes `keep`, in
+    /// full-resolution coordinates: areas (rectangles and ellipses recognised as QuPath does),
+    /// then points. Lines are not among them (see [`Annotations::lines_where`]).
+    pub fn figures_where(&self, keep: impl Fn(Option<&str>) -> bool) -> Vec<super::Figure> {
+        let mut out: Vec<super::Figure> = self
+            .items
+            .iter()
+            .filter(|i| keep(i.class.as_deref()))
+            .filter_map(|i| super::Figure::from_polygons(&i.polygons, i.ellipse))
+            .collect();
+        out.extend(
+            self.marks
+                .iter()
+                .filter(|m| keep(m.class.as_deref()) && !m.points.is_empty())
+                .map(|m| super::Figure::Points(m.points.clone())),
+        );
+        out
+    }
+
+    /// How many lines (LineString parts) the annotations whose class passes `keep` hold.
+    pub fn lines_where(&self, keep: impl Fn(Option<&str>) -> bool) -> usize {
+        self.marks
+            .iter()
+            .filter(|m| keep(m.class.as_deref()))
+            .map(|m| m.lines.len())
+            .sum()
     }
 }
 
@@ -350,6 +397,7 @@ fn read_zip(path: &Path, bytes: &[u8]) -> Result<Annotations, ReadError> {
         let part = read_annotations(tmp.path()).map_err(|e| bad(&format!("{entry}: {e}")))?;
         all.items.extend(part.items);
         all.skipped += part.skipped;
+        all.marks.extend(part.marks);
         entries += 1;
     }
     if entries == 0 {
@@ -457,6 +505,7 @@ fn read_asap(text: &str) -> Result<Annotations, String> {
             "Polygon" | "Spline" | "Rectangle" if pts.len() >= 3 => out.items.push(Annotation {
                 class: group,
                 polygons: vec![vec![pts.into_iter().map(|p| p.1).collect()]],
+                ellipse: false,
             }),
             _ => out.skipped += 1,
         }
@@ -496,13 +545,28 @@ fn collect(v: &Value, out: &mut Annotations) -> Result<(), String> {
                     .and_then(|p| p.get("classification"))
                     .and_then(class_name);
                 let mut polygons = Vec::new();
+                let mut marks = Marks {
+                    class: class.clone(),
+                    points: Vec::new(),
+                    lines: Vec::new(),
+                };
+                let mut ellipse = false;
                 if let Some(g) = o.get("geometry").filter(|g| !g.is_null()) {
                     polygons_of(g, &mut polygons).map_err(at)?;
+                    marks_of(g, &mut marks).map_err(at)?;
+                    ellipse = is_ellipse(g);
                 }
                 if polygons.is_empty() {
                     out.skipped += 1;
+                    if !(marks.points.is_empty() && marks.lines.is_empty()) {
+                        out.marks.push(marks);
+                    }
                 } else {
-                    out.items.push(Annotation { class, polygons });
+                    out.items.push(Annotation {
+                        class,
+                        polygons,
+                        ellipse,
+                    });
                 }
                 for key in ["children", "childObjects"] {
                     for holder in [Some(v), props] {
@@ -516,12 +580,22 @@ fn collect(v: &Value, out: &mut Annotations) -> Result<(), String> {
                 // a bare geometry: an unclassified annotation
                 let mut polygons = Vec::new();
                 polygons_of(v, &mut polygons).map_err(at)?;
+                let mut marks = Marks {
+                    class: None,
+                    points: Vec::new(),
+                    lines: Vec::new(),
+                };
+                marks_of(v, &mut marks).map_err(at)?;
                 if polygons.is_empty() {
                     out.skipped += 1;
+                    if !(marks.points.is_empty() && marks.lines.is_empty()) {
+                        out.marks.push(marks);
+                    }
                 } else {
                     out.items.push(Annotation {
                         class: None,
                         polygons,
+                        ellipse: is_ellipse(v),
                     });
                 }
             }
@@ -558,6 +632,88 @@ fn class_name(c: &Value) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Whether a geometry carries QuPath's `"isEllipse": true` foreign member (≥ 0.4).
+fn is_ellipse(g: &Value) -> bool {
+    g.get("isEllipse").and_then(Value::as_bool) == Some(true)
+}
+
+/// One position: two finite numbers within [`MAX_COORDINATE`].
+fn position(p: &Value, what: &str) -> Result<(f64, f64), String> {
+    let xy = p
+        .as_array()
+        .filter(|q| q.len() >= 2)
+        .ok_or_else(|| format!("{what} is not a pair of numbers: {}", short(p)))?;
+    let mut c = [0.0; 2];
+    for (k, q) in xy.iter().take(2).enumerate() {
+        c[k] = match q.as_f64() {
+            Some(x) if x.abs() <= MAX_COORDINATE => x,
+            Some(x) => {
+                return Err(format!(
+                    "{what}: {x:e} is beyond any slide (more than {MAX_COORDINATE:e} pixels)"
+                ))
+            }
+            None if q.is_null() => {
+                return Err(format!("{what} is not finite (NaN, Infinity or null)"))
+            }
+            None => return Err(format!("{what} is not a pair of numbers: {}", short(p))),
+        };
+    }
+    Ok((c[0], c[1]))
+}
+
+/// The positions of a LineString's coordinates.
+fn positions(v: &Value, what: &str) -> Result<Vec<(f64, f64)>, String> {
+    let a = v.as_array().ok_or_else(|| {
+        format!(
+            "{what} coordinates are not an array of positions: {}",
+            short(v)
+        )
+    })?;
+    a.iter()
+        .enumerate()
+        .map(|(i, p)| position(p, &format!("{what}, position {i}")))
+        .collect()
+}
+
+/// The points and lines of a geometry (GeometryCollections searched).
+fn marks_of(g: &Value, out: &mut Marks) -> Result<(), String> {
+    let t = g.get("type").and_then(Value::as_str);
+    let coords = || {
+        g.get("coordinates")
+            .ok_or_else(|| format!("a {} without coordinates", t.unwrap_or("geometry")))
+    };
+    match t {
+        Some("Point") => out.points.push(position(coords()?, "Point")?),
+        Some("MultiPoint") => out.points.extend(positions(coords()?, "MultiPoint")?),
+        Some("LineString") => {
+            let l = positions(coords()?, "LineString")?;
+            if !l.is_empty() {
+                out.lines.push(l);
+            }
+        }
+        Some("MultiLineString") => {
+            let ls = coords()?
+                .as_array()
+                .ok_or("MultiLineString coordinates are not an array of lines")?;
+            for (k, l) in ls.iter().enumerate() {
+                let l = positions(l, &format!("MultiLineString line {k}"))?;
+                if !l.is_empty() {
+                    out.lines.push(l);
+                }
+            }
+        }
+        Some("GeometryCollection") => {
+            if let Some(gs) = g.get("geometries").and_then(Value::as_array) {
+                for x in gs {
+                    marks_of(x, out)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A ring's positions; `None` for a ring of fewer than 3 (no area). Every position must be

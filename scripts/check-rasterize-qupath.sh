@@ -1,0 +1,227 @@
+#!/bin/bash
+# Compares `h2g rasterize` with QuPath's own LabeledImageServer export, for every QuPath version
+# of the test kit (../shared/tools/qupath, GPL, test-only: called, never copied) and every shape
+# kind, at downsamples 1, 2, 4 and 3.7.
+#
+#   scripts/check-rasterize-qupath.sh [VERSION...]     (default: all six, 0.2.3 ... 0.7.0)
+#
+# Two routes into QuPath, both ending in LabeledImageServer.readRegion over a blank image of the
+# covered full-resolution size:
+#   * a Groovy script run "Run for project"-style (run-script.sh) for every version: it imports
+#     the GeoJSON with QuPath's PathIO.readObjects (0.3+; on 0.2.3 feature by feature with
+#     GsonTools, each given the "id" that version requires), adds the objects to a hierarchy,
+#     builds the label server (background 0, A=1, B=2, C=3, drawn in that order) and counts the
+#     pixels that differ from h2g's PNG;
+#   * for 0.4.4+, also the kit's read-geojson.sh --mask (its own import and comparison).
+# QuPath 0.2/0.3 ignore "isEllipse": they are compared with h2g's --ellipses-as-polygons masks.
+# Self-crossing rings are refused by 0.6+ (SKIP); "mixed" scenes hold only valid geometry.
+# Prints one PASS/FAIL/SKIP line per version × shape kind × downsample (pixels differing /
+# total); without the kit or Java it prints "skipped: ..." and exits 0 (1 under CI=true).
+# Exit status: 1 when any line FAILs.
+set -u
+cd "$(dirname "$0")/.."
+. scripts/qupath-kit.sh
+if [ -z "$QPKIT" ]; then
+  echo "skipped: the QuPath test kit (../shared/tools/qupath) is not beside the checkout"
+  [ "${CI:-}" = true ] && exit 1
+  exit 0
+fi
+VERSIONS=${*:-$QPKIT_VERSIONS}
+ONLY_SCRIPT=${ONLY_SCRIPT:-}
+H2G=${H2G:-target/release/h2g}
+[ -x "$H2G" ] || cargo build --release -q || exit 1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# --- the shapes: seeded, on QuPath's 0.01 grid, straddling the 512-pixel tile edges -----------
+python3 - "$work" <<'PY'
+import json, math, random, sys
+work = sys.argv[1]
+W, H = 700, 600
+kinds = ["polygon", "selfcross", "holes", "multipolygon", "rectangle", "ellipse", "points", "mixed"]
+def c2(v): return round(v, 2)
+def star(rng, cx, cy, r, lo, hi):
+    n = rng.randrange(lo, hi)
+    out = []
+    for k in range(n):
+        a = (k + rng.uniform(0, 0.8)) * 2 * math.pi / n
+        rr = r * rng.uniform(0.35, 1.0)
+        out.append([c2(cx + rr * math.cos(a)), c2(cy + rr * math.sin(a))])
+    return out
+def closed(r): return r + [r[0]]
+def obj(rng, kind, d):
+    cx, cy = rng.uniform(-20, W + 20) * d, rng.uniform(-20, H + 20) * d
+    r = rng.uniform(1.5, 160) * d
+    if kind == "polygon":
+        return {"type": "Polygon", "coordinates": [closed(star(rng, cx, cy, r, 3, 40))]}
+    if kind == "selfcross":
+        n = rng.randrange(4, 12)
+        ring = [[c2(cx + rng.uniform(-r, r)), c2(cy + rng.uniform(-r, r))] for _ in range(n)]
+        return {"type": "Polygon", "coordinates": [closed(ring)]}
+    if kind == "holes":
+        return {"type": "Polygon", "coordinates": [closed(star(rng, cx, cy, r, 6, 30)),
+                                                   closed(star(rng, cx, cy, 0.3 * r, 3, 12))]}
+    if kind == "multipolygon":
+        dy = rng.uniform(-r, r)
+        return {"type": "MultiPolygon", "coordinates": [[closed(star(rng, cx, cy, r, 3, 20))],
+                                                        [closed(star(rng, cx + 2.2 * r, cy + dy, r, 3, 20))]]}
+    if kind == "rectangle":
+        x0, y0 = c2(cx), c2(cy)
+        x1, y1 = c2(cx + rng.uniform(0.3, 2) * r), c2(cy + rng.uniform(0.3, 2) * r)
+        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+    if kind == "ellipse":
+        x0, y0 = c2(cx), c2(cy)
+        x1, y1 = c2(cx + rng.uniform(0.2, 2) * r), c2(cy + rng.uniform(0.2, 2) * r)
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        pts = [[x1, c2(my)], [c2(mx), y1], [x0, c2(my)], [c2(mx), y0]]
+        pts += [[c2(mx + 0.49 * (x1 - x0) * math.cos((k + .5) * math.pi / 6)),
+                 c2(my + 0.49 * (y1 - y0) * math.sin((k + .5) * math.pi / 6))] for k in range(12)]
+        pts.sort(key=lambda p: math.atan2(p[1] - my, p[0] - mx))
+        return {"type": "Polygon", "isEllipse": True, "coordinates": [closed(pts)]}
+    n = rng.randrange(1, 30)
+    return {"type": "MultiPoint", "coordinates": [[c2(rng.uniform(-2, W + 2) * d), c2(rng.uniform(-2, H + 2) * d)]
+                                                  for _ in range(n)]}
+cases = []
+for di, d in enumerate([1, 2, 4, 3.7]):
+    for ki, kind in enumerate(kinds):
+        rng = random.Random(1000 * di + ki)
+        feats = []
+        for _ in range(12):
+            k = rng.choice([k for k in kinds if k not in ("selfcross", "mixed")]) if kind == "mixed" else kind
+            cls = rng.choice("ABC")
+            feats.append({"type": "Feature", "geometry": obj(rng, k, d),
+                          "properties": {"objectType": "annotation",
+                                         "classification": {"name": cls, "colorRGB": -65536}}})
+        name = f"{kind}_d{d}"
+        json.dump({"type": "FeatureCollection", "features": feats}, open(f"{work}/{name}.geojson", "w"))
+        cases.append(f"{kind}\t{d}\t{work}/{name}.geojson\t{work}/{name}.png")
+open(f"{work}/cases.tsv", "w").write("\n".join(cases) + "\n")
+PY
+# QuPath 0.2/0.3 do not know "isEllipse": for them h2g draws those polygons as polygons
+while IFS=$'\t' read -r kind d gj png; do
+  for old in "" 1; do
+    "$H2G" rasterize "$gj" -o "${png%.png}${old:+-old}.png" --size 700x600 --downsample "$d" \
+      --class A=1 --class B=2 --class C=3 ${old:+--ellipses-as-polygons} 2>/dev/null ||
+      { echo "FAIL h2g rasterize $gj"; exit 1; }
+  done
+done < "$work/cases.tsv"
+sed 's/\.png$/-old.png/' "$work/cases.tsv" > "$work/cases-old.tsv"
+
+# --- QuPath: one Groovy script for every version ------------------------------------------------
+cat > "$work/export.groovy" <<GROOVY
+import java.awt.image.BufferedImage
+import javax.imageio.ImageIO
+import com.google.gson.JsonParser
+import qupath.lib.io.GsonTools
+import qupath.lib.images.ImageData
+import qupath.lib.images.servers.WrappedBufferedImageServer
+import qupath.lib.images.servers.LabeledImageServer
+import qupath.lib.objects.PathObject
+import qupath.lib.objects.hierarchy.PathObjectHierarchy
+import qupath.lib.regions.RegionRequest
+
+def old = qupath.lib.common.GeneralTools.getVersion() =~ /^v?0\.[0-3]\./
+for (line in new File(old ? '$work/cases-old.tsv' : '$work/cases.tsv').readLines()) {
+    def f = line.split('\t')
+    def (kind, ds, gj, png) = [f[0], f[1], f[2], f[3]]
+    double d = ds as double
+    def mask = ImageIO.read(new File(png))
+    int mw = mask.width, mh = mask.height
+    int w0 = Math.round(mw * d), h0 = Math.round(mh * d)
+    List<PathObject> objs
+    try {
+        objs = qupath.lib.io.PathIO.readObjects(new File(gj).toPath())
+    } catch (MissingMethodException e) {
+        // 0.2.3: no PathIO.readObjects; GsonTools needs each feature's "id" (the class name)
+        objs = []
+        def root = JsonParser.parseString(new File(gj).text).getAsJsonObject()
+        for (feat in root.getAsJsonArray('features')) {
+            feat.getAsJsonObject().addProperty('id', 'PathAnnotationObject')
+            objs << GsonTools.getInstance().fromJson(feat, PathObject.class)
+        }
+    } catch (Exception e) {
+        println "RESULT\t\$kind\t\$ds\timport-refused\t\${e.getClass().getSimpleName()}: \${e.getMessage()}"
+        continue
+    }
+    def hier = new PathObjectHierarchy()
+    try { hier.addObjects(objs) } catch (MissingMethodException e) { hier.addPathObjects(objs) }
+    def server = new WrappedBufferedImageServer('blank', new BufferedImage(w0, h0, BufferedImage.TYPE_INT_RGB))
+    def imageData = new ImageData<BufferedImage>(server, hier)
+    def b = new LabeledImageServer.Builder(imageData).backgroundLabel(0).downsample(d).multichannelOutput(false)
+    b.addLabel('A', 1); b.addLabel('B', 2); b.addLabel('C', 3)
+    def ls = b.build()
+    def req = RegionRequest.createInstance(ls.getPath(), d, 0, 0, w0, h0)
+    def out
+    try { out = ls.readRegion(req) } catch (MissingMethodException e) { out = ls.readBufferedImage(req) }
+    def o = out.getRaster(), m = mask.getRaster()
+    long diff = 0, fg = 0
+    int cw = Math.min(mw, out.width), ch = Math.min(mh, out.height)
+    for (int y = 0; y < ch; y++) for (int x = 0; x < cw; x++) {
+        int q = o.getSample(x, y, 0), a = m.getSample(x, y, 0)
+        if (q != 0) fg++
+        if (q != a) {
+            if (diff < 3) println "DIFF\t\$kind\t\$ds\tx=\$x y=\$y qupath=\$q h2g=\$a"
+            diff++
+        }
+    }
+    def size = (out.width == mw && out.height == mh) ? 'same-size' : "size \${out.width}x\${out.height} vs \${mw}x\${mh}"
+    println "RESULT\t\$kind\t\$ds\t\$diff\t\${(long) cw * ch}\t\$fg\t\$size"
+}
+GROOVY
+
+fail=0
+report() { # VERSION ROUTE KIND D DIFF TOTAL NOTE
+  local v=$1 route=$2 kind=$3 d=$4 diff=$5 total=$6 note=$7
+  if [ "$kind" = selfcross ] && [ "$diff" = import-refused ]; then
+    echo "SKIP $v $route $kind d=$d: QuPath refuses self-crossing polygons ($total)"
+  elif [ "$diff" = 0 ] && [ "$note" = same-size ]; then
+    echo "PASS $v $route $kind d=$d: 0 / $total pixels differ"
+  else
+    echo "FAIL $v $route $kind d=$d: $diff / $total pixels differ ($note)"
+    fail=1
+  fi
+}
+for v in $VERSIONS; do
+  jh=$(qpkit_java_home "$v")
+  if [ -z "$jh" ]; then
+    echo "skipped: no Java for QuPath $v"
+    [ "${CI:-}" = true ] && fail=1
+    continue
+  fi
+  out=$(qpkit_run "$v" run-script.sh "$work/proj-$v" blank 64 64 "$work/export.groovy" 2>&1)
+  # QPCHECK_DIFFS=1 shows the first differing pixels of each case
+  [ -n "${QPCHECK_DIFFS:-}" ] && grep "^DIFF" <<< "$out"
+  n=0
+  while IFS=$'\t' read -r tag kind d diff total fg note; do
+    [ "$tag" = RESULT ] || continue
+    n=$((n + 1))
+    report "$v" script "$kind" "$d" "$diff" "$total" "$note"
+  done <<< "$out"
+  if [ "$n" = 0 ]; then
+    echo "FAIL $v script: no result"; echo "$out" | tail -20; fail=1
+  fi
+  if [ -z "$ONLY_SCRIPT" ] && grep -qx "v${v#v}" "$QPKIT/reader/versions.txt" 2>/dev/null; then
+    args=()
+    while IFS=$'\t' read -r kind d gj png; do
+      args+=(--mask "$png" --downsample "$d" --label 1=A --label 2=B --label 3=C "$gj")
+    done < "$work/cases.tsv"
+    rout=$(qpkit_run "$v" read-geojson.sh "${args[@]}" 2>/dev/null)
+    mapfile -t kinds < <(cut -f1,2 "$work/cases.tsv")
+    i=0
+    while IFS= read -r line; do
+      case "$line" in SUMMARY*) ;; *) continue ;; esac
+      IFS=$'\t' read -r kind d <<< "${kinds[$i]}"
+      i=$((i + 1))
+      if [[ $line =~ export\ vs\ mask:\ ([0-9]+)\ differing\ pixels.*\ of\ ([0-9]+) ]]; then
+        diff=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]} note=same-size
+        [[ $line == *"LabeledImageServer size"* ]] && note="size differs"
+        report "$v" read-geojson "$kind" "$d" "$diff" "$total" "$note"
+      elif [ "$kind" = selfcross ]; then
+        report "$v" read-geojson "$kind" "$d" import-refused "import refused" ""
+      else
+        echo "FAIL $v read-geojson $kind d=$d: no comparison (${line:0:300})"; fail=1
+      fi
+    done <<< "$rout"
+  fi
+done
+exit $fail

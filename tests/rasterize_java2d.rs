@@ -1,0 +1,446 @@
+//! `h2g rasterize` against Java2D itself: tests/java2d/Render.java (JDK only, no QuPath code)
+//! renders the same objects the way QuPath's LabeledImageServer sets its tiles up, and the two
+//! masks must agree pixel for pixel. Without a `java` the comparison prints "skipped" (and fails
+//! under CI=true); the hand-worked rectangle runs everywhere.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A small deterministic generator (xorshift64*), so the shapes are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn f(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn range(&mut self, a: f64, b: f64) -> f64 {
+        a + (b - a) * self.f()
+    }
+    fn int(&mut self, a: usize, b: usize) -> usize {
+        a + (self.next() % (b - a) as u64) as usize
+    }
+}
+
+/// Two decimals, as QuPath writes coordinates.
+fn c2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// One object: its GeoJSON geometry and the line(s) the Java oracle draws it with. The oracle's
+/// line encodes what QuPath makes of the geometry (a rectangle, an ellipse, a float path filled
+/// non-zero for one ring or even-odd for holes and multipolygons, points).
+struct Obj {
+    geometry: serde_json::Value,
+    oracle: String,
+}
+
+fn ring_json(r: &[(f64, f64)]) -> serde_json::Value {
+    let mut v: Vec<[f64; 2]> = r.iter().map(|&(x, y)| [x, y]).collect();
+    v.push(v[0]);
+    serde_json::json!(v)
+}
+
+fn path_line(label: u8, rule: &str, rings: &[Vec<(f64, f64)>]) -> String {
+    let mut s = format!("path {label} {rule} float {}", rings.len());
+    for r in rings {
+        write!(s, " {}", r.len()).unwrap();
+        for &(x, y) in r {
+            write!(s, " {x} {y}").unwrap();
+        }
+    }
+    s
+}
+
+/// Brute force for the test: every pair of non-adjacent edges that cross properly adds the
+/// crossing (rounded to float, as QuPath's paths are) to both, in order along each edge.
+fn cut_at_crossings(ring: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let n = ring.len();
+    let f = |v: f64| v as f32 as f64;
+    let r: Vec<(f64, f64)> = ring.iter().map(|&(x, y)| (f(x), f(y))).collect();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (p, q) = (r[i], r[(i + 1) % n]);
+        let mut here: Vec<(f64, (f64, f64))> = Vec::new();
+        for j in 0..n {
+            if j == i || (j + 1) % n == i || (i + 1) % n == j {
+                continue;
+            }
+            let (a, b) = (r[j], r[(j + 1) % n]);
+            // solve p + t (q - p) = a + u (b - a)
+            let m = [[q.0 - p.0, a.0 - b.0], [q.1 - p.1, a.1 - b.1]];
+            let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+            if det == 0.0 {
+                continue;
+            }
+            let (rx, ry) = (a.0 - p.0, a.1 - p.1);
+            let t = (rx * m[1][1] - ry * m[0][1]) / det;
+            let u = (m[0][0] * ry - m[1][0] * rx) / det;
+            if t > 0.0 && t < 1.0 && u > 0.0 && u < 1.0 {
+                // the crossing as the lower-numbered edge computes it, so both edges agree
+                let (lo, hi) = if i < j { (p, q) } else { (a, b) };
+                let s = if i < j { t } else { u };
+                here.push((
+                    t,
+                    (f(lo.0 + s * (hi.0 - lo.0)), f(lo.1 + s * (hi.1 - lo.1))),
+                ));
+            }
+        }
+        here.sort_by(|x, y| x.0.total_cmp(&y.0));
+        out.push(p);
+        out.extend(here.into_iter().map(|h| h.1));
+    }
+    out
+}
+
+/// A star-shaped ring around (cx, cy), full-resolution coordinates on QuPath's 0.01 grid.
+fn star(rng: &mut Rng, cx: f64, cy: f64, r: f64, lo: usize, hi: usize) -> Vec<(f64, f64)> {
+    let n = rng.int(lo, hi);
+    (0..n)
+        .map(|k| {
+            let a = (k as f64 + rng.range(0.0, 0.8)) * std::f64::consts::TAU / n as f64;
+            let rr = r * rng.range(0.35, 1.0);
+            (c2(cx + rr * a.cos()), c2(cy + rr * a.sin()))
+        })
+        .collect()
+}
+
+fn random_obj(rng: &mut Rng, kind: usize, label: u8, w: f64, h: f64, d: f64) -> Obj {
+    // positions in output pixels, scaled to full resolution; objects straddle tile edges often
+    let cx = rng.range(-20.0, w + 20.0) * d;
+    let cy = rng.range(-20.0, h + 20.0) * d;
+    let r = rng.range(1.5, 160.0) * d;
+    match kind {
+        0 => {
+            let ring = star(rng, cx, cy, r, 3, 40);
+            Obj {
+                geometry: serde_json::json!({"type": "Polygon", "coordinates": [ring_json(&ring)]}),
+                oracle: path_line(label, "nonzero", std::slice::from_ref(&ring)),
+            }
+        }
+        1 => {
+            // a self-crossing ring: random vertices in a box; QuPath ≤ 0.5 makes it an Area,
+            // cut at its crossings and filled even-odd
+            let n = rng.int(4, 12);
+            let ring: Vec<(f64, f64)> = (0..n)
+                .map(|_| (c2(cx + rng.range(-r, r)), c2(cy + rng.range(-r, r))))
+                .collect();
+            Obj {
+                geometry: serde_json::json!({"type": "Polygon", "coordinates": [ring_json(&ring)]}),
+                oracle: path_line(label, "evenodd", &[cut_at_crossings(&ring)]),
+            }
+        }
+        2 => {
+            let shell = star(rng, cx, cy, r, 6, 30);
+            // a hole well inside the shell's inner radius
+            let hole = star(rng, cx, cy, r * 0.3, 3, 12);
+            let rings = vec![shell, hole];
+            Obj {
+                geometry: serde_json::json!({"type": "Polygon",
+                    "coordinates": [ring_json(&rings[0]), ring_json(&rings[1])]}),
+                oracle: path_line(label, "evenodd", &rings),
+            }
+        }
+        3 => {
+            let a = star(rng, cx, cy, r, 3, 20);
+            let dy = rng.range(-r, r);
+            let b = star(rng, cx + 2.2 * r, cy + dy, r, 3, 20);
+            Obj {
+                geometry: serde_json::json!({"type": "MultiPolygon",
+                    "coordinates": [[ring_json(&a)], [ring_json(&b)]]}),
+                oracle: path_line(label, "evenodd", &[a, b]),
+            }
+        }
+        4 => {
+            let (x0, y0) = (c2(cx), c2(cy));
+            let (x1, y1) = (
+                c2(cx + rng.range(0.3, 2.0) * r),
+                c2(cy + rng.range(0.3, 2.0) * r),
+            );
+            let ring = vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1)];
+            // QuPath's RectangleROI: the bounds of a float path
+            let (fx, fy) = (x0 as f32 as f64, y0 as f32 as f64);
+            Obj {
+                geometry: serde_json::json!({"type": "Polygon", "coordinates": [ring_json(&ring)]}),
+                oracle: format!(
+                    "rect {label} {fx} {fy} {} {}",
+                    x1 as f32 as f64 - fx,
+                    y1 as f32 as f64 - fy
+                ),
+            }
+        }
+        5 => {
+            let (x0, y0) = (c2(cx), c2(cy));
+            let (x1, y1) = (
+                c2(cx + rng.range(0.2, 2.0) * r),
+                c2(cy + rng.range(0.2, 2.0) * r),
+            );
+            // QuPath writes an ellipse as a polygon on it; its envelope is what comes back
+            let (mx, my) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+            let mut ring = vec![(x1, my), (mx, y1), (x0, my), (mx, y0)];
+            for k in 0..12 {
+                let a = (k as f64 + 0.5) * std::f64::consts::TAU / 12.0;
+                ring.push((
+                    c2(mx + 0.49 * (x1 - x0) * a.cos()),
+                    c2(my + 0.49 * (y1 - y0) * a.sin()),
+                ));
+            }
+            ring.sort_by(|p, q| {
+                (p.1 - my)
+                    .atan2(p.0 - mx)
+                    .total_cmp(&(q.1 - my).atan2(q.0 - mx))
+            });
+            Obj {
+                geometry: serde_json::json!({"type": "Polygon", "isEllipse": true,
+                    "coordinates": [ring_json(&ring)]}),
+                oracle: format!("ellipse {label} {x0} {y0} {} {}", x1 - x0, y1 - y0),
+            }
+        }
+        _ => {
+            let n = rng.int(1, 30);
+            let pts: Vec<(f64, f64)> = (0..n)
+                .map(|_| {
+                    (
+                        c2(rng.range(-2.0, w + 2.0) * d),
+                        c2(rng.range(-2.0, h + 2.0) * d),
+                    )
+                })
+                .collect();
+            let mut line = format!("points {label} {n}");
+            for &(x, y) in &pts {
+                write!(line, " {x} {y}").unwrap();
+            }
+            Obj {
+                geometry: serde_json::json!({"type": "MultiPoint",
+                    "coordinates": pts.iter().map(|&(x, y)| [x, y]).collect::<Vec<_>>()}),
+                oracle: line,
+            }
+        }
+    }
+}
+
+const CLASSES: [&str; 3] = ["A", "B", "C"];
+
+/// Writes the scene's GeoJSON, rasterizes it with h2g and returns the labels.
+fn h2g(dir: &Path, name: &str, objs: &[(u8, Obj)], w: usize, h: usize, d: f64) -> Vec<u8> {
+    let features: Vec<serde_json::Value> = objs
+        .iter()
+        .map(|(l, o)| {
+            serde_json::json!({"type": "Feature", "geometry": o.geometry,
+                "properties": {"objectType": "annotation",
+                    "classification": {"name": CLASSES[*l as usize - 1], "color": [255, 0, 0]}}})
+        })
+        .collect();
+    let gj = dir.join(format!("{name}.geojson"));
+    std::fs::write(
+        &gj,
+        serde_json::to_string(
+            &serde_json::json!({"type": "FeatureCollection", "features": features}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let png = dir.join(format!("{name}.png"));
+    let out = Command::new(env!("CARGO_BIN_EXE_h2g"))
+        .arg("rasterize")
+        .arg(&gj)
+        .arg("-o")
+        .arg(&png)
+        .args([
+            "--size",
+            &format!("{w}x{h}"),
+            "--downsample",
+            &d.to_string(),
+        ])
+        .args([
+            "--class",
+            "A=1",
+            "--class",
+            "B=2",
+            "--class",
+            "C=3",
+            "--ignore-unknown",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let mut r = dec.read_info().unwrap();
+    let mut buf = vec![0u8; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width as usize, info.height as usize), (w, h));
+    buf.truncate(w * h);
+    buf
+}
+
+fn java() -> Option<PathBuf> {
+    let mut cands = Vec::new();
+    if let Some(j) = std::env::var_os("JAVA_HOME") {
+        cands.push(PathBuf::from(j).join("bin/java"));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        cands.extend(std::env::split_paths(&path).map(|p| p.join("java")));
+    }
+    cands.into_iter().find(|p| {
+        p.is_file()
+            && Command::new(p)
+                .arg("-version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// Runs the oracle on `input` (several scenes) and returns each scene's labels.
+fn oracle(java: &Path, input: &str) -> Vec<Vec<u8>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java2d/Render.java");
+    let mut child = Command::new(java)
+        .arg(src)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut scenes = Vec::new();
+    let mut b = &out.stdout[..];
+    while !b.is_empty() {
+        // "P5\nW H\n255\n" then W*H bytes
+        let mut fields = Vec::new();
+        let mut i = 0;
+        while fields.len() < 4 {
+            let j = i + b[i..].iter().position(|c| c.is_ascii_whitespace()).unwrap();
+            fields.push(String::from_utf8_lossy(&b[i..j]).to_string());
+            i = j + 1;
+        }
+        let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+        scenes.push(b[i..i + w * h].to_vec());
+        b = &b[i + w * h..];
+    }
+    scenes
+}
+
+#[test]
+fn hand_worked_rectangle_at_downsample_4() {
+    // a rectangle at (401, 453), 100 × 100, at downsample 4: QuPath's columns 100–124 and rows
+    // 113–137 (its sides move to floor(v/4 + 0.25) + 0.25 and pixel centres are sampled:
+    // 401/4 = 100.25 → 100.25, 501/4 = 125.25 → 125.25; 453/4 = 113.25, 553/4 = 138.25)
+    let dir = tempfile::tempdir().unwrap();
+    let ring = vec![
+        (401.0, 453.0),
+        (501.0, 453.0),
+        (501.0, 553.0),
+        (401.0, 553.0),
+    ];
+    let obj = Obj {
+        geometry: serde_json::json!({"type": "Polygon", "coordinates": [ring_json(&ring)]}),
+        oracle: String::new(),
+    };
+    let m = h2g(dir.path(), "rect", &[(1, obj)], 200, 200, 4.0);
+    let set: Vec<usize> = (0..m.len()).filter(|&i| m[i] != 0).collect();
+    let (xs, ys): (Vec<usize>, Vec<usize>) = set.iter().map(|&i| (i % 200, i / 200)).unzip();
+    assert_eq!(set.len(), 25 * 25);
+    assert_eq!(
+        (
+            xs.iter().min(),
+            xs.iter().max(),
+            ys.iter().min(),
+            ys.iter().max()
+        ),
+        (Some(&100), Some(&124), Some(&113), Some(&137))
+    );
+}
+
+#[test]
+fn equal_to_java2d_for_every_kind_and_downsample() {
+    let Some(java) = java() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and no java on PATH or JAVA_HOME: install a JDK (17+) for the Java2D oracle"
+        );
+        println!("skipped: no java on PATH or JAVA_HOME (the Java2D oracle needs a JDK 17+)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let names = [
+        "polygon",
+        "self-crossing",
+        "holes",
+        "multipolygon",
+        "rectangle",
+        "ellipse",
+        "points",
+    ];
+    let mut failures = Vec::new();
+    for (di, d) in [1.0, 2.0, 4.0, 3.7].into_iter().enumerate() {
+        let (w, h) = (700usize, 600usize);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((di as u64 + 1) * 0x1234_5678));
+        let mut input = String::new();
+        let mut scenes = Vec::new();
+        // one kind per scene (several objects, three labels drawn in order), then mixed scenes
+        for s in 0..(names.len() * 3 + 6) {
+            let mut objs: Vec<(u8, Obj)> = (0..rng.int(1, 6))
+                .map(|_| {
+                    let kind = if s < names.len() * 3 {
+                        s / 3
+                    } else {
+                        rng.int(0, names.len())
+                    };
+                    let label = rng.int(1, 4) as u8;
+                    (
+                        label,
+                        random_obj(&mut rng, kind, label, w as f64, h as f64, d),
+                    )
+                })
+                .collect();
+            objs.sort_by_key(|o| o.0);
+            writeln!(input, "size {w} {h} {d}").unwrap();
+            for (_, o) in &objs {
+                writeln!(input, "{}", o.oracle).unwrap();
+            }
+            writeln!(input, "end").unwrap();
+            let kind = if s < names.len() * 3 {
+                names[s / 3]
+            } else {
+                "mixed"
+            };
+            scenes.push((kind, objs));
+        }
+        let want = oracle(&java, &input);
+        assert_eq!(want.len(), scenes.len());
+        for (i, ((kind, objs), want)) in scenes.iter().zip(&want).enumerate() {
+            let got = h2g(dir.path(), &format!("d{di}s{i}"), objs, w, h, d);
+            let diff = got.iter().zip(want).filter(|(a, b)| a != b).count();
+            let fg = want.iter().filter(|&&v| v != 0).count();
+            println!(
+                "d={d} scene {i} ({kind}): {diff} of {} pixels differ ({fg} drawn)",
+                w * h
+            );
+            if diff != 0 {
+                failures.push(format!("d={d} scene {i} ({kind}): {diff} pixels differ"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -8,7 +8,8 @@ if ! command -v groovy >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends groovy >/dev/null
   else
-    echo "check-groovy: groovy is not installed (apt-get install groovy); skipped" >&2
+    echo "skipped: groovy is not installed (apt-get install groovy)" >&2
+    [ "${CI:-}" = true ] && exit 1
     exit 0
   fi
 fi
@@ -33,3 +34,15 @@ for (String path : args) {
 }
 System.exit(bad == 0 ? 0 : 1)
 ' scripts/qupath/*.groovy
+# the file-naming block is the same in all three scripts (each script must stand alone in QuPath,
+# so it cannot be shared): any drift between the copies is a failure
+block() { sed -n '/^\/\/ ---- h2g file naming/,/^\/\/ ---- end of h2g file naming/p' "$1"; }
+ref=$(block scripts/qupath/h2g_export_masks.groovy)
+[ -n "$ref" ] || { echo "FAIL groovy naming block: not found in h2g_export_masks.groovy"; exit 1; }
+for f in scripts/qupath/h2g_export_geojson.groovy scripts/qupath/h2g_import_geojson.groovy; do
+  if [ "$(block "$f")" = "$ref" ]; then
+    echo "PASS groovy naming block: $f same as h2g_export_masks.groovy"
+  else
+    echo "FAIL groovy naming block: $f differs from h2g_export_masks.groovy"; exit 1
+  fi
+done

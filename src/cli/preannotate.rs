@@ -181,17 +181,7 @@ fn one(a: &Args, path: &Path, model: Option<&mut (Model, Manifest)>) -> anyhow::
             anyhow::bail!("--min-area/--max-hole need the slide's pixel size: pass --mpp")
         }
     };
-    let mut place = Placement {
-        dx: d,
-        dy: d,
-        x0: 0.0,
-        y0: 0.0,
-    };
-    if a.qupath_frame {
-        let b = slide.bounds();
-        place.x0 = -(b.x as f64);
-        place.y0 = -(b.y as f64);
-    }
+    let place = Placement::at_downsample(d, a.qupath_frame.then(|| slide.bounds()));
     let class = ClassSpec {
         label: 1,
         name: "Tumor".into(),

@@ -291,17 +291,7 @@ pub fn write_segmentation(
             ..tiff_spec.clone()
         },
     )?;
-    let mut place = Placement {
-        dx: d,
-        dy: d,
-        x0: 0.0,
-        y0: 0.0,
-    };
-    if spec.qupath_frame {
-        let b = slide.bounds();
-        place.x0 = -(b.x as f64);
-        place.y0 = -(b.y as f64);
-    }
+    let place = Placement::at_downsample(d, spec.qupath_frame.then(|| slide.bounds()));
     let (class_name, color) = spec.design.annotation_class();
     let class = ClassSpec {
         label: 1,

@@ -88,6 +88,21 @@ pub struct Placement {
     pub y0: f64,
 }
 
+impl Placement {
+    /// A mask at downsample `d` of a slide, in the slide file's frame, or in QuPath's frame
+    /// (level-0 coordinates minus the origin of the slide's OpenSlide `bounds`, as QuPath shows
+    /// MRXS and some NDPI slides) when `qupath_bounds` gives them.
+    pub fn at_downsample(d: f64, qupath_bounds: Option<crate::slide::Rect>) -> Placement {
+        let (x0, y0) = qupath_bounds.map_or((0.0, 0.0), |b| (-(b.x as f64), -(b.y as f64)));
+        Placement {
+            dx: d,
+            dy: d,
+            x0,
+            y0,
+        }
+    }
+}
+
 /// A number as QuPath writes it: at most 2 decimals, no trailing zeros.
 pub fn fmt_coord(v: f64) -> String {
     let r = (v * 100.0).round() / 100.0;

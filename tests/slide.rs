@@ -269,7 +269,9 @@ fn cli_convert_mask_takes_its_scale_from_the_slide() {
     let s = OpenSlideSlide::open(&out).unwrap();
     let m = SlideMeta::from_properties(s.properties(), None);
     assert!((m.mpp.unwrap().x - 0.499 * 4.0).abs() < 1e-3, "{:?}", m.mpp);
-    // a mask of the wrong size for that downsample is warned about
+    // a mask of the wrong size for that downsample is an error naming both sizes, and the
+    // earlier output stays as it was
+    let before = std::fs::read(&out).unwrap();
     let run = Command::cargo_bin("h2g")
         .unwrap()
         .arg("convert-mask")
@@ -280,8 +282,13 @@ fn cli_convert_mask_takes_its_scale_from_the_slide() {
         .args(["--downsample", "8"])
         .output()
         .unwrap();
-    assert!(run.status.success());
-    assert!(String::from_utf8_lossy(&run.stderr).contains("warning: the mask is 555 × 741"));
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("the mask is 555 × 741, but the slide (2220 × 2967) at downsample 8 gives 277 × 370"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), before);
 }
 
 #[test]

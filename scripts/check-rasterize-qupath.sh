@@ -1,7 +1,7 @@
 #!/bin/bash
 # Compares `h2g rasterize` with QuPath's own LabeledImageServer export, for every QuPath version
 # of the test kit (../shared/tools/qupath, GPL, test-only: called, never copied) and every shape
-# kind, at downsamples 1, 2, 4 and 3.7.
+# kind, at downsamples 1, 2, 4 and 3.7 (lines at 1, 2 and 4: h2g refuses them at 3.7).
 #
 #   scripts/check-rasterize-qupath.sh [VERSION...]     (default: all six, 0.2.3 ... 0.7.0)
 #
@@ -39,7 +39,7 @@ python3 - "$work" <<'PY'
 import json, math, random, sys
 work = sys.argv[1]
 W, H = 700, 600
-kinds = ["polygon", "selfcross", "holes", "multipolygon", "rectangle", "ellipse", "points", "mixed"]
+kinds = ["polygon", "selfcross", "holes", "multipolygon", "rectangle", "ellipse", "points", "lines", "mixed"]
 def c2(v): return round(v, 2)
 def star(rng, cx, cy, r, lo, hi):
     n = rng.randrange(lo, hi)
@@ -79,16 +79,29 @@ def obj(rng, kind, d):
                  c2(my + 0.49 * (y1 - y0) * math.sin((k + .5) * math.pi / 6))] for k in range(12)]
         pts.sort(key=lambda p: math.atan2(p[1] - my, p[0] - mx))
         return {"type": "Polygon", "isEllipse": True, "coordinates": [closed(pts)]}
+    if kind == "lines":
+        # LineROI (two positions), PolylineROI, or a MultiLineString (GeometryROI)
+        rr = rng.uniform(1, 300) * d
+        part = lambda n: [[c2(cx + rng.uniform(-rr, rr)), c2(cy + rng.uniform(-rr, rr))] for _ in range(n)]
+        t = rng.randrange(3)
+        if t == 0:
+            return {"type": "LineString", "coordinates": part(2)}
+        if t == 1:
+            return {"type": "LineString", "coordinates": part(rng.randrange(3, 12))}
+        return {"type": "MultiLineString", "coordinates": [part(rng.randrange(2, 8)) for _ in range(rng.randrange(2, 4))]}
     n = rng.randrange(1, 30)
     return {"type": "MultiPoint", "coordinates": [[c2(rng.uniform(-2, W + 2) * d), c2(rng.uniform(-2, H + 2) * d)]
                                                   for _ in range(n)]}
 cases = []
 for di, d in enumerate([1, 2, 4, 3.7]):
     for ki, kind in enumerate(kinds):
+        # h2g refuses lines where the device stroke is wide (d = 3.7)
+        if kind == "lines" and d == 3.7:
+            continue
         rng = random.Random(1000 * di + ki)
         feats = []
         for _ in range(12):
-            k = rng.choice([k for k in kinds if k not in ("selfcross", "mixed")]) if kind == "mixed" else kind
+            k = rng.choice([k for k in kinds if k not in ("selfcross", "lines", "mixed")]) if kind == "mixed" else kind
             cls = rng.choice("ABC")
             feats.append({"type": "Feature", "geometry": obj(rng, k, d),
                           "properties": {"objectType": "annotation",

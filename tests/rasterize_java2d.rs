@@ -444,3 +444,169 @@ fn equal_to_java2d_for_every_kind_and_downsample() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A random line (`LineROI`, `Line2D.Double`), polyline (`PolylineROI`, an open float path) or
+/// multi-line (several open parts in one float path), in full-resolution coordinates.
+fn random_line(rng: &mut Rng, label: u8, w: f64, h: f64, d: f64) -> Obj {
+    let kind = rng.int(0, 3);
+    let cx = rng.range(-20.0, w + 20.0) * d;
+    let cy = rng.range(-20.0, h + 20.0) * d;
+    let r = if rng.int(0, 4) == 0 {
+        rng.range(0.0, 2.0)
+    } else {
+        rng.range(1.0, 300.0)
+    } * d;
+    let part = |rng: &mut Rng, lo: usize, hi: usize| -> Vec<(f64, f64)> {
+        let n = rng.int(lo, hi);
+        // some vertices on the full-resolution grid or on whole output pixels, most anywhere
+        let snap = rng.int(0, 4);
+        (0..n)
+            .map(|_| {
+                let (x, y) = (cx + rng.range(-r, r), cy + rng.range(-r, r));
+                match snap {
+                    0 => (x.round(), y.round()),
+                    1 => ((x / d).round() * d, (y / d).round() * d),
+                    _ => (c2(x), c2(y)),
+                }
+            })
+            .collect()
+    };
+    let json =
+        |p: &[(f64, f64)]| serde_json::json!(p.iter().map(|&(x, y)| [x, y]).collect::<Vec<_>>());
+    let coords = |p: &[(f64, f64)]| {
+        p.iter().fold(String::new(), |mut s, &(x, y)| {
+            write!(s, " {x} {y}").unwrap();
+            s
+        })
+    };
+    match kind {
+        0 => {
+            let p = part(rng, 2, 3);
+            Obj {
+                geometry: serde_json::json!({"type": "LineString", "coordinates": json(&p)}),
+                oracle: format!("line {label}{}", coords(&p)),
+            }
+        }
+        1 => {
+            let p = part(rng, 3, 12);
+            Obj {
+                geometry: serde_json::json!({"type": "LineString", "coordinates": json(&p)}),
+                oracle: format!("polyline {label} {}{}", p.len(), coords(&p)),
+            }
+        }
+        _ => {
+            let parts: Vec<Vec<(f64, f64)>> = (0..rng.int(2, 4)).map(|_| part(rng, 2, 8)).collect();
+            let mut line = format!("polylines {label} {}", parts.len());
+            for p in &parts {
+                write!(line, " {}{}", p.len(), coords(p)).unwrap();
+            }
+            Obj {
+                geometry: serde_json::json!({"type": "MultiLineString",
+                    "coordinates": parts.iter().map(|p| json(p)).collect::<Vec<_>>()}),
+                oracle: line,
+            }
+        }
+    }
+}
+
+#[test]
+fn lines_equal_to_java2d_at_thin_downsamples() {
+    let Some(java) = java() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and no java on PATH or JAVA_HOME: install a JDK (17+) for the Java2D oracle"
+        );
+        println!("skipped: no java on PATH or JAVA_HOME (the Java2D oracle needs a JDK 17+)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for (di, d) in [1.0, 2.0, 4.0].into_iter().enumerate() {
+        let (w, h) = (700usize, 600usize);
+        let mut rng = Rng(0x51_7cc1_b727_220a ^ ((di as u64 + 1) * 0x9876_5431));
+        let mut input = String::new();
+        let mut scenes = Vec::new();
+        for s in 0..12 {
+            let mut objs: Vec<(u8, Obj)> = (0..rng.int(1, 8))
+                .map(|_| {
+                    let label = rng.int(1, 4) as u8;
+                    // a few scenes mix lines with filled polygons and points
+                    let o = if s >= 9 && rng.int(0, 3) == 0 {
+                        let kind = [0, 6][rng.int(0, 2)];
+                        random_obj(&mut rng, kind, label, w as f64, h as f64, d)
+                    } else {
+                        random_line(&mut rng, label, w as f64, h as f64, d)
+                    };
+                    (label, o)
+                })
+                .collect();
+            objs.sort_by_key(|o| o.0);
+            writeln!(input, "size {w} {h} {d}").unwrap();
+            for (_, o) in &objs {
+                writeln!(input, "{}", o.oracle).unwrap();
+            }
+            writeln!(input, "end").unwrap();
+            scenes.push(objs);
+        }
+        let want = oracle(&java, &input);
+        assert_eq!(want.len(), scenes.len());
+        for (i, (objs, want)) in scenes.iter().zip(&want).enumerate() {
+            let got = h2g(dir.path(), &format!("l{di}s{i}"), objs, w, h, d);
+            let diff = got.iter().zip(want).filter(|(a, b)| a != b).count();
+            let fg = want.iter().filter(|&&v| v != 0).count();
+            println!(
+                "d={d} lines scene {i}: {diff} of {} pixels differ ({fg} drawn)",
+                w * h
+            );
+            if diff != 0 && std::env::var("H2G_DEBUG_LINES").is_ok() {
+                for (_, o) in objs {
+                    println!("  {}", o.oracle);
+                }
+                let mut k = 0;
+                for (j, (a, b)) in got.iter().zip(want).enumerate() {
+                    if a != b && k < 40 {
+                        println!("  ({}, {}) got {a} want {b}", j % w, j / w);
+                        k += 1;
+                    }
+                }
+            }
+            if diff != 0 {
+                failures.push(format!("d={d} lines scene {i}: {diff} pixels differ"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn lines_at_a_wide_stroke_downsample_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let gj = dir.path().join("l.geojson");
+    std::fs::write(
+        &gj,
+        r#"{"type":"Feature","geometry":{"type":"LineString","coordinates":[[1,1],[50,40]]},
+            "properties":{"objectType":"annotation"}}"#,
+    )
+    .unwrap();
+    let run = |d: &str| {
+        Command::new(env!("CARGO_BIN_EXE_h2g"))
+            .arg("rasterize")
+            .arg(&gj)
+            .arg("-o")
+            .arg(dir.path().join(format!("m{d}.png")))
+            .args(["--size", "20x20", "--downsample", d])
+            .output()
+            .unwrap()
+    };
+    let out = run("3.7");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("1 line(s) at downsample 3.7"), "{err}");
+    assert!(err.contains("wide stroker"), "{err}");
+    let out = run("4");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

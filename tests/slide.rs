@@ -285,7 +285,9 @@ fn cli_convert_mask_takes_its_scale_from_the_slide() {
     assert_eq!(run.status.code(), Some(1));
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(
-        err.contains("the mask is 555 × 741, but the slide (2220 × 2967) at downsample 8 gives 277 × 370"),
+        err.contains(
+            "the mask is 555 × 741, but the slide (2220 × 2967) at downsample 8 gives 277 × 370"
+        ),
         "{err}"
     );
     assert_eq!(std::fs::read(&out).unwrap(), before);

@@ -155,8 +155,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         order.iter().enumerate().map(|(i, (c, _))| (c, i)).collect();
     let drawn = |c: Option<&str>| rank.contains_key(&c.map(str::to_string));
     let lines = ann.lines_where(drawn);
+    if rule == PixelRule::Qupath && lines > 0 && !h2g::vector::stroke_is_thin(d) {
+        return Err(h2g::vector::WideLineError {
+            downsample: d,
+            lines,
+        }
+        .into());
+    }
     let mut layers: Vec<(u16, Vec<Figure>)> = order.iter().map(|(_, l)| (*l, Vec::new())).collect();
-    let mut kinds = [0usize; 4];
+    let mut kinds = [0usize; 5];
     for (r, (class, _)) in order.iter().enumerate() {
         let figs = ann.figures_where(|c| c == class.as_deref());
         for f in &figs {
@@ -165,6 +172,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 Figure::Rect { .. } => 1,
                 Figure::Ellipse { .. } => 2,
                 Figure::Points(_) => 3,
+                Figure::Lines(_) | Figure::Line(_) => 4,
             }] += 1;
         }
         layers[r].1 = figs;
@@ -231,25 +239,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         map.join(", ")
     );
     eprintln!(
-        "{}: drew {} polygons, {} rectangles, {} ellipses and {} point sets{}",
+        "{}: drew {} polygons, {} rectangles, {} ellipses, {} point sets and {} line \
+         features ({lines} line(s)){}",
         a.annotations.display(),
         kinds[0],
         kinds[1],
         kinds[2],
         kinds[3],
-        if rule == PixelRule::Qupath || kinds[3] == 0 {
+        kinds[4],
+        if rule == PixelRule::Qupath || kinds[3] + kinds[4] == 0 {
             ""
         } else {
-            " (points are drawn only by the qupath rule: none drawn)"
+            " (points and lines are drawn only by the qupath rule: none drawn)"
         },
     );
-    if lines > 0 {
-        eprintln!(
-            "{}: {lines} line(s) not drawn: h2g does not draw lines yet (QuPath draws them 1 \
-             output pixel wide)",
-            a.annotations.display()
-        );
-    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -141,7 +141,7 @@ fn polygon_of(f: &Figure, d: f64) -> Option<PolygonF> {
                 sc((x + w * (0.5 + 0.5 * a.cos()), y + h * (0.5 + 0.5 * a.sin())))
             })
             .collect()]),
-        Figure::Points(_) => None,
+        Figure::Points(_) | Figure::Lines(_) | Figure::Line(_) => None,
     }
 }
 

@@ -107,7 +107,8 @@ impl Annotations {
 impl Annotations {
     /// The figures QuPath draws for the annotations whose class passes `keep`, in
     /// full-resolution coordinates: areas (rectangles and ellipses recognised as QuPath does),
-    /// then points. Lines are not among them (see [`Annotations::lines_where`]).
+    /// then points, then lines (one figure per feature, its vertices rounded to float as
+    /// QuPath's paths hold them).
     pub fn figures_where(&self, keep: impl Fn(Option<&str>) -> bool) -> Vec<super::Figure> {
         let mut out: Vec<super::Figure> = self
             .items
@@ -120,6 +121,25 @@ impl Annotations {
                 .iter()
                 .filter(|m| keep(m.class.as_deref()) && !m.points.is_empty())
                 .map(|m| super::Figure::Points(m.points.clone())),
+        );
+        out.extend(
+            self.marks
+                .iter()
+                .filter(|m| keep(m.class.as_deref()) && !m.lines.is_empty())
+                .map(|m| match m.lines.as_slice() {
+                    // QuPath makes a LineROI (a Line2D.Double) of a two-position LineString
+                    [l] if l.len() == 2 => super::Figure::Line([l[0].0, l[0].1, l[1].0, l[1].1]),
+                    _ => super::Figure::Lines(
+                        m.lines
+                            .iter()
+                            .map(|l| {
+                                l.iter()
+                                    .map(|&(x, y)| (x as f32 as f64, y as f32 as f64))
+                                    .collect()
+                            })
+                            .collect(),
+                    ),
+                }),
         );
         out
     }

@@ -9,6 +9,7 @@
 //   path L nonzero|evenodd float|double K n1 x y ... nK x y ...   K closed subpaths, filled
 //   line L x1 y1 x2 y2          Line2D.Double, drawn
 //   polyline L n x y ...        open Path2D.Float, drawn
+//   polylines L K n1 x y ... nK x y ...   K open subpaths of one Path2D.Float, drawn
 //   points L n x y ...          pixels set at (int)((x - tileX) / D), as QuPath does
 // An object is drawn in a tile only when its bounds meet the tile's full-resolution request
 // (closed intervals), as QuPath's hierarchy query selects the objects of a tile.
@@ -85,6 +86,19 @@ public class Render {
                     for (int j = 0; j < n; j++) {
                         double x = num.getAsDouble(), y = num.getAsDouble();
                         if (j == 0) p.moveTo(x, y); else p.lineTo(x, y);
+                    }
+                    objs.add(new Obj("draw", l, p, null));
+                }
+                case "polylines" -> {
+                    int l = (int) num.getAsDouble();
+                    Path2D p = new Path2D.Float();
+                    int k = (int) num.getAsDouble();
+                    for (int r = 0; r < k; r++) {
+                        int n = (int) num.getAsDouble();
+                        for (int j = 0; j < n; j++) {
+                            double x = num.getAsDouble(), y = num.getAsDouble();
+                            if (j == 0) p.moveTo(x, y); else p.lineTo(x, y);
+                        }
                     }
                     objs.add(new Obj("draw", l, p, null));
                 }

@@ -421,6 +421,7 @@ fn process_slide(
                 Ok(p) => execute(ctx, &s.id, &unit, step, &p, lock_fd),
                 // an input step neither asked for nor done before: the user's to fix
                 Err(e) => {
+                    let e = e.to_string();
                     let _ = ctx.log.emit(&Event::StepFailed {
                         slide: &s.id,
                         step: step.name(),

@@ -41,7 +41,7 @@ use crate::tissue::MethodKind;
 pub use engine::run;
 pub use exec::{StepResult, RESULT_FILE_ENV, RESULT_FILE_NAME};
 pub use outcome::{Event, Failure, Outcome, Summary};
-pub use record::{OutputFile, Record};
+pub use record::{DamagedOutput, OutputFile, Record};
 pub use store::{
     available_memory, fingerprint, key_of, try_lock, utc_now, utc_string, EventLog, HashMode, Lock,
 };

@@ -64,8 +64,27 @@ pub(super) fn segment_mask(ctx: &Ctx, unit: &Path, id: &str) -> PathBuf {
         .output_path(&unit.join(Step::Segment.name()), id, "mask.tif")
 }
 
+/// Why a step cannot be planned: the user's to fix (the run goes on with the other steps).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum PlanError {
+    /// A step it reads from neither ran in this run nor left valid outputs before.
+    #[error("needs the {0} step's outputs, which are missing or incomplete: add {0} to --steps")]
+    MissingInput(&'static str),
+    /// The evaluate step of a slide without truth.
+    #[error("no truth in the cohort table")]
+    NoTruth,
+    /// The evaluation table could not be made.
+    #[error("cannot write the evaluation table: {0}")]
+    Table(#[from] csv::Error),
+}
+
 /// The command and key inputs of a slide's step; `Err` when an input step has no valid record.
-pub(super) fn plan(ctx: &Ctx, sl: &CohortSlide, step: Step, unit: &Path) -> Result<Plan, String> {
+pub(super) fn plan(
+    ctx: &Ctx,
+    sl: &CohortSlide,
+    step: Step,
+    unit: &Path,
+) -> Result<Plan, PlanError> {
     let a = ctx.spec;
     let stage = staging(unit, step.name());
     let id = &sl.id;
@@ -86,13 +105,7 @@ pub(super) fn plan(ctx: &Ctx, sl: &CohortSlide, step: Step, unit: &Path) -> Resu
             Some(r) if r.outputs_intact(&unit.join(d.name()), false).is_ok() => {
                 upstream.push((d.name().to_string(), r.digest))
             }
-            _ => {
-                return Err(format!(
-                "needs the {} step's outputs, which are missing or incomplete: add {} to --steps",
-                d.name(),
-                d.name()
-            ))
-            }
+            _ => return Err(PlanError::MissingInput(d.name())),
         }
     }
     match step {
@@ -192,14 +205,13 @@ pub(super) fn plan(ctx: &Ctx, sl: &CohortSlide, step: Step, unit: &Path) -> Resu
             mpp(&mut args);
         }
         Step::Evaluate => {
-            let truth = sl.truth.clone().ok_or("no truth in the cohort table")?;
+            let truth = sl.truth.clone().ok_or(PlanError::NoTruth)?;
             inputs.push(("truth".into(), truth.clone()));
             let text = cohort_table(
                 &[(sl, &segment_mask(ctx, unit, id))],
                 design,
                 a.mask_downsample,
-            )
-            .map_err(|e| format!("cannot write the evaluation table: {e}"))?;
+            )?;
             prelude = Some(("cohort.csv".to_string(), text));
             args.extend(strings([
                 "evaluate",

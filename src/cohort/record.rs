@@ -58,28 +58,61 @@ impl Record {
 
     /// Whether the record's outputs are still in `dir` as recorded: each present with its size
     /// (`rehash`: and its content hash).
-    pub fn outputs_intact(&self, dir: &Path, rehash: bool) -> Result<(), String> {
+    pub fn outputs_intact(&self, dir: &Path, rehash: bool) -> Result<(), DamagedOutput> {
         for o in &self.outputs {
             let p = dir.join(&o.path);
-            let meta = std::fs::metadata(&p).map_err(|_| format!("{} is missing", o.path))?;
+            let file = || o.path.clone();
+            let meta = std::fs::metadata(&p).map_err(|_| DamagedOutput::Missing(file()))?;
             if meta.len() != o.bytes {
-                return Err(format!(
-                    "{} has {} bytes, {} recorded",
-                    o.path,
-                    meta.len(),
-                    o.bytes
-                ));
+                return Err(DamagedOutput::Size {
+                    file: file(),
+                    bytes: meta.len(),
+                    recorded: o.bytes,
+                });
             }
             if rehash {
-                let h = super::fingerprint(&p, super::HashMode::Full)
-                    .map_err(|e| format!("{}: {e}", o.path))?;
+                let h = super::fingerprint(&p, super::HashMode::Full).map_err(|source| {
+                    DamagedOutput::Unreadable {
+                        file: file(),
+                        source,
+                    }
+                })?;
                 if h != o.sha256 {
-                    return Err(format!("{} changed since it was written", o.path));
+                    return Err(DamagedOutput::Changed(file()));
                 }
             }
         }
         Ok(())
     }
+}
+
+/// How a step's recorded outputs no longer are what its record says.
+#[derive(Debug, thiserror::Error)]
+pub enum DamagedOutput {
+    /// A file is gone.
+    #[error("{0} is missing")]
+    Missing(String),
+    /// A file has another size.
+    #[error("{file} has {bytes} bytes, {recorded} recorded")]
+    Size {
+        /// The file (relative to the step's folder).
+        file: String,
+        /// Its size now.
+        bytes: u64,
+        /// Its recorded size.
+        recorded: u64,
+    },
+    /// A file cannot be read to rehash it.
+    #[error("{file}: {source}")]
+    Unreadable {
+        /// The file.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file's content changed.
+    #[error("{0} changed since it was written")]
+    Changed(String),
 }
 
 /// Lists and hashes every file under `dir` (recursively, sorted), and their digest.
@@ -157,22 +190,29 @@ mod tests {
             wall_s: 0.0,
             peak_rss_mib: None,
         };
-        assert_eq!(r.outputs_intact(dir.path(), true), Ok(()));
+        assert!(r.outputs_intact(dir.path(), true).is_ok());
         // same size, other content: only a rehash sees it
         std::fs::write(dir.path().join("b.txt"), b"abd").unwrap();
-        assert_eq!(r.outputs_intact(dir.path(), false), Ok(()));
-        assert!(r.outputs_intact(dir.path(), true).is_err());
+        assert!(r.outputs_intact(dir.path(), false).is_ok());
+        assert!(matches!(
+            r.outputs_intact(dir.path(), true),
+            Err(DamagedOutput::Changed(f)) if f == "b.txt"
+        ));
         std::fs::write(dir.path().join("b.txt"), b"abcd").unwrap();
-        assert!(r
-            .outputs_intact(dir.path(), false)
-            .unwrap_err()
-            .contains("4 bytes"));
+        assert!(matches!(
+            r.outputs_intact(dir.path(), false),
+            Err(DamagedOutput::Size {
+                bytes: 4,
+                recorded: 3,
+                ..
+            })
+        ));
         std::fs::write(dir.path().join("b.txt"), b"abc").unwrap();
         std::fs::remove_file(dir.path().join("sub/a.txt")).unwrap();
-        assert!(r
-            .outputs_intact(dir.path(), false)
-            .unwrap_err()
-            .contains("missing"));
+        assert!(matches!(
+            r.outputs_intact(dir.path(), false),
+            Err(DamagedOutput::Missing(f)) if f == "sub/a.txt"
+        ));
         // the digest depends on names and contents
         std::fs::write(dir.path().join("b.txt"), b"abc").unwrap();
         std::fs::write(dir.path().join("sub/a.txt"), b"").unwrap();

@@ -598,10 +598,21 @@ fn summarize_results(spec: &EvaluateSpec, results: Vec<SlideResult>) -> Evaluati
     }
 }
 
+/// Why a slide could not be read under a thumbnail (shared: one read serves every design).
+#[derive(Debug, Clone, thiserror::Error)]
+enum ThumbError {
+    /// The slide could not be opened or read.
+    #[error(transparent)]
+    Slide(std::sync::Arc<crate::slide::SlideError>),
+    /// The picture could not be encoded.
+    #[error(transparent)]
+    Png(std::sync::Arc<png::EncodingError>),
+}
+
 /// Thumbnail backgrounds already read: (slide, downsample bits, width, height) → `<image>`,
 /// or why the slide could not be read.
 type Backgrounds = std::sync::Mutex<
-    std::collections::HashMap<(PathBuf, u64, usize, usize), Result<String, String>>,
+    std::collections::HashMap<(PathBuf, u64, usize, usize), Result<String, ThumbError>>,
 >;
 
 /// The thumbnail of one comparison: the slide (when `image` opens) under the truth and
@@ -609,21 +620,21 @@ type Backgrounds = std::sync::Mutex<
 fn thumbnail(image: Option<&Path>, c: &Compared, seen: &Backgrounds) -> (String, Option<String>) {
     let o = &c.outline;
     let ds = c.downsample * o.scale as f64;
-    let read = |p: &Path| -> Result<String, String> {
+    let read = |p: &Path| -> Result<String, ThumbError> {
         let key = (p.to_path_buf(), ds.to_bits(), o.w, o.h);
         if let Some(done) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return done.clone();
         }
         let made = (|| {
-            let e = |e: &dyn std::fmt::Display| e.to_string();
-            let slide = crate::slide::open_slide(p, 1 << 28).map_err(|x| e(&x))?;
+            let e = |x| ThumbError::Slide(std::sync::Arc::new(x));
+            let slide = crate::slide::open_slide(p, 1 << 28).map_err(e)?;
             let meta = crate::slide::SlideMeta::from_properties(slide.properties(), None);
             let at = crate::units::Resolution::Downsample(ds);
-            let plan = crate::slide::plan_read(&*slide, &meta, at).map_err(|x| e(&x))?;
-            let img = crate::slide::read_at(&*slide, &plan, 0, 0, o.w as u32, o.h as u32)
-                .map_err(|x| e(&x))?;
-            let png =
-                super::report::png_bytes(img.width, img.height, &img.data).map_err(|x| e(&x))?;
+            let plan = crate::slide::plan_read(&*slide, &meta, at).map_err(e)?;
+            let img =
+                crate::slide::read_at(&*slide, &plan, 0, 0, o.w as u32, o.h as u32).map_err(e)?;
+            let png = super::report::png_bytes(img.width, img.height, &img.data)
+                .map_err(|x| ThumbError::Png(std::sync::Arc::new(x)))?;
             Ok(format!(
                 "<image href=\"data:image/png;base64,{}\" x=\"0\" y=\"0\" width=\"{}\" height=\"{}\"/>",
                 super::report::base64(&png),

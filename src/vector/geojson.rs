@@ -1,6 +1,6 @@
 //! Writing traced polygons as QuPath annotations (GeoJSON FeatureCollection).
 //!
-//! What every QuPath version from 0.2 to 0.7 imports (QUPATH.md §2): a FeatureCollection whose
+//! What every QuPath version from 0.2 to 0.7 imports: a FeatureCollection whose
 //! Features all carry an `id` (a UUID), `properties.objectType = "annotation"`, a
 //! classification, and only valid Polygon geometries with closed rings; coordinates with at
 //! most 2 decimals and never NaN.

@@ -1,4 +1,4 @@
-//! Reading QuPath GeoJSON as every QuPath version writes it (QUPATH.md §1–2).
+//! Reading QuPath GeoJSON as every QuPath version writes it.
 //!
 //! Accepted: a FeatureCollection, a single Feature, a bare array of Features, or a bare
 //! geometry; gzip (`.gz`); zip archives (every `.json`/`.geojson` entry); bare `NaN` / `Infinity` tokens (QuPath ≤ 0.4); duplicate keys

@@ -89,9 +89,20 @@ pub enum ConvertError {
         #[source]
         source: std::io::Error,
     },
-    /// An option out of range.
-    #[error("{0}")]
-    Invalid(String),
+    /// A tile size that is not a multiple of 16 in 16–8192.
+    #[error("tile size {0} must be a multiple of 16 between 16 and 8192")]
+    TileSize(u32),
+    /// A pixel size that is not positive.
+    #[error("pixel size {x} × {y} µm must be positive")]
+    PixelSize {
+        /// µm per pixel along x.
+        x: f64,
+        /// µm per pixel along y.
+        y: f64,
+    },
+    /// The decoding thread ended before the last row (it panicked or was killed).
+    #[error("the decoder stopped unexpectedly")]
+    DecoderStopped,
 }
 
 /// What a conversion produced.
@@ -135,16 +146,11 @@ pub fn convert_mask(
 
 fn validate(spec: &ConvertSpec, output: &Path) -> Result<(), ConvertError> {
     if spec.tile == 0 || !spec.tile.is_multiple_of(16) || spec.tile > 8192 {
-        return Err(ConvertError::Invalid(format!(
-            "tile size {} must be a multiple of 16 between 16 and 8192",
-            spec.tile
-        )));
+        return Err(ConvertError::TileSize(spec.tile));
     }
     if let Some((x, y)) = spec.mpp {
         if !(x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0) {
-            return Err(ConvertError::Invalid(format!(
-                "pixel size {x} × {y} µm must be positive"
-            )));
+            return Err(ConvertError::PixelSize { x, y });
         }
     }
     if output.is_dir() {
@@ -414,9 +420,7 @@ fn process<T: Sample>(
         let (chunk, rows) = match data_rx.recv() {
             Ok(msg) => msg?,
             Err(_) => {
-                return Err(ConvertError::Invalid(
-                    "the decoder stopped unexpectedly".into(),
-                ));
+                return Err(ConvertError::DecoderStopped);
             }
         };
         let w = ctx.bands[0].width;

@@ -70,15 +70,18 @@ pub enum Reduce {
     Nearest,
 }
 
+/// A reduction name other than `mode` or `nearest`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown reduction '{0}' (expected mode or nearest)")]
+pub struct UnknownReduce(pub String);
+
 impl FromStr for Reduce {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownReduce;
+    fn from_str(s: &str) -> Result<Self, UnknownReduce> {
         match s {
             "mode" => Ok(Reduce::Mode),
             "nearest" => Ok(Reduce::Nearest),
-            _ => Err(format!(
-                "unknown reduction '{s}' (expected mode or nearest)"
-            )),
+            _ => Err(UnknownReduce(s.to_string())),
         }
     }
 }

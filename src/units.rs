@@ -42,26 +42,55 @@ pub enum Length {
     Px(f64),
 }
 
+/// Why a length or a resolution could not be read from text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitParseError {
+    /// A length without `um` or `px`.
+    #[error("'{0}': give a unit, micrometres or level-0 pixels (e.g. 2um or 1.5px)")]
+    NoUnit(String),
+    /// The number part is not a number.
+    #[error("'{input}': '{number}' is not a number")]
+    NotANumber {
+        /// The whole text.
+        input: String,
+        /// The part that should be a number.
+        number: String,
+    },
+    /// A length below zero, infinite or NaN.
+    #[error("'{0}': must be finite and ≥ 0")]
+    NegativeLength(String),
+    /// A resolution value of zero or less, infinite or NaN.
+    #[error("'{0}': the value must be positive")]
+    NotPositive(String),
+    /// `level:` followed by something other than a whole number.
+    #[error("'{0}': level must be a whole number")]
+    Level(String),
+    /// None of the resolution forms.
+    #[error(
+        "'{0}' is not a resolution: use 10x (magnification), 1.0um or mpp:1.0 (µm/px), \
+         ds:4 (downsample) or level:2"
+    )]
+    NotAResolution(String),
+}
+
 impl FromStr for Length {
-    type Err = String;
+    type Err = UnitParseError;
     /// Parses `2um` / `2µm` or `1.5px` (the unit is required).
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, UnitParseError> {
         let t = s.trim().to_ascii_lowercase();
         let (v, unit) = if let Some(v) = t.strip_suffix("um").or_else(|| t.strip_suffix("µm")) {
             (v, "um")
         } else if let Some(v) = t.strip_suffix("px") {
             (v, "px")
         } else {
-            return Err(format!(
-                "'{s}': give a unit, micrometres or level-0 pixels (e.g. 2um or 1.5px)"
-            ));
+            return Err(UnitParseError::NoUnit(s.to_string()));
         };
-        let x: f64 = v
-            .trim()
-            .parse()
-            .map_err(|_| format!("'{s}': '{v}' is not a number"))?;
+        let x: f64 = v.trim().parse().map_err(|_| UnitParseError::NotANumber {
+            input: s.to_string(),
+            number: v.to_string(),
+        })?;
         if !(x.is_finite() && x >= 0.0) {
-            return Err(format!("'{s}': must be finite and ≥ 0"));
+            return Err(UnitParseError::NegativeLength(s.to_string()));
         }
         Ok(if unit == "um" {
             Length::Um(x)
@@ -85,19 +114,19 @@ pub enum Resolution {
 }
 
 impl FromStr for Resolution {
-    type Err = String;
+    type Err = UnitParseError;
     /// Parses `level:2`, `ds:4`, `mpp:1.0` / `1.0um`, `10x`.
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, UnitParseError> {
         let t = s.trim().to_ascii_lowercase();
-        let num = |v: &str| -> Result<f64, String> {
-            let x: f64 = v
-                .trim()
-                .parse()
-                .map_err(|_| format!("'{s}': '{v}' is not a number"))?;
+        let num = |v: &str| -> Result<f64, UnitParseError> {
+            let x: f64 = v.trim().parse().map_err(|_| UnitParseError::NotANumber {
+                input: s.to_string(),
+                number: v.to_string(),
+            })?;
             if x.is_finite() && x > 0.0 {
                 Ok(x)
             } else {
-                Err(format!("'{s}': the value must be positive"))
+                Err(UnitParseError::NotPositive(s.to_string()))
             }
         };
         if let Some(v) = t.strip_prefix("level:") {
@@ -105,7 +134,7 @@ impl FromStr for Resolution {
                 .trim()
                 .parse()
                 .map(Resolution::Level)
-                .map_err(|_| format!("'{s}': level must be a whole number"));
+                .map_err(|_| UnitParseError::Level(s.to_string()));
         }
         if let Some(v) = t.strip_prefix("ds:") {
             return num(v).map(Resolution::Downsample);
@@ -119,10 +148,7 @@ impl FromStr for Resolution {
         if let Some(v) = t.strip_suffix('x') {
             return num(v).map(Resolution::Magnification);
         }
-        Err(format!(
-            "'{s}' is not a resolution: use 10x (magnification), 1.0um or mpp:1.0 (µm/px), \
-             ds:4 (downsample) or level:2"
-        ))
+        Err(UnitParseError::NotAResolution(s.to_string()))
     }
 }
 

@@ -515,7 +515,10 @@ fn bad_tile_sizes_are_refused() {
     write_gray8(&inp, 10, 10, &labels(10, 10, 2, 1));
     for t in [0, 17, 100, 65536] {
         let err = expect_clean_failure(&inp, &spec(t, Reduce::Mode));
-        assert!(matches!(err, ConvertError::Invalid(_)), "{t}: {err}");
+        assert!(
+            matches!(err, ConvertError::TileSize(x) if x == t),
+            "{t}: {err}"
+        );
     }
 }
 

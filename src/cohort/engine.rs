@@ -70,11 +70,11 @@ fn check(a: &RunSpec) -> Result<Checked, CohortError> {
     }
     a.patch_at
         .parse::<crate::units::Resolution>()
-        .map_err(|e| CohortError::PatchAt(e.to_string()))?;
+        .map_err(CohortError::PatchAt)?;
     if a.simplify != "0" {
         a.simplify
             .parse::<crate::units::Length>()
-            .map_err(|e| CohortError::Simplify(e.to_string()))?;
+            .map_err(CohortError::Simplify)?;
     }
     // the models, resolved once: their files are inputs of every segment step
     let mut models = Vec::new();

@@ -183,10 +183,10 @@ pub enum CohortError {
     MaskDownsample(f64),
     /// A patch resolution that does not parse.
     #[error("--patch-at: {0}")]
-    PatchAt(String),
+    PatchAt(crate::units::UnitParseError),
     /// A simplification length that does not parse.
     #[error("--simplify: {0}")]
-    Simplify(String),
+    Simplify(crate::units::UnitParseError),
     /// The tissue step cannot run a model.
     #[error(
         "--tissue-method model is not available in h2g run; use saturation, otsu, fast or qupath"
@@ -201,8 +201,8 @@ pub enum CohortError {
         flag: &'static str,
     },
     /// A model that cannot be found.
-    #[error("{0}")]
-    Model(String),
+    #[error(transparent)]
+    Model(#[from] crate::infer::manifest::ResolveError),
     /// A memory size that does not parse.
     #[error("--memory '{0}' is not a memory size such as 8G or 6000M")]
     Memory(String),

@@ -74,7 +74,7 @@ pub(super) enum PlanError {
     #[error("no truth in the cohort table")]
     NoTruth,
     /// The evaluation table could not be made.
-    #[error("cannot write the evaluation table: {0}")]
+    #[error("cannot write the evaluation table")]
     Table(#[from] csv::Error),
 }
 

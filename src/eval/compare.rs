@@ -24,10 +24,70 @@ pub enum CompareError {
     /// A GeoJSON file could not be read.
     #[error(transparent)]
     Annotations(#[from] ReadError),
-    /// The inputs do not describe the same slide at the given downsamples, or lack what is
-    /// needed to place them.
-    #[error("{0}")]
-    Mismatch(String),
+    /// A mask whose downsample is neither given nor derivable (no level-0 size).
+    #[error("{}: its downsample is unknown (give it, or the slide's level-0 size)", path.display())]
+    UnknownDownsample {
+        /// The mask.
+        path: PathBuf,
+    },
+    /// A mask downsample that is not a positive number.
+    #[error("{}: downsample {downsample} is not a positive number", path.display())]
+    BadDownsample {
+        /// The mask.
+        path: PathBuf,
+        /// The downsample given.
+        downsample: f64,
+    },
+    /// A mask coarser than the grid of the comparison.
+    #[error(
+        "{}: at downsample {downsample} it is coarser than the comparison grid (downsample \
+         {grid}); compare at --downsample {downsample} or coarser",
+        path.display()
+    )]
+    Coarser {
+        /// The mask.
+        path: PathBuf,
+        /// Its downsample.
+        downsample: f64,
+        /// The comparison grid's downsample.
+        grid: f64,
+    },
+    /// A comparison grid that is no whole multiple of a mask's downsample.
+    #[error("{}: downsample {grid} is not a whole multiple of its downsample {downsample}", path.display())]
+    NotAMultiple {
+        /// The mask.
+        path: PathBuf,
+        /// Its downsample.
+        downsample: f64,
+        /// The comparison grid's downsample.
+        grid: f64,
+    },
+    /// Two GeoJSON inputs and no slide to give the grid's size.
+    #[error("{}: GeoJSON against GeoJSON needs the slide's level-0 size", path.display())]
+    NoLevel0 {
+        /// The first GeoJSON file.
+        path: PathBuf,
+    },
+    /// The two inputs, on the comparison grid, differ by more than a row or column.
+    #[error(
+        "{}: {} × {} at downsample {grid}{} against {} × {} for the other input: they do not \
+         cover the same slide (check the downsamples)",
+        path.display(), size.0, size.1,
+        own.map(|(ds, (w, h))| format!(" ({w} × {h} at downsample {ds})")).unwrap_or_default(),
+        other.0, other.1
+    )]
+    Extent {
+        /// The input that is too large.
+        path: PathBuf,
+        /// Its size on the comparison grid.
+        size: (usize, usize),
+        /// The comparison grid's downsample.
+        grid: f64,
+        /// A mask's own downsample and size.
+        own: Own,
+        /// The other input's size on the grid.
+        other: (usize, usize),
+    },
     /// A mask's size does not give its downsample against the slide's level 0.
     #[error("{}: {source} (the cohort's truth_downsample / prediction_downsample give it)", path.display())]
     Downsample {
@@ -136,7 +196,8 @@ impl Rows {
 }
 
 /// A mask's own downsample and size.
-type Own = Option<(f64, (u32, u32))>;
+/// A mask's own downsample and size, when the input is a mask.
+pub type Own = Option<(f64, (u32, u32))>;
 
 struct Opened {
     rows: Option<Rows>,
@@ -174,18 +235,13 @@ pub fn compare(
                         source: Box::new(source),
                     })?,
                 (Some(d), None) => *d,
-                (None, None) => {
-                    return Err(CompareError::Mismatch(format!(
-                        "{}: its downsample is unknown (give it, or the slide's level-0 size)",
-                        path.display()
-                    )))
-                }
+                (None, None) => return Err(CompareError::UnknownDownsample { path: path.clone() }),
             };
         if !(ds.is_finite() && ds > 0.0) {
-            return Err(CompareError::Mismatch(format!(
-                "{}: downsample {ds} is not a positive number",
-                path.display()
-            )));
+            return Err(CompareError::BadDownsample {
+                path: path.clone(),
+                downsample: ds,
+            });
         }
         Ok((Some((ds, (h.width, h.height))), Some(reader)))
     };
@@ -216,17 +272,18 @@ pub fn compare(
                     let ratio = d / ds;
                     let factor = ratio.round();
                     if ratio < 1.0 - 1e-6 {
-                        return Err(CompareError::Mismatch(format!(
-                            "{}: at downsample {ds} it is coarser than the comparison grid \
-                         (downsample {d}); compare at --downsample {ds} or coarser",
-                            path.display()
-                        )));
+                        return Err(CompareError::Coarser {
+                            path: path.clone(),
+                            downsample: ds,
+                            grid: d,
+                        });
                     }
                     if (ratio - factor).abs() > 1e-6 * ratio {
-                        return Err(CompareError::Mismatch(format!(
-                            "{}: downsample {d} is not a whole multiple of its downsample {ds}",
-                            path.display()
-                        )));
+                        return Err(CompareError::NotAMultiple {
+                            path: path.clone(),
+                            downsample: ds,
+                            grid: d,
+                        });
                     }
                     let reader = reader.expect("masks are opened with their headers");
                     let f = factor as usize;
@@ -243,10 +300,7 @@ pub fn compare(
                 }
                 Input::GeoJson { path, .. } => {
                     let Some((w0, h0)) = level0 else {
-                        return Err(CompareError::Mismatch(format!(
-                            "{}: GeoJSON against GeoJSON needs the slide's level-0 size",
-                            path.display()
-                        )));
+                        return Err(CompareError::NoLevel0 { path: path.clone() });
                     };
                     let size = (
                         ((w0 as f64 / d).floor() as usize).max(1),
@@ -265,17 +319,13 @@ pub fn compare(
     let gh = t.size.1.min(p.size.1);
     for (inp, o) in [(truth, &t), (pred, &p)] {
         if o.size.0 > gw + 1 || o.size.1 > gh + 1 {
-            let own = o
-                .own
-                .map(|(ds, (w, h))| format!(" ({w} × {h} at downsample {ds})"))
-                .unwrap_or_default();
-            return Err(CompareError::Mismatch(format!(
-                "{}: {} × {} at downsample {d}{own} against {gw} × {gh} for the other input: \
-                 they do not cover the same slide (check the downsamples)",
-                inp.path().display(),
-                o.size.0,
-                o.size.1
-            )));
+            return Err(CompareError::Extent {
+                path: inp.path().to_path_buf(),
+                size: o.size,
+                grid: d,
+                own: o.own,
+                other: (gw, gh),
+            });
         }
     }
     // GeoJSON is filled on the common grid itself

@@ -198,22 +198,85 @@ pub fn locate(m: &Manifest) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Why a model named on the command line cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// A path ending in `.onnx` that is not a file.
+    #[error("model file {0} does not exist")]
+    NoFile(String),
+    /// The manifest beside the model cannot be read.
+    #[error("manifest {}: {source}", path.display())]
+    ReadManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The manifest beside the model is not a valid manifest.
+    #[error("manifest {}: {source}", path.display())]
+    BadManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        source: serde_json::Error,
+    },
+    /// An `.onnx` file with no manifest beside it and no built-in one of its file name.
+    #[error(
+        "no manifest for {model}: put one beside it as {} (see models/*.json), or name a \
+         built-in model ({built_in})",
+        beside.display()
+    )]
+    NoManifest {
+        /// The model as given.
+        model: String,
+        /// Where its manifest would be.
+        beside: PathBuf,
+        /// The built-in names.
+        built_in: String,
+    },
+    /// A name that is no built-in model.
+    #[error("unknown model '{name}' (built in: {built_in})")]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// The built-in names.
+        built_in: String,
+    },
+    /// A built-in model whose file is in none of the search folders.
+    #[error("model '{name}' ({file}) is not in {searched}; pass --model PATH/TO/{file}")]
+    NotInstalled {
+        /// The model's name.
+        name: String,
+        /// Its file name.
+        file: String,
+        /// The folders searched, comma-separated.
+        searched: String,
+    },
+}
+
 /// A model given on the command line: a built-in name, or a path to an `.onnx` file (with its
 /// manifest from a `FILE.json` beside it, or the built-in manifest whose file name matches).
-pub fn resolve(arg: &str) -> Result<(Manifest, PathBuf), String> {
+pub fn resolve(arg: &str) -> Result<(Manifest, PathBuf), ResolveError> {
     let p = Path::new(arg);
     if p.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
         || p.is_file()
     {
         if !p.is_file() {
-            return Err(format!("model file {arg} does not exist"));
+            return Err(ResolveError::NoFile(arg.to_string()));
         }
         let side = p.with_extension("json");
         if side.is_file() {
-            let text = std::fs::read_to_string(&side).map_err(|e| e.to_string())?;
-            let m: Manifest = serde_json::from_str(&text)
-                .map_err(|e| format!("manifest {}: {e}", side.display()))?;
+            let text =
+                std::fs::read_to_string(&side).map_err(|source| ResolveError::ReadManifest {
+                    path: side.clone(),
+                    source,
+                })?;
+            let m: Manifest =
+                serde_json::from_str(&text).map_err(|source| ResolveError::BadManifest {
+                    path: side.clone(),
+                    source,
+                })?;
             return Ok((m, p.to_path_buf()));
         }
         let fname = p.file_name().and_then(|f| f.to_str()).unwrap_or("");
@@ -221,28 +284,24 @@ pub fn resolve(arg: &str) -> Result<(Manifest, PathBuf), String> {
             .into_iter()
             .find(|m| Path::new(&m.file).file_name().and_then(|f| f.to_str()) == Some(fname))
             .map(|m| (m, p.to_path_buf()))
-            .ok_or_else(|| {
-                format!(
-                    "no manifest for {arg}: put one beside it as {} (see models/*.json), or name a \
-                     built-in model ({})",
-                    side.display(),
-                    names()
-                )
+            .ok_or_else(|| ResolveError::NoManifest {
+                model: arg.to_string(),
+                beside: side.clone(),
+                built_in: names(),
             });
     }
-    let m = find(arg).ok_or_else(|| format!("unknown model '{arg}' (built in: {})", names()))?;
-    let path = locate(&m).ok_or_else(|| {
-        format!(
-            "model '{}' ({}) is not in {}; pass --model PATH/TO/{}",
-            m.name,
-            m.file,
-            search_dirs()
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            m.file
-        )
+    let m = find(arg).ok_or_else(|| ResolveError::Unknown {
+        name: arg.to_string(),
+        built_in: names(),
+    })?;
+    let path = locate(&m).ok_or_else(|| ResolveError::NotInstalled {
+        name: m.name.clone(),
+        file: m.file.clone(),
+        searched: search_dirs()
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     })?;
     Ok((m, path))
 }
@@ -282,6 +341,13 @@ mod tests {
             let bytes = std::fs::read(&path).unwrap();
             assert_eq!(Some(crate::digest::sha256_hex(&bytes)), m.sha256, "{name}");
         }
-        assert!(resolve("no-such-model").unwrap_err().contains("built in"));
+        assert!(matches!(
+            resolve("no-such-model"),
+            Err(ResolveError::Unknown { name, .. }) if name == "no-such-model"
+        ));
+        assert!(matches!(
+            resolve("missing/model.onnx"),
+            Err(ResolveError::NoFile(f)) if f == "missing/model.onnx"
+        ));
     }
 }

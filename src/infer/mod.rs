@@ -20,7 +20,7 @@ use ort::session::Session;
 use ort::value::{Tensor, ValueType};
 use serde::Serialize;
 
-pub use onnx::{read_header, OnnxHeader};
+pub use onnx::{read_header, OnnxHeader, OnnxHeaderError};
 
 /// The ONNX Runtime version this build pairs with (`ort` feature `api-31`).
 pub const ORT_VERSION: &str = "1.31.1";
@@ -303,9 +303,9 @@ pub struct ModelInfo {
 
 /// Opens `path` and describes it.
 pub fn inspect(path: &Path) -> Result<ModelInfo, InferError> {
-    let header = read_header(path).map_err(|detail| InferError::Model {
+    let header = read_header(path).map_err(|e| InferError::Model {
         path: path.into(),
-        detail,
+        detail: e.to_string(),
     })?;
     let m = Model::open(path, 1, Device::Cpu)?;
     Ok(ModelInfo {

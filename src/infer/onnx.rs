@@ -17,24 +17,47 @@ pub struct OnnxHeader {
     pub opsets: Vec<(String, i64)>,
 }
 
-fn varint(b: &[u8], i: &mut usize) -> Result<u64, String> {
+/// Why a file's ONNX header could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum OnnxHeaderError {
+    /// The file cannot be read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The protobuf ends inside a varint.
+    #[error("truncated varint")]
+    TruncatedVarint,
+    /// A varint that runs past 64 bits.
+    #[error("varint longer than 10 bytes")]
+    LongVarint,
+    /// A field runs past the end of its message.
+    #[error("truncated field")]
+    TruncatedField,
+    /// A wire type protobuf does not have.
+    #[error("unknown protobuf wire type {0}: not an ONNX model")]
+    WireType(u8),
+    /// No graph (field 7) or no IR version (field 1).
+    #[error("no ONNX graph or IR version in the file: not an ONNX model")]
+    NotAModel,
+}
+
+fn varint(b: &[u8], i: &mut usize) -> Result<u64, OnnxHeaderError> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
-        let c = *b.get(*i).ok_or("truncated varint")?;
+        let c = *b.get(*i).ok_or(OnnxHeaderError::TruncatedVarint)?;
         *i += 1;
         v |= ((c & 0x7f) as u64) << shift;
         if c & 0x80 == 0 {
             return Ok(v);
         }
     }
-    Err("varint longer than 10 bytes".into())
+    Err(OnnxHeaderError::LongVarint)
 }
 
 /// One protobuf field: number, wire type, varint value, payload (length-delimited fields).
 type Field<'a> = (u64, u8, u64, &'a [u8]);
 
 /// The fields of one message.
-fn fields(b: &[u8]) -> Result<Vec<Field<'_>>, String> {
+fn fields(b: &[u8]) -> Result<Vec<Field<'_>>, OnnxHeaderError> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
@@ -49,14 +72,14 @@ fn fields(b: &[u8]) -> Result<Vec<Field<'_>>, String> {
                 i = i
                     .checked_add(8)
                     .filter(|&e| e <= b.len())
-                    .ok_or("truncated")?;
+                    .ok_or(OnnxHeaderError::TruncatedField)?;
             }
             2 => {
                 let n = varint(b, &mut i)? as usize;
                 let end = i
                     .checked_add(n)
                     .filter(|&e| e <= b.len())
-                    .ok_or("truncated field")?;
+                    .ok_or(OnnxHeaderError::TruncatedField)?;
                 out.push((field, wire, 0, &b[i..end]));
                 i = end;
             }
@@ -64,16 +87,16 @@ fn fields(b: &[u8]) -> Result<Vec<Field<'_>>, String> {
                 i = i
                     .checked_add(4)
                     .filter(|&e| e <= b.len())
-                    .ok_or("truncated")?;
+                    .ok_or(OnnxHeaderError::TruncatedField)?;
             }
-            w => return Err(format!("unknown protobuf wire type {w}: not an ONNX model")),
+            w => return Err(OnnxHeaderError::WireType(w)),
         }
     }
     Ok(out)
 }
 
 /// Parses the header of the ONNX model in `bytes`.
-pub fn parse_header(bytes: &[u8]) -> Result<OnnxHeader, String> {
+pub fn parse_header(bytes: &[u8]) -> Result<OnnxHeader, OnnxHeaderError> {
     let mut h = OnnxHeader::default();
     let (mut name, mut version) = (String::new(), String::new());
     let mut graph = false;
@@ -101,7 +124,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<OnnxHeader, String> {
         }
     }
     if !graph || h.ir_version == 0 {
-        return Err("no ONNX graph or IR version in the file: not an ONNX model".into());
+        return Err(OnnxHeaderError::NotAModel);
     }
     h.producer = [name, version]
         .into_iter()
@@ -112,8 +135,8 @@ pub fn parse_header(bytes: &[u8]) -> Result<OnnxHeader, String> {
 }
 
 /// Reads the header of the ONNX file at `path`.
-pub fn read_header(path: &Path) -> Result<OnnxHeader, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+pub fn read_header(path: &Path) -> Result<OnnxHeader, OnnxHeaderError> {
+    let bytes = std::fs::read(path)?;
     parse_header(&bytes)
 }
 
@@ -132,8 +155,15 @@ mod tests {
 
     #[test]
     fn garbage_is_not_a_model() {
-        assert!(parse_header(b"\xff\xff\xff").is_err());
-        assert!(parse_header(b"PNG not onnx at all").is_err());
-        assert!(parse_header(&[]).is_err());
+        assert!(matches!(
+            parse_header(b"\xff\xff\xff"),
+            Err(OnnxHeaderError::TruncatedVarint)
+        ));
+        // 'P' is field 10 as a varint, 'N' its value, 'G' = field 8 with wire type 7
+        assert!(matches!(
+            parse_header(b"PNG not onnx at all"),
+            Err(OnnxHeaderError::WireType(7))
+        ));
+        assert!(matches!(parse_header(&[]), Err(OnnxHeaderError::NotAModel)));
     }
 }

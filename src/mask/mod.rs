@@ -82,26 +82,46 @@ pub struct RgbLabel {
     pub label: u16,
 }
 
+/// Why a `R,G,B=LABEL` mapping could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RgbLabelError {
+    /// Not of the form `R,G,B=LABEL`.
+    #[error("'{0}' is not R,G,B=LABEL (e.g. 255,0,0=1)")]
+    Form(String),
+    /// A colour component outside 0–255.
+    #[error("'{input}' is not R,G,B=LABEL (e.g. 255,0,0=1): '{component}' is not 0–255")]
+    Component {
+        /// The whole text.
+        input: String,
+        /// The bad component.
+        component: String,
+    },
+    /// A label outside 0–65535.
+    #[error("'{0}' is not R,G,B=LABEL (e.g. 255,0,0=1): label must be 0–65535")]
+    Label(String),
+}
+
 impl FromStr for RgbLabel {
-    type Err = String;
+    type Err = RgbLabelError;
     /// Parses `R,G,B=LABEL`, e.g. `255,0,0=1`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let err = || format!("'{s}' is not R,G,B=LABEL (e.g. 255,0,0=1)");
-        let (colour, label) = s.split_once('=').ok_or_else(err)?;
+    fn from_str(s: &str) -> Result<Self, RgbLabelError> {
+        let form = || RgbLabelError::Form(s.to_string());
+        let (colour, label) = s.split_once('=').ok_or_else(form)?;
         let parts: Vec<&str> = colour.split(',').map(str::trim).collect();
         if parts.len() != 3 {
-            return Err(err());
+            return Err(form());
         }
         let mut rgb = [0u8; 3];
         for (c, p) in rgb.iter_mut().zip(&parts) {
-            *c = p
-                .parse()
-                .map_err(|_| format!("{}: '{p}' is not 0–255", err()))?;
+            *c = p.parse().map_err(|_| RgbLabelError::Component {
+                input: s.to_string(),
+                component: p.to_string(),
+            })?;
         }
         let label = label
             .trim()
             .parse()
-            .map_err(|_| format!("{}: label must be 0–65535", err()))?;
+            .map_err(|_| RgbLabelError::Label(s.to_string()))?;
         Ok(RgbLabel { rgb, label })
     }
 }

@@ -17,8 +17,11 @@ fn map_err(path: &Path, e: TiffError) -> MaskError {
     match e {
         TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             // say where the structure runs past the end, when it does
-            match crate::slide::direct::tiff_damage(&path) {
-                Some(detail) => MaskError::Corrupt { path, detail },
+            match crate::slide::ifd::tiff_damage(&path) {
+                Some(damage) => MaskError::Corrupt {
+                    path,
+                    detail: damage.to_string(),
+                },
                 None => MaskError::Truncated { path },
             }
         }

@@ -44,7 +44,7 @@ pub enum PatchError {
     TooMany { cols: u32, rows: u32 },
     /// GeoJSON annotations that cannot be used.
     #[error("annotations: {0}")]
-    Annotations(String),
+    Annotations(crate::vector::ReadError),
     /// No patch has any tissue.
     #[error(
         "no tissue in any patch of {slide}: check the slide, the tissue mask or --tissue-method"
@@ -217,7 +217,7 @@ fn geojson_fractions(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<f64>, PatchError> {
     use crate::vector::{read_annotations, PixelRule};
-    let ann = read_annotations(&mf.path).map_err(|e| PatchError::Annotations(e.to_string()))?;
+    let ann = read_annotations(&mf.path).map_err(PatchError::Annotations)?;
     let d = mf.downsample.unwrap_or(4.0);
     let (w, h) = (
         ((sw as f64 / d).floor() as usize).max(1),

@@ -10,13 +10,17 @@
 //! anything else the caller falls back to OpenSlide. Set `H2G_SLIDE_READER=openslide` to turn it
 //! off.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::turbojpeg::{self, JpegSpace};
+use super::ifd::{
+    read_ifds, Ifd, TAG_BITS, TAG_COMPRESSION, TAG_HEIGHT, TAG_PHOTOMETRIC, TAG_PLANAR,
+    TAG_SAMPLES, TAG_TILE_COUNTS, TAG_TILE_H, TAG_TILE_OFFSETS, TAG_TILE_W, TAG_WIDTH,
+};
+use super::turbojpeg::{self, JpegError, JpegSpace};
 use super::RgbImage;
 
 /// The decoded-tile cache's default budget in bytes.
@@ -37,7 +41,31 @@ struct TiledJpeg {
     space: JpegSpace,
 }
 
-type Decoded = Result<Arc<Vec<u8>>, String>;
+/// Why a tile could not be served directly (the caller then asks OpenSlide).
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum TileError {
+    /// A tile byte count outside 2 bytes – 64 MiB.
+    #[error("a tile of {0} bytes is implausible")]
+    Implausible(u64),
+    /// The tile's bytes could not be read.
+    #[error("reading {len} bytes at offset {offset}: {error}")]
+    Read {
+        /// Where the tile starts.
+        offset: u64,
+        /// Its length.
+        len: u64,
+        /// The I/O error, as text (decoded tiles are shared between readers, so cloned).
+        error: String,
+    },
+    /// The tile's bytes are no JPEG stream.
+    #[error("tile data does not start with a JPEG start marker")]
+    NoStartMarker,
+    /// TurboJPEG refused the stream.
+    #[error(transparent)]
+    Jpeg(#[from] JpegError),
+}
+
+type Decoded = Result<Arc<Vec<u8>>, TileError>;
 
 struct Cache {
     budget: usize,
@@ -207,7 +235,9 @@ impl DirectLevels {
             let stream = stream(&self.file, t, off, len)?;
             // a tile in another colour space than the TIFF's (a JFIF marker overriding ours) is
             // refused, and OpenSlide, which forces the TIFF's, reads it
-            turbojpeg::decode_rgb(&stream, t.tile_w, t.tile_h, t.space).map(Arc::new)
+            Ok(Arc::new(turbojpeg::decode_rgb(
+                &stream, t.tile_w, t.tile_h, t.space,
+            )?))
         });
         got.ok().map(Some)
     }
@@ -221,9 +251,9 @@ impl DirectLevels {
 /// but libjpeg takes the colour space from an Adobe marker's transform flag when there is no JFIF
 /// marker, which gives the same decoder set-up. A tile with a JFIF marker keeps its own colour
 /// space, and the caller's check sends it to OpenSlide if that differs.
-fn stream(file: &File, t: &TiledJpeg, off: u64, len: u64) -> Result<Vec<u8>, String> {
+fn stream(file: &File, t: &TiledJpeg, off: u64, len: u64) -> Result<Vec<u8>, TileError> {
     if !(2..=64 << 20).contains(&len) {
-        return Err(format!("a tile of {len} bytes is implausible"));
+        return Err(TileError::Implausible(len));
     }
     let transform = match t.space {
         JpegSpace::Rgb => 0,
@@ -240,206 +270,16 @@ fn stream(file: &File, t: &TiledJpeg, off: u64, len: u64) -> Result<Vec<u8>, Str
     let start = buf.len();
     buf.resize(start + len as usize, 0);
     file.read_exact_at(&mut buf[start..], off)
-        .map_err(|e| format!("reading {len} bytes at offset {off}: {e}"))?;
+        .map_err(|e| TileError::Read {
+            offset: off,
+            len,
+            error: e.to_string(),
+        })?;
     if !buf[start..].starts_with(&[0xFF, 0xD8]) {
-        return Err("tile data does not start with a JPEG start marker".into());
+        return Err(TileError::NoStartMarker);
     }
     buf.drain(start..start + 2);
     Ok(buf)
-}
-
-const TAG_WIDTH: u16 = 256;
-const TAG_HEIGHT: u16 = 257;
-const TAG_BITS: u16 = 258;
-const TAG_COMPRESSION: u16 = 259;
-const TAG_PHOTOMETRIC: u16 = 262;
-const TAG_SAMPLES: u16 = 277;
-const TAG_PLANAR: u16 = 284;
-const TAG_TILE_W: u16 = 322;
-const TAG_TILE_H: u16 = 323;
-const TAG_TILE_OFFSETS: u16 = 324;
-const TAG_TILE_COUNTS: u16 = 325;
-const TAG_JPEG_TABLES: u16 = 347;
-
-/// The tags of one IFD that matter here: integer values, and the JPEG tables.
-#[derive(Debug, Default)]
-struct Ifd {
-    ints: HashMap<u16, Vec<u64>>,
-    tables: Option<Vec<u8>>,
-}
-
-impl Ifd {
-    /// A single-valued integer tag.
-    fn get(&self, tag: u16) -> Option<u64> {
-        match self.ints.get(&tag).map(Vec::as_slice) {
-            Some([v]) => Some(*v),
-            _ => None,
-        }
-    }
-}
-
-struct Reader<'a> {
-    file: &'a File,
-    len: u64,
-    big_endian: bool,
-    bigtiff: bool,
-}
-
-impl Reader<'_> {
-    fn bytes(&self, at: u64, n: usize) -> Result<Vec<u8>, String> {
-        // a damaged count must not allocate more than the file holds
-        if at.checked_add(n as u64).is_none_or(|end| end > self.len) {
-            return Err(format!(
-                "its structure continues at byte {at}, past the end of the file ({} bytes): a \
-                 truncated copy?",
-                self.len
-            ));
-        }
-        let mut b = vec![0u8; n];
-        self.file
-            .read_exact_at(&mut b, at)
-            .map_err(|e| format!("TIFF structure past the end of the file ({e})"))?;
-        Ok(b)
-    }
-
-    fn uint(&self, b: &[u8]) -> u64 {
-        let fold = |v: u64, x: &u8| (v << 8) | *x as u64;
-        if self.big_endian {
-            b.iter().fold(0, fold)
-        } else {
-            b.iter().rev().fold(0, fold)
-        }
-    }
-
-    /// One IFD at `at`: its tags of interest and the offset of the next IFD.
-    fn ifd(&self, at: u64) -> Result<(Ifd, u64), String> {
-        let (count_len, entry_len, ptr_len) = if self.bigtiff { (8, 20, 8) } else { (2, 12, 4) };
-        let n = self.uint(&self.bytes(at, count_len)?);
-        if n > 4096 {
-            return Err(format!("an IFD with {n} entries"));
-        }
-        let raw = self.bytes(at + count_len as u64, n as usize * entry_len + ptr_len)?;
-        let mut ifd = Ifd::default();
-        for e in raw[..n as usize * entry_len].chunks_exact(entry_len) {
-            let tag = self.uint(&e[0..2]) as u16;
-            let typ = self.uint(&e[2..4]) as u16;
-            let (count, field) = if self.bigtiff {
-                (self.uint(&e[4..12]), &e[12..20])
-            } else {
-                (self.uint(&e[4..8]), &e[8..12])
-            };
-            let wanted = matches!(
-                tag,
-                TAG_WIDTH
-                    | TAG_HEIGHT
-                    | TAG_BITS
-                    | TAG_COMPRESSION
-                    | TAG_PHOTOMETRIC
-                    | TAG_SAMPLES
-                    | TAG_PLANAR
-                    | TAG_TILE_W
-                    | TAG_TILE_H
-                    | TAG_TILE_OFFSETS
-                    | TAG_TILE_COUNTS
-                    | TAG_JPEG_TABLES
-                    | 273
-                    | 279
-            );
-            if !wanted {
-                continue;
-            }
-            let size: u64 = match typ {
-                1 | 7 => 1,
-                3 => 2,
-                4 | 13 => 4,
-                16 | 18 => 8,
-                _ => continue,
-            };
-            let total = size
-                .checked_mul(count)
-                .filter(|&t| t <= 1 << 28)
-                .ok_or_else(|| format!("tag {tag} has {count} values"))?;
-            let data = if total <= field.len() as u64 {
-                field[..total as usize].to_vec()
-            } else {
-                self.bytes(self.uint(field), total as usize)?
-            };
-            if tag == TAG_JPEG_TABLES {
-                ifd.tables = Some(data);
-            } else {
-                let vals = data
-                    .chunks_exact(size as usize)
-                    .map(|c| self.uint(c))
-                    .collect();
-                ifd.ints.insert(tag, vals);
-            }
-        }
-        let next = self.uint(&raw[n as usize * entry_len..]);
-        Ok((ifd, next))
-    }
-}
-
-/// Why a TIFF file is damaged, if it is: its IFD chain or a tile/strip it points to lies past
-/// the end of the file (a truncated copy), or the chain cannot be parsed.
-pub fn tiff_damage(path: &Path) -> Option<String> {
-    let file = File::open(path).ok()?;
-    let len = file.metadata().ok()?.len();
-    let ifds = match read_ifds(&file) {
-        Ok(i) => i,
-        Err(e) => return Some(e),
-    };
-    for (n, d) in ifds.iter().enumerate() {
-        for (offs, counts) in [(TAG_TILE_OFFSETS, TAG_TILE_COUNTS), (273u16, 279u16)] {
-            let (Some(o), Some(c)) = (d.ints.get(&offs), d.ints.get(&counts)) else {
-                continue;
-            };
-            if let Some(end) = o.iter().zip(c).map(|(o, c)| o.saturating_add(*c)).max() {
-                if end > len {
-                    return Some(format!(
-                        "image {n} has data up to byte {end}, but the file ends at byte {len} \
-                         (a truncated copy?)"
-                    ));
-                }
-            }
-        }
-    }
-    None
-}
-
-/// Reads the main IFD chain (at most 1024 IFDs, no loops).
-fn read_ifds(file: &File) -> Result<Vec<Ifd>, String> {
-    let mut head = [0u8; 16];
-    file.read_exact_at(&mut head[..8], 0)
-        .map_err(|e| format!("not a TIFF ({e})"))?;
-    let big_endian = match &head[..2] {
-        b"II" => false,
-        b"MM" => true,
-        _ => return Err("not a TIFF".into()),
-    };
-    let mut r = Reader {
-        file,
-        len: file.metadata().map_err(|e| e.to_string())?.len(),
-        big_endian,
-        bigtiff: false,
-    };
-    let mut at = match r.uint(&head[2..4]) {
-        42 => r.uint(&head[4..8]),
-        43 => {
-            file.read_exact_at(&mut head, 0)
-                .map_err(|e| format!("not a BigTIFF ({e})"))?;
-            r.bigtiff = true;
-            r.uint(&head[8..16])
-        }
-        v => return Err(format!("TIFF version {v}")),
-    };
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    while at != 0 && out.len() < 1024 && seen.insert(at) {
-        let (ifd, next) = r.ifd(at)?;
-        out.push(ifd);
-        at = next;
-    }
-    Ok(out)
 }
 
 /// The IFD as a directly readable level: tiled, 8-bit RGB/YCbCr, chunky, JPEG (new style), its
@@ -499,8 +339,8 @@ fn tiled_jpeg(file: &File, d: &Ifd) -> Option<TiledJpeg> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ifd::tests::{file_with, tiff};
     use super::*;
-    use std::io::Write;
 
     fn cache(budget: usize) -> Cache {
         Cache {
@@ -535,63 +375,6 @@ mod tests {
         assert_eq!(decodes.load(std::sync::atomic::Ordering::SeqCst), 5);
     }
 
-    /// A classic TIFF with one IFD of SHORT/LONG entries (inline or not), in either byte order.
-    fn tiff(big_endian: bool, entries: &[(u16, u16, Vec<u32>)], next_self: bool) -> Vec<u8> {
-        let w16 = |v: u16| {
-            if big_endian {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        let w32 = |v: u32| {
-            if big_endian {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        let mut out = Vec::new();
-        out.extend_from_slice(if big_endian { b"MM" } else { b"II" });
-        out.extend_from_slice(&w16(42));
-        out.extend_from_slice(&w32(8));
-        let ifd_len = 2 + 12 * entries.len() + 4;
-        let mut extra: Vec<u8> = Vec::new();
-        out.extend_from_slice(&w16(entries.len() as u16));
-        for (tag, typ, vals) in entries {
-            out.extend_from_slice(&w16(*tag));
-            out.extend_from_slice(&w16(*typ));
-            out.extend_from_slice(&w32(vals.len() as u32));
-            let bytes: Vec<u8> = vals
-                .iter()
-                .flat_map(|&v| {
-                    if *typ == 3 {
-                        w16(v as u16).to_vec()
-                    } else {
-                        w32(v).to_vec()
-                    }
-                })
-                .collect();
-            if bytes.len() <= 4 {
-                let mut f = bytes.clone();
-                f.resize(4, 0);
-                out.extend_from_slice(&f);
-            } else {
-                out.extend_from_slice(&w32((8 + ifd_len + extra.len()) as u32));
-                extra.extend_from_slice(&bytes);
-            }
-        }
-        out.extend_from_slice(&w32(if next_self { 8 } else { 0 }));
-        out.extend_from_slice(&extra);
-        out
-    }
-
-    fn file_with(bytes: &[u8]) -> tempfile::NamedTempFile {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(bytes).unwrap();
-        f
-    }
-
     #[test]
     fn ifds_parse_in_both_byte_orders_and_a_loop_ends() {
         for be in [false, true] {
@@ -617,27 +400,6 @@ mod tests {
             assert_eq!(d.ints[&TAG_TILE_OFFSETS], vec![11, 22, 33, 44, 55, 66]);
             // not JPEG-compressed: no direct level
             assert!(tiled_jpeg(f.as_file(), d).is_none());
-        }
-    }
-
-    #[test]
-    fn damaged_tiffs_are_errors_not_panics() {
-        let good = tiff(false, &[(TAG_TILE_OFFSETS, 4, vec![1, 2, 3, 4])], false);
-        for cut in 0..good.len() {
-            let f = file_with(&good[..cut]);
-            let _ = read_ifds(f.as_file());
-        }
-        let mut huge = tiff(false, &[(TAG_TILE_OFFSETS, 4, vec![1, 2])], false);
-        huge[14..18].copy_from_slice(&u32::MAX.to_le_bytes()); // count of the first entry
-        let f = file_with(&huge);
-        assert!(read_ifds(f.as_file()).is_err());
-        for junk in [
-            &b"not a tiff at all"[..],
-            b"II\x2b\x00\x08\x00\x00\x00",
-            b"II\x07\x00",
-        ] {
-            let f = file_with(junk);
-            assert!(read_ifds(f.as_file()).is_err());
         }
     }
 }

@@ -2,6 +2,7 @@
 //! slide, metadata (pixel size, objective power) and reading at any resolution.
 
 pub(crate) mod direct;
+pub(crate) mod ifd;
 mod meta;
 mod openslide;
 mod picture;

@@ -136,7 +136,7 @@ fn unsupported_reason(path: &Path) -> String {
         || head.starts_with(b"II+\0")
         || head.starts_with(b"MM\0+")
     {
-        if let Some(damage) = super::direct::tiff_damage(path) {
+        if let Some(damage) = super::ifd::tiff_damage(path) {
             return format!("it is a damaged TIFF: {damage}");
         }
         return format!(

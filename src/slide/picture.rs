@@ -20,27 +20,27 @@ impl PictureSlide {
     /// Decodes a PNG or TIFF picture (grey, grey+alpha, RGB or RGBA; 8 or 16 bit), refusing
     /// more than `max_pixels`.
     pub fn open(path: &Path, max_pixels: u64) -> Result<Self, SlideError> {
-        let bad = |reason: String| SlideError::Unsupported {
+        let bad = |e: PictureError| SlideError::Unsupported {
             path: path.into(),
-            reason,
+            reason: e.to_string(),
         };
         let mut file = File::open(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => SlideError::NotFound { path: path.into() },
-            _ => bad(e.to_string()),
+            _ => bad(PictureError::Io(e)),
         })?;
         let mut head = Vec::with_capacity(8);
         (&mut file)
             .take(8)
             .read_to_end(&mut head)
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(PictureError::Io(e)))?;
         file.seek(SeekFrom::Start(0))
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(PictureError::Io(e)))?;
         let (image, format) = if head.starts_with(b"\x89PNG") {
             (decode_png(file, max_pixels).map_err(bad)?, "png")
         } else if head.starts_with(b"II") || head.starts_with(b"MM") {
             (decode_tiff(file, max_pixels).map_err(bad)?, "tiff")
         } else {
-            return Err(bad("not a PNG or TIFF picture".into()));
+            return Err(bad(PictureError::Format));
         };
         let mut props = BTreeMap::new();
         props.insert("h2g.picture-format".into(), format.into());
@@ -52,12 +52,35 @@ impl PictureSlide {
     }
 }
 
-fn check(w: u32, h: u32, max: u64) -> Result<(), String> {
-    if w == 0 || h == 0 {
-        return Err("the picture has no pixels".into());
+/// Why a file cannot be read as a flat picture.
+#[derive(Debug, thiserror::Error)]
+enum PictureError {
+    #[error("{0}")]
+    Io(std::io::Error),
+    #[error("not a PNG or TIFF picture")]
+    Format,
+    #[error("the picture has no pixels")]
+    Empty,
+    #[error("{width} × {height} pixels is over the limit of {max}")]
+    TooLarge { width: u32, height: u32, max: u64 },
+    #[error("PNG: {0}")]
+    Png(#[from] png::DecodingError),
+    #[error("PNG: too large")]
+    PngBuffer,
+    #[error("TIFF: {0}")]
+    Tiff(#[from] tiff::TiffError),
+    #[error("TIFF pictures must be 8-bit grey or RGB(A), this one is {0:?}")]
+    TiffColour(tiff::ColorType),
+    #[error("TIFF: unexpected sample type")]
+    TiffSamples,
+}
+
+fn check(width: u32, height: u32, max: u64) -> Result<(), PictureError> {
+    if width == 0 || height == 0 {
+        return Err(PictureError::Empty);
     }
-    if w as u64 * h as u64 > max {
-        return Err(format!("{w} × {h} pixels is over the limit of {max}"));
+    if width as u64 * height as u64 > max {
+        return Err(PictureError::TooLarge { width, height, max });
     }
     Ok(())
 }
@@ -77,41 +100,35 @@ fn to_rgb(w: u32, h: u32, channels: usize, data: &[u8]) -> RgbImage {
     }
 }
 
-fn decode_png(file: File, max: u64) -> Result<RgbImage, String> {
+fn decode_png(file: File, max: u64) -> Result<RgbImage, PictureError> {
     let mut d = png::Decoder::new(BufReader::new(file));
     d.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     d.set_limits(png::Limits { bytes: usize::MAX });
-    let info = d.read_header_info().map_err(|e| format!("PNG: {e}"))?;
+    let info = d.read_header_info()?;
     check(info.width, info.height, max)?;
-    let mut r = d.read_info().map_err(|e| format!("PNG: {e}"))?;
-    let size = r.output_buffer_size().ok_or("PNG: too large")?;
+    let mut r = d.read_info()?;
+    let size = r.output_buffer_size().ok_or(PictureError::PngBuffer)?;
     let mut buf = vec![0; size];
-    let out = r.next_frame(&mut buf).map_err(|e| format!("PNG: {e}"))?;
+    let out = r.next_frame(&mut buf)?;
     let channels = out.color_type.samples();
     Ok(to_rgb(out.width, out.height, channels, &buf))
 }
 
-fn decode_tiff(file: File, max: u64) -> Result<RgbImage, String> {
+fn decode_tiff(file: File, max: u64) -> Result<RgbImage, PictureError> {
     use tiff::decoder::{Decoder, DecodingResult, Limits};
-    let mut d = Decoder::new(BufReader::new(file))
-        .map_err(|e| format!("TIFF: {e}"))?
-        .with_limits(Limits::unlimited());
-    let (w, h) = d.dimensions().map_err(|e| format!("TIFF: {e}"))?;
+    let mut d = Decoder::new(BufReader::new(file))?.with_limits(Limits::unlimited());
+    let (w, h) = d.dimensions()?;
     check(w, h, max)?;
-    let channels = match d.colortype().map_err(|e| format!("TIFF: {e}"))? {
+    let channels = match d.colortype()? {
         tiff::ColorType::Gray(8) => 1,
         tiff::ColorType::GrayA(8) => 2,
         tiff::ColorType::RGB(8) => 3,
         tiff::ColorType::RGBA(8) => 4,
-        other => {
-            return Err(format!(
-                "TIFF pictures must be 8-bit grey or RGB(A), this one is {other:?}"
-            ))
-        }
+        other => return Err(PictureError::TiffColour(other)),
     };
-    match d.read_image().map_err(|e| format!("TIFF: {e}"))? {
+    match d.read_image()? {
         DecodingResult::U8(v) => Ok(to_rgb(w, h, channels, &v)),
-        _ => Err("TIFF: unexpected sample type".into()),
+        _ => Err(PictureError::TiffSamples),
     }
 }
 

@@ -132,15 +132,51 @@ thread_local! {
     static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
-fn with_handle<T>(f: impl FnOnce(&Api, *mut c_void) -> Result<T, String>) -> Result<T, String> {
-    let a = api().ok_or_else(|| "libturbojpeg is not available".to_string())?;
+/// Why a JPEG tile could not be decoded by TurboJPEG.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JpegError {
+    /// libturbojpeg could not be loaded.
+    #[error("libturbojpeg is not available")]
+    Unavailable,
+    /// tjInitDecompress returned no handle.
+    #[error("libturbojpeg could not create a decompressor")]
+    NoDecompressor,
+    /// The decoder's own message (a damaged or truncated stream, a warning).
+    #[error("{0}")]
+    Decoder(String),
+    /// A tile of another size than the TIFF's tiles.
+    #[error("JPEG tile is {width} × {height} pixels, the TIFF says {tile_w} × {tile_h}")]
+    Size {
+        /// The stream's width.
+        width: u32,
+        /// The stream's height.
+        height: u32,
+        /// The TIFF's tile width.
+        tile_w: u32,
+        /// The TIFF's tile height.
+        tile_h: u32,
+    },
+    /// A tile in another colour space than the TIFF declares.
+    #[error("JPEG tile is {found:?}, the TIFF says {declared:?}")]
+    Space {
+        /// The stream's colour space.
+        found: JpegSpace,
+        /// The TIFF's.
+        declared: JpegSpace,
+    },
+}
+
+fn with_handle<T>(
+    f: impl FnOnce(&Api, *mut c_void) -> Result<T, JpegError>,
+) -> Result<T, JpegError> {
+    let a = api().ok_or(JpegError::Unavailable)?;
     HANDLE.with(|h| {
         let mut h = h.borrow_mut();
         if h.is_none() {
             // SAFETY: plain constructor call; a null result is checked.
             let p = unsafe { (a.init)() };
             if p.is_null() {
-                return Err("libturbojpeg could not create a decompressor".into());
+                return Err(JpegError::NoDecompressor);
             }
             *h = Some(Handle(p));
         }
@@ -149,21 +185,21 @@ fn with_handle<T>(f: impl FnOnce(&Api, *mut c_void) -> Result<T, String>) -> Res
     })
 }
 
-fn last_error(a: &Api, h: *mut c_void) -> String {
+fn last_error(a: &Api, h: *mut c_void) -> JpegError {
     // SAFETY: tjGetErrorStr2 returns a NUL-terminated string owned by the handle (or a static
     // one), valid until the next call on this handle, which is after we copy it.
     unsafe {
         let s = (a.error)(h);
-        if s.is_null() {
+        JpegError::Decoder(if s.is_null() {
             "unknown JPEG error".into()
         } else {
             CStr::from_ptr(s).to_string_lossy().into_owned()
-        }
+        })
     }
 }
 
 /// Width, height and colour space of a complete JPEG stream.
-pub fn header(jpeg: &[u8]) -> Result<(u32, u32, JpegSpace), String> {
+pub fn header(jpeg: &[u8]) -> Result<(u32, u32, JpegSpace), JpegError> {
     with_handle(|a, h| {
         let (mut w, mut hh, mut sub, mut cs) = (0, 0, 0, 0);
         // SAFETY: the buffer pointer and length describe `jpeg`; the outputs are local ints.
@@ -199,15 +235,21 @@ pub fn decode_rgb(
     width: u32,
     height: u32,
     space: JpegSpace,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, JpegError> {
     let (w, h, s) = header(jpeg)?;
     if (w, h) != (width, height) {
-        return Err(format!(
-            "JPEG tile is {w} × {h} pixels, the TIFF says {width} × {height}"
-        ));
+        return Err(JpegError::Size {
+            width: w,
+            height: h,
+            tile_w: width,
+            tile_h: height,
+        });
     }
     if s != space {
-        return Err(format!("JPEG tile is {s:?}, the TIFF says {space:?}"));
+        return Err(JpegError::Space {
+            found: s,
+            declared: space,
+        });
     }
     let mut out = vec![0u8; 3 * width as usize * height as usize];
     with_handle(|a, hd| {

@@ -18,9 +18,17 @@ pub enum TiffError {
     /// A level has no pixels.
     #[error("the image has no pixels")]
     EmptyImage,
-    /// A format feature this writer does not produce.
-    #[error("unsupported TIFF layout: {0}")]
-    Unsupported(String),
+    /// A sample depth other than 8 or 16 bits.
+    #[error("unsupported TIFF layout: {0} bits per sample (8 or 16)")]
+    BitsPerSample(u16),
+    /// A colour map whose length is not 3 × 2^bits entries.
+    #[error("unsupported TIFF layout: colour map of {entries} entries (need {need})")]
+    ColourMap {
+        /// Entries given.
+        entries: usize,
+        /// Entries needed.
+        need: usize,
+    },
     /// A tile index outside its level's grid.
     #[error("tile ({tx}, {ty}) is outside level {level}")]
     TileOutOfRange { level: usize, tx: u32, ty: u32 },

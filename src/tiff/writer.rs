@@ -137,18 +137,15 @@ impl<W: Write + Seek> PyramidWriter<W> {
             return Err(TiffError::EmptyImage);
         }
         if !matches!(layout.bits_per_sample, 8 | 16) {
-            return Err(TiffError::Unsupported(format!(
-                "{} bits per sample",
-                layout.bits_per_sample
-            )));
+            return Err(TiffError::BitsPerSample(layout.bits_per_sample));
         }
         if let Some(map) = &layout.colormap {
             let want = 3usize << layout.bits_per_sample;
             if map.len() != want {
-                return Err(TiffError::Unsupported(format!(
-                    "colour map of {} entries (need {want})",
-                    map.len()
-                )));
+                return Err(TiffError::ColourMap {
+                    entries: map.len(),
+                    need: want,
+                });
             }
         }
         out.seek(SeekFrom::Start(0))?;

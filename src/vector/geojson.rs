@@ -23,11 +23,16 @@ pub struct ClassSpec {
     pub color: [u8; 3],
 }
 
+/// A `--class` value that is not `LABEL=NAME[:#RRGGBB]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not LABEL=NAME[:#RRGGBB] (e.g. 1=Tumor:#c80000)")]
+pub struct ClassSpecError(pub String);
+
 impl FromStr for ClassSpec {
-    type Err = String;
+    type Err = ClassSpecError;
     /// Parses `LABEL=NAME` or `LABEL=NAME:#RRGGBB`, e.g. `1=Tumor:#c80000`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let err = || format!("'{s}' is not LABEL=NAME[:#RRGGBB] (e.g. 1=Tumor:#c80000)");
+    fn from_str(s: &str) -> Result<Self, ClassSpecError> {
+        let err = || ClassSpecError(s.to_string());
         let (label, rest) = s.split_once('=').ok_or_else(err)?;
         let label: u64 = label.trim().parse().map_err(|_| err())?;
         let (name, color) = match rest.rsplit_once(":#") {

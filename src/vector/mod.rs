@@ -13,15 +13,15 @@ mod sweep;
 mod trace;
 
 pub use geojson::{
-    default_color, fmt_coord, uuid_from, write_geojson, ClassEncoding, ClassSpec, GeoJsonWriter,
-    Placement,
+    default_color, fmt_coord, uuid_from, write_geojson, ClassEncoding, ClassSpec, ClassSpecError,
+    GeoJsonWriter, Placement,
 };
 pub use geom::{meet, meetings, segment_meetings, self_crossing, Conflict, Coord, Meet, Segment};
 pub use java2d::{stroke_is_thin, Figure, QupathFill, WideLineError, TILE as QUPATH_TILE};
 pub use raster::{rasterize, PixelRule, PolygonF, ScanFill};
 pub use read::{
-    classification_name, is_geojson_path, read_annotations, Annotation, Annotations, Marks,
-    ReadError,
+    classification_name, is_geojson_path, read_annotations, Annotation, Annotations, AsapError,
+    FeatureError, Marks, Place, Positions, ReadError,
 };
 pub use simplify::{simplify_polygon, simplify_topology};
 pub use stream::{row_runs, LabelTracer};

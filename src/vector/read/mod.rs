@@ -1,0 +1,456 @@
+//! Reading QuPath GeoJSON as every QuPath version writes it.
+//!
+//! Accepted: a FeatureCollection, a single Feature, a bare array of Features, or a bare
+//! geometry; gzip (`.gz`); zip archives (every `.json`/`.geojson` entry); bare `NaN` / `Infinity` tokens (QuPath ≤ 0.4); duplicate keys
+//! (the last wins); nested `children` / `childObjects`; classification as a string (derived
+//! classes `"Tumor: Positive"`), `{name}` / `{names}` (≥ 0.4) or legacy `{name, colorRGB,
+//! parentClass}` (≤ 0.3). Polygon and MultiPolygon geometries are kept (GeometryCollections
+//! are searched for them), with QuPath's `"isEllipse"` member; features without area are
+//! counted as skipped and their points and lines kept apart (`Annotations::marks`). ASAP XML (CAMELYON16):
+//! `Polygon` and `Spline` annotations become polygons through their listed points (a spline's
+//! control points, as ASAP stores them), classed by `PartOfGroup`; `Dot` and `PointSet` are
+//! skipped.
+
+mod asap;
+mod features;
+mod lenient;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use asap::read_asap;
+pub use asap::AsapError;
+use features::collect;
+pub use features::{classification_name, FeatureError, Place, Positions};
+use lenient::Lenient;
+
+/// Errors reading annotations.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("cannot read {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not JSON, even leniently (bare NaN and Infinity allowed).
+    #[error("{} is not GeoJSON: {error}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error, with its line and column.
+        error: serde_json::Error,
+    },
+    /// Well-formed JSON, but a feature in it is not a valid annotation: coordinates that are
+    /// not finite numbers, polygons without coordinates, positions beyond any slide.
+    #[error(
+        "{}: {problem}{}",
+        path.display(),
+        line.map(|l| format!(" (the feature ending on line {l})")).unwrap_or_default()
+    )]
+    Feature {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and in which feature.
+        problem: FeatureError,
+        /// The line the feature ends on.
+        line: Option<usize>,
+    },
+    /// An ASAP XML file that is truncated or has a bad coordinate.
+    #[error("{}: {problem}", path.display())]
+    Asap {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: AsapError,
+    },
+    /// A damaged zip archive.
+    #[error("{} is not GeoJSON: zip archive: {error}", path.display())]
+    Zip {
+        /// The archive.
+        path: PathBuf,
+        /// The zip reader's error.
+        error: zip::result::ZipError,
+    },
+    /// An entry of a zip archive that cannot be read as annotations.
+    #[error("{} is not GeoJSON: zip archive: {entry}: {error}", path.display())]
+    ZipEntry {
+        /// The archive.
+        path: PathBuf,
+        /// The entry's name.
+        entry: String,
+        /// Why it cannot be read.
+        error: Box<ReadError>,
+    },
+    /// A zip archive without any `.json`/`.geojson` entry.
+    #[error("{}: the zip archive holds no .json or .geojson entry", path.display())]
+    EmptyZip {
+        /// The archive.
+        path: PathBuf,
+    },
+}
+
+/// Coordinates beyond this many pixels from the origin are beyond any whole-slide image.
+pub const MAX_COORDINATE: f64 = 1e9;
+
+/// One annotation's polygons and class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    /// Class name (`None` when unclassified).
+    pub class: Option<String>,
+    /// Polygons, each a list of rings (shell first), in the file's coordinates.
+    pub polygons: Vec<Vec<Vec<(f64, f64)>>>,
+    /// The geometry carried `"isEllipse": true` (QuPath ≥ 0.4 writes its ellipses so): QuPath
+    /// rebuilds an ellipse on the polygon's envelope.
+    pub ellipse: bool,
+}
+
+/// A feature without area: points or lines, with its class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marks {
+    /// Class name (`None` when unclassified).
+    pub class: Option<String>,
+    /// Points (Point, MultiPoint).
+    pub points: Vec<(f64, f64)>,
+    /// Lines (LineString, MultiLineString), each a list of positions.
+    pub lines: Vec<Vec<(f64, f64)>>,
+}
+
+/// What a file held.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Annotations {
+    /// Polygonal annotations.
+    pub items: Vec<Annotation>,
+    /// Features without area (points, lines; kept in `marks`) or without any geometry.
+    pub skipped: usize,
+    /// The points and lines of the features without area, in file order.
+    pub marks: Vec<Marks>,
+}
+
+impl Annotations {
+    /// The polygons of the annotations whose class passes `keep`, divided by `downsample`
+    /// (level-0 coordinates into mask pixels).
+    pub fn polygons_where(
+        &self,
+        keep: impl Fn(Option<&str>) -> bool,
+        downsample: f64,
+    ) -> Vec<super::PolygonF> {
+        self.items
+            .iter()
+            .filter(|i| keep(i.class.as_deref()))
+            .flat_map(|i| {
+                i.polygons.iter().map(|p| {
+                    p.iter()
+                        .map(|r| {
+                            r.iter()
+                                .map(|&(x, y)| (x / downsample, y / downsample))
+                                .collect()
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    }
+}
+
+impl Annotations {
+    /// The figures QuPath draws for the annotations whose class passes `keep`, in
+    /// full-resolution coordinates: areas (rectangles and ellipses recognised as QuPath does),
+    /// then points, then lines (one figure per feature, its vertices rounded to float as
+    /// QuPath's paths hold them).
+    pub fn figures_where(&self, keep: impl Fn(Option<&str>) -> bool) -> Vec<super::Figure> {
+        let mut out: Vec<super::Figure> = self
+            .items
+            .iter()
+            .filter(|i| keep(i.class.as_deref()))
+            .filter_map(|i| super::Figure::from_polygons(&i.polygons, i.ellipse))
+            .collect();
+        out.extend(
+            self.marks
+                .iter()
+                .filter(|m| keep(m.class.as_deref()) && !m.points.is_empty())
+                .map(|m| super::Figure::Points(m.points.clone())),
+        );
+        out.extend(
+            self.marks
+                .iter()
+                .filter(|m| keep(m.class.as_deref()) && !m.lines.is_empty())
+                .map(|m| match m.lines.as_slice() {
+                    // QuPath makes a LineROI (a Line2D.Double) of a two-position LineString
+                    [l] if l.len() == 2 => super::Figure::Line([l[0].0, l[0].1, l[1].0, l[1].1]),
+                    _ => super::Figure::Lines(
+                        m.lines
+                            .iter()
+                            .map(|l| {
+                                l.iter()
+                                    .map(|&(x, y)| (x as f32 as f64, y as f32 as f64))
+                                    .collect()
+                            })
+                            .collect(),
+                    ),
+                }),
+        );
+        out
+    }
+
+    /// How many lines (LineString parts) the annotations whose class passes `keep` hold.
+    pub fn lines_where(&self, keep: impl Fn(Option<&str>) -> bool) -> usize {
+        self.marks
+            .iter()
+            .filter(|m| keep(m.class.as_deref()))
+            .map(|m| m.lines.len())
+            .sum()
+    }
+}
+
+/// Streams a GeoJSON document: the elements of a top-level array or of a `features` array are
+/// parsed and converted one at a time, so a file of millions of features never exists as one
+/// JSON tree in memory.
+struct Top<'a> {
+    out: &'a mut Annotations,
+    /// What was wrong with a feature, when the parse stopped there.
+    bad: &'a mut Option<FeatureError>,
+}
+
+impl Top<'_> {
+    fn take<E: serde::de::Error>(&mut self, v: &Value) -> Result<(), E> {
+        collect(v, self.out).map_err(|e| {
+            let msg = e.to_string();
+            *self.bad = Some(e);
+            E::custom(msg)
+        })
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Top<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Top<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a GeoJSON object or an array of features")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            self.take(&v)?;
+        }
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let mut rest = serde_json::Map::new();
+        let mut streamed = false;
+        while let Some(k) = map.next_key::<String>()? {
+            if k == "features" {
+                map.next_value_seed(Top {
+                    out: &mut *self.out,
+                    bad: &mut *self.bad,
+                })?;
+                streamed = true;
+            } else {
+                let v: Value = map.next_value()?;
+                rest.insert(k, v);
+            }
+        }
+        if !streamed {
+            // a single Feature or a bare geometry
+            self.take(&Value::Object(rest))?;
+        } else if let Some(t) = rest.get("type").and_then(Value::as_str) {
+            if t != "FeatureCollection" {
+                let e = FeatureError::NotACollection(t.to_string());
+                let msg = e.to_string();
+                *self.bad = Some(e);
+                return Err(serde::de::Error::custom(msg));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads GeoJSON from `r` (buffered), streaming.
+fn read_json(path: &Path, r: impl std::io::BufRead) -> Result<Annotations, ReadError> {
+    let mut out = Annotations::default();
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(
+        1 << 16,
+        Lenient::new(r),
+    ));
+    let mut bad = None;
+    let top = Top {
+        out: &mut out,
+        bad: &mut bad,
+    };
+    let parsed = serde::de::DeserializeSeed::deserialize(top, &mut de).and_then(|()| de.end());
+    match parsed {
+        Ok(()) => Ok(out),
+        // serde_json's position is the end of the feature: the line is kept
+        Err(e) => Err(match bad {
+            Some(problem) => ReadError::Feature {
+                path: path.into(),
+                problem,
+                line: (e.line() > 0).then_some(e.line()),
+            },
+            None => ReadError::Json {
+                path: path.into(),
+                error: e,
+            },
+        }),
+    }
+}
+
+/// Every `.json`/`.geojson` (or gzipped) entry of a zip archive, as QuPath imports them.
+fn read_zip(path: &Path, bytes: &[u8]) -> Result<Annotations, ReadError> {
+    let zip = |error| ReadError::Zip {
+        path: path.into(),
+        error,
+    };
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip)?;
+    let mut all = Annotations::default();
+    let mut entries = 0;
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).map_err(zip)?;
+        let entry = f.name().map(|n| n.to_string()).unwrap_or_default();
+        let name = entry.to_ascii_lowercase();
+        if !(name.ends_with(".json") || name.ends_with(".geojson") || name.ends_with(".gz")) {
+            continue;
+        }
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)
+            .map_err(|e| zip(zip::result::ZipError::Io(e)))?;
+        let tmp = tempfile::Builder::new()
+            .suffix(".geojson")
+            .tempfile()
+            .map_err(|source| ReadError::Io {
+                path: path.into(),
+                source,
+            })?;
+        std::fs::write(tmp.path(), &buf).map_err(|source| ReadError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let part = read_annotations(tmp.path()).map_err(|e| ReadError::ZipEntry {
+            path: path.into(),
+            entry: entry.clone(),
+            error: Box::new(e),
+        })?;
+        all.items.extend(part.items);
+        all.skipped += part.skipped;
+        all.marks.extend(part.marks);
+        entries += 1;
+    }
+    if entries == 0 {
+        return Err(ReadError::EmptyZip { path: path.into() });
+    }
+    Ok(all)
+}
+
+/// Whether `path` names GeoJSON annotations rather than a raster mask (by its extension:
+/// .geojson, .json, either gzipped).
+pub fn is_geojson_path(path: &Path) -> bool {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    [".geojson", ".json", ".geojson.gz", ".json.gz"]
+        .iter()
+        .any(|e| name.ends_with(e))
+}
+
+/// Reads the annotations of `path`.
+pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
+    use std::io::BufRead;
+    let io = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut r = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).map_err(io)?);
+    let head = r.fill_buf().map_err(io)?.to_vec();
+    if head.starts_with(b"PK\x03\x04") {
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes).map_err(io)?;
+        return read_zip(path, &bytes);
+    }
+    if head.starts_with(b"<?xml")
+        || head
+            .windows(17)
+            .take(4096)
+            .any(|w| w == b"<ASAP_Annotations")
+    {
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes).map_err(io)?;
+        return read_asap(&String::from_utf8_lossy(&bytes)).map_err(|problem| ReadError::Asap {
+            path: path.into(),
+            problem,
+        });
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let gz = flate2::read::GzDecoder::new(r);
+        return read_json(path, std::io::BufReader::with_capacity(1 << 20, gz));
+    }
+    read_json(path, r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Annotations {
+        read_json(
+            Path::new("t.geojson"),
+            std::io::BufReader::with_capacity(3, text.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn features_stream_in_any_key_order() {
+        let sq =
+            r#"{"type": "Polygon", "coordinates": [[[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]]}"#;
+        let fc = format!(
+            r#"{{"features": [{{"geometry": {sq}, "type": "Feature", "properties": {{"classification": "Tumor", "m": NaN}}}},
+               {{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [1, 2]}}}}],
+               "metadata": {{"a": 1}}, "metadata": {{"a": 2}}, "type": "FeatureCollection"}}"#
+        );
+        let a = parse(&fc);
+        assert_eq!((a.items.len(), a.skipped), (1, 1));
+        assert_eq!(a.items[0].class.as_deref(), Some("Tumor"));
+        // a single Feature whose type comes last, and a bare geometry
+        let f = format!(r#"{{"geometry": {sq}, "properties": {{}}, "type": "Feature"}}"#);
+        assert_eq!(parse(&f).items.len(), 1);
+        assert_eq!(parse(sq).items[0].class, None);
+        // trailing garbage is an error, with its place
+        let e = read_json(Path::new("t"), format!("{sq} x").as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_feature_is_named_with_its_line() {
+        let text = "{\"type\": \"FeatureCollection\", \"features\": [\n{\"type\": \"Feature\", \"geometry\": {\"type\": \"Point\", \"coordinates\": [1]}}]}";
+        let e = read_json(Path::new("t.geojson"), text.as_bytes()).unwrap_err();
+        let ReadError::Feature { problem, line, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            matches!(problem, FeatureError::In { feature: 1, .. }),
+            "{problem:?}"
+        );
+        assert_eq!(*line, Some(2));
+        assert_eq!(
+            e.to_string(),
+            "t.geojson: feature 1: Point is not a pair of numbers: [1] (the feature ending on line 2)"
+        );
+        let e = read_json(
+            Path::new("t"),
+            "{\"type\": \"Thing\", \"features\": []}".as_bytes(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, ReadError::Feature { problem: FeatureError::NotACollection(t), .. } if t == "Thing"),
+            "{e:?}"
+        );
+    }
+}

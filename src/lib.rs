@@ -21,6 +21,7 @@ pub mod pyramid;
 pub mod sampling;
 pub mod slide;
 pub mod stats;
+pub mod table;
 pub mod tiff;
 pub mod tissue;
 pub mod units;

@@ -169,7 +169,12 @@ fn cli_reports_a_missing_column() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no 'patches' column"));
+    // the cohort table's reader is the one of run and evaluate: same wording
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cohort.csv: no column 'patches' (columns: slide, grade)"),
+        "{err}"
+    );
     assert!(!dir.path().join("d.csv").exists());
 }
 

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::table::Table;
+
 /// One slide of a cohort table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CohortSlide {
@@ -26,18 +28,39 @@ pub struct CohortSlide {
 /// Errors of a cohort table: each names the file and line.
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
-    /// The table cannot be read.
-    #[error("{0}: cannot read the cohort table: {1}")]
-    Read(PathBuf, String),
-    /// A required column is missing.
-    #[error("{0}: no column 'slide' (the slide file); columns: {1}")]
-    NoSlideColumn(PathBuf, String),
-    /// A row is malformed.
-    #[error("{0}: line {1}: {2}")]
-    Row(PathBuf, usize, String),
-    /// The table has no slides.
-    #[error("{0}: no slides (only a header, or nothing)")]
-    Empty(PathBuf),
+    /// The table, a column or a cell (see [`crate::table::TableError`]).
+    #[error(transparent)]
+    Table(#[from] crate::table::TableError),
+    /// An id that cannot name output files.
+    #[error(
+        "{}: line {line}: id '{id}' cannot name outputs: use letters, digits, '.', '_' and '-' \
+         (not first), or give an id column",
+        path.display()
+    )]
+    BadId {
+        /// The table.
+        path: PathBuf,
+        /// The line.
+        line: u64,
+        /// The id.
+        id: String,
+    },
+    /// An id used twice.
+    #[error(
+        "{}: line {line}: id '{id}' is already used on line {first}: ids must be unique (add an \
+         id column)",
+        path.display()
+    )]
+    DuplicateId {
+        /// The table.
+        path: PathBuf,
+        /// The line.
+        line: u64,
+        /// The id.
+        id: String,
+        /// Where it was first used.
+        first: u64,
+    },
 }
 
 /// Checks a slide id: letters, digits, `.`, `_`, `-` (not first), at most 200 bytes.
@@ -54,49 +77,21 @@ pub fn valid_id(id: &str) -> bool {
 /// `truth_downsample`, `grade`, `mpp`; other columns are ignored. Relative paths are taken from
 /// the table's folder. Ids must be unique.
 pub fn read_cohort(path: &Path) -> Result<Vec<CohortSlide>, TableError> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let base = std::path::absolute(parent.unwrap_or(Path::new("."))).unwrap_or_default();
-    let read_err = |e: &dyn std::fmt::Display| TableError::Read(path.into(), e.to_string());
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| read_err(&e))?;
-    let headers = r.headers().map_err(|e| read_err(&e))?.clone();
-    let col = |n: &str| headers.iter().position(|h| h.trim() == n);
-    let cs = col("slide").ok_or_else(|| {
-        TableError::NoSlideColumn(path.into(), headers.iter().collect::<Vec<_>>().join(", "))
-    })?;
+    let t = Table::open(path, "cohort table")?.absolute_paths();
+    let cs = t.require("slide", Some("the slide file"))?;
     let (cid, ct, ctd, cg, cm) = (
-        col("id"),
-        col("truth"),
-        col("truth_downsample"),
-        col("grade"),
-        col("mpp"),
+        t.column("id"),
+        t.column("truth"),
+        t.column("truth_downsample"),
+        t.column("grade"),
+        t.column("mpp"),
     );
-    let mut out: Vec<CohortSlide> = Vec::new();
     let mut seen = std::collections::HashMap::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let row_err = |m: String| TableError::Row(path.into(), line, m);
-        let rec = rec.map_err(|e| row_err(e.to_string()))?;
-        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("");
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        let file = |s: &str| {
-            let p = PathBuf::from(s);
-            if p.is_absolute() {
-                p
-            } else {
-                base.join(p)
-            }
-        };
-        let s = get(Some(cs));
-        if s.is_empty() {
-            return Err(row_err("empty slide".into()));
-        }
-        let slide = file(s);
-        let id = match get(cid) {
+    t.map_rows(|row| {
+        let line = row.line();
+        row.required(cs)?;
+        let slide = row.path(Some(cs)).unwrap_or_default();
+        let id = match row.get(cid) {
             "" => slide
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -104,39 +99,30 @@ pub fn read_cohort(path: &Path) -> Result<Vec<CohortSlide>, TableError> {
             s => s.to_string(),
         };
         if !valid_id(&id) {
-            return Err(row_err(format!(
-                "id '{id}' cannot name outputs: use letters, digits, '.', '_' and '-' (not \
-                 first), or give an id column"
-            )));
+            return Err(TableError::BadId {
+                path: path.into(),
+                line,
+                id,
+            });
         }
-        if let Some(prev) = seen.insert(id.clone(), line) {
-            return Err(row_err(format!(
-                "id '{id}' is already used on line {prev}: ids must be unique (add an id column)"
-            )));
+        if let Some(first) = seen.insert(id.clone(), line) {
+            return Err(TableError::DuplicateId {
+                path: path.into(),
+                line,
+                id,
+                first,
+            });
         }
-        let num = |c: Option<usize>, name: &str| -> Result<Option<f64>, TableError> {
-            match get(c) {
-                "" => Ok(None),
-                s => match s.parse::<f64>() {
-                    Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
-                    _ => Err(row_err(format!("{name} '{s}' is not a positive number"))),
-                },
-            }
-        };
-        out.push(CohortSlide {
-            line,
+        Ok(Some(CohortSlide {
+            line: line as usize,
             id,
             slide,
-            truth: Some(get(ct)).filter(|s| !s.is_empty()).map(file),
-            truth_downsample: num(ctd, "truth_downsample")?,
-            grade: get(cg).to_string(),
-            mpp: num(cm, "mpp")?,
-        });
-    }
-    if out.is_empty() {
-        return Err(TableError::Empty(path.into()));
-    }
-    Ok(out)
+            truth: row.path(ct),
+            truth_downsample: row.positive(ctd)?,
+            grade: row.get(cg).to_string(),
+            mpp: row.positive(cm)?,
+        }))
+    })
 }
 
 #[cfg(test)]
@@ -162,29 +148,49 @@ mod tests {
         );
         assert_eq!((c[1].id.as_str(), c[1].truth.is_none()), ("s2", true));
         assert_eq!(c[1].grade, "3");
-        let bad = |text: &str, want: &str| {
+        use crate::table::TableError as T;
+        let bad = |text: &str| {
             std::fs::write(&p, text).unwrap();
-            let e = read_cohort(&p).unwrap_err().to_string();
-            assert!(e.contains(want), "{e}");
+            read_cohort(&p).unwrap_err()
         };
-        bad("id,path\nx,y\n", "no column 'slide'");
-        bad("slide\n", "no slides");
-        bad(
-            "slide\na/s.svs\nb/s.svs\n",
-            "line 3: id 's' is already used on line 2",
+        let e = bad("id,path\nx,y\n");
+        assert!(
+            matches!(&e, TableError::Table(T::MissingColumn { column, .. }) if column == "slide"),
+            "{e}"
         );
-        bad(
-            "slide,id\na.svs,../x\n",
-            "line 2: id '../x' cannot name outputs",
+        assert!(e
+            .to_string()
+            .contains("no column 'slide' (the slide file); columns: id, path"));
+        assert!(matches!(
+            bad("slide\n"),
+            TableError::Table(T::NoRows { .. })
+        ));
+        let e = bad("slide\na/s.svs\nb/s.svs\n");
+        assert!(
+            matches!(&e, TableError::DuplicateId { line: 3, first: 2, id, .. } if id == "s"),
+            "{e}"
         );
-        bad(
-            "slide,mpp\na.svs,-1\n",
-            "line 2: mpp '-1' is not a positive number",
+        assert!(e
+            .to_string()
+            .contains("line 3: id 's' is already used on line 2"));
+        let e = bad("slide,id\na.svs,../x\n");
+        assert!(
+            matches!(&e, TableError::BadId { line: 2, id, .. } if id == "../x"),
+            "{e}"
         );
-        bad(
-            "slide,mpp\na.svs,NaN\n",
-            "mpp 'NaN' is not a positive number",
+        for v in ["-1", "NaN", "0", "x"] {
+            let e = bad(&format!("slide,mpp\na.svs,{v}\n"));
+            assert!(
+                matches!(&e, TableError::Table(T::NotPositive { line: 2, column, value, .. })
+                    if column == "mpp" && value == v),
+                "{e}"
+            );
+        }
+        let e = bad("slide,grade\n,2\n");
+        assert!(
+            matches!(&e, TableError::Table(T::Empty { line: 2, column, .. }) if column == "slide"),
+            "{e}"
         );
-        bad("slide,grade\n,2\n", "line 2: empty slide");
+        assert!(e.to_string().ends_with("line 2: empty slide"));
     }
 }

@@ -79,62 +79,9 @@ impl EvaluateSpec {
 /// Why an evaluation cannot run (a row that fails is in [`Evaluation::errors`] instead).
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluateError {
-    /// The table cannot be read.
-    #[error("{}: cannot read the evaluation table: {source}", path.display())]
-    Read {
-        /// The table.
-        path: PathBuf,
-        /// Why.
-        source: csv::Error,
-    },
-    /// A required column is missing.
-    #[error("{}: no column '{column}' (columns: {columns})", path.display())]
-    MissingColumn {
-        /// The table.
-        path: PathBuf,
-        /// The column it needs.
-        column: &'static str,
-        /// The columns it has.
-        columns: String,
-    },
-    /// A row with a malformed line.
-    #[error("{}: line {line}: {source}", path.display())]
-    Line {
-        /// The table.
-        path: PathBuf,
-        /// The line.
-        line: usize,
-        /// What the CSV reader said.
-        source: csv::Error,
-    },
-    /// A number that is not a positive number.
-    #[error("{}: line {line}: {column} '{value}' is not a positive number", path.display())]
-    NotPositive {
-        /// The table.
-        path: PathBuf,
-        /// The line.
-        line: usize,
-        /// The column.
-        column: &'static str,
-        /// The text.
-        value: String,
-    },
-    /// A required cell is empty.
-    #[error("{}: line {line}: empty {column}", path.display())]
-    Empty {
-        /// The table.
-        path: PathBuf,
-        /// The line.
-        line: usize,
-        /// The column.
-        column: &'static str,
-    },
-    /// The table has no rows.
-    #[error("{}: no rows", path.display())]
-    NoRows {
-        /// The table.
-        path: PathBuf,
-    },
+    /// The table, a column or a cell (see [`crate::table::TableError`]).
+    #[error(transparent)]
+    Table(#[from] crate::table::TableError),
     /// `downsample` is not a positive number.
     #[error("--downsample must be a positive number, not {0}")]
     Downsample(f64),
@@ -173,109 +120,47 @@ pub struct EvalRow {
 /// (paths relative to the table's folder), optionally `truth_downsample`,
 /// `prediction_downsample`, `width`, `height` (level-0 size), `mpp`, `grade`, `split`, `image`.
 pub fn read_table(path: &Path) -> Result<Vec<EvalRow>, EvaluateError> {
-    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let mut r = csv::Reader::from_path(path).map_err(|source| EvaluateError::Read {
-        path: path.into(),
-        source,
-    })?;
-    let headers = r
-        .headers()
-        .map_err(|source| EvaluateError::Read {
-            path: path.into(),
-            source,
-        })?
-        .clone();
-    let col = |n: &str| headers.iter().position(|h| h.trim() == n);
-    let need = |column: &'static str| {
-        col(column).ok_or_else(|| EvaluateError::MissingColumn {
-            path: path.into(),
-            column,
-            columns: headers.iter().collect::<Vec<_>>().join(", "),
-        })
-    };
+    let t = crate::table::Table::open(path, "evaluation table")?;
     let (cs, cd, ct, cp) = (
-        need("slide")?,
-        need("design")?,
-        need("truth")?,
-        need("prediction")?,
+        t.require("slide", None)?,
+        t.require("design", None)?,
+        t.require("truth", None)?,
+        t.require("prediction", None)?,
     );
     let (ctd, cpd, cw, ch, cm, cg, csp, cimg) = (
-        col("truth_downsample"),
-        col("prediction_downsample"),
-        col("width"),
-        col("height"),
-        col("mpp"),
-        col("grade"),
-        col("split"),
-        col("image"),
+        t.column("truth_downsample"),
+        t.column("prediction_downsample"),
+        t.column("width"),
+        t.column("height"),
+        t.column("mpp"),
+        t.column("grade"),
+        t.column("split"),
+        t.column("image"),
     );
-    let resolve = |s: &str| {
-        let p = PathBuf::from(s);
-        if p.is_absolute() {
-            p
-        } else {
-            base.join(p)
-        }
-    };
-    let mut rows = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.map_err(|source| EvaluateError::Line {
-            path: path.into(),
-            line,
-            source,
-        })?;
-        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("");
-        let num = |c: Option<usize>, column: &'static str| -> Result<Option<f64>, EvaluateError> {
-            let s = get(c);
-            if s.is_empty() {
-                return Ok(None);
-            }
-            match s.parse::<f64>() {
-                Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
-                _ => Err(EvaluateError::NotPositive {
-                    path: path.into(),
-                    line,
-                    column,
-                    value: s.to_string(),
-                }),
-            }
-        };
-        let required = |c: usize, column: &'static str| -> Result<&str, EvaluateError> {
-            match get(Some(c)) {
-                "" => Err(EvaluateError::Empty {
-                    path: path.into(),
-                    line,
-                    column,
-                }),
-                s => Ok(s),
-            }
-        };
-        let level0 = match (num(cw, "width")?, num(ch, "height")?) {
+    t.map_rows(|row| {
+        let level0 = match (row.positive(cw)?, row.positive(ch)?) {
             (Some(w), Some(h)) => Some((w as u64, h as u64)),
             _ => None,
         };
-        let slide = required(cs, "slide")?.to_string();
-        let design = required(cd, "design")?.to_string();
-        rows.push(EvalRow {
-            line,
+        let slide = row.required(cs)?.to_string();
+        let design = row.required(cd)?.to_string();
+        row.required(ct)?;
+        row.required(cp)?;
+        Ok::<_, EvaluateError>(Some(EvalRow {
+            line: row.line() as usize,
             slide,
             design,
-            truth: resolve(required(ct, "truth")?),
-            prediction: resolve(required(cp, "prediction")?),
-            truth_downsample: num(ctd, "truth_downsample")?,
-            prediction_downsample: num(cpd, "prediction_downsample")?,
+            truth: row.path(Some(ct)).unwrap_or_default(),
+            prediction: row.path(Some(cp)).unwrap_or_default(),
+            truth_downsample: row.positive(ctd)?,
+            prediction_downsample: row.positive(cpd)?,
             level0,
-            mpp: num(cm, "mpp")?,
-            grade: get(cg).to_string(),
-            split: get(csp).to_string(),
-            image: Some(get(cimg)).filter(|s| !s.is_empty()).map(resolve),
-        });
-    }
-    if rows.is_empty() {
-        return Err(EvaluateError::NoRows { path: path.into() });
-    }
-    Ok(rows)
+            mpp: row.positive(cm)?,
+            grade: row.get(cg).to_string(),
+            split: row.get(csp).to_string(),
+            image: row.path(cimg),
+        }))
+    })
 }
 
 /// One evaluated row of the per-slide table.

@@ -7,27 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
-/// Errors loading a cohort.
-#[derive(Debug, thiserror::Error)]
-pub enum CohortError {
-    /// A file could not be read or parsed.
-    #[error("{}: {detail}", path.display())]
-    Read { path: PathBuf, detail: String },
-    /// A required column is missing.
-    #[error("{} has no '{column}' column (columns: {found})", path.display())]
-    MissingColumn {
-        path: PathBuf,
-        column: String,
-        found: String,
-    },
-    /// A value that does not parse.
-    #[error("{} line {line}: {detail}", path.display())]
-    BadValue {
-        path: PathBuf,
-        line: u64,
-        detail: String,
-    },
-}
+use crate::table::Table;
+
+/// Errors loading a cohort: the cohort table's or a patch table's (see
+/// [`crate::table::TableError`]).
+pub type CohortError = crate::table::TableError;
 
 /// One slide of the cohort.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,24 +47,6 @@ pub struct SamplePatch {
     pub cluster: String,
 }
 
-fn read_err(path: &Path, e: impl std::fmt::Display) -> CohortError {
-    CohortError::Read {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    }
-}
-
-fn column(path: &Path, headers: &csv::StringRecord, name: &str) -> Result<usize, CohortError> {
-    headers
-        .iter()
-        .position(|h| h.trim() == name)
-        .ok_or_else(|| CohortError::MissingColumn {
-            path: path.to_path_buf(),
-            column: name.into(),
-            found: headers.iter().collect::<Vec<_>>().join(", "),
-        })
-}
-
 /// Loads the cohort (optionally only rows of `split`) and every patch of its slides whose label
 /// is a class to sample (`tumour`, `non-tumour`; rows written with `--all` that were discarded
 /// are skipped). `cluster_column` names an optional per-patch cluster column.
@@ -89,81 +55,50 @@ pub fn load_cohort(
     split: Option<&str>,
     cluster_column: Option<&str>,
 ) -> Result<(Vec<CohortSlide>, Vec<SamplePatch>), CohortError> {
-    let base = cohort.parent().unwrap_or(Path::new("."));
-    let mut rd = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(cohort)
-        .map_err(|e| read_err(cohort, e))?;
-    let h = rd.headers().map_err(|e| read_err(cohort, e))?.clone();
+    let t = Table::open(cohort, "cohort table")?;
     let (ci_slide, ci_patches, ci_grade) = (
-        column(cohort, &h, "slide")?,
-        column(cohort, &h, "patches")?,
-        column(cohort, &h, "grade")?,
+        t.require("slide", None)?,
+        t.require("patches", None)?,
+        t.require("grade", None)?,
     );
-    let ci_split = h.iter().position(|c| c == "split");
-    let mut slides = Vec::new();
-    for rec in rd.records() {
-        let rec = rec.map_err(|e| read_err(cohort, e))?;
-        let s = rec.get(ci_split.unwrap_or(usize::MAX)).map(str::to_string);
-        if let Some(want) = split {
-            if s.as_deref() != Some(want) {
-                continue;
-            }
+    let ci_split = t.column("split");
+    let slides = t.map_rows(|row| {
+        let s = ci_split.map(|_| row.get(ci_split).to_string());
+        if split.is_some_and(|want| s.as_deref() != Some(want)) {
+            return Ok::<_, CohortError>(None);
         }
-        let get = |i: usize| rec.get(i).unwrap_or("").to_string();
-        slides.push(CohortSlide {
-            slide: base.join(get(ci_slide)),
-            patches: base.join(get(ci_patches)),
-            grade: get(ci_grade),
+        Ok(Some(CohortSlide {
+            slide: row.path(Some(ci_slide)).unwrap_or_default(),
+            patches: row.path(Some(ci_patches)).unwrap_or_default(),
+            grade: row.get(Some(ci_grade)).to_string(),
             split: s,
-        });
-    }
+        }))
+    })?;
     let mut patches = Vec::new();
     for (si, s) in slides.iter().enumerate() {
-        let p = &s.patches;
-        let mut rd = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(p)
-            .map_err(|e| read_err(p, e))?;
-        let h = rd.headers().map_err(|e| read_err(p, e))?.clone();
+        let mut t = Table::open(&s.patches, "patch table")?;
         const COLS: [&str; 6] = ["x", "y", "level", "downsample", "width", "label"];
         let idx: Vec<usize> = COLS
             .iter()
-            .map(|c| column(p, &h, c))
+            .map(|c| t.require(c, None))
             .collect::<Result<_, _>>()?;
-        let ci_cluster = cluster_column.map(|c| column(p, &h, c)).transpose()?;
-        for rec in rd.records() {
-            let rec = rec.map_err(|e| read_err(p, e))?;
-            let field = |k: usize| rec.get(idx[k]).unwrap_or("");
-            let class = field(5).to_string();
+        let ci_cluster = cluster_column.map(|c| t.require(c, None)).transpose()?;
+        while let Some(row) = t.next_row() {
+            let row = row?;
+            let class = row.get(Some(idx[5])).to_string();
             if !matches!(class.as_str(), "tumour" | "non-tumour") {
                 continue;
             }
-            fn num<T: std::str::FromStr>(
-                p: &Path,
-                rec: &csv::StringRecord,
-                i: usize,
-                name: &str,
-            ) -> Result<T, CohortError> {
-                let v = rec.get(i).unwrap_or("");
-                v.parse().map_err(|_| CohortError::BadValue {
-                    path: p.to_path_buf(),
-                    line: rec.position().map_or(0, |q| q.line()),
-                    detail: format!("{name} '{v}' is not a number"),
-                })
-            }
+            const WHOLE: &str = "a whole number ≥ 0";
             patches.push(SamplePatch {
                 slide: si,
-                x: num(p, &rec, idx[0], COLS[0])?,
-                y: num(p, &rec, idx[1], COLS[1])?,
-                level: num(p, &rec, idx[2], COLS[2])?,
-                downsample: num(p, &rec, idx[3], COLS[3])?,
-                width: num(p, &rec, idx[4], COLS[4])?,
+                x: row.parse(idx[0], WHOLE)?,
+                y: row.parse(idx[1], WHOLE)?,
+                level: row.parse(idx[2], WHOLE)?,
+                downsample: row.parse(idx[3], "a number")?,
+                width: row.parse(idx[4], WHOLE)?,
                 class,
-                cluster: ci_cluster
-                    .and_then(|c| rec.get(c))
-                    .unwrap_or("")
-                    .to_string(),
+                cluster: row.get(ci_cluster).to_string(),
             });
         }
     }

@@ -4,6 +4,7 @@
 
 mod geojson;
 mod geom;
+mod geometry;
 mod java2d;
 mod raster;
 mod read;
@@ -17,6 +18,7 @@ pub use geojson::{
     GeoJsonWriter, Placement,
 };
 pub use geom::{meet, meetings, segment_meetings, self_crossing, Conflict, Coord, Meet, Segment};
+pub use geometry::{fill_labels, from_multipolygon, to_multipolygon, trace_labels, Layer};
 pub use java2d::{stroke_is_thin, Figure, QupathFill, WideLineError, TILE as QUPATH_TILE};
 pub use raster::{rasterize, PixelRule, PolygonF, ScanFill};
 pub use read::{

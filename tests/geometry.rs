@@ -37,7 +37,13 @@ fn check(w: usize, h: usize, k: u8, seed: u64) -> Result<(), TestCaseError> {
     for (i, (la, a)) in layers.iter().enumerate() {
         for (lb, b) in &layers[i + 1..] {
             let shared = a.intersection(b).unsigned_area();
-            prop_assert!(shared < 1e-9, "labels {} and {} overlap by {}", la, lb, shared);
+            prop_assert!(
+                shared < 1e-9,
+                "labels {} and {} overlap by {}",
+                la,
+                lb,
+                shared
+            );
         }
     }
     let back = fill_labels(&layers, w, h, PixelRule::TopLeft);

@@ -36,7 +36,7 @@ pub enum SlideError {
     /// A level index past the pyramid.
     #[error("level {level} does not exist (the slide has {count} levels)")]
     NoSuchLevel { level: usize, count: usize },
-    /// A region that is empty or does not fit in memory.
+    /// A region that is empty or does not fit in memory (over [`MAX_REGION_PIXELS`]).
     #[error("region of {width} × {height} pixels cannot be read (empty or too large)")]
     BadRegion { width: u64, height: u64 },
     /// An associated image name the slide does not have.
@@ -316,6 +316,21 @@ pub trait Slide: Send + Sync {
     ) -> Result<RgbImage, SlideError>;
 }
 
+/// The most pixels one [`Slide::read_region`] call returns (256 Mi pixels, 768 MiB of RGB):
+/// larger reads are refused before anything is allocated.
+pub const MAX_REGION_PIXELS: u64 = 1 << 28;
+
+/// Checks a region's size against [`MAX_REGION_PIXELS`] (and that it has pixels).
+pub fn check_region(width: u32, height: u32) -> Result<(), SlideError> {
+    if width == 0 || height == 0 || width as u64 * height as u64 > MAX_REGION_PIXELS {
+        return Err(SlideError::BadRegion {
+            width: width as u64,
+            height: height as u64,
+        });
+    }
+    Ok(())
+}
+
 /// How a read at some resolution is served: which level, and how much to shrink it.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ReadPlan {
@@ -575,5 +590,32 @@ mod downsample_tests {
                 Err(e) => panic!("{e}"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::*;
+
+    #[test]
+    fn oversized_and_empty_regions_are_refused_before_allocating() {
+        let s = synthetic::SyntheticSlide::new(1 << 20, 1 << 20, &[1.0]);
+        // 2^17 × 2^17 = 2^34 pixels (48 GiB of RGB): refused, not allocated
+        for (w, h) in [
+            (1u32 << 17, 1u32 << 17),
+            (0, 10),
+            (10, 0),
+            (1 << 14, (1 << 14) + 1),
+        ] {
+            assert!(
+                matches!(
+                    s.read_region(0, 0, 0, w, h),
+                    Err(SlideError::BadRegion { width, height })
+                        if width == w as u64 && height == h as u64
+                ),
+                "{w} × {h}"
+            );
+        }
+        assert!(check_region(1 << 14, 1 << 14).is_ok(), "exactly the limit");
     }
 }

@@ -270,12 +270,7 @@ impl Slide for OpenSlideSlide {
         height: u32,
     ) -> Result<RgbImage, SlideError> {
         let ds = self.level_downsample(level)?;
-        if width == 0 || height == 0 || width as u64 * height as u64 > (1 << 28) {
-            return Err(SlideError::BadRegion {
-                width: width as u64,
-                height: height as u64,
-            });
-        }
+        super::check_region(width, height)?;
         let x0 = (x as f64 * ds).round();
         let y0 = (y as f64 * ds).round();
         if x0 > u32::MAX as f64 || y0 > u32::MAX as f64 {

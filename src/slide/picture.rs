@@ -180,12 +180,7 @@ impl Slide for PictureSlide {
         height: u32,
     ) -> Result<RgbImage, SlideError> {
         self.level_size(level)?;
-        if width == 0 || height == 0 {
-            return Err(SlideError::BadRegion {
-                width: width as u64,
-                height: height as u64,
-            });
-        }
+        super::check_region(width, height)?;
         let (iw, ih) = (self.image.width as u64, self.image.height as u64);
         let mut data = Vec::with_capacity(3 * width as usize * height as usize);
         for j in 0..height as u64 {

@@ -127,12 +127,7 @@ impl Slide for SyntheticSlide {
         height: u32,
     ) -> Result<RgbImage, SlideError> {
         let ds = self.level_downsample(level)?;
-        if width == 0 || height == 0 {
-            return Err(SlideError::BadRegion {
-                width: width as u64,
-                height: height as u64,
-            });
-        }
+        super::check_region(width, height)?;
         let step = ds.round().max(1.0) as u64;
         let mut data = Vec::with_capacity(3 * width as usize * height as usize);
         for j in 0..height as u64 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the project's own UNTRAINED test models into models/test/, with exactly the input and
-output contracts of the published H2G-Net models (PIPELINE.md §5-6), so tests and the demo can run
+output contracts of the published H2G-Net models (docs/models.md), so tests and the demo can run
 the whole cascade without the published weights. Their outputs mean nothing medically.
 
   patch_classifier.onnx   input  [N, 256, 256, 3] float32 NHWC, RGB scaled by 1/255

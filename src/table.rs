@@ -104,23 +104,39 @@ pub struct Table {
     newlines: Newlines,
 }
 
-/// The offsets of the line feeds read ahead of the CSV reader, and how many it has passed.
+/// The line ends read ahead of the CSV reader, and how many line feeds it has passed.
 ///
-/// The CSV reader's own line count lags by one on CRLF files (a record starts before the
-/// previous line's `\n` is consumed), so lines are counted here: a record starting at byte `b`
-/// is on line 1 + the number of `\n` at offsets ≤ `b`, for LF and CRLF alike.
+/// The CSV reader's own line count lags on CRLF files (a record starts before the previous
+/// line's `\n` is consumed, and blank lines before it are skipped from their `\r`), so lines are
+/// counted here: a record whose position is byte `b` starts after the run of `\r`/`\n` bytes at
+/// `b`, and its line is 1 + the line feeds before that, for LF and CRLF alike.
 #[derive(Clone, Default)]
-struct Newlines(std::sync::Arc<std::sync::Mutex<(std::collections::VecDeque<u64>, u64)>>);
+struct Newlines(std::sync::Arc<std::sync::Mutex<LineEnds>>);
+
+#[derive(Default)]
+struct LineEnds {
+    /// Offsets of `\r` and `\n` bytes not yet passed, and whether each is a `\n`.
+    ahead: std::collections::VecDeque<(u64, bool)>,
+    /// Line feeds passed.
+    passed: u64,
+}
 
 impl Newlines {
     fn line_at(&self, byte: u64) -> u64 {
         let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let (ahead, passed) = &mut *g;
-        while ahead.front().is_some_and(|&o| o <= byte) {
-            ahead.pop_front();
-            *passed += 1;
+        let mut at = byte;
+        while let Some(&(o, lf)) = g.ahead.front() {
+            if o > at {
+                break;
+            }
+            if o == at {
+                // a line end where the record is said to start: it starts after it
+                at += 1;
+            }
+            g.passed += u64::from(lf);
+            g.ahead.pop_front();
         }
-        1 + *passed
+        1 + g.passed
     }
 }
 
@@ -135,8 +151,10 @@ impl std::io::Read for Lines {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         let mut g = self.newlines.0.lock().unwrap_or_else(|p| p.into_inner());
-        for (i, _) in buf[..n].iter().enumerate().filter(|(_, &b)| b == b'\n') {
-            g.0.push_back(self.at + i as u64);
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if b == b'\n' || b == b'\r' {
+                g.ahead.push_back((self.at + i as u64, b == b'\n'));
+            }
         }
         self.at += n as u64;
         Ok(n)
@@ -311,6 +329,23 @@ impl Row<'_> {
         }
     }
 
+    /// A whole number ≥ 1, or `None` for an empty (or missing) cell.
+    pub fn positive_whole(&self, c: Option<usize>) -> Result<Option<u64>, TableError> {
+        match self.get(c) {
+            "" => Ok(None),
+            s => match s.parse::<u64>() {
+                Ok(v) if v > 0 => Ok(Some(v)),
+                _ => Err(TableError::NotANumber {
+                    path: self.table.path.clone(),
+                    line: self.line,
+                    column: self.name(c),
+                    value: s.to_string(),
+                    expected: "a whole number ≥ 1",
+                }),
+            },
+        }
+    }
+
     /// A value of type `T` parsed from the cell of column `c`; `expected` says what it must be.
     pub fn parse<T: FromStr>(&self, c: usize, expected: &'static str) -> Result<T, TableError> {
         let s = self.get(Some(c));
@@ -356,7 +391,9 @@ mod tests {
 
     #[test]
     fn bom_crlf_blank_and_short_rows() {
-        let (dir, p) = table(b"\xef\xbb\xbfslide , mpp\r\na.svs,0.25\r\n\r\n , \r\nsub/b.svs\r\n");
+        let (dir, p) = table(
+            b"\xef\xbb\xbfslide , mpp\r\na.svs,0.25\r\n\r\n , \r\nsub/b.svs\r\n\r\n\r\nc.svs\r\n",
+        );
         let t = Table::open(&p, "test table").unwrap();
         let (cs, cm) = (t.require("slide", None).unwrap(), t.column("mpp"));
         let rows = t
@@ -368,9 +405,28 @@ mod tests {
             rows,
             vec![
                 (2, dir.path().join("a.svs"), Some(0.25)),
-                (5, dir.path().join("sub/b.svs"), None)
+                (5, dir.path().join("sub/b.svs"), None),
+                (8, dir.path().join("c.svs"), None)
             ]
         );
+    }
+
+    #[test]
+    fn lines_are_counted_alike_with_lf_and_crlf() {
+        for end in ["\n", "\r\n"] {
+            let text = ["slide", "a", "", "", "b", "\"c", "c\"", "", "d"].join(end) + end;
+            let (_d, p) = table(text.as_bytes());
+            let t = Table::open(&p, "test table").unwrap();
+            let c = t.column("slide");
+            let rows = t
+                .map_rows(|r| Ok::<_, TableError>(Some((r.line(), r.get(c).replace('\r', "")))))
+                .unwrap();
+            let want: Vec<(u64, String)> = [(2, "a"), (5, "b"), (6, "c\nc"), (9, "d")]
+                .iter()
+                .map(|&(l, s)| (l, s.to_string()))
+                .collect();
+            assert_eq!(rows, want, "{end:?}");
+        }
     }
 
     #[test]

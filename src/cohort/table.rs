@@ -47,9 +47,9 @@ pub enum TableError {
     },
     /// An id used twice.
     #[error(
-        "{}: line {line}: id '{id}' is already used on line {first}: ids must be unique (add an \
-         id column)",
-        path.display()
+        "{}: line {line}: id '{id}' is already used on line {first}: ids must be unique{}",
+        path.display(),
+        if *from_stem { " (add an id column)" } else { "" }
     )]
     DuplicateId {
         /// The table.
@@ -60,6 +60,8 @@ pub enum TableError {
         id: String,
         /// Where it was first used.
         first: u64,
+        /// The id is the slide file's stem (the table has no id for it).
+        from_stem: bool,
     },
 }
 
@@ -91,6 +93,7 @@ pub fn read_cohort(path: &Path) -> Result<Vec<CohortSlide>, TableError> {
         let line = row.line();
         row.required(cs)?;
         let slide = row.path(Some(cs)).unwrap_or_default();
+        let from_stem = row.get(cid).is_empty();
         let id = match row.get(cid) {
             "" => slide
                 .file_stem()
@@ -111,6 +114,7 @@ pub fn read_cohort(path: &Path) -> Result<Vec<CohortSlide>, TableError> {
                 line,
                 id,
                 first,
+                from_stem,
             });
         }
         Ok(Some(CohortSlide {

@@ -138,8 +138,8 @@ pub fn read_table(path: &Path) -> Result<Vec<EvalRow>, EvaluateError> {
         t.column("image"),
     );
     t.map_rows(|row| {
-        let level0 = match (row.positive(cw)?, row.positive(ch)?) {
-            (Some(w), Some(h)) => Some((w as u64, h as u64)),
+        let level0 = match (row.positive_whole(cw)?, row.positive_whole(ch)?) {
+            (Some(w), Some(h)) => Some((w, h)),
             _ => None,
         };
         let slide = row.required(cs)?.to_string();

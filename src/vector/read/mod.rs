@@ -7,7 +7,7 @@
 //! parentClass}` (≤ 0.3). Polygon and MultiPolygon geometries are kept (GeometryCollections
 //! are searched for them), with QuPath's `"isEllipse"` member; features without area are
 //! counted as skipped and their points and lines kept apart (`Annotations::marks`). ASAP XML (CAMELYON16):
-//! `Polygon` and `Spline` annotations become polygons through their listed points (a spline's
+//! `Polygon`, `Spline` and `Rectangle` annotations become polygons through their listed points (a spline's
 //! control points, as ASAP stores them), classed by `PartOfGroup`; `Dot` and `PointSet` are
 //! skipped.
 
@@ -383,13 +383,21 @@ fn read_zip(path: &Path, bytes: &[u8]) -> Result<Annotations, ReadError> {
     Ok(all)
 }
 
-/// Whether `path` names GeoJSON annotations rather than a raster mask (by its extension:
-/// .geojson, .json, either gzipped).
+/// Whether `path` names annotations that [`read_annotations`] reads rather than a raster mask,
+/// by its extension: `.geojson` or `.json` (either gzipped), a `.zip` of them (as QuPath
+/// exports), or ASAP's `.xml`.
 pub fn is_geojson_path(path: &Path) -> bool {
     let name = path.to_string_lossy().to_ascii_lowercase();
-    [".geojson", ".json", ".geojson.gz", ".json.gz"]
-        .iter()
-        .any(|e| name.ends_with(e))
+    [
+        ".geojson",
+        ".json",
+        ".geojson.gz",
+        ".json.gz",
+        ".zip",
+        ".xml",
+    ]
+    .iter()
+    .any(|e| name.ends_with(e))
 }
 
 /// Reads the annotations of `path`.
@@ -468,6 +476,23 @@ mod tests {
             let e = e.unwrap_err();
             assert!(matches!(e, ReadError::Json { .. }), "{e:?}");
             assert!(e.to_string().contains("line 1"), "{e}");
+        }
+    }
+
+    #[test]
+    fn annotation_files_are_told_from_masks_by_extension() {
+        for a in [
+            "a.geojson",
+            "A.JSON",
+            "a.geojson.gz",
+            "a.json.gz",
+            "export.zip",
+            "camelyon.xml",
+        ] {
+            assert!(is_geojson_path(Path::new(a)), "{a}");
+        }
+        for m in ["m.png", "m.tif", "m.tiff", "m.ome.tif", "geojson", "a.gz"] {
+            assert!(!is_geojson_path(Path::new(m)), "{m}");
         }
     }
 

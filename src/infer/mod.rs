@@ -10,6 +10,7 @@ pub mod heatmap;
 pub mod manifest;
 mod onnx;
 pub mod outputs;
+pub mod runtime;
 pub mod segment;
 pub mod tissue_model;
 
@@ -21,6 +22,7 @@ use ort::value::{Tensor, ValueType};
 use serde::Serialize;
 
 pub use onnx::{read_header, OnnxHeader};
+pub use runtime::{OpenModelError, Runtime};
 
 /// The ONNX Runtime version this build pairs with (`ort` feature `api-31`).
 pub const ORT_VERSION: &str = "1.31.1";

@@ -1,5 +1,6 @@
 //! Subcommands, one file each: clap arguments, conversion to a library spec, and `run`.
 
+mod args;
 mod convert_mask;
 mod docs;
 mod evaluate;

@@ -7,6 +7,7 @@
 
 pub mod fetch;
 pub mod heatmap;
+pub mod heatmap_run;
 pub mod manifest;
 mod onnx;
 pub mod outputs;

@@ -72,9 +72,9 @@ pub fn write_heatmap_files(
     hm: &Heatmap,
 ) -> Result<HeatmapFiles, OutputError> {
     let (w, h) = (hm.grid.cols, hm.grid.rows);
-    let tiff = dir.join(format!("{stem}.heatmap.tif"));
+    let tiff = super::heatmap_run::heatmap_path(dir, stem, "tif");
     write_f32_tiff(&tiff, w, h, &hm.values)?;
-    let png = dir.join(format!("{stem}.heatmap.png"));
+    let png = super::heatmap_run::heatmap_path(dir, stem, "png");
     let preview: Vec<u8> = hm
         .values
         .iter()

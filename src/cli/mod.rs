@@ -319,3 +319,14 @@ mod tests {
         assert_eq!(rt(4, Some(1)).readers(true), Some(1));
     }
 }
+
+/// An error and its causes, as `h2g: error:` prints them (`outer: cause: cause`).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    s
+}

@@ -11,6 +11,7 @@ pub mod heatmap_run;
 pub mod manifest;
 mod onnx;
 pub mod outputs;
+pub mod preannotate;
 pub mod runtime;
 pub mod segment;
 pub mod tissue_model;

@@ -2,13 +2,11 @@
 //! segmentation, written as FAST's 1024 × 1024 result, a full-frame mask, the heatmap and
 //! QuPath GeoJSON in the frame QuPath uses.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
 use h2g::infer::heatmap::HeatmapSpec;
-use h2g::infer::load_runtime;
 use h2g::infer::manifest::Role;
 use h2g::infer::outputs::{write_segmentation, ModelUse, RunInfo, SegmentOutputSpec};
 use h2g::infer::segment::{segment, Design};
@@ -24,56 +22,42 @@ enum Frame {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("min_tissue", |a| a.help("Minimum tissue fraction of a patch for stage 1")))]
 pub struct Args {
-    /// The slide.
-    slide: PathBuf,
-    /// Output directory.
-    #[arg(short, long)]
-    output: PathBuf,
-    /// Name the outputs NAME.* instead of by the slide file's stem.
-    #[arg(long)]
-    name: Option<String>,
+    #[command(flatten)]
+    out: super::args::OutputArgs,
     /// Which design of the paper's ablation study.
     #[arg(long, value_enum, default_value_t = Design::H2g)]
     design: Design,
-    /// Patch classifier (designs h2g, pw): a built-in name or an .onnx path.
-    #[arg(long)]
-    model: Option<String>,
-    /// Refinement network (designs h2g, unet-lr): a built-in name or an .onnx path.
-    #[arg(long)]
-    refine_model: Option<String>,
+    #[command(flatten)]
+    models: super::args::ModelArgs,
     /// Level-0 pixels per pixel of the full-frame mask.
     #[arg(long, default_value_t = 4.0, value_parser = super::positive_f64)]
     mask_downsample: f64,
     /// Coordinate frame of the GeoJSON.
     #[arg(long, value_enum, default_value_t = Frame::File)]
     frame: Frame,
-    /// Minimum tissue fraction of a patch for stage 1.
-    #[arg(long, default_value_t = 0.5)]
-    min_tissue: f64,
-    /// Patches per inference call.
-    #[arg(long, default_value_t = 16)]
-    batch: usize,
     #[command(flatten)]
-    rt: super::RuntimeArgs,
+    patches: super::args::PatchRunArgs,
+    #[command(flatten)]
+    input: super::args::SlideArgs,
+    #[command(flatten)]
+    rt: super::args::RuntimeArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let rt = a.rt.runtime();
     let needs_models = !matches!(a.design, Design::Otsu);
-    let lib = if needs_models {
-        Some(load_runtime(a.rt.ort_lib.as_deref())?)
-    } else {
-        None
-    };
+    let lib = if needs_models { Some(rt.load()?) } else { None };
     let open = |arg: &Option<String>, role: Role, flag: &str, what: &str| {
         let name = arg
             .as_deref()
             .with_context(|| format!("this design needs {flag} ({what})"))?;
-        super::open_model(name, role, flag, &a.rt, true)
+        anyhow::Ok(rt.open_model(name, role, flag, true)?)
     };
     let mut patch = match a.design {
         Design::H2g | Design::Pw => Some(open(
-            &a.model,
+            &a.models.model,
             Role::PatchClassifier,
             "--model",
             "the patch classifier",
@@ -82,20 +66,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let mut refine = match a.design {
         Design::H2g | Design::UnetLr => Some(open(
-            &a.refine_model,
+            &a.models.refine_model,
             Role::Refinement,
             "--refine-model",
             "the refinement network",
         )?),
         _ => None,
     };
-    let slide = open_slide(&a.slide, 1 << 34)?;
-    let meta = SlideMeta::from_properties(slide.properties(), a.rt.mpp);
+    let slide = open_slide(&a.input.slide, 1 << 34)?;
+    let meta = SlideMeta::from_properties(slide.properties(), a.input.mpp.mpp);
     let spec = HeatmapSpec {
-        min_tissue: a.min_tissue,
-        batch: a.batch.max(1),
+        min_tissue: a.patches.min_tissue,
+        batch: a.patches.batch.max(1),
         // most slides are read directly (JPEG-tiled TIFF/SVS); one model serves them all
-        readers: a.rt.readers(true),
+        readers: rt.readers(true),
         ..HeatmapSpec::default()
     };
     let bar = progress(Some(0), "patches", true);
@@ -109,7 +93,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         &super::bar_progress(&bar),
     )?;
     bar.finish_and_clear();
-    let stem = super::output_stem(&a.output, &a.slide, a.name.as_deref())?;
+    let stem = h2g::naming::output_stem(&a.out.output, &a.input.slide, a.out.name.as_deref())?;
     let used = |m: &Option<(h2g::infer::Model, h2g::infer::manifest::Manifest)>| {
         m.as_ref().map(|(m, man)| ModelUse {
             name: man.name.clone(),
@@ -122,9 +106,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         &meta,
         seg,
         &SegmentOutputSpec {
-            dir: a.output.clone(),
+            dir: a.out.output.clone(),
             stem,
-            slide: a.slide.clone(),
+            slide: a.input.slide.clone(),
             design: a.design,
             mask_downsample: a.mask_downsample,
             qupath_frame: matches!(a.frame, Frame::Qupath),
@@ -133,7 +117,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             patch_model: used(&patch),
             refine_model: used(&refine),
             onnx_runtime: lib,
-            device: a.rt.device,
+            device: rt.device,
         },
     )?;
     let r = &out.report;
@@ -144,7 +128,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .any(|m| !m.trained);
     eprintln!(
         "{}: {}: {} of {} × {} result cells positive, {} annotations{} → {}",
-        a.slide.display(),
+        a.input.slide.display(),
         a.design.name(),
         r.result.positive_cells,
         r.result.width,
@@ -155,7 +139,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         } else {
             ""
         },
-        a.output.display()
+        a.out.output.display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,11 @@ pub fn positive_f64(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses a memory size (8G, 6000M) into MiB.
+pub fn memory_mib(s: &str) -> Result<u64, String> {
+    h2g::cohort::parse_memory(s).map_err(|e| e.to_string())
+}
+
 /// The pixel size of slides that record none.
 #[derive(Debug, clap::Args)]
 pub struct MppArg {

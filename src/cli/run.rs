@@ -55,12 +55,8 @@ pub struct Args {
     /// The design of the segment step.
     #[arg(long, value_enum, default_value_t = Design::H2g)]
     design: Design,
-    /// Patch classifier (designs h2g, pw): a built-in name or an .onnx path.
-    #[arg(long)]
-    model: Option<String>,
-    /// Refinement network (designs h2g, unet-lr): a built-in name or an .onnx path.
-    #[arg(long)]
-    refine_model: Option<String>,
+    #[command(flatten)]
+    models: super::args::ModelArgs,
     /// Level-0 pixels per pixel of the segmentation mask.
     #[arg(long, default_value_t = 4.0, value_parser = super::positive_f64)]
     mask_downsample: f64,
@@ -78,7 +74,7 @@ pub struct Args {
     threads: usize,
     /// Memory budget for the steps running at once, e.g. 8G or 6000M (default: 80 % of the
     /// memory available at the start).
-    #[arg(long, value_parser = parse_memory_arg)]
+    #[arg(long, value_parser = super::args::memory_mib)]
     memory: Option<u64>,
     /// Input fingerprints: sampled (size and 8.5 MiB of content; fast) or full (every byte).
     #[arg(long, value_enum, default_value_t = HashMode::Sampled)]
@@ -98,13 +94,8 @@ pub struct Args {
     /// Where inference runs (segment step).
     #[arg(long, value_enum, default_value_t = h2g::infer::Device::Cpu)]
     device: h2g::infer::Device,
-    /// The ONNX Runtime shared library (default: the set-up's, H2G_ORT_LIB, ORT_DYLIB_PATH).
-    #[arg(long)]
-    ort_lib: Option<PathBuf>,
-}
-
-fn parse_memory_arg(s: &str) -> Result<u64, String> {
-    h2g::cohort::parse_memory(s).map_err(|e| e.to_string())
+    #[command(flatten)]
+    lib: super::args::OrtLibArg,
 }
 
 impl Args {
@@ -120,8 +111,8 @@ impl Args {
             min_tissue: self.min_tissue,
             min_tumour: self.min_tumour,
             design: self.design,
-            model: self.model,
-            refine_model: self.refine_model,
+            model: self.models.model,
+            refine_model: self.models.refine_model,
             mask_downsample: self.mask_downsample,
             simplify: self.simplify,
             truth_class: self.truth_class,
@@ -132,7 +123,7 @@ impl Args {
             verify: self.verify,
             dry_run: self.dry_run,
             device: self.device,
-            ort_lib: self.ort_lib,
+            ort_lib: self.lib.ort_lib,
             exe: std::env::current_exe().context("cannot find the h2g executable")?,
             step_progress: !self.quiet && std::io::stderr().is_terminal(),
         })

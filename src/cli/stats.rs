@@ -7,14 +7,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use h2g::stats::tukey_hsd;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Sub,
-}
+pub type Args = super::args::Nested<Sub>;
 
 #[derive(Debug, clap::Subcommand)]
-enum Sub {
+pub enum Sub {
     /// Tukey's honestly significant difference test between groups (e.g. designs) of a
     /// long-form CSV (one row per slide and design), as statsmodels' pairwise_tukeyhsd. Prints
     /// CSV: group1,group2,meandiff,p-adj,lower,upper,reject (meandiff = mean(group2) −

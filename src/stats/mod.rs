@@ -3,6 +3,7 @@
 //! the studentized range distribution implemented in [`range`].
 
 pub mod range;
+pub mod table;
 
 use rayon::prelude::*;
 use serde::Serialize;

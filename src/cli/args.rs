@@ -56,6 +56,19 @@ pub struct PatchRunArgs {
     pub batch: usize,
 }
 
+/// A design of the paper, its networks and the resolution of its mask.
+#[derive(Debug, clap::Args)]
+pub struct DesignArgs {
+    /// Which design of the paper's ablation study.
+    #[arg(long, value_enum, default_value_t = h2g::infer::segment::Design::H2g)]
+    pub design: h2g::infer::segment::Design,
+    #[command(flatten)]
+    pub models: ModelArgs,
+    /// Level-0 pixels per pixel of the full-frame mask.
+    #[arg(long, default_value_t = 4.0, value_parser = positive_f64)]
+    pub mask_downsample: f64,
+}
+
 /// The two networks of the designs of the paper.
 #[derive(Debug, clap::Args)]
 pub struct ModelArgs {

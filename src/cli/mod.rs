@@ -12,6 +12,7 @@ mod preannotate;
 mod rasterize;
 mod region;
 mod run;
+mod run_display;
 mod sample;
 mod segment;
 mod stats;

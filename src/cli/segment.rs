@@ -26,14 +26,8 @@ enum Frame {
 pub struct Args {
     #[command(flatten)]
     out: super::args::OutputArgs,
-    /// Which design of the paper's ablation study.
-    #[arg(long, value_enum, default_value_t = Design::H2g)]
-    design: Design,
     #[command(flatten)]
-    models: super::args::ModelArgs,
-    /// Level-0 pixels per pixel of the full-frame mask.
-    #[arg(long, default_value_t = 4.0, value_parser = super::positive_f64)]
-    mask_downsample: f64,
+    d: super::args::DesignArgs,
     /// Coordinate frame of the GeoJSON.
     #[arg(long, value_enum, default_value_t = Frame::File)]
     frame: Frame,
@@ -47,7 +41,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let rt = a.rt.runtime();
-    let needs_models = !matches!(a.design, Design::Otsu);
+    let needs_models = !matches!(a.d.design, Design::Otsu);
     let lib = if needs_models { Some(rt.load()?) } else { None };
     let open = |arg: &Option<String>, role: Role, flag: &str, what: &str| {
         let name = arg
@@ -55,18 +49,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("this design needs {flag} ({what})"))?;
         anyhow::Ok(rt.open_model(name, role, flag, true)?)
     };
-    let mut patch = match a.design {
+    let mut patch = match a.d.design {
         Design::H2g | Design::Pw => Some(open(
-            &a.models.model,
+            &a.d.models.model,
             Role::PatchClassifier,
             "--model",
             "the patch classifier",
         )?),
         _ => None,
     };
-    let mut refine = match a.design {
+    let mut refine = match a.d.design {
         Design::H2g | Design::UnetLr => Some(open(
-            &a.models.refine_model,
+            &a.d.models.refine_model,
             Role::Refinement,
             "--refine-model",
             "the refinement network",
@@ -86,7 +80,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let seg = segment(
         &*slide,
         &meta,
-        a.design,
+        a.d.design,
         patch.as_mut().map(|(m, man)| (m, &*man)),
         refine.as_mut().map(|(m, man)| (m, &*man)),
         &spec,
@@ -109,8 +103,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             dir: a.out.output.clone(),
             stem,
             slide: a.input.slide.clone(),
-            design: a.design,
-            mask_downsample: a.mask_downsample,
+            design: a.d.design,
+            mask_downsample: a.d.mask_downsample,
             qupath_frame: matches!(a.frame, Frame::Qupath),
         },
         RunInfo {
@@ -129,7 +123,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     eprintln!(
         "{}: {}: {} of {} × {} result cells positive, {} annotations{} → {}",
         a.input.slide.display(),
-        a.design.name(),
+        a.d.design.name(),
         r.result.positive_cells,
         r.result.width,
         r.result.height,

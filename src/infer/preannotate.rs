@@ -24,6 +24,13 @@ use crate::tissue::{
 };
 use crate::vector::{ClassSpec, Placement};
 
+/// Where the AN2 pre-annotation of the slide named `stem` keeps its file with extension `ext`
+/// (`geojson`, `json`): `DIR/STEM.preannotate-an2.EXT` (AN1's are the tissue run's,
+/// `STEM.tissue-qupath.*`).
+pub fn an2_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+    dir.join(format!("{stem}.preannotate-an2.{ext}"))
+}
+
 /// How the pre-annotations are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -329,7 +336,7 @@ fn one(
         name: "Tumor".into(),
         color: [200, 0, 0],
     };
-    let geojson = spec.output.join(format!("{stem}.preannotate-an2.geojson"));
+    let geojson = an2_path(&spec.output, &stem, "geojson");
     let filters = (spec.min_area / px_um2, spec.max_hole / px_um2);
     let n = write_file(&geojson, |out| {
         let out = std::io::BufWriter::new(out);
@@ -362,7 +369,7 @@ fn one(
         threshold: thr,
         trained: man.trained,
     };
-    let json = spec.output.join(format!("{stem}.preannotate-an2.json"));
+    let json = an2_path(&spec.output, &stem, "json");
     write_json(&json, &report).map_err(|source| PreannotateError::Write { path: json, source })?;
     Ok(Preannotated::An2(report))
 }

@@ -1,17 +1,13 @@
 //! `h2g segment SLIDE --design h2g|pw|unet-lr|otsu -o DIR`: a whole-slide tumour (or tissue)
 //! segmentation, written as FAST's 1024 × 1024 result, a full-frame mask, the heatmap and
-//! QuPath GeoJSON in the frame QuPath uses.
+//! QuPath GeoJSON in the frame QuPath uses (`h2g::infer::segment_run`); this file is its flags
+//! and the printed line.
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::ValueEnum;
-use h2g::infer::heatmap::HeatmapSpec;
-use h2g::infer::manifest::Role;
-use h2g::infer::outputs::{write_segmentation, ModelUse, RunInfo, SegmentOutputSpec};
-use h2g::infer::segment::{segment, Design};
+use h2g::infer::segment_run::{run_segment, SegmentRunSpec};
 use h2g::output::progress;
-use h2g::slide::{open_slide, SlideMeta};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Frame {
@@ -40,100 +36,38 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let rt = a.rt.runtime();
-    let needs_models = !matches!(a.d.design, Design::Otsu);
-    let lib = if needs_models { Some(rt.load()?) } else { None };
-    let open = |arg: &Option<String>, role: Role, flag: &str, what: &str| {
-        let name = arg
-            .as_deref()
-            .with_context(|| format!("this design needs {flag} ({what})"))?;
-        anyhow::Ok(rt.open_model(name, role, flag, true)?)
-    };
-    let mut patch = match a.d.design {
-        Design::H2g | Design::Pw => Some(open(
-            &a.d.models.model,
-            Role::PatchClassifier,
-            "--model",
-            "the patch classifier",
-        )?),
-        _ => None,
-    };
-    let mut refine = match a.d.design {
-        Design::H2g | Design::UnetLr => Some(open(
-            &a.d.models.refine_model,
-            Role::Refinement,
-            "--refine-model",
-            "the refinement network",
-        )?),
-        _ => None,
-    };
-    let slide = open_slide(&a.input.slide, 1 << 34)?;
-    let meta = SlideMeta::from_properties(slide.properties(), a.input.mpp.mpp);
-    let spec = HeatmapSpec {
+    let spec = SegmentRunSpec {
+        slide: a.input.slide,
+        output: a.out.output,
+        name: a.out.name,
+        design: a.d.design,
+        model: a.d.models.model,
+        refine_model: a.d.models.refine_model,
+        mask_downsample: a.d.mask_downsample,
+        qupath_frame: matches!(a.frame, Frame::Qupath),
         min_tissue: a.patches.min_tissue,
-        batch: a.patches.batch.max(1),
-        // most slides are read directly (JPEG-tiled TIFF/SVS); one model serves them all
-        readers: rt.readers(true),
-        ..HeatmapSpec::default()
+        batch: a.patches.batch,
+        mpp: a.input.mpp.mpp,
+        runtime: a.rt.runtime(),
     };
     let bar = progress(Some(0), "patches", true);
-    let seg = segment(
-        &*slide,
-        &meta,
-        a.d.design,
-        patch.as_mut().map(|(m, man)| (m, &*man)),
-        refine.as_mut().map(|(m, man)| (m, &*man)),
-        &spec,
-        &super::bar_progress(&bar),
-    )?;
+    let run = run_segment(&spec, &super::bar_progress(&bar))?;
     bar.finish_and_clear();
-    let stem = h2g::naming::output_stem(&a.out.output, &a.input.slide, a.out.name.as_deref())?;
-    let used = |m: &Option<(h2g::infer::Model, h2g::infer::manifest::Manifest)>| {
-        m.as_ref().map(|(m, man)| ModelUse {
-            name: man.name.clone(),
-            file: m.path().to_path_buf(),
-            trained: man.trained,
-        })
-    };
-    let out = write_segmentation(
-        &*slide,
-        &meta,
-        seg,
-        &SegmentOutputSpec {
-            dir: a.out.output.clone(),
-            stem,
-            slide: a.input.slide.clone(),
-            design: a.d.design,
-            mask_downsample: a.d.mask_downsample,
-            qupath_frame: matches!(a.frame, Frame::Qupath),
-        },
-        RunInfo {
-            patch_model: used(&patch),
-            refine_model: used(&refine),
-            onnx_runtime: lib,
-            device: rt.device,
-        },
-    )?;
-    let r = &out.report;
-    let untrained = patch
-        .iter()
-        .map(|p| &p.1)
-        .chain(refine.iter().map(|r| &r.1))
-        .any(|m| !m.trained);
+    let r = &run.output.report;
     eprintln!(
         "{}: {}: {} of {} × {} result cells positive, {} annotations{} → {}",
-        a.input.slide.display(),
-        a.d.design.name(),
+        spec.slide.display(),
+        spec.design.name(),
         r.result.positive_cells,
         r.result.width,
         r.result.height,
         r.annotations,
-        if untrained {
+        if run.untrained {
             " [UNTRAINED test model]"
         } else {
             ""
         },
-        a.out.output.display()
+        spec.output.display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@ pub mod outputs;
 pub mod preannotate;
 pub mod runtime;
 pub mod segment;
+pub mod segment_run;
 pub mod tissue_model;
 
 use std::path::{Path, PathBuf};

@@ -361,3 +361,54 @@ fn heatmap_run_covers_the_slide_with_its_grid_and_writes_what_it_reports() {
     assert_eq!(on_disk, serde_json::to_value(r).unwrap());
     assert_eq!(on_disk["grid"]["cols"], r.grid.cols);
 }
+
+#[test]
+fn segment_run_names_the_network_a_design_lacks_and_writes_what_it_reports() {
+    use h2g::infer::segment::Design;
+    use h2g::infer::segment_run::{run_segment, SegmentRunError, SegmentRunSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = |design, slide: &Path| SegmentRunSpec {
+        slide: slide.to_path_buf(),
+        output: dir.path().join("seg"),
+        name: None,
+        design,
+        model: None,
+        refine_model: None,
+        mask_downsample: 4.0,
+        qupath_frame: false,
+        min_tissue: 0.5,
+        batch: 16,
+        mpp: None,
+        runtime: h2g::infer::Runtime::default(),
+    };
+    // the missing network is named before the runtime or the slide is looked at
+    if common::runtime().is_some() {
+        let e = run_segment(&spec(Design::Pw, Path::new("none.svs")), &|_, _| {}).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SegmentRunError::MissingModel {
+                    flag: "--model",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+    let Some(slide) = common::cmu_slide() else {
+        return common::skip("the demo slide (run scripts/setup.sh)");
+    };
+    // otsu runs no network: one annotation per outline the GeoJSON holds
+    let run = run_segment(&spec(Design::Otsu, &slide), &|_, _| {}).unwrap();
+    let r = &run.output.report;
+    assert!(!run.untrained);
+    let stem = slide.file_stem().unwrap().to_string_lossy().into_owned();
+    assert_eq!(
+        r.files.geojson,
+        dir.path().join(format!("seg/{stem}.segment-otsu.geojson"))
+    );
+    let ann = h2g::vector::read_annotations(&r.files.geojson).unwrap();
+    assert_eq!(ann.items.len(), r.annotations);
+    assert_eq!((r.result.width, r.result.height), (1024, 1024));
+    assert!(r.result.positive_cells > 0 && r.result.positive_cells < 1024 * 1024);
+}

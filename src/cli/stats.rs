@@ -1,10 +1,10 @@
 //! `h2g stats tukey`: Tukey's HSD between designs on any per-slide metric of a long-form CSV
-//! (`h2g::stats::table`); this file is its flags and the printed table.
+//! (`h2g::stats::groups`); this file is its flags and the printed table.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use h2g::stats::table::{num, read_groups, tukey_csv, tukey_table};
+use h2g::stats::groups::{num, read_groups, tukey_csv, tukey_table};
 
 pub type Args = super::args::Nested<Sub>;
 

@@ -104,9 +104,9 @@ impl Runtime {
         direct: bool,
     ) -> Result<(Model, Manifest), OpenModelError> {
         self.load()?;
-        let (m, path) = resolve(name).map_err(|detail| OpenModelError::Resolve {
+        let (m, path) = resolve(name).map_err(|e| OpenModelError::Resolve {
             name: name.to_string(),
-            detail,
+            detail: e.to_string(),
         })?;
         if m.role != role {
             return Err(OpenModelError::WrongRole {

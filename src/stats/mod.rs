@@ -2,8 +2,8 @@
 //! per-slide values (e.g. Dice per design), as statsmodels' `pairwise_tukeyhsd` computes it, on
 //! the studentized range distribution implemented in [`range`].
 
+pub mod groups;
 pub mod range;
-pub mod table;
 
 use rayon::prelude::*;
 use serde::Serialize;

@@ -8,7 +8,7 @@ use super::{tukey_hsd, StatsError, Tukey};
 
 /// Why the table could not be read, or the test not run on it.
 #[derive(Debug, thiserror::Error)]
-pub enum TableError {
+pub enum GroupsError {
     /// The file cannot be opened.
     #[error("{}: cannot open", path.display())]
     Open {
@@ -111,21 +111,21 @@ impl Groups {
 
 /// Reads the `metric` column of `path` grouped by its `by` column; rows with an empty value are
 /// counted and left out, any other value must be a finite number.
-pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, TableError> {
+pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, GroupsError> {
     let p = || path.to_path_buf();
     let mut r = csv::ReaderBuilder::new()
         .flexible(false)
         .from_path(path)
-        .map_err(|source| TableError::Open { path: p(), source })?;
+        .map_err(|source| GroupsError::Open { path: p(), source })?;
     let headers = r
         .headers()
-        .map_err(|source| TableError::Header { path: p(), source })?
+        .map_err(|source| GroupsError::Header { path: p(), source })?
         .clone();
     let col = |name: &str| {
         headers
             .iter()
             .position(|h| h.trim() == name)
-            .ok_or_else(|| TableError::Column {
+            .ok_or_else(|| GroupsError::Column {
                 path: p(),
                 name: name.to_string(),
                 columns: headers.iter().map(str::to_string).collect(),
@@ -136,7 +136,7 @@ pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, TableE
     let mut skipped = 0usize;
     for (i, row) in r.records().enumerate() {
         let line = i + 2;
-        let row = row.map_err(|source| TableError::Row {
+        let row = row.map_err(|source| GroupsError::Row {
             path: p(),
             line,
             source,
@@ -145,7 +145,7 @@ pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, TableE
         let raw = row.get(vi).unwrap_or("").trim();
         if g.is_empty() {
             let by = by.to_string();
-            return Err(TableError::EmptyGroup {
+            return Err(GroupsError::EmptyGroup {
                 path: p(),
                 line,
                 by,
@@ -157,14 +157,14 @@ pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, TableE
             continue;
         }
         let (metric, raw) = (metric.to_string(), raw.to_string());
-        let v: f64 = raw.parse().map_err(|_| TableError::NotNumber {
+        let v: f64 = raw.parse().map_err(|_| GroupsError::NotNumber {
             path: p(),
             line,
             metric: metric.clone(),
             raw: raw.clone(),
         })?;
         if !v.is_finite() {
-            return Err(TableError::NotFinite {
+            return Err(GroupsError::NotFinite {
                 path: p(),
                 line,
                 metric,
@@ -180,8 +180,8 @@ pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, TableE
 }
 
 /// Tukey's HSD at `alpha` between the groups of [`read_groups`].
-pub fn tukey_table(path: &Path, groups: &Groups, alpha: f64) -> Result<Tukey, TableError> {
-    tukey_hsd(&groups.groups, alpha).map_err(|source| TableError::Test {
+pub fn tukey_table(path: &Path, groups: &Groups, alpha: f64) -> Result<Tukey, GroupsError> {
+    tukey_hsd(&groups.groups, alpha).map_err(|source| GroupsError::Test {
         path: path.to_path_buf(),
         source,
     })
@@ -190,8 +190,8 @@ pub fn tukey_table(path: &Path, groups: &Groups, alpha: f64) -> Result<Tukey, Ta
 /// A float as it round-trips: plain notation, exponent notation when very small or large.
 ///
 /// ```
-/// assert_eq!(h2g::stats::table::num(0.25), "0.25");
-/// assert_eq!(h2g::stats::table::num(1.5e-7), "1.5e-7");
+/// assert_eq!(h2g::stats::groups::num(0.25), "0.25");
+/// assert_eq!(h2g::stats::groups::num(1.5e-7), "1.5e-7");
 /// ```
 pub fn num(v: f64) -> String {
     if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e16) {
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn groups_are_sorted_and_empty_values_counted() {
-        let dir = std::env::temp_dir().join(format!("h2g-stats-table-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("h2g-stats-groups-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.csv");
         std::fs::write(
@@ -252,12 +252,12 @@ mod tests {
         assert_eq!((g.skipped, g.values()), (1, 3));
         let e = read_groups(&path, "model", "dice").unwrap_err();
         assert!(
-            matches!(&e, TableError::Column { name, .. } if name == "model"),
+            matches!(&e, GroupsError::Column { name, .. } if name == "model"),
             "{e}"
         );
         std::fs::write(&path, "design,dice\npw,inf\n").unwrap();
         let e = read_groups(&path, "design", "dice").unwrap_err();
-        assert!(matches!(e, TableError::NotFinite { line: 2, .. }), "{e}");
+        assert!(matches!(e, GroupsError::NotFinite { line: 2, .. }), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -15,6 +15,7 @@ pub mod digest;
 pub mod eval;
 pub mod infer;
 pub mod mask;
+pub mod naming;
 pub mod output;
 pub mod patches;
 pub mod pyramid;

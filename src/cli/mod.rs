@@ -1,5 +1,6 @@
 //! Subcommands, one file each: clap arguments, conversion to a library spec, and `run`.
 
+mod args;
 mod convert_mask;
 mod docs;
 mod evaluate;
@@ -11,6 +12,7 @@ mod preannotate;
 mod rasterize;
 mod region;
 mod run;
+mod run_display;
 mod sample;
 mod segment;
 mod stats;
@@ -20,6 +22,8 @@ mod vectorize;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+pub(crate) use args::positive_f64;
 
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
@@ -113,92 +117,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Options of every command that runs a model.
-#[derive(Debug, clap::Args)]
-pub(crate) struct RuntimeArgs {
-    /// Level-0 pixel size in µm, for slides without one.
-    #[arg(long, value_parser = positive_f64)]
-    pub mpp: Option<f64>,
-    /// Cores to use, for ONNX Runtime and the patch readers together (0: all cores).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// Patch reader threads kept apart from inference (taken from --threads); 0 lets readers
-    /// share every core with inference. Default: one per 8 cores from 8 cores up, else 0.
-    #[arg(long)]
-    pub read_threads: Option<usize>,
-    /// Where inference runs; cuda fails clearly when unavailable (never a silent CPU run).
-    #[arg(long, value_enum, default_value_t = h2g::infer::Device::Cpu)]
-    pub device: h2g::infer::Device,
-    /// The ONNX Runtime shared library (default: the set-up's, H2G_ORT_LIB, ORT_DYLIB_PATH).
-    #[arg(long)]
-    pub ort_lib: Option<std::path::PathBuf>,
-}
-
-impl RuntimeArgs {
-    /// The cores given (`--threads`, else all).
-    pub fn cores(&self) -> usize {
-        if self.threads > 0 {
-            self.threads
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        }
-    }
-
-    /// Patch reader threads of their own, or `None` when readers share the cores. The default
-    /// gives readers one core in 8 from 8 cores up (one in 4 when patches are read through
-    /// OpenSlide, which costs several times more per patch than the direct JPEG reader).
-    pub fn readers(&self, direct: bool) -> Option<usize> {
-        let cores = self.cores();
-        let share = if direct { 8 } else { 4 };
-        let r = self
-            .read_threads
-            .unwrap_or(if cores >= 8 { cores / share } else { 0 });
-        (r > 0 && cores > 1).then(|| r.min(cores - 1))
-    }
-
-    /// ONNX Runtime's threads: the cores less the readers' own.
-    pub fn inference_threads(&self, direct: bool) -> usize {
-        self.cores() - self.readers(direct).unwrap_or(0)
-    }
-}
-
-/// Loads ONNX Runtime and opens the model `name` (built-in name or .onnx path), which must have
-/// `role`, with the threads `rt` leaves to inference beside patch readers (`direct`: patches of
-/// the slide are read directly). Its idle threads spin only when the readers have cores of their
-/// own; sharing cores, a spinning thread would take them from the readers.
-pub(crate) fn open_model(
-    name: &str,
-    role: h2g::infer::manifest::Role,
-    flag: &str,
-    rt: &RuntimeArgs,
-    direct: bool,
-) -> anyhow::Result<(h2g::infer::Model, h2g::infer::manifest::Manifest)> {
-    h2g::infer::load_runtime(rt.ort_lib.as_deref())?;
-    let (m, path) = h2g::infer::manifest::resolve(name).map_err(anyhow::Error::msg)?;
-    if m.role != role {
-        let words = |r: h2g::infer::manifest::Role| {
-            serde_json::to_value(r)
-                .ok()
-                .and_then(|v| v.as_str().map(|s| s.replace('-', " ")))
-                .unwrap_or_default()
-        };
-        anyhow::bail!(
-            "{flag} {name}: a {} model, not a {} model",
-            words(m.role),
-            words(role)
-        );
-    }
-    Ok((
-        h2g::infer::Model::open_with(
-            &path,
-            rt.inference_threads(direct),
-            rt.device,
-            rt.readers(direct).is_some(),
-        )?,
-        m,
-    ))
-}
-
 /// The progress callback of the model stages, drawing on `bar`.
 pub(crate) fn bar_progress(bar: &indicatif::ProgressBar) -> impl Fn(u64, u64) + Sync + '_ {
     move |done, total| {
@@ -207,114 +125,13 @@ pub(crate) fn bar_progress(bar: &indicatif::ProgressBar) -> impl Fn(u64, u64) + 
     }
 }
 
-/// Creates the output directory `dir` and returns the file stem outputs of `slide` are named by:
-/// `name` when given (`--name`), else the slide file's stem.
-pub(crate) fn output_stem(
-    dir: &std::path::Path,
-    slide: &std::path::Path,
-    name: Option<&str>,
-) -> anyhow::Result<String> {
-    use anyhow::Context;
-    if let Some(n) = name {
-        check_name(n)?;
+/// An error and its causes, as `h2g: error:` prints them (`outer: cause: cause`).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(&format!(": {c}"));
+        cause = c.source();
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(name.map(str::to_string).unwrap_or_else(|| {
-        slide
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "slide".into())
-    }))
-}
-
-/// Checks an output name (`--name`, a cohort slide id): a plain file name of letters, digits,
-/// `.`, `_` and `-`, not starting with `.` or `-`, at most 200 bytes.
-pub(crate) fn check_name(n: &str) -> anyhow::Result<()> {
-    if !h2g::cohort::valid_id(n) {
-        anyhow::bail!(
-            "'{n}' cannot name outputs: use letters, digits, '.', '_' and '-' (not first), at most 200"
-        );
-    }
-    Ok(())
-}
-
-/// Parses a positive, finite float.
-pub(crate) fn positive_f64(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a positive number")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::RuntimeArgs;
-
-    fn rt(threads: usize, read_threads: Option<usize>) -> RuntimeArgs {
-        RuntimeArgs {
-            mpp: None,
-            threads,
-            read_threads,
-            device: h2g::infer::Device::Cpu,
-            ort_lib: None,
-        }
-    }
-
-    #[test]
-    fn cores_are_split_between_readers_and_inference() {
-        // below 8 cores readers share them all
-        assert_eq!(
-            (
-                rt(2, None).readers(true),
-                rt(2, None).inference_threads(true)
-            ),
-            (None, 2)
-        );
-        assert_eq!(rt(7, None).readers(false), None);
-        // from 8 up: one reader core in 8 (direct JPEG) or in 4 (through OpenSlide)
-        assert_eq!(
-            (
-                rt(8, None).readers(true),
-                rt(8, None).inference_threads(true)
-            ),
-            (Some(1), 7)
-        );
-        assert_eq!(
-            (
-                rt(16, None).readers(true),
-                rt(16, None).inference_threads(true)
-            ),
-            (Some(2), 14)
-        );
-        assert_eq!(
-            (
-                rt(16, None).readers(false),
-                rt(16, None).inference_threads(false)
-            ),
-            (Some(4), 12)
-        );
-        // explicit: 0 shares, too many leaves inference one core, one core never splits
-        assert_eq!(
-            (
-                rt(16, Some(0)).readers(true),
-                rt(16, Some(0)).inference_threads(true)
-            ),
-            (None, 16)
-        );
-        assert_eq!(
-            (
-                rt(16, Some(40)).readers(true),
-                rt(16, Some(40)).inference_threads(true)
-            ),
-            (Some(15), 1)
-        );
-        assert_eq!(
-            (
-                rt(1, Some(3)).readers(true),
-                rt(1, Some(3)).inference_threads(true)
-            ),
-            (None, 1)
-        );
-        assert_eq!(rt(4, Some(1)).readers(true), Some(1));
-    }
+    s
 }

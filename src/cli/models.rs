@@ -7,14 +7,10 @@ use h2g::infer::fetch::fetch;
 use h2g::infer::manifest::{built_in, find, locate, search_dirs};
 use h2g::infer::{inspect, load_runtime};
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Sub,
-}
+pub type Args = super::args::Nested<Sub>;
 
 #[derive(Debug, clap::Subcommand)]
-enum Sub {
+pub enum Sub {
     /// The models h2g knows (manifests in models/*.json): role, contract, whether trained, and
     /// where the file was found.
     List {
@@ -44,9 +40,8 @@ enum Sub {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-        /// The ONNX Runtime shared library (default: the set-up's, H2G_ORT_LIB, ORT_DYLIB_PATH).
-        #[arg(long)]
-        ort_lib: Option<PathBuf>,
+        #[command(flatten)]
+        lib: super::args::OrtLibArg,
     },
 }
 
@@ -98,12 +93,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             eprintln!("{}: {} (sha256 verified)", m.name, path.display());
             Ok(ExitCode::SUCCESS)
         }
-        Sub::Inspect {
-            model,
-            json,
-            ort_lib,
-        } => {
-            load_runtime(ort_lib.as_deref())?;
+        Sub::Inspect { model, json, lib } => {
+            load_runtime(lib.ort_lib.as_deref())?;
             let info = inspect(&model)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);

@@ -1,19 +1,20 @@
 //! `h2g run --cohort cohort.csv --steps tissue,patches,segment,vectorize,evaluate -o OUT`: a
 //! whole cohort, resumable, slides in parallel within a memory budget (`h2g::cohort`); this file
-//! is its flags, a terminal display and the printed summary.
+//! is its flags and the printed summary (the terminal display is `run_display`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use h2g::cohort::{
-    read_cohort, CohortSlide, HashMode, Observer, Outcome, RunSpec, RunStart, Step, Summary,
-};
-use h2g::infer::segment::Design;
+use h2g::cohort::{read_cohort, HashMode, Outcome, RunSpec, Step, Summary};
 use h2g::tissue::MethodKind;
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("design", |a| a.help("The design of the segment step")))]
+#[command(mut_arg("mask_downsample", |a| a.help(
+    "Level-0 pixels per pixel of the segmentation mask"
+)))]
 pub struct Args {
     /// The cohort table (CSV): `slide` (file), optional `id`, `truth` (tumour mask or QuPath
     /// GeoJSON), `truth_downsample`, `grade`, `mpp`. Relative paths are from the table's folder.
@@ -52,18 +53,8 @@ pub struct Args {
     /// Tumour when the tumour fraction is above this (patches step).
     #[arg(long, default_value_t = 0.25)]
     min_tumour: f64,
-    /// The design of the segment step.
-    #[arg(long, value_enum, default_value_t = Design::H2g)]
-    design: Design,
-    /// Patch classifier (designs h2g, pw): a built-in name or an .onnx path.
-    #[arg(long)]
-    model: Option<String>,
-    /// Refinement network (designs h2g, unet-lr): a built-in name or an .onnx path.
-    #[arg(long)]
-    refine_model: Option<String>,
-    /// Level-0 pixels per pixel of the segmentation mask.
-    #[arg(long, default_value_t = 4.0, value_parser = super::positive_f64)]
-    mask_downsample: f64,
+    #[command(flatten)]
+    d: super::args::DesignArgs,
     /// Simplification of the vectorize step's outlines: 2um, 1.5px, or 0 for exact pixel edges.
     #[arg(long, default_value = "2um")]
     simplify: String,
@@ -78,7 +69,7 @@ pub struct Args {
     threads: usize,
     /// Memory budget for the steps running at once, e.g. 8G or 6000M (default: 80 % of the
     /// memory available at the start).
-    #[arg(long, value_parser = parse_memory_arg)]
+    #[arg(long, value_parser = super::args::memory_mib)]
     memory: Option<u64>,
     /// Input fingerprints: sampled (size and 8.5 MiB of content; fast) or full (every byte).
     #[arg(long, value_enum, default_value_t = HashMode::Sampled)]
@@ -98,13 +89,8 @@ pub struct Args {
     /// Where inference runs (segment step).
     #[arg(long, value_enum, default_value_t = h2g::infer::Device::Cpu)]
     device: h2g::infer::Device,
-    /// The ONNX Runtime shared library (default: the set-up's, H2G_ORT_LIB, ORT_DYLIB_PATH).
-    #[arg(long)]
-    ort_lib: Option<PathBuf>,
-}
-
-fn parse_memory_arg(s: &str) -> Result<u64, String> {
-    h2g::cohort::parse_memory(s).map_err(|e| e.to_string())
+    #[command(flatten)]
+    lib: super::args::OrtLibArg,
 }
 
 impl Args {
@@ -119,10 +105,10 @@ impl Args {
             patch_at: self.patch_at,
             min_tissue: self.min_tissue,
             min_tumour: self.min_tumour,
-            design: self.design,
-            model: self.model,
-            refine_model: self.refine_model,
-            mask_downsample: self.mask_downsample,
+            design: self.d.design,
+            model: self.d.models.model,
+            refine_model: self.d.models.refine_model,
+            mask_downsample: self.d.mask_downsample,
             simplify: self.simplify,
             truth_class: self.truth_class,
             jobs: self.jobs,
@@ -132,7 +118,7 @@ impl Args {
             verify: self.verify,
             dry_run: self.dry_run,
             device: self.device,
-            ort_lib: self.ort_lib,
+            ort_lib: self.lib.ort_lib,
             exe: std::env::current_exe().context("cannot find the h2g executable")?,
             step_progress: !self.quiet && std::io::stderr().is_terminal(),
         })
@@ -149,7 +135,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let output = a.output.clone().context("--output is needed")?;
     let (quiet, json) = (a.quiet, a.json);
     let spec = a.spec(output)?;
-    let mut display = Display::new(quiet, spec.step_progress);
+    let mut display = super::run_display::Display::new(quiet, spec.step_progress);
     let summary = h2g::cohort::run(&spec, &mut display)?;
     display.finish();
     if json {
@@ -203,169 +189,5 @@ fn print_summary(summary: &Summary) {
     }
     for (sl, er, st) in lines {
         eprintln!("  {sl} ({}): {er}", st.join(", "));
-    }
-}
-
-/// The terminal display: a bar over the slides, a line per worker with its slide, step and the
-/// step's own progress line, and a line per finished step (plain lines off a terminal).
-struct Display {
-    quiet: bool,
-    show: bool,
-    multi: indicatif::MultiProgress,
-    overall: indicatif::ProgressBar,
-    lines: Vec<indicatif::ProgressBar>,
-    /// Per worker: the line's prefix and the file its step keeps its progress in.
-    watching: Vec<Option<(String, PathBuf)>>,
-    any_failed: bool,
-}
-
-impl Display {
-    fn new(quiet: bool, show: bool) -> Self {
-        let multi = indicatif::MultiProgress::new();
-        if !show {
-            multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        }
-        let overall = multi.add(indicatif::ProgressBar::new(0));
-        overall.set_style(
-            indicatif::ProgressStyle::with_template("slides [{bar:30}] {pos}/{len} {msg} ({eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        Display {
-            quiet,
-            show,
-            multi,
-            overall,
-            lines: Vec::new(),
-            watching: Vec::new(),
-            any_failed: false,
-        }
-    }
-
-    fn say(&self, line: String) {
-        if self.show {
-            self.multi.suspend(|| eprintln!("{line}"));
-        } else if !self.quiet {
-            eprintln!("{line}");
-        }
-    }
-
-    fn finish(&self) {
-        for l in &self.lines {
-            l.finish_and_clear();
-        }
-        self.overall.finish_and_clear();
-    }
-}
-
-impl Observer for Display {
-    fn started(&mut self, s: &RunStart) {
-        self.overall.set_length(s.slides as u64);
-        self.lines = (0..s.jobs)
-            .map(|_| {
-                let line = self.multi.add(indicatif::ProgressBar::new_spinner());
-                line.set_style(
-                    indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                );
-                if self.show {
-                    line.enable_steady_tick(std::time::Duration::from_millis(200));
-                }
-                line
-            })
-            .collect();
-        self.watching = vec![None; s.jobs];
-        if !self.quiet {
-            let names: Vec<&str> = s.steps.iter().map(|st| st.name()).collect();
-            self.say(format!(
-                "h2g run: {} slides × {} ({}), {} at a time, {} threads each, memory budget {} MiB → {}",
-                s.slides,
-                s.steps.len(),
-                names.join(","),
-                s.jobs,
-                s.threads_per_job,
-                s.memory_budget_mib,
-                s.output.display()
-            ));
-        }
-    }
-
-    fn step_started(
-        &mut self,
-        worker: usize,
-        slide: &str,
-        step: Step,
-        k: usize,
-        n: usize,
-        progress_file: &std::path::Path,
-    ) {
-        let prefix = format!("{slide}: {} ({}/{n})", step.name(), k + 1);
-        if let Some(line) = self.lines.get(worker) {
-            line.reset_elapsed();
-            line.set_message(prefix.clone());
-        }
-        if let Some(w) = self.watching.get_mut(worker) {
-            *w = Some((prefix, progress_file.to_path_buf()));
-        }
-    }
-
-    fn slide_done(
-        &mut self,
-        worker: usize,
-        done: usize,
-        total: usize,
-        slide: &CohortSlide,
-        outcomes: &[(Step, Outcome)],
-    ) {
-        if let Some(w) = self.watching.get_mut(worker) {
-            *w = None;
-        }
-        // a slide that failed as a whole (missing, locked): one line
-        let errors: Vec<&String> = outcomes
-            .iter()
-            .filter_map(|(_, o)| match o {
-                Outcome::Failed { error, .. } => Some(error),
-                _ => None,
-            })
-            .collect();
-        let whole = outcomes.len() > 1
-            && errors.len() == outcomes.len()
-            && errors.iter().all(|e| *e == errors[0]);
-        if whole {
-            self.say(format!(
-                "[{done}/{total}] {}: failed (every step): {}",
-                slide.id, errors[0]
-            ));
-        } else {
-            for (step, o) in outcomes {
-                self.say(format!(
-                    "[{done}/{total}] {}: {} {o}",
-                    slide.id,
-                    step.name()
-                ));
-            }
-        }
-        self.overall.inc(1);
-        if !errors.is_empty() && !self.any_failed {
-            self.any_failed = true;
-            self.overall.set_message("(some failed)");
-        }
-    }
-
-    fn tick(&mut self) {
-        if !self.show {
-            return;
-        }
-        for (line, item) in self.lines.iter().zip(&self.watching) {
-            if let Some((prefix, file)) = item {
-                if let Ok(text) = std::fs::read_to_string(file) {
-                    line.set_message(format!("{prefix} · {}", text.trim()));
-                }
-            }
-        }
-    }
-
-    fn cohort_evaluated(&mut self, o: &Outcome) {
-        self.say(format!("cohort: evaluate {o}"));
     }
 }

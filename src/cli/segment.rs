@@ -1,19 +1,13 @@
 //! `h2g segment SLIDE --design h2g|pw|unet-lr|otsu -o DIR`: a whole-slide tumour (or tissue)
 //! segmentation, written as FAST's 1024 × 1024 result, a full-frame mask, the heatmap and
-//! QuPath GeoJSON in the frame QuPath uses.
+//! QuPath GeoJSON in the frame QuPath uses (`h2g::infer::segment_run`); this file is its flags
+//! and the printed line.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::ValueEnum;
-use h2g::infer::heatmap::HeatmapSpec;
-use h2g::infer::load_runtime;
-use h2g::infer::manifest::Role;
-use h2g::infer::outputs::{write_segmentation, ModelUse, RunInfo, SegmentOutputSpec};
-use h2g::infer::segment::{segment, Design};
+use h2g::infer::segment_run::{run_segment, SegmentRunSpec};
 use h2g::output::progress;
-use h2g::slide::{open_slide, SlideMeta};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Frame {
@@ -24,138 +18,56 @@ enum Frame {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("min_tissue", |a| a.help("Minimum tissue fraction of a patch for stage 1")))]
 pub struct Args {
-    /// The slide.
-    slide: PathBuf,
-    /// Output directory.
-    #[arg(short, long)]
-    output: PathBuf,
-    /// Name the outputs NAME.* instead of by the slide file's stem.
-    #[arg(long)]
-    name: Option<String>,
-    /// Which design of the paper's ablation study.
-    #[arg(long, value_enum, default_value_t = Design::H2g)]
-    design: Design,
-    /// Patch classifier (designs h2g, pw): a built-in name or an .onnx path.
-    #[arg(long)]
-    model: Option<String>,
-    /// Refinement network (designs h2g, unet-lr): a built-in name or an .onnx path.
-    #[arg(long)]
-    refine_model: Option<String>,
-    /// Level-0 pixels per pixel of the full-frame mask.
-    #[arg(long, default_value_t = 4.0, value_parser = super::positive_f64)]
-    mask_downsample: f64,
+    #[command(flatten)]
+    out: super::args::OutputArgs,
+    #[command(flatten)]
+    d: super::args::DesignArgs,
     /// Coordinate frame of the GeoJSON.
     #[arg(long, value_enum, default_value_t = Frame::File)]
     frame: Frame,
-    /// Minimum tissue fraction of a patch for stage 1.
-    #[arg(long, default_value_t = 0.5)]
-    min_tissue: f64,
-    /// Patches per inference call.
-    #[arg(long, default_value_t = 16)]
-    batch: usize,
     #[command(flatten)]
-    rt: super::RuntimeArgs,
+    patches: super::args::PatchRunArgs,
+    #[command(flatten)]
+    input: super::args::SlideArgs,
+    #[command(flatten)]
+    rt: super::args::RuntimeArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let needs_models = !matches!(a.design, Design::Otsu);
-    let lib = if needs_models {
-        Some(load_runtime(a.rt.ort_lib.as_deref())?)
-    } else {
-        None
-    };
-    let open = |arg: &Option<String>, role: Role, flag: &str, what: &str| {
-        let name = arg
-            .as_deref()
-            .with_context(|| format!("this design needs {flag} ({what})"))?;
-        super::open_model(name, role, flag, &a.rt, true)
-    };
-    let mut patch = match a.design {
-        Design::H2g | Design::Pw => Some(open(
-            &a.model,
-            Role::PatchClassifier,
-            "--model",
-            "the patch classifier",
-        )?),
-        _ => None,
-    };
-    let mut refine = match a.design {
-        Design::H2g | Design::UnetLr => Some(open(
-            &a.refine_model,
-            Role::Refinement,
-            "--refine-model",
-            "the refinement network",
-        )?),
-        _ => None,
-    };
-    let slide = open_slide(&a.slide, 1 << 34)?;
-    let meta = SlideMeta::from_properties(slide.properties(), a.rt.mpp);
-    let spec = HeatmapSpec {
-        min_tissue: a.min_tissue,
-        batch: a.batch.max(1),
-        // most slides are read directly (JPEG-tiled TIFF/SVS); one model serves them all
-        readers: a.rt.readers(true),
-        ..HeatmapSpec::default()
+    let spec = SegmentRunSpec {
+        slide: a.input.slide,
+        output: a.out.output,
+        name: a.out.name,
+        design: a.d.design,
+        model: a.d.models.model,
+        refine_model: a.d.models.refine_model,
+        mask_downsample: a.d.mask_downsample,
+        qupath_frame: matches!(a.frame, Frame::Qupath),
+        min_tissue: a.patches.min_tissue,
+        batch: a.patches.batch,
+        mpp: a.input.mpp.mpp,
+        runtime: a.rt.runtime(),
     };
     let bar = progress(Some(0), "patches", true);
-    let seg = segment(
-        &*slide,
-        &meta,
-        a.design,
-        patch.as_mut().map(|(m, man)| (m, &*man)),
-        refine.as_mut().map(|(m, man)| (m, &*man)),
-        &spec,
-        &super::bar_progress(&bar),
-    )?;
+    let run = run_segment(&spec, &super::bar_progress(&bar))?;
     bar.finish_and_clear();
-    let stem = super::output_stem(&a.output, &a.slide, a.name.as_deref())?;
-    let used = |m: &Option<(h2g::infer::Model, h2g::infer::manifest::Manifest)>| {
-        m.as_ref().map(|(m, man)| ModelUse {
-            name: man.name.clone(),
-            file: m.path().to_path_buf(),
-            trained: man.trained,
-        })
-    };
-    let out = write_segmentation(
-        &*slide,
-        &meta,
-        seg,
-        &SegmentOutputSpec {
-            dir: a.output.clone(),
-            stem,
-            slide: a.slide.clone(),
-            design: a.design,
-            mask_downsample: a.mask_downsample,
-            qupath_frame: matches!(a.frame, Frame::Qupath),
-        },
-        RunInfo {
-            patch_model: used(&patch),
-            refine_model: used(&refine),
-            onnx_runtime: lib,
-            device: a.rt.device,
-        },
-    )?;
-    let r = &out.report;
-    let untrained = patch
-        .iter()
-        .map(|p| &p.1)
-        .chain(refine.iter().map(|r| &r.1))
-        .any(|m| !m.trained);
+    let r = &run.output.report;
     eprintln!(
         "{}: {}: {} of {} × {} result cells positive, {} annotations{} → {}",
-        a.slide.display(),
-        a.design.name(),
+        spec.slide.display(),
+        spec.design.name(),
         r.result.positive_cells,
         r.result.width,
         r.result.height,
         r.annotations,
-        if untrained {
+        if run.untrained {
             " [UNTRAINED test model]"
         } else {
             ""
         },
-        a.output.display()
+        spec.output.display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,18 +1,11 @@
-//! `h2g tissue SLIDE -o DIR`: tissue detection with a named method.
+//! `h2g tissue SLIDE -o DIR`: tissue detection with a named method (`h2g::tissue::run`); this
+//! file is its flags, their method and the printed report.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use h2g::infer::manifest::Role;
-use h2g::infer::tissue_model::detect_with_model;
-use h2g::mask::DEFAULT_MAX_PIXELS;
-use h2g::slide::{open_slide, SlideMeta};
-use h2g::tissue::{
-    run_tissue, run_tissue_with, Closing, Method, MethodKind, QupathParams, SaturationThreshold,
-    TissueOutput,
-};
+use h2g::tissue::{Closing, Method, MethodKind, QupathParams, SaturationThreshold, TissueRunSpec};
 use h2g::units::Resolution;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -32,15 +25,18 @@ enum PresetArg {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("slide", |a| a.help(
+    "The slide (any OpenSlide format), or a flat PNG/TIFF picture of one"
+)))]
+#[command(mut_arg("mpp", |a| a.help(
+    "Level-0 pixel size in µm, for slides or pictures without one"
+)))]
+#[command(mut_arg("output", |a| a.help(
+    "Output directory (created if missing) for STEM.tissue-METHOD.tif, .png and .json"
+)))]
 pub struct Args {
-    /// The slide (any OpenSlide format), or a flat PNG/TIFF picture of one.
-    slide: PathBuf,
-    /// Output directory (created if missing) for STEM.tissue-METHOD.tif, .png and .json.
-    #[arg(short, long)]
-    output: PathBuf,
-    /// Name the outputs NAME.* instead of by the slide file's stem.
-    #[arg(long)]
-    name: Option<String>,
+    #[command(flatten)]
+    out: super::args::OutputArgs,
     /// Detection method.
     #[arg(long, value_enum, default_value_t = MethodKind::Saturation)]
     method: MethodKind,
@@ -72,9 +68,8 @@ pub struct Args {
     /// QuPath maximum hole area to fill in µm² (overrides the preset).
     #[arg(long)]
     max_hole: Option<f64>,
-    /// Level-0 pixel size in µm, for slides or pictures without one.
-    #[arg(long, value_parser = super::positive_f64)]
-    mpp: Option<f64>,
+    #[command(flatten)]
+    input: super::args::SlideArgs,
     /// Tile size of the mask TIFF.
     #[arg(long, default_value_t = 512)]
     tile_size: u32,
@@ -84,9 +79,8 @@ pub struct Args {
     /// ONNX Runtime threads for --method model (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// The ONNX Runtime shared library (default: the set-up's, H2G_ORT_LIB, ORT_DYLIB_PATH).
-    #[arg(long)]
-    ort_lib: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    lib: super::args::OrtLibArg,
     /// Also write the tissue as QuPath annotations (STEM.tissue-METHOD.geojson).
     #[arg(long)]
     geojson: bool,
@@ -107,15 +101,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 ClosingArg::Disks => Closing::Disks,
             },
         },
-        MethodKind::Fast => {
-            if !(a.distance.is_finite() && a.distance >= 0.0) || a.radius > 60 {
-                anyhow::bail!("--distance must be ≥ 0 and --radius at most 60");
-            }
-            Method::Fast {
-                distance: a.distance,
-                radius: a.radius,
-            }
-        }
+        MethodKind::Fast => Method::Fast {
+            distance: a.distance,
+            radius: a.radius,
+        },
         MethodKind::Qupath => {
             let mut p = match a.preset {
                 PresetArg::Default => QupathParams::default(),
@@ -137,52 +126,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             threshold: 0.0,
         },
     };
-    // the model, for --method model
-    let mut model = match &method {
-        Method::Model { model, .. } => {
-            let rt = super::RuntimeArgs {
-                mpp: a.mpp,
-                // one inference on a thumbnail: no patch readers beside it
-                read_threads: Some(0),
-                threads: a.threads,
-                device: h2g::infer::Device::Cpu,
-                ort_lib: a.ort_lib.clone(),
-            };
-            Some(super::open_model(
-                model,
-                Role::Tissue,
-                "--model",
-                &rt,
-                false,
-            )?)
-        }
-        _ => None,
-    };
-    let method = match (&method, &model) {
-        (Method::Model { .. }, Some((_, m))) => Method::Model {
-            model: m.name.clone(),
-            threshold: m.threshold,
-        },
-        _ => method,
-    };
-    let slide = open_slide(&a.slide, DEFAULT_MAX_PIXELS)?;
-    let meta = SlideMeta::from_properties(slide.properties(), a.mpp);
-    let stem = super::output_stem(&a.output, &a.slide, a.name.as_deref())?;
-    let out = TissueOutput {
-        dir: a.output.clone(),
-        stem,
+    let r = h2g::tissue::run(&TissueRunSpec {
+        slide: a.input.slide,
+        output: a.out.output,
+        name: a.out.name,
+        method,
+        at: a.at,
+        mpp: a.input.mpp.mpp,
         tile: a.tile_size,
         geojson: a.geojson,
-    };
-    let r = match model.as_mut() {
-        Some((session, manifest)) => {
-            let mut detector = |img: &h2g::slide::RgbImage, _mpp: Option<f64>| {
-                detect_with_model(img, session, manifest)
-            };
-            run_tissue_with(slide.as_ref(), &meta, &method, a.at, &out, &mut detector)?
-        }
-        None => run_tissue(slide.as_ref(), &meta, &method, a.at, &out)?,
-    };
+        threads: a.threads,
+        ort_lib: a.lib.ort_lib,
+    })?;
     if a.json {
         println!(
             "{}",
@@ -192,7 +147,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         eprintln!(
             "{}: {} tissue {:.2} % of {} × {} (level {}, downsample {:.2}{}){}",
             r.slide,
-            method,
+            r.method,
             100.0 * r.tissue_fraction,
             r.width,
             r.height,

@@ -7,10 +7,14 @@
 
 pub mod fetch;
 pub mod heatmap;
+pub mod heatmap_run;
 pub mod manifest;
 mod onnx;
 pub mod outputs;
+pub mod preannotate;
+pub mod runtime;
 pub mod segment;
+pub mod segment_run;
 pub mod tissue_model;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +25,7 @@ use ort::value::{Tensor, ValueType};
 use serde::Serialize;
 
 pub use onnx::{read_header, OnnxHeader, OnnxHeaderError};
+pub use runtime::{OpenModelError, Runtime};
 
 /// The ONNX Runtime version this build pairs with (`ort` feature `api-31`).
 pub const ORT_VERSION: &str = "1.31.1";

@@ -56,13 +56,13 @@ pub fn write_f32_tiff(path: &Path, w: u32, h: u32, v: &[f32]) -> Result<(), Outp
     .map_err(write_err(path))
 }
 
-/// The two files of a heatmap.
+/// The two files of a heatmap (in the order `STEM.heatmap.json` lists them).
 #[derive(Debug, Clone, Serialize)]
 pub struct HeatmapFiles {
-    /// `STEM.heatmap.tif`: one float32 per patch.
-    pub tiff: PathBuf,
     /// `STEM.heatmap.png`: the preview, values × 255.
     pub png: PathBuf,
+    /// `STEM.heatmap.tif`: one float32 per patch.
+    pub tiff: PathBuf,
 }
 
 /// Writes `DIR/STEM.heatmap.tif` (float32) and `.png` (preview ×255).
@@ -72,9 +72,9 @@ pub fn write_heatmap_files(
     hm: &Heatmap,
 ) -> Result<HeatmapFiles, OutputError> {
     let (w, h) = (hm.grid.cols, hm.grid.rows);
-    let tiff = dir.join(format!("{stem}.heatmap.tif"));
+    let tiff = super::heatmap_run::heatmap_path(dir, stem, "tif");
     write_f32_tiff(&tiff, w, h, &hm.values)?;
-    let png = dir.join(format!("{stem}.heatmap.png"));
+    let png = super::heatmap_run::heatmap_path(dir, stem, "png");
     let preview: Vec<u8> = hm
         .values
         .iter()

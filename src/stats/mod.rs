@@ -2,6 +2,7 @@
 //! per-slide values (e.g. Dice per design), as statsmodels' `pairwise_tukeyhsd` computes it, on
 //! the studentized range distribution implemented in [`range`].
 
+pub mod groups;
 pub mod range;
 
 use rayon::prelude::*;

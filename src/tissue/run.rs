@@ -45,6 +45,20 @@ pub enum TissueRunError {
         #[source]
         source: std::io::Error,
     },
+    /// FAST's parameters out of range.
+    #[error("--distance must be ≥ 0 and --radius at most 60")]
+    FastParams {
+        /// The distance from white given.
+        distance: f64,
+        /// The closing radius given.
+        radius: usize,
+    },
+    /// The tissue model could not be opened.
+    #[error(transparent)]
+    Model(#[from] crate::infer::OpenModelError),
+    /// The outputs cannot be named or placed.
+    #[error(transparent)]
+    Naming(#[from] crate::naming::NamingError),
 }
 
 /// The files a run wrote.
@@ -170,13 +184,13 @@ pub struct TissueOutput {
     pub geojson: bool,
 }
 
-/// Runs `method` on `slide` at `at` (or the method's default resolution) and writes
 /// Where a tissue run of `method` (its [`Method::name`]) writes its file with extension `ext`:
 /// `DIR/STEM.tissue-METHOD.EXT`.
 pub fn output_path(dir: &Path, stem: &str, method: &str, ext: &str) -> PathBuf {
     dir.join(format!("{stem}.tissue-{method}.{ext}"))
 }
 
+/// Runs `method` on `slide` at `at` (or the method's default resolution) and writes
 /// `STEM.tissue-METHOD.{tif,png,json}` into `dir`.
 pub fn run_tissue(
     slide: &dyn Slide,
@@ -332,4 +346,84 @@ fn write_tissue_geojson(
         write_geojson(w, &classes, &place, ClassEncoding::ColorRgb).map(|_| ())
     })
     .map_err(&err)
+}
+
+/// A tissue run from a slide file, as `h2g tissue` makes it.
+#[derive(Debug, Clone)]
+pub struct TissueRunSpec {
+    /// The slide (any OpenSlide format), or a flat PNG/TIFF picture of one.
+    pub slide: PathBuf,
+    /// The output folder (created if missing).
+    pub output: PathBuf,
+    /// The outputs' stem instead of the slide file's.
+    pub name: Option<String>,
+    /// The method; for [`Method::Model`], `model` names the model (a built-in name or an .onnx
+    /// path), and the report gives its manifest name and threshold.
+    pub method: Method,
+    /// Resolution to detect at (default: the method's).
+    pub at: Option<Resolution>,
+    /// Level-0 pixel size in µm, for slides or pictures without one.
+    pub mpp: Option<f64>,
+    /// Tile size of the mask TIFF.
+    pub tile: u32,
+    /// Also write QuPath GeoJSON.
+    pub geojson: bool,
+    /// ONNX Runtime threads for [`Method::Model`] (0: all cores).
+    pub threads: usize,
+    /// The ONNX Runtime shared library (default: the set-up's, `H2G_ORT_LIB`, `ORT_DYLIB_PATH`).
+    pub ort_lib: Option<PathBuf>,
+}
+
+/// Opens the slide of `spec`, runs its method (a model through ONNX Runtime for
+/// [`Method::Model`]) and writes the mask, the preview, the report and, when asked, the GeoJSON.
+pub fn run(spec: &TissueRunSpec) -> Result<TissueReport, TissueRunError> {
+    if let Method::Fast { distance, radius } = spec.method {
+        if !(distance.is_finite() && distance >= 0.0) || radius > 60 {
+            return Err(TissueRunError::FastParams { distance, radius });
+        }
+    }
+    // the model, for Method::Model
+    let mut model = match &spec.method {
+        Method::Model { model, .. } => {
+            let rt = crate::infer::Runtime {
+                threads: spec.threads,
+                // one inference on a thumbnail: no patch readers beside it
+                read_threads: Some(0),
+                device: crate::infer::Device::Cpu,
+                ort_lib: spec.ort_lib.clone(),
+            };
+            Some(rt.open_model(
+                model,
+                crate::infer::manifest::Role::Tissue,
+                "--model",
+                false,
+            )?)
+        }
+        _ => None,
+    };
+    let method = match (&spec.method, &model) {
+        (Method::Model { .. }, Some((_, m))) => Method::Model {
+            model: m.name.clone(),
+            threshold: m.threshold,
+        },
+        _ => spec.method.clone(),
+    };
+    let slide = crate::slide::open_slide(&spec.slide, crate::mask::DEFAULT_MAX_PIXELS)?;
+    let meta = SlideMeta::from_properties(slide.properties(), spec.mpp);
+    let stem = crate::naming::output_stem(&spec.output, &spec.slide, spec.name.as_deref())?;
+    let out = TissueOutput {
+        dir: spec.output.clone(),
+        stem,
+        tile: spec.tile,
+        geojson: spec.geojson,
+    };
+    match model.as_mut() {
+        Some((session, manifest)) => {
+            let mut detector = |img: &RgbImage, _mpp: Option<f64>| {
+                crate::infer::tissue_model::detect_with_model(img, session, manifest)
+            };
+            run_tissue_with(slide.as_ref(), &meta, &method, spec.at, &out, &mut detector)
+        }
+        None => run_tissue(slide.as_ref(), &meta, &method, spec.at, &out),
+    }
 }

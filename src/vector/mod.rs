@@ -12,6 +12,7 @@ mod simplify;
 mod stream;
 mod sweep;
 mod trace;
+mod vectorize;
 
 pub use geojson::{
     default_color, fmt_coord, uuid_from, write_geojson, ClassEncoding, ClassSpec, ClassSpecError,
@@ -29,3 +30,4 @@ pub use simplify::{simplify_polygon, simplify_topology};
 pub use stream::{row_runs, LabelTracer};
 pub use sweep::{trace, Tracer};
 pub use trace::{filter_areas, signed_area2, trace_walk, Polygon, Ring};
+pub use vectorize::{vectorize, ClassCount, VectorizeError, VectorizeSpec, Vectorized};

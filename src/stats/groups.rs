@@ -1,0 +1,287 @@
+//! Tukey's HSD on a long-form CSV (one row per slide and group, e.g. design), as `h2g stats
+//! tukey` reads it, and the test written back as CSV the way statsmodels' table reads.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{tukey_hsd, StatsError, Tukey};
+
+/// Why the table could not be read, or the test not run on it.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupsError {
+    /// The file cannot be opened.
+    #[error("{}: cannot open", path.display())]
+    Open {
+        /// The CSV.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: csv::Error,
+    },
+    /// The file has no header row.
+    #[error("{}: no header row", path.display())]
+    Header {
+        /// The CSV.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: csv::Error,
+    },
+    /// A column named for the groups or values is missing.
+    #[error("{}: no column '{name}' (columns: {})", path.display(), columns.join(", "))]
+    Column {
+        /// The CSV.
+        path: PathBuf,
+        /// The column asked for.
+        name: String,
+        /// The columns it has.
+        columns: Vec<String>,
+    },
+    /// A row cannot be read (a wrong number of fields, bad UTF-8).
+    #[error("{}: line {line}", path.display())]
+    Row {
+        /// The CSV.
+        path: PathBuf,
+        /// The line (1 is the header).
+        line: usize,
+        /// Why.
+        #[source]
+        source: csv::Error,
+    },
+    /// A row without a group.
+    #[error("{}: line {line}: empty '{by}'", path.display())]
+    EmptyGroup {
+        /// The CSV.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+        /// The group column.
+        by: String,
+    },
+    /// A value that is not a number.
+    #[error("{}: line {line}: '{metric}' is '{raw}', not a number", path.display())]
+    NotNumber {
+        /// The CSV.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+        /// The value column.
+        metric: String,
+        /// The text found.
+        raw: String,
+    },
+    /// A value that is infinite or NaN.
+    #[error("{}: line {line}: '{metric}' is {raw}; every value must be finite", path.display())]
+    NotFinite {
+        /// The CSV.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+        /// The value column.
+        metric: String,
+        /// The text found.
+        raw: String,
+    },
+    /// The test cannot run on the groups found.
+    #[error("{}", path.display())]
+    Test {
+        /// The CSV.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: StatsError,
+    },
+}
+
+/// The values of a table by group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Groups {
+    /// Each group's values, groups sorted by name, values in row order.
+    pub groups: Vec<(String, Vec<f64>)>,
+    /// Rows left out because their value is empty (an undefined metric).
+    pub skipped: usize,
+}
+
+impl Groups {
+    /// All values, of every group.
+    pub fn values(&self) -> usize {
+        self.groups.iter().map(|g| g.1.len()).sum()
+    }
+}
+
+/// Reads the `metric` column of `path` grouped by its `by` column; rows with an empty value are
+/// counted and left out, any other value must be a finite number.
+pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, GroupsError> {
+    let p = || path.to_path_buf();
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(path)
+        .map_err(|source| GroupsError::Open { path: p(), source })?;
+    let headers = r
+        .headers()
+        .map_err(|source| GroupsError::Header { path: p(), source })?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| GroupsError::Column {
+                path: p(),
+                name: name.to_string(),
+                columns: headers.iter().map(str::to_string).collect(),
+            })
+    };
+    let (gi, vi) = (col(by)?, col(metric)?);
+    let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut skipped = 0usize;
+    for (i, row) in r.records().enumerate() {
+        let line = i + 2;
+        let row = row.map_err(|source| GroupsError::Row {
+            path: p(),
+            line,
+            source,
+        })?;
+        let g = row.get(gi).unwrap_or("").trim();
+        let raw = row.get(vi).unwrap_or("").trim();
+        if g.is_empty() {
+            let by = by.to_string();
+            return Err(GroupsError::EmptyGroup {
+                path: p(),
+                line,
+                by,
+            });
+        }
+        if raw.is_empty() {
+            // a missing value (e.g. an undefined metric in evaluate's per_slide.csv)
+            skipped += 1;
+            continue;
+        }
+        let (metric, raw) = (metric.to_string(), raw.to_string());
+        let v: f64 = raw.parse().map_err(|_| GroupsError::NotNumber {
+            path: p(),
+            line,
+            metric: metric.clone(),
+            raw: raw.clone(),
+        })?;
+        if !v.is_finite() {
+            return Err(GroupsError::NotFinite {
+                path: p(),
+                line,
+                metric,
+                raw,
+            });
+        }
+        groups.entry(g.to_string()).or_default().push(v);
+    }
+    Ok(Groups {
+        groups: groups.into_iter().collect(),
+        skipped,
+    })
+}
+
+/// Tukey's HSD at `alpha` between the groups of [`read_groups`].
+pub fn tukey_table(path: &Path, groups: &Groups, alpha: f64) -> Result<Tukey, GroupsError> {
+    tukey_hsd(&groups.groups, alpha).map_err(|source| GroupsError::Test {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A float as it round-trips: plain notation, exponent notation when very small or large.
+///
+/// ```
+/// assert_eq!(h2g::stats::groups::num(0.25), "0.25");
+/// assert_eq!(h2g::stats::groups::num(1.5e-7), "1.5e-7");
+/// ```
+pub fn num(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e16) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The test as CSV: a header `group1,group2,meandiff,p-adj,lower,upper,reject` and a line per
+/// pair (`True`/`False` as statsmodels prints them), each line ending in a newline.
+pub fn tukey_csv(t: &Tukey) -> String {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::from("group1,group2,meandiff,p-adj,lower,upper,reject\n");
+    for p in &t.pairs {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            quote(&p.group1),
+            quote(&p.group2),
+            num(p.meandiff),
+            num(p.p_adj),
+            num(p.lower),
+            num(p.upper),
+            if p.reject { "True" } else { "False" }
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_sorted_and_empty_values_counted() {
+        let dir = std::env::temp_dir().join(format!("h2g-stats-groups-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.csv");
+        std::fs::write(
+            &path,
+            "slide,design,dice\na,pw,0.5\na,h2g,0.75\nb,pw,\nb,h2g,1\n",
+        )
+        .unwrap();
+        let g = read_groups(&path, "design", "dice").unwrap();
+        assert_eq!(
+            g.groups,
+            vec![
+                ("h2g".to_string(), vec![0.75, 1.0]),
+                ("pw".to_string(), vec![0.5])
+            ]
+        );
+        assert_eq!((g.skipped, g.values()), (1, 3));
+        let e = read_groups(&path, "model", "dice").unwrap_err();
+        assert!(
+            matches!(&e, GroupsError::Column { name, .. } if name == "model"),
+            "{e}"
+        );
+        std::fs::write(&path, "design,dice\npw,inf\n").unwrap();
+        let e = read_groups(&path, "design", "dice").unwrap_err();
+        assert!(matches!(e, GroupsError::NotFinite { line: 2, .. }), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn group_names_with_commas_are_quoted_in_the_csv() {
+        let t = Tukey {
+            alpha: 0.05,
+            groups: 2,
+            df: 2.0,
+            mse: 0.0,
+            q_crit: 1.0,
+            pairs: vec![super::super::TukeyPair {
+                group1: "a,b".into(),
+                group2: "c\"d".into(),
+                meandiff: 0.5,
+                p_adj: 1e-9,
+                lower: 0.25,
+                upper: 0.75,
+                reject: true,
+            }],
+        };
+        assert_eq!(
+            tukey_csv(&t),
+            "group1,group2,meandiff,p-adj,lower,upper,reject\n\"a,b\",\"c\"\"d\",0.5,1e-9,0.25,0.75,True\n"
+        );
+    }
+}

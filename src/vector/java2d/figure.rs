@@ -1,5 +1,7 @@
 //! The objects QuPath draws, as h2g reads them from GeoJSON, and which stroke Java2D takes.
 
+use super::stroker::Jdk;
+
 /// One object as QuPath holds it, in full-resolution coordinates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Figure {
@@ -182,29 +184,74 @@ fn is_rectangle(ring: &[(f64, f64)]) -> bool {
 /// Whether Java2D treats QuPath's `BasicStroke(d)` under the scale 1/d as thin (device width at
 /// most 1): then areas go to the path filler, else to the span iterator.
 pub fn stroke_is_thin(d: f64) -> bool {
+    stroke_is_thin_with(d, 1.0)
+}
+
+/// The same for QuPath's `lineThickness` `thickness`: the stroke is
+/// `BasicStroke((float)(thickness · d))`. At d = 1 the transform is a translation and Java2D
+/// compares the float width with 1; otherwise `SunGraphics2D.validateBasicStroke` compares
+/// |det| × width² (the square in float) with 1.000000001.
+pub fn stroke_is_thin_with(d: f64, thickness: f32) -> bool {
+    let lw = (thickness as f64 * d) as f32;
     let s = 1.0 / d;
     if s == 1.0 {
-        return true;
+        return lw <= 1.0;
     }
-    // SunGraphics2D.validateBasicStroke: |det| × (width² in float) against 1.000000001
-    let lw = d as f32;
     (s * s - 0.0 * 0.0).abs() * ((lw * lw) as f64) <= 1.000000001
 }
 
-/// Lines asked for at a downsample whose device stroke is wide: Java2D then outlines them with
-/// its stroker (Marlin), which h2g does not reproduce, so it refuses rather than draw them
-/// otherwise than QuPath.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error(
-    "{lines} line(s) at downsample {downsample}: QuPath's stroke BasicStroke({downsample}) under \
-     the scale 1/{downsample} is wider than one device pixel there (float rounding), and Java2D \
-     draws such lines with its wide stroker, which h2g does not reproduce; use a downsample \
-     such as 1, 2, 4 or 8 (where lines are drawn exactly), or --rule top-left/centre (lines left \
-     out)"
-)]
-pub struct WideLineError {
-    /// The downsample asked for.
-    pub downsample: f64,
-    /// How many lines (LineString parts) would have been drawn.
-    pub lines: usize,
+/// The largest `lineThickness` h2g draws (output pixels).
+pub const MAX_LINE_THICKNESS: f32 = 1024.0;
+
+/// How QuPath's `LabeledImageServer` strokes lines: its builder's `lineThickness` (output
+/// pixels, default 1) and the JDK whose stroker it runs on (see [`Jdk`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LineStroke {
+    thickness: f32,
+    jdk: Jdk,
+}
+
+impl Default for LineStroke {
+    fn default() -> Self {
+        LineStroke {
+            thickness: 1.0,
+            jdk: Jdk::default(),
+        }
+    }
+}
+
+/// A line thickness h2g cannot draw as QuPath would.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum LineStrokeError {
+    /// Not a finite number above 0, or above [`MAX_LINE_THICKNESS`].
+    #[error(
+        "line thickness {0}: give a finite number above 0 and at most 1024 output pixels \
+         (QuPath's lineThickness, default 1)"
+    )]
+    Thickness(f32),
+}
+
+impl LineStroke {
+    /// `thickness` as QuPath's builder holds it (a float), on `jdk`.
+    pub fn new(thickness: f32, jdk: Jdk) -> Result<LineStroke, LineStrokeError> {
+        if !(thickness.is_finite() && thickness > 0.0 && thickness <= MAX_LINE_THICKNESS) {
+            return Err(LineStrokeError::Thickness(thickness));
+        }
+        Ok(LineStroke { thickness, jdk })
+    }
+
+    /// QuPath's `lineThickness`.
+    pub fn thickness(&self) -> f32 {
+        self.thickness
+    }
+
+    /// The JDK whose stroker is followed.
+    pub fn jdk(&self) -> Jdk {
+        self.jdk
+    }
+
+    /// The stroke's float width at downsample `d`: `(float)(thickness · d)`.
+    pub fn width(&self, d: f64) -> f32 {
+        (self.thickness as f64 * d) as f32
+    }
 }

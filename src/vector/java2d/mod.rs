@@ -22,18 +22,23 @@
 
 mod figure;
 mod filler;
+mod pgram;
 mod spans;
+mod stroker;
 mod thin;
 mod tiles;
 
 #[cfg(test)]
 mod tests;
 
-pub use figure::{stroke_is_thin, Figure, WideLineError};
+pub use figure::{stroke_is_thin, stroke_is_thin_with, Figure, LineStroke, LineStrokeError};
+pub use stroker::Jdk;
 
 use crate::mask::{MaskError, RowSource};
 use filler::thin_tracks;
+use pgram::wide_segment_tracks;
 use spans::{point_tracks, rect_tracks, ssi_tracks};
+use stroker::wide_line_tracks;
 use thin::{line_tracks, segment_tracks};
 use tiles::{device_path, TileXf, Track};
 
@@ -73,6 +78,7 @@ pub struct QupathFill {
     h: usize,
     d: f64,
     thin: bool,
+    stroke: LineStroke,
     y: usize,
     band: Option<usize>,
     tiles: Vec<TileTracks>,
@@ -81,8 +87,21 @@ pub struct QupathFill {
 
 impl QupathFill {
     /// `layers` in drawing order (a label and its figures, full-resolution coordinates), a
-    /// `w × h` mask at downsample `d` (> 0).
+    /// `w × h` mask at downsample `d` (> 0), lines of QuPath's default thickness (1).
     pub fn new(layers: &[(u16, Vec<Figure>)], w: usize, h: usize, d: f64) -> Self {
+        Self::with_stroke(layers, w, h, d, LineStroke::default())
+    }
+
+    /// The same with QuPath's `lineThickness` and JDK given by `stroke`: the stroke
+    /// `BasicStroke((float)(thickness · d))` draws the lines and, when it is wide, also sends
+    /// the areas to the span iterator instead of the path filler.
+    pub fn with_stroke(
+        layers: &[(u16, Vec<Figure>)],
+        w: usize,
+        h: usize,
+        d: f64,
+        stroke: LineStroke,
+    ) -> Self {
         let mut objs = Vec::new();
         for (label, figs) in layers {
             for f in figs {
@@ -110,7 +129,8 @@ impl QupathFill {
             w,
             h,
             d,
-            thin: stroke_is_thin(d),
+            thin: stroke_is_thin_with(d, stroke.thickness()),
+            stroke,
             y: 0,
             band: None,
             tiles: Vec::new(),
@@ -151,15 +171,18 @@ impl QupathFill {
                     Figure::Rect { x, y, w, h } => rect_tracks(*x, *y, *w, *h, &t, o, out),
                     Figure::Points(p) => point_tracks(p, &t, o, out),
                     Figure::Lines(parts) => {
-                        // wide device strokes go to the stroker, which h2g does not emulate:
-                        // callers refuse them (see `stroke_is_thin`)
                         if self.thin {
                             line_tracks(parts, &t, o, out);
+                        } else {
+                            let lw = self.stroke.width(self.d);
+                            wide_line_tracks(parts, lw, self.stroke.jdk(), &t, o, out);
                         }
                     }
                     Figure::Line(l) => {
                         if self.thin {
                             segment_tracks(l, &t, o, out);
+                        } else {
+                            wide_segment_tracks(l, self.stroke.width(self.d), &t, o, out);
                         }
                     }
                     fig => {
@@ -207,7 +230,15 @@ impl QupathFill {
             self.hits.clear();
             for &i in &tt.active {
                 let k = &tracks[i as usize];
-                self.hits.push((k.obj, k.threshold(ly), k.dir));
+                if k.dir == 0 {
+                    // a parallelogram's row: both ends at once
+                    if let Some((l, r)) = k.run(ly) {
+                        self.hits.push((k.obj, l, 1));
+                        self.hits.push((k.obj, r, -1));
+                    }
+                } else {
+                    self.hits.push((k.obj, k.threshold(ly), k.dir));
+                }
             }
             self.hits.sort_unstable_by_key(|h| (h.0, h.1));
             let x0 = col * TILE;
@@ -255,6 +286,21 @@ impl RowSource<u16> for QupathFill {
         let w = self.w.max(1);
         for r in out.chunks_exact_mut(w).take(rows) {
             self.fill_row(r);
+        }
+        Ok(())
+    }
+}
+
+impl RowSource<u8> for QupathFill {
+    /// Labels above 255 are cut to their low byte: give u8 rows only for labels ≤ 255.
+    fn read_rows(&mut self, out: &mut [u8], rows: usize) -> Result<(), MaskError> {
+        let w = self.w.max(1);
+        let mut row = vec![0u16; w];
+        for r in out.chunks_exact_mut(w).take(rows) {
+            self.fill_row(&mut row);
+            for (d, v) in r.iter_mut().zip(&row) {
+                *d = *v as u8;
+            }
         }
         Ok(())
     }

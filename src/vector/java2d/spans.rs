@@ -51,7 +51,7 @@ impl Spans<'_> {
         });
     }
 
-    fn line(&mut self, x0: f32, y0: f32, x1: f32, y1: f32) {
+    pub(super) fn line(&mut self, x0: f32, y0: f32, x1: f32, y1: f32) {
         let (minx, maxx) = if x0 < x1 { (x0, x1) } else { (x1, x0) };
         let (miny, maxy) = if y0 < y1 { (y0, y1) } else { (y1, y0) };
         if maxy <= 0.0 || miny >= self.hiy as f32 || minx >= self.hix as f32 {

@@ -151,6 +151,16 @@ pub(super) enum Step {
     },
     /// A fixed column (rectangles, points).
     Const(i64),
+    /// Both edges of a parallelogram's rows (wide `Line2D`s): 32.32 fixed-point left and right
+    /// x stepped per row, each row filling `max(l, lo) ≤ x < min(r, hi)` (nothing when empty).
+    Run {
+        l0: i64,
+        ld: i64,
+        r0: i64,
+        rd: i64,
+        lo: i64,
+        hi: i64,
+    },
 }
 
 /// One edge of one figure in one tile: rows `y0..y1` (tile rows).
@@ -175,6 +185,27 @@ impl Track {
                 err,
             } => x0 + k * bumpx + ((err + k * bumperr) >> 31),
             Step::Const(c) => c,
+            Step::Run { l0, ld, lo, .. } => (l0.wrapping_add(k.wrapping_mul(ld)) >> 32).max(lo),
+        }
+    }
+
+    /// The row's span of a [`Step::Run`] track, `None` for other tracks or an empty row.
+    pub(super) fn run(&self, row: i32) -> Option<(i64, i64)> {
+        let k = (row - self.y0) as i64;
+        match self.step {
+            Step::Run {
+                l0,
+                ld,
+                r0,
+                rd,
+                lo,
+                hi,
+            } => {
+                let l = (l0.wrapping_add(k.wrapping_mul(ld)) >> 32).max(lo);
+                let r = (r0.wrapping_add(k.wrapping_mul(rd)) >> 32).min(hi);
+                (l < r).then_some((l, r))
+            }
+            _ => None,
         }
     }
 }

@@ -13,8 +13,8 @@
 //! 3. the outline points go to the span iterator as 32-bit floats, every subpath closed, and
 //!    pixel centres are filled non-zero.
 //!
-//! [`Jdk`] selects the stroker of JDK 17 or of JDK 21 and later, which differ in three places
-//! (repeated points, the joins between split pieces and the clip margin).
+//! [`Jdk`] selects the stroker of JDK 17 or of JDK 21 and later, which differ in two places:
+//! repeated points and the joins between split pieces.
 
 use super::spans::Spans;
 use super::tiles::{TileXf, Track};
@@ -369,35 +369,22 @@ pub(super) fn wide_line_tracks(
     let lw2 = width / 2.0;
     let limit = 10.0 * lw2;
     let (tw, th) = (t.tw as f64, t.th as f64);
-    let mut clip = match jdk {
-        // the tile, a rounding margin and the renderer's quarter-pixel offset
-        Jdk::Jdk21 => [
-            (0.0 - 1e-3) + 0.25,
-            (th + 1e-3) + 0.25,
-            (0.0 - 1e-3) + 0.25,
-            (tw + 1e-3) + 0.25,
-        ],
-        Jdk::Jdk17 => [0.0, th, 0.0, tw],
-    };
+    // the tile, a rounding margin and the renderer's quarter-pixel offset, widened by the
+    // stroke's reach (the miter limit's, which is always the larger)
+    let mut clip = [
+        (0.0 - 1e-3) + 0.25,
+        (th + 1e-3) + 0.25,
+        (0.0 - 1e-3) + 0.25,
+        (tw + 1e-3) + 0.25,
+    ];
     let mut margin = lw2 * std::f64::consts::SQRT_2;
     if margin < limit {
         margin = limit;
     }
-    match jdk {
-        Jdk::Jdk21 => {
-            clip[0] -= margin;
-            clip[1] += margin;
-            clip[2] -= margin;
-            clip[3] += margin;
-        }
-        Jdk::Jdk17 => {
-            let m = margin + 1e-3;
-            clip[0] -= m;
-            clip[1] += m;
-            clip[2] -= m;
-            clip[3] += m;
-        }
-    }
+    clip[0] -= margin;
+    clip[1] += margin;
+    clip[2] -= margin;
+    clip[3] += margin;
     let pad = [
         clip[0] - 0.25,
         clip[1] + 0.25,

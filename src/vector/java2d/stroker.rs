@@ -424,16 +424,18 @@ pub(super) fn wide_line_tracks(
         split_piece: false,
     };
     let norm = |v: f64| (v + 0.25).floor() + 0.25;
+    // pathToLoop: a point out of bounds is skipped; a skipped first point leaves the previous
+    // subpath going (its flag is not reset), a later valid one starts a subpath if none is
+    let mut started = false;
     for part in parts {
-        let mut started = false;
-        for &(x, y) in part {
+        for (i, &(x, y)) in part.iter().enumerate() {
             let (x, y) = (x as f32 as f64, y as f32 as f64);
             let dx = norm(x * t.s + t.mx);
             let dy = norm(y * t.s + t.my);
             if !(in_bounds(dx) && in_bounds(dy)) {
                 continue;
             }
-            if started {
+            if started && i > 0 {
                 st.line_to(dx, dy);
             } else {
                 st.move_to(dx, dy);

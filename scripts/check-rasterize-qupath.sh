@@ -131,23 +131,27 @@ for di, d in enumerate([1, 2, 4, 3.7]):
         scene(kind, d, t, 1000 * di + 500 + ti)
 open(f"{work}/cases.tsv", "w").write("\n".join(cases) + "\n")
 PY
-# QuPath 0.2/0.3 do not know "isEllipse": for them h2g draws those polygons as polygons; every
-# mask comes for Java 17 and for Java 21 (wide lines), named NAME[-old]-jJ.png
+# h2g's masks per QuPath generation and Java, named NAME-GEN-jJ.png: "old" (0.2/0.3) does not know
+# "isEllipse" (--ellipses-as-polygons), "new" (0.6+) drops repeated line vertices on import
+# (--drop-repeated-vertices); wide lines follow the Marlin stroker of Java 17 or 21 (--jdk)
 while IFS=$'\t' read -r kind d gj png t; do
-  for old in "" 1; do
+  for gen in old mid new; do
     for j in 17 21; do
-      "$H2G" rasterize "$gj" -o "${png%.png}${old:+-old}-j$j.png" --size 700x600 \
-        --downsample "$d" --line-thickness "$t" --jdk "$j" \
-        --class A=1 --class B=2 --class C=3 ${old:+--ellipses-as-polygons} 2>/dev/null ||
+      flags=()
+      [ "$gen" = old ] && flags+=(--ellipses-as-polygons)
+      [ "$gen" = new ] && flags+=(--drop-repeated-vertices)
+      "$H2G" rasterize "$gj" -o "${png%.png}-$gen-j$j.png" --size 700x600 \
+        --downsample "$d" --line-thickness "$t" --jdk "$j" "${flags[@]}" \
+        --class A=1 --class B=2 --class C=3 2>/dev/null ||
         { echo "FAIL h2g rasterize $gj"; exit 1; }
     done
   done
 done < "$work/cases.tsv"
-for j in 17 21; do
-  awk -F'\t' -v OFS='\t' -v j="$j" '{ sub(/\.png$/, "-old-j" j ".png", $4); print }' \
-    "$work/cases.tsv" > "$work/cases-old-j$j.tsv"
-  awk -F'\t' -v OFS='\t' -v j="$j" '{ sub(/\.png$/, "-j" j ".png", $4); print }' \
-    "$work/cases.tsv" > "$work/cases-new-j$j.tsv"
+for gen in old mid new; do
+  for j in 17 21; do
+    awk -F'\t' -v OFS='\t' -v s="-$gen-j$j" '{ sub(/\.png$/, s ".png", $4); print }' \
+      "$work/cases.tsv" > "$work/cases-$gen-j$j.tsv"
+  done
 done
 
 # --- QuPath: one Groovy script for every version ------------------------------------------------
@@ -163,10 +167,11 @@ import qupath.lib.objects.PathObject
 import qupath.lib.objects.hierarchy.PathObjectHierarchy
 import qupath.lib.regions.RegionRequest
 
-def old = qupath.lib.common.GeneralTools.getVersion() =~ /^v?0\.[0-3]\./
+def qv = qupath.lib.common.GeneralTools.getVersion()
+def gen = (qv =~ /^v?0\.[0-3]\./) ? 'old' : (qv =~ /^v?0\.[45]\./) ? 'mid' : 'new'
 // h2g's masks for the Java this runs on (the Marlin stroker of 17 and of 21+ differ)
 def jdk = Integer.parseInt(System.getProperty('java.specification.version')) >= 21 ? 21 : 17
-for (line in new File("$work/cases-\${old ? 'old' : 'new'}-j\${jdk}.tsv").readLines()) {
+for (line in new File("$work/cases-\${gen}-j\${jdk}.tsv").readLines()) {
     def f = line.split('\t')
     def (kind, ds, gj, png, ts) = [f[0], f[1], f[2], f[3], f[4]]
     double d = ds as double
@@ -256,9 +261,10 @@ for v in $VERSIONS; do
     args=()
     jh_major=$("$jh/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p;q')
     j=17; [ "${jh_major:-17}" -ge 21 ] && j=21
+    gen=new; case "${v#v}" in 0.4*|0.5*) gen=mid ;; esac
     # the reader draws with lineThickness 1 only
-    awk -F'\t' '$5 == 1' "$work/cases-new-j$j.tsv" > "$work/reader.tsv"
-    awk -F'\t' '$5 != 1' "$work/cases-new-j$j.tsv" | while IFS=$'\t' read -r kind d gj png t; do
+    awk -F'\t' '$5 == 1' "$work/cases-$gen-j$j.tsv" > "$work/reader.tsv"
+    awk -F'\t' '$5 != 1' "$work/cases-$gen-j$j.tsv" | while IFS=$'\t' read -r kind d gj png t; do
       echo "SKIP $v read-geojson $kind d=$d: the kit's reader cannot set lineThickness $t"
     done
     while IFS=$'\t' read -r kind d gj png t; do

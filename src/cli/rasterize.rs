@@ -79,6 +79,10 @@ pub struct Args {
     /// few pixels at repeated vertices and where long segments cross tile edges).
     #[arg(long, value_enum, default_value_t = JdkArg::Jdk21)]
     jdk: JdkArg,
+    /// Drop consecutive repeated vertices of lines first, as QuPath 0.6 and later do on import
+    /// (their precision reduction; a single line left with two vertices becomes a LineROI).
+    #[arg(long)]
+    drop_repeated_vertices: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -185,7 +189,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut layers: Vec<(u16, Vec<Figure>)> = order.iter().map(|(_, l)| (*l, Vec::new())).collect();
     let mut kinds = [0usize; 5];
     for (r, (class, _)) in order.iter().enumerate() {
-        let figs = ann.figures_where(|c| c == class.as_deref());
+        let mut figs = ann.figures_where(|c| c == class.as_deref());
+        if a.drop_repeated_vertices {
+            figs = figs
+                .into_iter()
+                .map(Figure::without_repeated_vertices)
+                .collect();
+        }
         for f in &figs {
             kinds[match f {
                 Figure::Area { .. } => 0,

@@ -87,6 +87,28 @@ impl Figure {
         })
     }
 
+    /// The figure as QuPath ≥ 0.6 imports it: its precision reduction drops consecutive
+    /// repeated vertices of lines, and a single line left with two vertices becomes a
+    /// `LineROI` (a `Line2D`). Other figures come back as they are.
+    pub fn without_repeated_vertices(self) -> Figure {
+        match self {
+            Figure::Lines(parts) => {
+                let parts: Vec<Vec<(f64, f64)>> = parts
+                    .into_iter()
+                    .map(|mut p| {
+                        p.dedup();
+                        p
+                    })
+                    .collect();
+                match parts.as_slice() {
+                    [p] if p.len() == 2 => Figure::Line([p[0].0, p[0].1, p[1].0, p[1].1]),
+                    _ => Figure::Lines(parts),
+                }
+            }
+            f => f,
+        }
+    }
+
     /// Full-resolution bounds (x0, y0, x1, y1).
     pub(super) fn bounds(&self) -> (f64, f64, f64, f64) {
         let mut b = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);

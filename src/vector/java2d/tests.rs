@@ -190,3 +190,27 @@ fn a_sharp_turn_gets_its_miter_until_the_limit() {
         .collect();
     assert_eq!(cols.iter().max(), Some(&29));
 }
+
+#[test]
+fn repeated_vertices_dropped_as_qupath_0_6_imports_lines() {
+    let (a, b, c) = ((1.0, 2.0), (5.0, 2.0), (5.0, 9.0));
+    let p = Figure::Lines(vec![vec![a, b, b, c]]);
+    assert_eq!(
+        p.without_repeated_vertices(),
+        Figure::Lines(vec![vec![a, b, c]])
+    );
+    // a single line left with two vertices is a LineROI
+    let p = Figure::Lines(vec![vec![a, a, b]]);
+    assert_eq!(
+        p.without_repeated_vertices(),
+        Figure::Line([1.0, 2.0, 5.0, 2.0])
+    );
+    // several parts stay a path; other figures are untouched
+    let p = Figure::Lines(vec![vec![a, a, b], vec![b, c]]);
+    assert_eq!(
+        p.without_repeated_vertices(),
+        Figure::Lines(vec![vec![a, b], vec![b, c]])
+    );
+    let pts = Figure::Points(vec![a, a]);
+    assert_eq!(pts.clone().without_repeated_vertices(), pts);
+}

@@ -482,16 +482,39 @@ fn random_line(rng: &mut Rng, label: u8, w: f64, h: f64, d: f64) -> Obj {
         let n = rng.int(lo, hi);
         // some vertices on the full-resolution grid or on whole output pixels, most anywhere
         let snap = rng.int(0, 4);
-        (0..n)
-            .map(|_| {
-                let (x, y) = (cx + rng.range(-r, r), cy + rng.range(-r, r));
-                match snap {
-                    0 => (x.round(), y.round()),
-                    1 => ((x / d).round() * d, (y / d).round() * d),
-                    _ => (c2(x), c2(y)),
-                }
-            })
-            .collect()
+        let put = |x: f64, y: f64| match snap {
+            0 => (x.round(), y.round()),
+            1 => ((x / d).round() * d, (y / d).round() * d),
+            _ => (c2(x), c2(y)),
+        };
+        match rng.int(0, 8) {
+            // horizontal and vertical runs (a staircase)
+            0 => {
+                let (mut x, mut y) = (cx, cy);
+                (0..n)
+                    .map(|k| {
+                        if k % 2 == 1 {
+                            x += rng.range(-r, r);
+                        } else if k > 0 {
+                            y += rng.range(-r, r);
+                        }
+                        put(x, y)
+                    })
+                    .collect()
+            }
+            // a zigzag of sharp turns, some beyond the miter limit (10 half-widths)
+            1 => (0..n)
+                .map(|k| {
+                    let x = if k % 2 == 0 { cx - r } else { cx + r };
+                    put(x, cy + k as f64 * rng.range(0.0, 0.3) * r)
+                })
+                .collect(),
+            // all at one point (zero-length segments)
+            2 if rng.int(0, 2) == 0 => vec![put(cx, cy); n],
+            _ => (0..n)
+                .map(|_| put(cx + rng.range(-r, r), cy + rng.range(-r, r)))
+                .collect(),
+        }
     };
     let json =
         |p: &[(f64, f64)]| serde_json::json!(p.iter().map(|&(x, y)| [x, y]).collect::<Vec<_>>());

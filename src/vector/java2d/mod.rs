@@ -3,8 +3,9 @@
 //!
 //! QuPath renders each 512 × 512 tile of the labelled image into its own 8-bit image: the
 //! Graphics2D is scaled by 1/d and translated by the tile's full-resolution origin, its stroke is
-//! `BasicStroke(d)`, areas are `fill`ed, lines `draw`n and points set pixel by pixel
-//! (docs/rasterize.md). What Java2D then does depends on the shape and on the downsample:
+//! `BasicStroke((float)(t·d))` (t: the builder's `lineThickness`, 1 by default), areas are
+//! `fill`ed, lines `draw`n and points set pixel by pixel (docs/rasterize.md). What Java2D then
+//! does depends on the shape, the downsample and the thickness:
 //!
 //! * a `Rectangle2D` goes to the parallelogram filler: each side is moved to
 //!   `floor(v + 0.25) + 0.25` in tile pixels and pixel centres are sampled;
@@ -13,9 +14,12 @@
 //!   and turned into fixed point with 10 fractional bits; curves are flattened by forward
 //!   differencing; a pixel is inside when its top-left corner is, each edge's x stepping down the
 //!   rows by a truncated fixed-point slope;
-//! * when the stroke is "wide" (float(d)² / d² just above 1, as at d = 3.7), the same areas go to
-//!   the span iterator instead: every vertex is first moved to `floor(v + 0.25) + 0.25`, curves
-//!   are subdivided until flat, and pixel centres are sampled.
+//! * when the stroke is "wide" (float(t·d)² / d² above 1, as at d = 3.7 or for any t > 1), the
+//!   same areas go to the span iterator instead: every vertex is first moved to
+//!   `floor(v + 0.25) + 0.25`, curves are subdivided until flat, and pixel centres are sampled;
+//! * lines under a thin stroke are one-pixel lines (`thin`); under a wide one a `Line2D` is one
+//!   parallelogram (`pgram`) and a path is outlined by Marlin's stroker and filled by the span
+//!   iterator (`stroker`).
 //!
 //! The tile origin enters every float rounding, so the work is done per tile; rows still come out
 //! one at a time (a band of tiles is prepared at a time: the edges, never the pixels).

@@ -2,7 +2,7 @@
 # Compares `h2g rasterize` with QuPath's own LabeledImageServer export, for every QuPath version
 # of the test kit (../shared/tools/qupath, GPL, test-only: called, never copied) and every shape
 # kind, at downsamples 1, 2, 4 and 3.7; lines and mixed scenes also with the builder's
-# lineThickness 2 (wide strokes at every downsample).
+# lineThickness 2 (wide strokes at every downsample); lines also at 1.5 and 5.3.
 #
 #   scripts/check-rasterize-qupath.sh [VERSION...]     (default: all six, 0.2.3 ... 0.7.0)
 #
@@ -129,6 +129,10 @@ for di, d in enumerate([1, 2, 4, 3.7]):
         scene(kind, d, 1, 1000 * di + ki)
     for ti, (kind, t) in enumerate(thick):
         scene(kind, d, t, 1000 * di + 500 + ti)
+# lines also at two more downsamples where even thickness 1 is wide
+for di, d in enumerate([1.5, 5.3]):
+    scene("lines", d, 1, 7000 + di)
+    scene("lines", d, 2, 7500 + di)
 open(f"{work}/cases.tsv", "w").write("\n".join(cases) + "\n")
 PY
 # h2g's masks per QuPath generation and Java, named NAME-GEN-jJ.png: "old" (0.2/0.3) does not know

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Compares `h2g rasterize` with QuPath's own LabeledImageServer export, for every QuPath version
 # of the test kit (../shared/tools/qupath, GPL, test-only: called, never copied) and every shape
-# kind, at downsamples 1, 2, 4 and 3.7 (lines at 1, 2 and 4: h2g refuses them at 3.7).
+# kind, at downsamples 1, 2, 4 and 3.7; lines and mixed scenes also with the builder's
+# lineThickness 2 (wide strokes at every downsample); lines also at 1.5 and 5.3.
 #
 #   scripts/check-rasterize-qupath.sh [VERSION...]     (default: all six, 0.2.3 ... 0.7.0)
 #
@@ -14,6 +15,10 @@
 #     pixels that differ from h2g's PNG;
 #   * for 0.4.4+, also the kit's read-geojson.sh --mask (its own import and comparison).
 # QuPath 0.2/0.3 ignore "isEllipse": they are compared with h2g's --ellipses-as-polygons masks.
+# Wide lines are outlined by the JDK's Marlin stroker, which differs between Java 17 and 21: each
+# version is compared with h2g's mask for the Java it runs on (--jdk 17 for 0.2-0.5, 21 for 0.6+).
+# The kit's read-geojson.sh has no lineThickness option: the thickness-2 cases go through the
+# Groovy route only (SKIP lines for the reader).
 # Self-crossing rings are refused by 0.6+ (SKIP); "mixed" scenes hold only valid geometry.
 # Prints one PASS/FAIL/SKIP line per version × shape kind × downsample (pixels differing /
 # total); without the kit or Java it prints "skipped: ..." and exits 0 (1 under CI=true).
@@ -40,6 +45,8 @@ import json, math, random, sys
 work = sys.argv[1]
 W, H = 700, 600
 kinds = ["polygon", "selfcross", "holes", "multipolygon", "rectangle", "ellipse", "points", "lines", "mixed"]
+# (kind, thickness) cases beyond the default thickness 1
+thick = [("lines", 2), ("mixed", 2)]
 def c2(v): return round(v, 2)
 def star(rng, cx, cy, r, lo, hi):
     n = rng.randrange(lo, hi)
@@ -82,7 +89,13 @@ def obj(rng, kind, d):
     if kind == "lines":
         # LineROI (two positions), PolylineROI, or a MultiLineString (GeometryROI)
         rr = rng.uniform(1, 300) * d
-        part = lambda n: [[c2(cx + rng.uniform(-rr, rr)), c2(cy + rng.uniform(-rr, rr))] for _ in range(n)]
+        def part(n):
+            p = [[c2(cx + rng.uniform(-rr, rr)), c2(cy + rng.uniform(-rr, rr))] for _ in range(n)]
+            if n > 2 and rng.random() < 0.2:
+                # a repeated vertex (Java 17 and 21 stroke it differently)
+                i = rng.randrange(n)
+                p.insert(i, list(p[i]))
+            return p
         t = rng.randrange(3)
         if t == 0:
             return {"type": "LineString", "coordinates": part(2)}
@@ -93,33 +106,57 @@ def obj(rng, kind, d):
     return {"type": "MultiPoint", "coordinates": [[c2(rng.uniform(-2, W + 2) * d), c2(rng.uniform(-2, H + 2) * d)]
                                                   for _ in range(n)]}
 cases = []
+def scene(kind, d, t, seed):
+    rng = random.Random(seed)
+    feats = []
+    for _ in range(12):
+        if kind == "mixed":
+            # valid kinds only; with a wide stroke (t > 1) the areas go to another filler and
+            # the scene holds lines too
+            k = rng.choice([k for k in kinds if k not in ("selfcross", "mixed") and (t > 1 or k != "lines")])
+        else:
+            k = kind
+        cls = rng.choice("ABC")
+        feats.append({"type": "Feature", "geometry": obj(rng, k, d),
+                      "properties": {"objectType": "annotation",
+                                     "classification": {"name": cls, "colorRGB": -65536}}})
+    name = f"{kind}_d{d}" + (f"_t{t}" if t != 1 else "")
+    json.dump({"type": "FeatureCollection", "features": feats}, open(f"{work}/{name}.geojson", "w"))
+    label = kind + (f"-t{t}" if t != 1 else "")
+    cases.append(f"{label}\t{d}\t{work}/{name}.geojson\t{work}/{name}.png\t{t}")
 for di, d in enumerate([1, 2, 4, 3.7]):
     for ki, kind in enumerate(kinds):
-        # h2g refuses lines where the device stroke is wide (d = 3.7)
-        if kind == "lines" and d == 3.7:
-            continue
-        rng = random.Random(1000 * di + ki)
-        feats = []
-        for _ in range(12):
-            k = rng.choice([k for k in kinds if k not in ("selfcross", "lines", "mixed")]) if kind == "mixed" else kind
-            cls = rng.choice("ABC")
-            feats.append({"type": "Feature", "geometry": obj(rng, k, d),
-                          "properties": {"objectType": "annotation",
-                                         "classification": {"name": cls, "colorRGB": -65536}}})
-        name = f"{kind}_d{d}"
-        json.dump({"type": "FeatureCollection", "features": feats}, open(f"{work}/{name}.geojson", "w"))
-        cases.append(f"{kind}\t{d}\t{work}/{name}.geojson\t{work}/{name}.png")
+        scene(kind, d, 1, 1000 * di + ki)
+    for ti, (kind, t) in enumerate(thick):
+        scene(kind, d, t, 1000 * di + 500 + ti)
+# lines also at two more downsamples where even thickness 1 is wide
+for di, d in enumerate([1.5, 5.3]):
+    scene("lines", d, 1, 7000 + di)
+    scene("lines", d, 2, 7500 + di)
 open(f"{work}/cases.tsv", "w").write("\n".join(cases) + "\n")
 PY
-# QuPath 0.2/0.3 do not know "isEllipse": for them h2g draws those polygons as polygons
-while IFS=$'\t' read -r kind d gj png; do
-  for old in "" 1; do
-    "$H2G" rasterize "$gj" -o "${png%.png}${old:+-old}.png" --size 700x600 --downsample "$d" \
-      --class A=1 --class B=2 --class C=3 ${old:+--ellipses-as-polygons} 2>/dev/null ||
-      { echo "FAIL h2g rasterize $gj"; exit 1; }
+# h2g's masks per QuPath generation and Java, named NAME-GEN-jJ.png: "old" (0.2/0.3) does not know
+# "isEllipse" (--ellipses-as-polygons), "new" (0.6+) drops repeated line vertices on import
+# (--drop-repeated-vertices); wide lines follow the Marlin stroker of Java 17 or 21 (--jdk)
+while IFS=$'\t' read -r kind d gj png t; do
+  for gen in old mid new; do
+    for j in 17 21; do
+      flags=()
+      [ "$gen" = old ] && flags+=(--ellipses-as-polygons)
+      [ "$gen" = new ] && flags+=(--drop-repeated-vertices)
+      "$H2G" rasterize "$gj" -o "${png%.png}-$gen-j$j.png" --size 700x600 \
+        --downsample "$d" --line-thickness "$t" --jdk "$j" "${flags[@]}" \
+        --class A=1 --class B=2 --class C=3 2>/dev/null ||
+        { echo "FAIL h2g rasterize $gj"; exit 1; }
+    done
   done
 done < "$work/cases.tsv"
-sed 's/\.png$/-old.png/' "$work/cases.tsv" > "$work/cases-old.tsv"
+for gen in old mid new; do
+  for j in 17 21; do
+    awk -F'\t' -v OFS='\t' -v s="-$gen-j$j" '{ sub(/\.png$/, s ".png", $4); print }' \
+      "$work/cases.tsv" > "$work/cases-$gen-j$j.tsv"
+  done
+done
 
 # --- QuPath: one Groovy script for every version ------------------------------------------------
 cat > "$work/export.groovy" <<GROOVY
@@ -134,10 +171,13 @@ import qupath.lib.objects.PathObject
 import qupath.lib.objects.hierarchy.PathObjectHierarchy
 import qupath.lib.regions.RegionRequest
 
-def old = qupath.lib.common.GeneralTools.getVersion() =~ /^v?0\.[0-3]\./
-for (line in new File(old ? '$work/cases-old.tsv' : '$work/cases.tsv').readLines()) {
+def qv = qupath.lib.common.GeneralTools.getVersion()
+def gen = (qv =~ /^v?0\.[0-3]\./) ? 'old' : (qv =~ /^v?0\.[45]\./) ? 'mid' : 'new'
+// h2g's masks for the Java this runs on (the Marlin stroker of 17 and of 21+ differ)
+def jdk = Integer.parseInt(System.getProperty('java.specification.version')) >= 21 ? 21 : 17
+for (line in new File("$work/cases-\${gen}-j\${jdk}.tsv").readLines()) {
     def f = line.split('\t')
-    def (kind, ds, gj, png) = [f[0], f[1], f[2], f[3]]
+    def (kind, ds, gj, png, ts) = [f[0], f[1], f[2], f[3], f[4]]
     double d = ds as double
     def mask = ImageIO.read(new File(png))
     int mw = mask.width, mh = mask.height
@@ -162,6 +202,7 @@ for (line in new File(old ? '$work/cases-old.tsv' : '$work/cases.tsv').readLines
     def server = new WrappedBufferedImageServer('blank', new BufferedImage(w0, h0, BufferedImage.TYPE_INT_RGB))
     def imageData = new ImageData<BufferedImage>(server, hier)
     def b = new LabeledImageServer.Builder(imageData).backgroundLabel(0).downsample(d).multichannelOutput(false)
+    b.lineThickness(ts as float)
     b.addLabel('A', 1); b.addLabel('B', 2); b.addLabel('C', 3)
     def ls = b.build()
     def req = RegionRequest.createInstance(ls.getPath(), d, 0, 0, w0, h0)
@@ -222,11 +263,19 @@ for v in $VERSIONS; do
   fi
   if [ -z "$ONLY_SCRIPT" ] && grep -qx "v${v#v}" "$QPKIT/reader/versions.txt" 2>/dev/null; then
     args=()
-    while IFS=$'\t' read -r kind d gj png; do
+    jh_major=$("$jh/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p;q')
+    j=17; [ "${jh_major:-17}" -ge 21 ] && j=21
+    gen=new; case "${v#v}" in 0.4*|0.5*) gen=mid ;; esac
+    # the reader draws with lineThickness 1 only
+    awk -F'\t' '$5 == 1' "$work/cases-$gen-j$j.tsv" > "$work/reader.tsv"
+    awk -F'\t' '$5 != 1' "$work/cases-$gen-j$j.tsv" | while IFS=$'\t' read -r kind d gj png t; do
+      echo "SKIP $v read-geojson $kind d=$d: the kit's reader cannot set lineThickness $t"
+    done
+    while IFS=$'\t' read -r kind d gj png t; do
       args+=(--mask "$png" --downsample "$d" --label 1=A --label 2=B --label 3=C "$gj")
-    done < "$work/cases.tsv"
+    done < "$work/reader.tsv"
     rout=$(qpkit_run "$v" read-geojson.sh "${args[@]}" 2>/dev/null)
-    mapfile -t kinds < <(cut -f1,2 "$work/cases.tsv")
+    mapfile -t kinds < <(cut -f1,2 "$work/reader.tsv")
     i=0
     while IFS= read -r line; do
       case "$line" in SUMMARY*) ;; *) continue ;; esac

@@ -230,6 +230,19 @@ const CLASSES: [&str; 3] = ["A", "B", "C"];
 
 /// Writes the scene's GeoJSON, rasterizes it with h2g and returns the labels.
 fn h2g(dir: &Path, name: &str, objs: &[(u8, Obj)], w: usize, h: usize, d: f64) -> Vec<u8> {
+    h2g_with(dir, name, objs, w, h, d, &[])
+}
+
+/// The same with more `rasterize` arguments.
+fn h2g_with(
+    dir: &Path,
+    name: &str,
+    objs: &[(u8, Obj)],
+    w: usize,
+    h: usize,
+    d: f64,
+    extra: &[&str],
+) -> Vec<u8> {
     let features: Vec<serde_json::Value> = objs
         .iter()
         .map(|(l, o)| {
@@ -268,6 +281,7 @@ fn h2g(dir: &Path, name: &str, objs: &[(u8, Obj)], w: usize, h: usize, d: f64) -
             "C=3",
             "--ignore-unknown",
         ])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -299,6 +313,14 @@ fn java() -> Option<PathBuf> {
                 .output()
                 .is_ok_and(|o| o.status.success())
     })
+}
+
+/// The major version of a `java` (`17` from `openjdk version "17.0.15"`, `1` for 1.8).
+fn java_major(java: &Path) -> Option<u32> {
+    let out = Command::new(java).arg("-version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    let v = text.split('"').nth(1)?;
+    v.split(['.', '-', '+']).next()?.parse().ok()
 }
 
 /// Runs the oracle on `input` (several scenes) and returns each scene's labels.
@@ -460,16 +482,39 @@ fn random_line(rng: &mut Rng, label: u8, w: f64, h: f64, d: f64) -> Obj {
         let n = rng.int(lo, hi);
         // some vertices on the full-resolution grid or on whole output pixels, most anywhere
         let snap = rng.int(0, 4);
-        (0..n)
-            .map(|_| {
-                let (x, y) = (cx + rng.range(-r, r), cy + rng.range(-r, r));
-                match snap {
-                    0 => (x.round(), y.round()),
-                    1 => ((x / d).round() * d, (y / d).round() * d),
-                    _ => (c2(x), c2(y)),
-                }
-            })
-            .collect()
+        let put = |x: f64, y: f64| match snap {
+            0 => (x.round(), y.round()),
+            1 => ((x / d).round() * d, (y / d).round() * d),
+            _ => (c2(x), c2(y)),
+        };
+        match rng.int(0, 8) {
+            // horizontal and vertical runs (a staircase)
+            0 => {
+                let (mut x, mut y) = (cx, cy);
+                (0..n)
+                    .map(|k| {
+                        if k % 2 == 1 {
+                            x += rng.range(-r, r);
+                        } else if k > 0 {
+                            y += rng.range(-r, r);
+                        }
+                        put(x, y)
+                    })
+                    .collect()
+            }
+            // a zigzag of sharp turns, some beyond the miter limit (10 half-widths)
+            1 => (0..n)
+                .map(|k| {
+                    let x = if k % 2 == 0 { cx - r } else { cx + r };
+                    put(x, cy + k as f64 * rng.range(0.0, 0.3) * r)
+                })
+                .collect(),
+            // all at one point (zero-length segments)
+            2 if rng.int(0, 2) == 0 => vec![put(cx, cy); n],
+            _ => (0..n)
+                .map(|_| put(cx + rng.range(-r, r), cy + rng.range(-r, r)))
+                .collect(),
+        }
     };
     let json =
         |p: &[(f64, f64)]| serde_json::json!(p.iter().map(|&(x, y)| [x, y]).collect::<Vec<_>>());
@@ -478,6 +523,14 @@ fn random_line(rng: &mut Rng, label: u8, w: f64, h: f64, d: f64) -> Obj {
             write!(s, " {x} {y}").unwrap();
             s
         })
+    };
+    // some polylines repeat a vertex (a zero-length segment)
+    let repeat = |rng: &mut Rng, mut p: Vec<(f64, f64)>| {
+        if rng.int(0, 5) == 0 {
+            let i = rng.int(0, p.len());
+            p.insert(i, p[i]);
+        }
+        p
     };
     match kind {
         0 => {
@@ -489,13 +542,19 @@ fn random_line(rng: &mut Rng, label: u8, w: f64, h: f64, d: f64) -> Obj {
         }
         1 => {
             let p = part(rng, 3, 12);
+            let p = repeat(rng, p);
             Obj {
                 geometry: serde_json::json!({"type": "LineString", "coordinates": json(&p)}),
                 oracle: format!("polyline {label} {}{}", p.len(), coords(&p)),
             }
         }
         _ => {
-            let parts: Vec<Vec<(f64, f64)>> = (0..rng.int(2, 4)).map(|_| part(rng, 2, 8)).collect();
+            let parts: Vec<Vec<(f64, f64)>> = (0..rng.int(2, 4))
+                .map(|_| {
+                    let p = part(rng, 2, 8);
+                    repeat(rng, p)
+                })
+                .collect();
             let mut line = format!("polylines {label} {}", parts.len());
             for p in &parts {
                 write!(line, " {}{}", p.len(), coords(p)).unwrap();
@@ -579,7 +638,100 @@ fn lines_equal_to_java2d_at_thin_downsamples() {
 }
 
 #[test]
-fn lines_at_a_wide_stroke_downsample_are_refused() {
+fn lines_equal_to_java2d_at_every_downsample_and_thickness() {
+    let Some(java) = java() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and no java on PATH or JAVA_HOME: install a JDK (17+) for the Java2D oracle"
+        );
+        println!("skipped: no java on PATH or JAVA_HOME (the Java2D oracle needs a JDK 17+)");
+        return;
+    };
+    // the oracle's JDK decides which stroker h2g must follow
+    let major = java_major(&java).unwrap_or(0);
+    if major < 17 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and {} is Java {major}: the Java2D oracle needs a JDK 17+",
+            java.display()
+        );
+        println!(
+            "skipped: {} is Java {major}; the oracle needs 17+",
+            java.display()
+        );
+        return;
+    }
+    let jdk = if major >= 21 { "21" } else { "17" };
+    println!("oracle: {} (Java {major}), h2g --jdk {jdk}", java.display());
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    let (w, h) = (700usize, 600usize);
+    let mut input = String::new();
+    let mut scenes = Vec::new();
+    let mut rng = Rng(0x2f6b_1d8e_53c9_a047);
+    for d in [1.0, 1.5, 2.0, 3.7, 4.0, 5.3] {
+        for t in [1.0f32, 1.5, 2.0, 3.0, 5.0] {
+            for s in 0..2 {
+                let objs: Vec<(u8, Obj)> = (0..rng.int(2, 8))
+                    .map(|_| {
+                        let label = rng.int(1, 4) as u8;
+                        // the second scene mixes in areas and points: a wide stroke sends areas
+                        // to the span iterator
+                        let o = if s == 1 && rng.int(0, 3) == 0 {
+                            let kind = [0, 2, 4, 5, 6][rng.int(0, 5)];
+                            random_obj(&mut rng, kind, label, w as f64, h as f64, d)
+                        } else {
+                            random_line(&mut rng, label, w as f64, h as f64, d)
+                        };
+                        (label, o)
+                    })
+                    .collect();
+                let mut objs = objs;
+                objs.sort_by_key(|o| o.0);
+                writeln!(input, "thick {t}").unwrap();
+                writeln!(input, "size {w} {h} {d}").unwrap();
+                for (_, o) in &objs {
+                    writeln!(input, "{}", o.oracle).unwrap();
+                }
+                writeln!(input, "end").unwrap();
+                scenes.push((d, t, objs));
+            }
+        }
+    }
+    let want = oracle(&java, &input);
+    assert_eq!(want.len(), scenes.len());
+    let mut wide = 0;
+    for (i, ((d, t, objs), want)) in scenes.iter().zip(&want).enumerate() {
+        let ts = t.to_string();
+        let extra = ["--line-thickness", ts.as_str(), "--jdk", jdk];
+        let got = h2g_with(dir.path(), &format!("w{i}"), objs, w, h, *d, &extra);
+        let diff = got.iter().zip(want).filter(|(a, b)| a != b).count();
+        let fg = want.iter().filter(|&&v| v != 0).count();
+        // thin only for thickness 1 at D = 1, 2, 4 (float(D) = D there)
+        let thin = *t == 1.0 && [1.0, 2.0, 4.0].contains(d);
+        wide += usize::from(!thin);
+        println!(
+            "d={d} thickness {t} ({}) scene {i}: {diff} of {} pixels differ ({fg} drawn)",
+            if thin { "thin" } else { "wide" },
+            w * h
+        );
+        if diff != 0 {
+            failures.push(format!(
+                "d={d} thickness {t} scene {i}: {diff} pixels differ"
+            ));
+        }
+    }
+    // most of these strokes are wide: the test is about the stroker
+    assert!(
+        wide * 4 >= scenes.len() * 3,
+        "{wide} of {} wide",
+        scenes.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn line_thickness_is_checked() {
     let dir = tempfile::tempdir().unwrap();
     let gj = dir.path().join("l.geojson");
     std::fs::write(
@@ -588,22 +740,25 @@ fn lines_at_a_wide_stroke_downsample_are_refused() {
             "properties":{"objectType":"annotation"}}"#,
     )
     .unwrap();
-    let run = |d: &str| {
+    let run = |t: &str| {
         Command::new(env!("CARGO_BIN_EXE_h2g"))
             .arg("rasterize")
             .arg(&gj)
             .arg("-o")
-            .arg(dir.path().join(format!("m{d}.png")))
-            .args(["--size", "20x20", "--downsample", d])
+            .arg(dir.path().join("m.png"))
+            .args(["--size", "20x20", "--downsample", "3.7"])
+            .arg(format!("--line-thickness={t}"))
             .output()
             .unwrap()
     };
-    let out = run("3.7");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
-    assert!(err.contains("1 line(s) at downsample 3.7"), "{err}");
-    assert!(err.contains("wide stroker"), "{err}");
-    let out = run("4");
+    for bad in ["0", "-2", "NaN", "inf", "2000"] {
+        let out = run(bad);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad}: {err}");
+        assert!(err.contains("at most 1024"), "{bad}: {err}");
+    }
+    // lines at a wide-stroke downsample are drawn (they used to be refused)
+    let out = run("2");
     assert!(
         out.status.success(),
         "{}",

@@ -10,7 +10,9 @@ use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
 use h2g::mask::{MaskHeader, MaskReader};
 use h2g::output::{progress, write_png_rows};
 use h2g::slide::open_slide;
-use h2g::vector::{read_annotations, self_crossing, Figure, PixelRule, ScanFill};
+use h2g::vector::{
+    read_annotations, self_crossing, Figure, Jdk, LineStroke, PixelRule, QupathFill, ScanFill,
+};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum RuleArg {
@@ -21,6 +23,16 @@ enum RuleArg {
     TopLeft,
     /// The pixel centre.
     Centre,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum JdkArg {
+    /// Java 17 (QuPath 0.2–0.5 as usually installed).
+    #[value(name = "17")]
+    Jdk17,
+    /// Java 21 or later (QuPath 0.6, 0.7).
+    #[value(name = "21")]
+    Jdk21,
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +69,20 @@ pub struct Args {
     /// How annotations become pixels.
     #[arg(long, value_enum, default_value_t = RuleArg::Qupath)]
     rule: RuleArg,
+    /// QuPath's LabeledImageServer lineThickness in output pixels (its builder's
+    /// `lineThickness`, default 1; above 0, at most 1024): lines are drawn with
+    /// BasicStroke(T · downsample), and a stroke wider than one device pixel also changes how
+    /// areas are filled, as in QuPath.
+    #[arg(long, default_value_t = 1.0, value_name = "T")]
+    line_thickness: f32,
+    /// The Java whose Marlin stroker QuPath ran on, for wide lines (their outlines differ in a
+    /// few pixels at repeated vertices and where long segments cross tile edges).
+    #[arg(long, value_enum, default_value_t = JdkArg::Jdk21)]
+    jdk: JdkArg,
+    /// Drop consecutive repeated vertices of lines first, as QuPath 0.6 and later do on import
+    /// (their precision reduction; a single line left with two vertices becomes a LineROI).
+    #[arg(long)]
+    drop_repeated_vertices: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -155,17 +181,21 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         order.iter().enumerate().map(|(i, (c, _))| (c, i)).collect();
     let drawn = |c: Option<&str>| rank.contains_key(&c.map(str::to_string));
     let lines = ann.lines_where(drawn);
-    if rule == PixelRule::Qupath && lines > 0 && !h2g::vector::stroke_is_thin(d) {
-        return Err(h2g::vector::WideLineError {
-            downsample: d,
-            lines,
-        }
-        .into());
-    }
+    let jdk = match a.jdk {
+        JdkArg::Jdk17 => Jdk::Jdk17,
+        JdkArg::Jdk21 => Jdk::Jdk21,
+    };
+    let stroke = LineStroke::new(a.line_thickness, jdk)?;
     let mut layers: Vec<(u16, Vec<Figure>)> = order.iter().map(|(_, l)| (*l, Vec::new())).collect();
     let mut kinds = [0usize; 5];
     for (r, (class, _)) in order.iter().enumerate() {
-        let figs = ann.figures_where(|c| c == class.as_deref());
+        let mut figs = ann.figures_where(|c| c == class.as_deref());
+        if a.drop_repeated_vertices {
+            figs = figs
+                .into_iter()
+                .map(Figure::without_repeated_vertices)
+                .collect();
+        }
         for f in &figs {
             kinds[match f {
                 Figure::Area { .. } => 0,
@@ -180,14 +210,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (n_items, n_skipped) = (ann.items.len(), ann.skipped);
     drop(ann);
     let max = order.iter().map(|o| o.1).max().unwrap_or(0);
-    let fill = ScanFill::figures(&layers, w, h, d, rule);
+    let mut fill = if rule == PixelRule::Qupath {
+        Fill::Qupath(Box::new(QupathFill::with_stroke(&layers, w, h, d, stroke)))
+    } else {
+        Fill::Exact(ScanFill::figures(&layers, w, h, d, rule))
+    };
     drop(layers);
     let png = a
         .output
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if png {
-        let mut fill = fill;
         let mut row = vec![0u16; w];
         let bar = progress(Some(h as u64), "rasterizing", true);
         write_png_rows(&a.output, w as u32, h as u32, max > 255, |_, buf| {
@@ -213,10 +246,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             encoding: "rasterized annotations".into(),
             palette: None,
         };
-        let reader = if max > 255 {
-            MaskReader::U16(Box::new(fill))
-        } else {
-            MaskReader::U8(Box::new(fill))
+        let reader = match (fill, max > 255) {
+            (Fill::Qupath(q), true) => MaskReader::U16(q),
+            (Fill::Qupath(q), false) => MaskReader::U8(q),
+            (Fill::Exact(e), true) => MaskReader::U16(Box::new(e)),
+            (Fill::Exact(e), false) => MaskReader::U8(Box::new(e)),
         };
         let spec = ConvertSpec {
             palette: PaletteMode::Drop,
@@ -254,6 +288,21 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         },
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The row source of the chosen rule.
+enum Fill {
+    Qupath(Box<QupathFill>),
+    Exact(ScanFill),
+}
+
+impl Fill {
+    fn fill_row(&mut self, row: &mut [u16]) {
+        match self {
+            Fill::Qupath(q) => q.fill_row(row),
+            Fill::Exact(e) => e.fill_row(row),
+        }
+    }
 }
 
 /// Warns, per annotation, about rings that cross themselves: QuPath fills a lone ring

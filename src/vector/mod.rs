@@ -20,7 +20,10 @@ pub use geojson::{
 };
 pub use geom::{meet, meetings, segment_meetings, self_crossing, Conflict, Coord, Meet, Segment};
 pub use geometry::{fill_labels, from_multipolygon, to_multipolygon, trace_labels, Layer};
-pub use java2d::{stroke_is_thin, Figure, QupathFill, WideLineError, TILE as QUPATH_TILE};
+pub use java2d::{
+    stroke_is_thin, stroke_is_thin_with, Figure, Jdk, LineStroke, LineStrokeError, QupathFill,
+    TILE as QUPATH_TILE,
+};
 pub use raster::{rasterize, PixelRule, PolygonF, ScanFill};
 pub use read::{
     classification_name, is_geojson_path, read_annotations, Annotation, Annotations, AsapError,

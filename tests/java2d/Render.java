@@ -4,6 +4,8 @@
 // Input (whitespace separated, one object per line, drawn in order):
 //   size W H D                  output W x H pixels at downsample D (full-resolution = round(W*D))
 //   tile T                      tile side in output pixels (default 512)
+//   thick T                     LabeledImageServer's lineThickness, a float (default 1): the
+//                               stroke is BasicStroke((float)(T * D))
 //   rect L x y w h              Rectangle2D.Double, filled
 //   ellipse L x y w h           Ellipse2D.Double, filled
 //   path L nonzero|evenodd float|double K n1 x y ... nK x y ...   K closed subpaths, filled
@@ -37,6 +39,7 @@ public class Render {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         var os = new BufferedOutputStream(System.out);
         int w = 0, h = 0, tile = 512;
+        float thick = 1.0f;
         double d = 1;
         List<Obj> objs = new ArrayList<>();
         String line;
@@ -48,8 +51,9 @@ public class Render {
             switch (t[0]) {
                 case "size" -> { w = (int) num.getAsDouble(); h = (int) num.getAsDouble(); d = num.getAsDouble(); }
                 case "tile" -> tile = (int) num.getAsDouble();
+                case "thick" -> thick = (float) num.getAsDouble();
                 case "end" -> {
-                    render(w, h, d, tile, objs, os);
+                    render(w, h, d, tile, thick, objs, os);
                     objs.clear();
                 }
                 case "rect", "ellipse" -> {
@@ -130,7 +134,7 @@ public class Render {
         return b;
     }
 
-    static void render(int w, int h, double d, int tile, List<Obj> objs, BufferedOutputStream os) throws Exception {
+    static void render(int w, int h, double d, int tile, float thick, List<Obj> objs, BufferedOutputStream os) throws Exception {
         byte[] out = new byte[w * h];
         // the tile grid of the level, and each tile's full-resolution request, as QuPath computes them
         for (int ty = 0; ty < h; ty += tile) {
@@ -149,7 +153,7 @@ public class Render {
                 double scale = 1.0 / d;
                 g.scale(scale, scale);
                 g.translate(-rx, -ry);
-                g.setStroke(new BasicStroke((float) (1.0f * d)));
+                g.setStroke(new BasicStroke((float) (thick * d)));
                 for (Obj o : objs) {
                     double[] b = bounds(o);
                     if (b[0] > rx + rw || b[2] < rx || b[1] > ry + rh || b[3] < ry) continue;

@@ -30,7 +30,7 @@ pub enum NamingError {
 /// assert!(h2g::naming::check_name("../x").is_err());
 /// ```
 pub fn check_name(name: &str) -> Result<(), NamingError> {
-    if crate::cohort::valid_id(name) {
+    if valid_id(name) {
         Ok(())
     } else {
         Err(NamingError::BadName(name.to_string()))
@@ -54,6 +54,16 @@ pub fn output_stem(dir: &Path, slide: &Path, name: Option<&str>) -> Result<Strin
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "slide".into())
     }))
+}
+
+/// Checks a slide id: letters, digits, `.`, `_`, `-` (not first), at most 200 bytes.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 200
+        && !id.starts_with(['.', '-'])
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 #[cfg(test)]

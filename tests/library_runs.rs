@@ -177,7 +177,7 @@ fn tissue_run_finds_the_rectangle_and_names_its_files() {
     let out = dir.path().join("out");
     // saturation 255·(200 − 100)/200 = 127.5 ≥ 20 inside, 0 on white; the closings keep a
     // rectangle as it is: 60 × 40 pixels of tissue
-    let r = h2g::tissue::run(&tspec(&pic, &out, Method::paper())).unwrap();
+    let r = h2g::tissue::run(&tspec(&pic, &out, Method::paper()), None).unwrap();
     assert_eq!((r.width, r.height, r.tissue_pixels), (200, 100, 2400));
     assert!((r.tissue_fraction - 0.12).abs() < 1e-12);
     let names: Vec<String> = ["tif", "png", "json", "geojson"]
@@ -192,7 +192,7 @@ fn tissue_run_finds_the_rectangle_and_names_its_files() {
         name: Some("s1".into()),
         ..tspec(&pic, &out, Method::paper())
     };
-    let r = h2g::tissue::run(&spec).unwrap();
+    let r = h2g::tissue::run(&spec, None).unwrap();
     assert_eq!(r.files.mask, out.join("s1.tissue-saturation.tif"));
 }
 
@@ -204,14 +204,14 @@ fn tissue_run_refuses_fast_parameters_out_of_range_and_bad_names() {
     let out = dir.path().join("out");
     let fast = |distance, radius| Method::Fast { distance, radius };
     for m in [fast(85.0, 61), fast(-1.0, 4), fast(f64::NAN, 4)] {
-        let e = h2g::tissue::run(&tspec(&pic, &out, m)).unwrap_err();
+        let e = h2g::tissue::run(&tspec(&pic, &out, m), None).unwrap_err();
         assert!(matches!(e, TissueRunError::FastParams { .. }), "{e}");
     }
     let spec = TissueRunSpec {
         name: Some("../up".into()),
         ..tspec(&pic, &out, Method::paper())
     };
-    let e = h2g::tissue::run(&spec).unwrap_err();
+    let e = h2g::tissue::run(&spec, None).unwrap_err();
     assert!(matches!(e, TissueRunError::Naming(_)), "{e}");
     assert!(!out.exists(), "nothing made for refused settings");
 }

@@ -1,4 +1,4 @@
-//! `h2g tissue SLIDE -o DIR`: tissue detection with a named method (`h2g::tissue::run`); this
+//! `h2g tissue SLIDE -o DIR`: tissue detection with a named method (`h2g::infer::tissue_model::run_tissue_file`); this
 //! file is its flags, their method and the printed report.
 
 use std::process::ExitCode;
@@ -126,7 +126,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             threshold: 0.0,
         },
     };
-    let r = h2g::tissue::run(&TissueRunSpec {
+    let r = h2g::infer::tissue_model::run_tissue_file(&TissueRunSpec {
         slide: a.input.slide,
         output: a.out.output,
         name: a.out.name,

@@ -38,6 +38,7 @@ use serde::Serialize;
 use crate::infer::segment::Design;
 use crate::tissue::MethodKind;
 
+pub use crate::naming::valid_id;
 pub use engine::run;
 pub use exec::{StepResult, RESULT_FILE_ENV, RESULT_FILE_NAME};
 pub use outcome::{Event, Failure, Outcome, Summary};
@@ -45,7 +46,7 @@ pub use record::{DamagedOutput, OutputFile, Record};
 pub use store::{
     available_memory, fingerprint, key_of, try_lock, utc_now, utc_string, EventLog, HashMode, Lock,
 };
-pub use table::{read_cohort, valid_id, CohortSlide, TableError};
+pub use table::{read_cohort, CohortSlide, TableError};
 
 /// A per-slide step, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::naming::valid_id;
 use crate::table::Table;
 
 /// One slide of a cohort table.
@@ -63,16 +64,6 @@ pub enum TableError {
         /// The id is the slide file's stem (the table has no id for it).
         from_stem: bool,
     },
-}
-
-/// Checks a slide id: letters, digits, `.`, `_`, `-` (not first), at most 200 bytes.
-pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 200
-        && !id.starts_with(['.', '-'])
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Reads a cohort table (CSV with a header): `slide` (required), optional `id`, `truth`,

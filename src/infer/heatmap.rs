@@ -35,10 +35,54 @@ pub enum HeatmapError {
     Infer(#[from] InferError),
     /// The tissue fractions could not be computed.
     #[error("tissue fractions: {0}")]
-    Fractions(String),
-    /// The manifest and the model disagree, or the manifest lacks something needed.
-    #[error("{0}")]
-    Contract(String),
+    Fractions(crate::patches::FractionError),
+    /// No `--at` and a manifest without a magnification.
+    #[error("manifest '{0}' gives no magnification: pass --at")]
+    NoMagnification(String),
+    /// The resolution asked for is finer than the slide's level 0.
+    #[error(
+        "{slide}: {at} is finer than the slide's level 0 (it would be upsampled {factor:.1}×); \
+         the model '{model}' expects {expects}, check --at or the slide's --mpp"
+    )]
+    Upsampled {
+        /// The slide.
+        slide: String,
+        /// The resolution asked for.
+        at: Resolution,
+        /// How much patches would be enlarged.
+        factor: f64,
+        /// The model's manifest name.
+        model: String,
+        /// The magnification it expects, in words.
+        expects: String,
+    },
+    /// The patch reader threads could not be started.
+    #[error("reader threads: {0}")]
+    ReaderThreads(rayon::ThreadPoolBuildError),
+    /// The model returned no output tensor.
+    #[error("the model returned no output")]
+    NoOutput,
+    /// A segmentation design run without a model or heatmap it needs.
+    #[error("--design {design} needs {what}")]
+    DesignNeeds {
+        /// The design, lower case.
+        design: String,
+        /// What it needs.
+        what: &'static str,
+    },
+    /// Otsu's rule could not run on the thumbnail.
+    #[error("otsu: {0}")]
+    Otsu(crate::tissue::TissueError),
+    /// The output has no tumour channel per patch.
+    #[error("output shape {shape:?} has no channel {channel} per patch (manifest '{model}')")]
+    OutputShape {
+        /// The output's shape.
+        shape: Vec<usize>,
+        /// The channel the manifest names.
+        channel: usize,
+        /// The manifest's name.
+        model: String,
+    },
 }
 
 /// How to run the stage.
@@ -167,27 +211,21 @@ pub fn heatmap(
     let at = match (spec.at, manifest.magnification) {
         (Some(r), _) => r,
         (None, Some(m)) => Resolution::Magnification(m),
-        (None, None) => {
-            return Err(HeatmapError::Contract(format!(
-                "manifest '{}' gives no magnification: pass --at",
-                manifest.name
-            )))
-        }
+        (None, None) => return Err(HeatmapError::NoMagnification(manifest.name.clone())),
     };
     let plan = plan_read(slide, meta, at)?;
     if plan.target_downsample < 0.95 {
         // a scan cannot be read finer than it was scanned: patches would be blurred upsamples
-        return Err(HeatmapError::Contract(format!(
-            "{}: {at} is finer than the slide's level 0 (it would be upsampled {:.1}×); the \
-             model '{}' expects {}, check --at or the slide's --mpp",
-            slide.source(),
-            1.0 / plan.target_downsample,
-            manifest.name,
-            manifest
+        return Err(HeatmapError::Upsampled {
+            slide: slide.source(),
+            at,
+            factor: 1.0 / plan.target_downsample,
+            model: manifest.name.clone(),
+            expects: manifest
                 .magnification
                 .map(|m| format!("{m}×"))
-                .unwrap_or_else(|| "its own resolution".into())
-        )));
+                .unwrap_or_else(|| "its own resolution".into()),
+        });
     }
     let (w0, h0) = slide.level_size(0)?;
     let size = manifest.size;
@@ -211,7 +249,7 @@ pub fn heatmap(
         |v: u8| v != 0,
         |_| {},
     )
-    .map_err(|e| HeatmapError::Fractions(e.to_string()))?;
+    .map_err(HeatmapError::Fractions)?;
     let run: Vec<usize> = (0..grid.len())
         .filter(|&i| fractions[i] >= spec.min_tissue && fractions[i] > 0.0)
         .collect();
@@ -230,7 +268,7 @@ pub fn heatmap(
                 .num_threads(n.max(1))
                 .thread_name(|i| format!("h2g-reader-{i}"))
                 .build()
-                .map_err(|e| HeatmapError::Contract(format!("reader threads: {e}")))?,
+                .map_err(HeatmapError::ReaderThreads)?,
         ),
         None => None,
     };
@@ -278,16 +316,14 @@ pub fn heatmap(
             let t = Instant::now();
             let outs = model.run(vec![(shape, data)])?;
             infer_seconds += t.elapsed().as_secs_f64();
-            let (oshape, out) = outs
-                .into_iter()
-                .next()
-                .ok_or_else(|| HeatmapError::Contract("the model returned no output".into()))?;
+            let (oshape, out) = outs.into_iter().next().ok_or(HeatmapError::NoOutput)?;
             let per = out.len().checked_div(b).unwrap_or(0);
             if per == 0 || channel >= per || oshape.first() != Some(&b) {
-                return Err(HeatmapError::Contract(format!(
-                    "output shape {oshape:?} has no channel {channel} per patch (manifest '{}')",
-                    manifest.name
-                )));
+                return Err(HeatmapError::OutputShape {
+                    shape: oshape.clone(),
+                    channel,
+                    model: manifest.name.clone(),
+                });
             }
             for (k, &cell) in cells.iter().enumerate() {
                 values[cell] = out[k * per + channel];

@@ -366,8 +366,9 @@ pub fn segment(
 ) -> Result<Segmentation, SegmentError> {
     let (w0, h0) = slide.level_size(0)?;
     let n = REFINE_SIDE;
-    let need = |what: &str| {
-        SegmentError::Contract(format!("--design {design:?} needs {what}").to_lowercase())
+    let need = |what: &'static str| SegmentError::DesignNeeds {
+        design: format!("{design:?}").to_lowercase(),
+        what,
     };
     // a 1024 × 1024 result stretched over the whole slide
     let whole = |data: Vec<u8>| ResultGrid {
@@ -445,8 +446,7 @@ pub fn segment(
                     .map(|&v| v.round().clamp(0.0, 255.0) as u8)
                     .collect(),
             };
-            let d = detect(&thumb, &Method::otsu(), None)
-                .map_err(|e| SegmentError::Contract(format!("otsu: {e}")))?;
+            let d = detect(&thumb, &Method::otsu(), None).map_err(SegmentError::Otsu)?;
             let data = d.mask.to_bytes(1);
             Ok(Segmentation {
                 grid: whole(data),

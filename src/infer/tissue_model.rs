@@ -3,19 +3,86 @@
 //! at the manifest's value (P ≥ threshold), and the model's grid is mapped back onto the
 //! thumbnail by nearest pixel centre.
 
-use super::manifest::{Layout, Manifest};
+use super::manifest::{Layout, Manifest, Role};
 use super::segment::resize_bilinear;
-use super::Model;
+use super::{Device, InferError, Model, OpenModelError, Runtime};
 use crate::slide::RgbImage;
-use crate::tissue::{BitMask, Detection, TissueRunError};
+use crate::tissue::{
+    BitMask, Detection, Method, ModelDetector, TissueReport, TissueRunError, TissueRunSpec,
+};
+
+/// Why a tissue model gave no mask.
+#[derive(Debug, thiserror::Error)]
+pub enum TissueModelError {
+    /// Inference failed.
+    #[error(transparent)]
+    Infer(#[from] InferError),
+    /// The model returned no output tensor.
+    #[error("the model returned no output")]
+    NoOutput,
+    /// An output that is no probability map of the input's size.
+    #[error(
+        "model {model}: output shape {shape:?}, expected [1, {n}, {n}, C] or [1, C, {n}, {n}]"
+    )]
+    OutputShape {
+        /// The manifest's name.
+        model: String,
+        /// The output's shape.
+        shape: Vec<usize>,
+        /// The model's input size.
+        n: usize,
+    },
+}
+
+/// Why a tissue run with a named method did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum TissueFileError {
+    /// The run itself (see [`TissueRunError`]).
+    #[error(transparent)]
+    Run(#[from] TissueRunError),
+    /// The tissue model could not be opened.
+    #[error(transparent)]
+    Model(#[from] OpenModelError),
+}
+
+/// [`crate::tissue::run`] for any method of `spec`; [`Method::Model`] opens the model named
+/// there (a built-in name or an .onnx path) with ONNX Runtime on the CPU, `spec.threads`
+/// threads.
+pub fn run_tissue_file(spec: &TissueRunSpec) -> Result<TissueReport, TissueFileError> {
+    let Method::Model { model, .. } = &spec.method else {
+        return Ok(crate::tissue::run(spec, None)?);
+    };
+    if let Some(e) =
+        crate::naming::output_stem(&spec.output, &spec.slide, spec.name.as_deref()).err()
+    {
+        return Err(TissueRunError::from(e).into());
+    }
+    let rt = Runtime {
+        threads: spec.threads,
+        // one inference on a thumbnail: no patch readers beside it
+        read_threads: Some(0),
+        device: Device::Cpu,
+        ort_lib: spec.ort_lib.clone(),
+    };
+    let (mut session, manifest) = rt.open_model(model, Role::Tissue, "--model", false)?;
+    let mut detect = |img: &RgbImage, _mpp: Option<f64>| {
+        detect_with_model(img, &mut session, &manifest)
+            .map_err(|e| TissueRunError::Detector(Box::new(e)))
+    };
+    let detector = ModelDetector {
+        name: manifest.name.clone(),
+        threshold: manifest.threshold,
+        detect: &mut detect,
+    };
+    Ok(crate::tissue::run(spec, Some(detector))?)
+}
 
 /// Detects tissue on `img` with `model` (a tissue model described by `manifest`).
 pub fn detect_with_model(
     img: &RgbImage,
     model: &mut Model,
     manifest: &Manifest,
-) -> Result<Detection, TissueRunError> {
-    let err = |e: &dyn std::fmt::Display| TissueRunError::Detector(e.to_string());
+) -> Result<Detection, TissueModelError> {
     let n = manifest.size as usize;
     let (w, h) = (img.width as usize, img.height as usize);
     let (lo, hi) = manifest.scaling.range(&img.data);
@@ -43,11 +110,8 @@ pub fn detect_with_model(
         }
         _ => (vec![1, n, n, 3], x),
     };
-    let outs = model.run(vec![(tshape, data)]).map_err(|e| err(&e))?;
-    let (oshape, out) = outs
-        .into_iter()
-        .next()
-        .ok_or_else(|| err(&"the model returned no output"))?;
+    let outs = model.run(vec![(tshape, data)])?;
+    let (oshape, out) = outs.into_iter().next().ok_or(TissueModelError::NoOutput)?;
     let ch = manifest.output.channel;
     let prob: Vec<f32> = match oshape.as_slice() {
         [1, a, b, c] if *a == n && *b == n && ch < *c => {
@@ -55,10 +119,11 @@ pub fn detect_with_model(
         }
         [1, c, a, b] if *a == n && *b == n && ch < *c => out[ch * n * n..(ch + 1) * n * n].to_vec(),
         s => {
-            return Err(err(&format!(
-                "model {}: output shape {s:?}, expected [1, {n}, {n}, C] or [1, C, {n}, {n}]",
-                manifest.name
-            )))
+            return Err(TissueModelError::OutputShape {
+                model: manifest.name.clone(),
+                shape: s.to_vec(),
+                n,
+            })
         }
     };
     let thr = manifest.threshold as f32;

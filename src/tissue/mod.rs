@@ -14,7 +14,8 @@ pub use bitmask::{BitMask, Element};
 pub use qupath::QupathParams;
 pub use run::{
     detect_on_slide, detect_on_slide_with, output_path, run, run_tissue, run_tissue_with,
-    SlideDetection, TissueFiles, TissueOutput, TissueReport, TissueRunError, TissueRunSpec,
+    ModelDetector, SlideDetection, TissueFiles, TissueOutput, TissueReport, TissueRunError,
+    TissueRunSpec,
 };
 
 use crate::slide::RgbImage;

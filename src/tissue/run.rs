@@ -36,8 +36,12 @@ pub enum TissueRunError {
     #[error(transparent)]
     Convert(#[from] ConvertError),
     /// A detector outside this module (a model) failed.
-    #[error("{0}")]
-    Detector(String),
+    #[error(transparent)]
+    Detector(Box<dyn std::error::Error + Send + Sync>),
+    /// [`Method::Model`] asked of [`run`] without the model's detector (see
+    /// `h2g::infer::tissue_model::run_tissue_file`, which opens the model).
+    #[error("the model method needs a model detector")]
+    NoDetector,
     /// Writing the preview or the report failed.
     #[error("cannot write {}", path.display())]
     Output {
@@ -53,9 +57,6 @@ pub enum TissueRunError {
         /// The closing radius given.
         radius: usize,
     },
-    /// The tissue model could not be opened.
-    #[error(transparent)]
-    Model(#[from] crate::infer::OpenModelError),
     /// The outputs cannot be named or placed.
     #[error(transparent)]
     Naming(#[from] crate::naming::NamingError),
@@ -374,56 +375,53 @@ pub struct TissueRunSpec {
     pub ort_lib: Option<PathBuf>,
 }
 
-/// Opens the slide of `spec`, runs its method (a model through ONNX Runtime for
-/// [`Method::Model`]) and writes the mask, the preview, the report and, when asked, the GeoJSON.
-pub fn run(spec: &TissueRunSpec) -> Result<TissueReport, TissueRunError> {
+/// A tissue model's detector, as [`run`] takes it for [`Method::Model`].
+pub struct ModelDetector<'a> {
+    /// The model's manifest name, for the report.
+    pub name: String,
+    /// Its threshold, for the report.
+    pub threshold: f64,
+    /// The detection itself.
+    pub detect: &'a mut Detector<'a>,
+}
+
+impl std::fmt::Debug for ModelDetector<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ModelDetector({}, {})", self.name, self.threshold)
+    }
+}
+
+/// Opens the slide of `spec`, runs its method and writes the mask, the preview, the report and,
+/// when asked, the GeoJSON. [`Method::Model`] runs `model` (the library's ONNX Runtime front end,
+/// `h2g::infer::tissue_model::run_tissue_file`, opens it and calls this).
+pub fn run(
+    spec: &TissueRunSpec,
+    model: Option<ModelDetector<'_>>,
+) -> Result<TissueReport, TissueRunError> {
     if let Method::Fast { distance, radius } = spec.method {
         if !(distance.is_finite() && distance >= 0.0) || radius > 60 {
             return Err(TissueRunError::FastParams { distance, radius });
         }
     }
-    // the model, for Method::Model
-    let mut model = match &spec.method {
-        Method::Model { model, .. } => {
-            let rt = crate::infer::Runtime {
-                threads: spec.threads,
-                // one inference on a thumbnail: no patch readers beside it
-                read_threads: Some(0),
-                device: crate::infer::Device::Cpu,
-                ort_lib: spec.ort_lib.clone(),
-            };
-            Some(rt.open_model(
-                model,
-                crate::infer::manifest::Role::Tissue,
-                "--model",
-                false,
-            )?)
-        }
-        _ => None,
-    };
     let method = match (&spec.method, &model) {
-        (Method::Model { .. }, Some((_, m))) => Method::Model {
+        (Method::Model { .. }, Some(m)) => Method::Model {
             model: m.name.clone(),
             threshold: m.threshold,
         },
+        (Method::Model { .. }, None) => return Err(TissueRunError::NoDetector),
         _ => spec.method.clone(),
     };
+    let stem = crate::naming::output_stem(&spec.output, &spec.slide, spec.name.as_deref())?;
     let slide = crate::slide::open_slide(&spec.slide, crate::mask::DEFAULT_MAX_PIXELS)?;
     let meta = SlideMeta::from_properties(slide.properties(), spec.mpp);
-    let stem = crate::naming::output_stem(&spec.output, &spec.slide, spec.name.as_deref())?;
     let out = TissueOutput {
         dir: spec.output.clone(),
         stem,
         tile: spec.tile,
         geojson: spec.geojson,
     };
-    match model.as_mut() {
-        Some((session, manifest)) => {
-            let mut detector = |img: &RgbImage, _mpp: Option<f64>| {
-                crate::infer::tissue_model::detect_with_model(img, session, manifest)
-            };
-            run_tissue_with(slide.as_ref(), &meta, &method, spec.at, &out, &mut detector)
-        }
+    match model {
+        Some(m) => run_tissue_with(slide.as_ref(), &meta, &method, spec.at, &out, m.detect),
         None => run_tissue(slide.as_ref(), &meta, &method, spec.at, &out),
     }
 }

@@ -1,18 +1,11 @@
 //! `h2g rasterize ANN.geojson -o MASK`: QuPath annotations into a label mask.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use h2g::convert::{write_mask, ConvertSpec, PaletteMode};
-use h2g::mask::{MaskHeader, MaskReader};
-use h2g::output::{progress, write_png_rows};
-use h2g::slide::open_slide;
-use h2g::vector::{
-    read_annotations, self_crossing, Figure, Jdk, LineStroke, PixelRule, QupathFill, ScanFill,
-};
+use h2g::vector::{rasterize_file, Jdk, MaskSize, PixelRule, RasterizeSpec, SelfCrossing};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum RuleArg {
@@ -86,202 +79,84 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let mut ann = read_annotations(&a.annotations)?;
-    if a.ellipses_as_polygons {
-        ann.items.iter_mut().for_each(|i| i.ellipse = false);
-    }
-    let d = a.downsample;
-    let (w, h) = match (&a.like, &a.size) {
-        (Some(p), _) => {
-            let s = open_slide(p, 1 << 34)?;
-            let (sw, sh) = s.level_size(0)?;
-            (
-                ((sw as f64 / d).floor() as usize).max(1),
-                ((sh as f64 / d).floor() as usize).max(1),
-            )
-        }
+    let size = match (a.like, &a.size) {
+        (Some(p), _) => MaskSize::Like(p),
         (None, Some(sz)) => {
             let (x, y) = sz
                 .split_once(['x', 'X', '×'])
                 .context("--size must be WxH, e.g. 12500x6250")?;
-            (
+            MaskSize::Pixels(
                 x.trim().parse().context("--size width")?,
                 y.trim().parse().context("--size height")?,
             )
         }
         (None, None) => anyhow::bail!("give the mask size with --like SLIDE or --size WxH"),
     };
-    if w == 0 || h == 0 || w > u32::MAX as usize || h > u32::MAX as usize {
-        anyhow::bail!("a {w} × {h} mask: each side must be 1 to 2^32 − 1 pixels");
+    let mut classes = Vec::new();
+    for spec in &a.classes {
+        let (name, label) = spec
+            .rsplit_once('=')
+            .with_context(|| format!("--class '{spec}' is not NAME=LABEL"))?;
+        let label: u16 = label
+            .trim()
+            .parse()
+            .with_context(|| format!("--class '{spec}': label must be 0–65535"))?;
+        classes.push((name.trim().to_string(), label));
     }
-    // class → label, in priority order
-    let mut order: Vec<(Option<String>, u16)> = Vec::new();
-    if a.classes.is_empty() {
-        let mut seen = Vec::new();
-        let classes = ann.items.iter().map(|i| &i.class);
-        for it in classes
-            .chain(ann.marks.iter().map(|m| &m.class))
-            .flatten()
-            .cloned()
-        {
-            if !seen.contains(&it) {
-                seen.push(it);
-            }
-        }
-        for (i, c) in seen.iter().enumerate() {
-            order.push((Some(c.clone()), (i + 1) as u16));
-        }
-        // unclassified annotations (a bare geometry, say) get the next label, drawn first
-        if a.unclassified.is_none()
-            && (ann.items.iter().any(|i| i.class.is_none())
-                || ann.marks.iter().any(|m| m.class.is_none()))
-        {
-            order.insert(0, (None, (seen.len() + 1) as u16));
-        }
-    } else {
-        for spec in &a.classes {
-            let (name, label) = spec
-                .rsplit_once('=')
-                .with_context(|| format!("--class '{spec}' is not NAME=LABEL"))?;
-            order.push((
-                Some(name.trim().to_string()),
-                label
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("--class '{spec}': label must be 0–65535"))?,
-            ));
-        }
-        let known: BTreeSet<&str> = order.iter().filter_map(|(n, _)| n.as_deref()).collect();
-        let unknown: BTreeSet<&str> = ann
-            .items
-            .iter()
-            .map(|i| &i.class)
-            .chain(ann.marks.iter().map(|m| &m.class))
-            .filter_map(|c| c.as_deref())
-            .filter(|c| !known.contains(c))
-            .collect();
-        if !unknown.is_empty() && !a.ignore_unknown {
-            anyhow::bail!(
-                "{} has classes that no --class maps: {} (map them, or pass --ignore-unknown)",
-                a.annotations.display(),
-                unknown.into_iter().collect::<Vec<_>>().join(", ")
-            );
-        }
-    }
-    if let Some(l) = a.unclassified {
-        order.insert(0, (None, l));
-    }
-    report_self_crossings(&ann, &a.annotations);
     let rule = match a.rule {
         RuleArg::Qupath => PixelRule::Qupath,
         RuleArg::TopLeft => PixelRule::TopLeft,
         RuleArg::Centre => PixelRule::Centre,
     };
-    let rank: std::collections::HashMap<&Option<String>, usize> =
-        order.iter().enumerate().map(|(i, (c, _))| (c, i)).collect();
-    let drawn = |c: Option<&str>| rank.contains_key(&c.map(str::to_string));
-    let lines = ann.lines_where(drawn);
-    let jdk = match a.jdk {
-        JdkArg::Jdk17 => Jdk::Jdk17,
-        JdkArg::Jdk21 => Jdk::Jdk21,
+    let spec = RasterizeSpec {
+        annotations: a.annotations,
+        output: a.output,
+        size,
+        downsample: a.downsample,
+        classes,
+        unclassified: a.unclassified,
+        ignore_unknown: a.ignore_unknown,
+        ellipses_as_polygons: a.ellipses_as_polygons,
+        rule,
+        line_thickness: a.line_thickness,
+        jdk: match a.jdk {
+            JdkArg::Jdk17 => Jdk::Jdk17,
+            JdkArg::Jdk21 => Jdk::Jdk21,
+        },
+        drop_repeated_vertices: a.drop_repeated_vertices,
+        progress: true,
     };
-    let stroke = LineStroke::new(a.line_thickness, jdk)?;
-    let mut layers: Vec<(u16, Vec<Figure>)> = order.iter().map(|(_, l)| (*l, Vec::new())).collect();
-    let mut kinds = [0usize; 5];
-    for (r, (class, _)) in order.iter().enumerate() {
-        let mut figs = ann.figures_where(|c| c == class.as_deref());
-        if a.drop_repeated_vertices {
-            figs = figs
-                .into_iter()
-                .map(Figure::without_repeated_vertices)
-                .collect();
-        }
-        for f in &figs {
-            kinds[match f {
-                Figure::Area { .. } => 0,
-                Figure::Rect { .. } => 1,
-                Figure::Ellipse { .. } => 2,
-                Figure::Points(_) => 3,
-                Figure::Lines(_) | Figure::Line(_) => 4,
-            }] += 1;
-        }
-        layers[r].1 = figs;
-    }
-    let (n_items, n_skipped) = (ann.items.len(), ann.skipped);
-    drop(ann);
-    let max = order.iter().map(|o| o.1).max().unwrap_or(0);
-    let mut fill = if rule == PixelRule::Qupath {
-        Fill::Qupath(Box::new(QupathFill::with_stroke(&layers, w, h, d, stroke)))
-    } else {
-        Fill::Exact(ScanFill::figures(&layers, w, h, d, rule))
-    };
-    drop(layers);
-    let png = a
-        .output
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
-    if png {
-        let mut row = vec![0u16; w];
-        let bar = progress(Some(h as u64), "rasterizing", true);
-        write_png_rows(&a.output, w as u32, h as u32, max > 255, |_, buf| {
-            fill.fill_row(&mut row);
-            if max > 255 {
-                for (d, v) in buf.chunks_exact_mut(2).zip(&row) {
-                    d.copy_from_slice(&v.to_be_bytes());
-                }
-            } else {
-                for (d, v) in buf.iter_mut().zip(&row) {
-                    *d = *v as u8;
-                }
-            }
-            bar.inc(1);
-            Ok(())
-        })
-        .with_context(|| format!("cannot write {}", a.output.display()))?;
-        bar.finish_and_clear();
-    } else {
-        let header = MaskHeader {
-            width: w as u32,
-            height: h as u32,
-            encoding: "rasterized annotations".into(),
-            palette: None,
-        };
-        let reader = match (fill, max > 255) {
-            (Fill::Qupath(q), true) => MaskReader::U16(q),
-            (Fill::Qupath(q), false) => MaskReader::U8(q),
-            (Fill::Exact(e), true) => MaskReader::U16(Box::new(e)),
-            (Fill::Exact(e), false) => MaskReader::U8(Box::new(e)),
-        };
-        let spec = ConvertSpec {
-            palette: PaletteMode::Drop,
-            progress: true,
-            tile: 512,
-            ..ConvertSpec::default()
-        };
-        write_mask(&a.annotations, header, reader, &a.output, &spec)?;
-    }
-    let map: Vec<String> = order
+    let r = rasterize_file(&spec)?;
+    let src = spec.annotations.display();
+    report_self_crossings(&r.self_crossings, &src.to_string());
+    let map: Vec<String> = r
+        .labels
         .iter()
         .map(|(c, l)| format!("{}={l}", c.as_deref().unwrap_or("(unclassified)")))
         .collect();
     eprintln!(
-        "{}: {n_items} polygonal annotations ({n_skipped} without area skipped) → {} ({w} × {h} \
-         at downsample {d}, rule {}): {}",
-        a.annotations.display(),
-        a.output.display(),
+        "{src}: {} polygonal annotations ({} without area skipped) → {} ({} × {} at downsample \
+         {}, rule {}): {}",
+        r.annotations,
+        r.skipped,
+        spec.output.display(),
+        r.width,
+        r.height,
+        spec.downsample,
         format!("{:?}", a.rule).to_lowercase(),
         map.join(", ")
     );
+    let n = r.drawn;
     eprintln!(
-        "{}: drew {} polygons, {} rectangles, {} ellipses, {} point sets and {} line \
-         features ({lines} line(s)){}",
-        a.annotations.display(),
-        kinds[0],
-        kinds[1],
-        kinds[2],
-        kinds[3],
-        kinds[4],
-        if rule == PixelRule::Qupath || kinds[3] + kinds[4] == 0 {
+        "{src}: drew {} polygons, {} rectangles, {} ellipses, {} point sets and {} line features \
+         ({} line(s)){}",
+        n.polygons,
+        n.rectangles,
+        n.ellipses,
+        n.points,
+        n.lines,
+        r.line_parts,
+        if rule == PixelRule::Qupath || n.points + n.lines == 0 {
             ""
         } else {
             " (points and lines are drawn only by the qupath rule: none drawn)"
@@ -290,56 +165,33 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The row source of the chosen rule.
-enum Fill {
-    Qupath(Box<QupathFill>),
-    Exact(ScanFill),
-}
-
-impl Fill {
-    fn fill_row(&mut self, row: &mut [u16]) {
-        match self {
-            Fill::Qupath(q) => q.fill_row(row),
-            Fill::Exact(e) => e.fill_row(row),
-        }
-    }
-}
-
 /// Warns, per annotation, about rings that cross themselves: QuPath fills a lone ring
 /// non-zero (a lobe wound twice stays filled) and rings with holes or several parts even-odd;
 /// the exact rules fill every ring even-odd.
-fn report_self_crossings(ann: &h2g::vector::Annotations, path: &std::path::Path) {
-    let mut found = Vec::new();
-    for (i, item) in ann.items.iter().enumerate() {
-        for (k, poly) in item.polygons.iter().enumerate() {
-            for (j, ring) in poly.iter().enumerate() {
-                if let Some((x, y)) = self_crossing(ring) {
-                    found.push(format!(
-                        "annotation {} ({}), polygon {k}, {}: crosses itself near ({x:.1}, {y:.1})",
-                        i + 1,
-                        item.class.as_deref().unwrap_or("unclassified"),
-                        if j == 0 {
-                            "shell".to_string()
-                        } else {
-                            format!("hole {j}")
-                        }
-                    ));
-                }
-            }
-        }
+fn report_self_crossings(found: &[SelfCrossing], path: &str) {
+    if found.is_empty() {
+        return;
     }
-    if !found.is_empty() {
+    eprintln!(
+        "{path}: {} self-crossing ring(s), filled as QuPath fills them (a lone ring non-zero, \
+         holes and multipolygons even-odd; repair them in QuPath to choose otherwise):",
+        found.len()
+    );
+    for f in found.iter().take(20) {
+        let ring = match f.ring {
+            0 => "shell".to_string(),
+            j => format!("hole {j}"),
+        };
         eprintln!(
-            "{}: {} self-crossing ring(s), filled as QuPath fills them (a lone ring non-zero, \
-             holes and multipolygons even-odd; repair them in QuPath to choose otherwise):",
-            path.display(),
-            found.len()
+            "  annotation {} ({}), polygon {}, {ring}: crosses itself near ({:.1}, {:.1})",
+            f.annotation,
+            f.class.as_deref().unwrap_or("unclassified"),
+            f.polygon,
+            f.at.0,
+            f.at.1
         );
-        for f in found.iter().take(20) {
-            eprintln!("  {f}");
-        }
-        if found.len() > 20 {
-            eprintln!("  … and {} more", found.len() - 20);
-        }
+    }
+    if found.len() > 20 {
+        eprintln!("  … and {} more", found.len() - 20);
     }
 }

@@ -7,6 +7,7 @@ mod geom;
 mod geometry;
 mod java2d;
 mod raster;
+mod rasterize_run;
 mod read;
 mod simplify;
 mod stream;
@@ -25,6 +26,10 @@ pub use java2d::{
     TILE as QUPATH_TILE,
 };
 pub use raster::{rasterize, PixelRule, PolygonF, ScanFill};
+pub use rasterize_run::{
+    rasterize_file, self_crossings, FigureCounts, MaskSize, RasterizeError, RasterizeSpec,
+    Rasterized, SelfCrossing,
+};
 pub use read::{
     classification_name, is_geojson_path, read_annotations, Annotation, Annotations, AsapError,
     FeatureError, Marks, Place, Positions, ReadError,

@@ -4,11 +4,13 @@
 
 mod cohort;
 mod npy;
+mod run;
 
 use std::collections::BTreeMap;
 
 pub use cohort::{load_cohort, CohortError, CohortSlide, SamplePatch};
 pub use npy::{npy_header, NpyWriter};
+pub use run::{sample, GradeShare, SampleError, SampleSpec, Sampled, MAX_DRAWS};
 
 /// A small, fast, deterministic generator (SplitMix64) with unbiased bounded draws.
 #[derive(Debug, Clone)]

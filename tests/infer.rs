@@ -545,3 +545,39 @@ fn the_real_tissue_model_runs_as_a_tissue_method() {
         .join(format!("{stem}.tissue-model.geojson"))
         .is_file());
 }
+
+#[test]
+fn refinement_models_that_do_not_fit_the_design_are_named_by_variant() {
+    use h2g::infer::manifest::resolve;
+    use h2g::infer::segment::refine;
+    use h2g::infer::{Contract, Device, InferError, Model};
+    if let Err(e) = h2g::infer::load_runtime(None) {
+        common::skip(&format!("ONNX Runtime: {e}"));
+        return;
+    }
+    let n = 1024 * 1024;
+    let (image, heat) = (vec![0.5f32; 3 * n], vec![0.25f32; n]);
+    let problem = |name: &str, heat: Option<&[f32]>| {
+        let (manifest, path) = resolve(name).unwrap();
+        let mut m = Model::open(&path, 1, Device::Cpu).unwrap();
+        match refine(&mut m, &manifest, &image, heat) {
+            Err(InferError::Contract { problem, .. }) => problem,
+            other => panic!("{name}: {:?}", other.map(|v| v.len())),
+        }
+    };
+    assert_eq!(
+        problem("test-refinement-4ch", None),
+        Contract::NeedsHeatmap("4-channel")
+    );
+    assert_eq!(
+        problem("test-refinement-2in", None),
+        Contract::NeedsHeatmap("two-input")
+    );
+    // both with the heatmap run: 1024 × 1024 probabilities
+    for name in ["test-refinement-4ch", "test-refinement-2in"] {
+        let (manifest, path) = resolve(name).unwrap();
+        let mut m = Model::open(&path, 1, Device::Cpu).unwrap();
+        let p = refine(&mut m, &manifest, &image, Some(&heat)).unwrap();
+        assert_eq!(p.len(), n, "{name}");
+    }
+}

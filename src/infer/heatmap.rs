@@ -137,36 +137,35 @@ pub struct Heatmap {
 pub fn layout_of(manifest: &Manifest, model: &Model) -> Result<Layout, InferError> {
     let input = model.inputs.first().ok_or_else(|| InferError::Contract {
         path: model.path().into(),
-        detail: "it has no input".into(),
+        problem: super::Contract::NoInput,
     })?;
     Ok(manifest.layout.resolve(&input.shape))
 }
 
 /// Checks that a patch classifier takes one `size × size × 3` image.
 fn check_contract(manifest: &Manifest, model: &Model, layout: Layout) -> Result<(), InferError> {
-    let bad = |detail: String| InferError::Contract {
+    let bad = |problem| InferError::Contract {
         path: model.path().into(),
-        detail,
+        problem,
     };
     if model.inputs.len() != 1 {
-        return Err(bad(format!(
-            "a patch classifier takes one image input; this model has {}",
-            model.inputs.len()
-        )));
+        return Err(bad(super::Contract::PatchInputs(model.inputs.len())));
     }
     let s = &model.inputs[0].shape;
     let (h, w, c) = match (layout, s.as_slice()) {
         (Layout::Nhwc, [_, h, w, c]) => (*h, *w, *c),
         (Layout::Nchw, [_, c, h, w]) => (*h, *w, *c),
-        _ => return Err(bad(format!("input shape {s:?} is not a 4-D image batch"))),
+        _ => return Err(bad(super::Contract::NotAnImageBatch(s.clone()))),
     };
     let size = manifest.size as i64;
     let fits = |v: i64, want: i64| v < 0 || v == want;
     if !(fits(h, size) && fits(w, size) && fits(c, 3)) {
-        return Err(bad(format!(
-            "input shape {s:?} ({layout:?}) does not fit the manifest '{}' ({size}×{size}×3)",
-            manifest.name
-        )));
+        return Err(bad(super::Contract::ManifestSize {
+            shape: s.clone(),
+            layout,
+            manifest: manifest.name.clone(),
+            size: manifest.size as usize,
+        }));
     }
     Ok(())
 }

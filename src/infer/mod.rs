@@ -57,9 +57,81 @@ pub enum InferError {
     /// Inference failed.
     #[error("inference with {}: {detail}", path.display())]
     Run { path: PathBuf, detail: String },
-    /// The model's inputs do not fit what the caller feeds it.
-    #[error("model {}: {detail}", path.display())]
-    Contract { path: PathBuf, detail: String },
+    /// The model's inputs or outputs do not fit what the caller feeds it or expects.
+    #[error("model {}: {problem}", path.display())]
+    Contract {
+        /// The model file.
+        path: PathBuf,
+        /// What does not fit.
+        problem: Contract,
+    },
+}
+
+/// How a model does not fit the stage that runs it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Contract {
+    /// A model without inputs.
+    #[error("it has no input")]
+    NoInput,
+    /// A call with another number of inputs than the model takes.
+    #[error("it takes {takes} input(s), {given} given")]
+    InputCount {
+        /// Inputs the model takes.
+        takes: usize,
+        /// Inputs given.
+        given: usize,
+    },
+    /// A patch classifier with several inputs.
+    #[error("a patch classifier takes one image input; this model has {0}")]
+    PatchInputs(usize),
+    /// An input that is not `[N, H, W, C]` or `[N, C, H, W]`.
+    #[error("input shape {0:?} is not a 4-D image batch")]
+    NotAnImageBatch(Vec<i64>),
+    /// An input whose size disagrees with the manifest.
+    #[error("input shape {shape:?} ({layout:?}) does not fit the manifest '{manifest}' ({size}×{size}×3)")]
+    ManifestSize {
+        /// The input's shape.
+        shape: Vec<i64>,
+        /// Its layout.
+        layout: manifest::Layout,
+        /// The manifest's name.
+        manifest: String,
+        /// The manifest's patch side.
+        size: usize,
+    },
+    /// A 4-channel (or two-input) refinement run without a heatmap.
+    #[error("a {0} refinement needs the heatmap: use --design h2g")]
+    NeedsHeatmap(&'static str),
+    /// An image-only refinement given a heatmap.
+    #[error("this model takes the image alone: use --design unet-lr")]
+    ImageAlone,
+    /// A one-input refinement whose channels are neither 3 nor 4.
+    #[error("input with {0} channels: expected 3 (image) or 4 (image + heatmap)")]
+    Channels(i64),
+    /// An input of a two-input refinement with neither 3 nor 1 channels.
+    #[error("input '{input}' has {channels} channels: expected 3 (image) and 1 (heatmap)")]
+    InputChannels {
+        /// The input's name.
+        input: String,
+        /// Its channels.
+        channels: i64,
+    },
+    /// A refinement with neither 1 nor 2 inputs.
+    #[error("{0} inputs: a refinement model takes 1 or 2")]
+    RefineInputs(usize),
+    /// No output tensor.
+    #[error("no output")]
+    NoOutput,
+    /// An output that is no `side × side` map with the manifest's channel.
+    #[error("output shape {shape:?}: expected [1, {side}, {side}, C] or [1, C, {side}, {side}] with channel {channel}")]
+    OutputShape {
+        /// The output's shape.
+        shape: Vec<usize>,
+        /// The side expected.
+        side: usize,
+        /// The manifest's channel.
+        channel: usize,
+    },
 }
 
 /// Why the runtime did not load (kept for every later call in the process).
@@ -268,11 +340,10 @@ impl Model {
         if inputs.len() != self.inputs.len() {
             return Err(InferError::Contract {
                 path: self.path.clone(),
-                detail: format!(
-                    "it takes {} input(s), {} given",
-                    self.inputs.len(),
-                    inputs.len()
-                ),
+                problem: Contract::InputCount {
+                    takes: self.inputs.len(),
+                    given: inputs.len(),
+                },
             });
         }
         let mut values = Vec::with_capacity(inputs.len());

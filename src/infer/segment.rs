@@ -10,7 +10,7 @@
 
 use super::heatmap::{heatmap, Heatmap, HeatmapSpec};
 use super::manifest::{Layout, Manifest, Scaling};
-use super::{InferError, Model};
+use super::{Contract, InferError, Model};
 use crate::mask::{MaskError, RowSource};
 use crate::slide::{RgbImage, Slide, SlideMeta};
 use crate::tissue::{detect, Method};
@@ -193,9 +193,9 @@ pub fn refine(
 ) -> Result<Vec<f32>, InferError> {
     let n = REFINE_SIDE;
     let path = model.path().to_path_buf();
-    let bad = move |detail: String| InferError::Contract {
+    let bad = move |problem: Contract| InferError::Contract {
         path: path.clone(),
-        detail,
+        problem,
     };
     let chans = |shape: &[i64], layout: Layout| -> i64 {
         match layout {
@@ -231,21 +231,9 @@ pub fn refine(
             let planes: Vec<(&[f32], usize)> = match (c, h) {
                 (4, Some(h)) => vec![(image, 3), (h, 1)],
                 (3, None) => vec![(image, 3)],
-                (4, None) => {
-                    return Err(bad(
-                        "a 4-channel refinement needs the heatmap: use --design h2g".into(),
-                    ))
-                }
-                (3, Some(_)) => {
-                    return Err(bad(
-                        "this model takes the image alone: use --design unet-lr".into(),
-                    ))
-                }
-                (c, _) => {
-                    return Err(bad(format!(
-                        "input with {c} channels: expected 3 (image) or 4 (image + heatmap)"
-                    )))
-                }
+                (4, None) => return Err(bad(Contract::NeedsHeatmap("4-channel"))),
+                (3, Some(_)) => return Err(bad(Contract::ImageAlone)),
+                (c, _) => return Err(bad(Contract::Channels(c))),
             };
             let shape = match layout {
                 Layout::Nchw => vec![1, planes.iter().map(|p| p.1).sum(), n, n],
@@ -260,11 +248,11 @@ pub fn refine(
                 let (data, pc) = match chans(&inp.shape, layout) {
                     3 => (image, 3),
                     1 => (h, 1),
-                    c => {
-                        return Err(bad(format!(
-                            "input '{}' has {c} channels: expected 3 (image) and 1 (heatmap)",
-                            inp.name
-                        )))
+                    channels => {
+                        return Err(bad(Contract::InputChannels {
+                            input: inp.name.clone(),
+                            channels,
+                        }))
                     }
                 };
                 let shape = match layout {
@@ -274,18 +262,14 @@ pub fn refine(
                 feeds.push((shape, pack(&[(data, pc)], layout)));
             }
         }
-        (2, None) => {
-            return Err(bad(
-                "a two-input refinement needs the heatmap: use --design h2g".into(),
-            ))
-        }
-        (k, _) => return Err(bad(format!("{k} inputs: a refinement model takes 1 or 2"))),
+        (2, None) => return Err(bad(Contract::NeedsHeatmap("two-input"))),
+        (k, _) => return Err(bad(Contract::RefineInputs(k))),
     }
     let outs = model.run(feeds)?;
     let (shape, out) = outs
         .into_iter()
         .next()
-        .ok_or_else(|| bad("no output".into()))?;
+        .ok_or_else(|| bad(Contract::NoOutput))?;
     // [1, n, n, 2] or [1, 2, n, n]; tumour iff P1 > 0.5 and P1 >= P0 is applied by the caller
     let ch = manifest.output.channel;
     match shape.as_slice() {
@@ -295,9 +279,11 @@ pub fn refine(
         [1, c, a, b] if *a == n && *b == n && ch < *c => {
             Ok(out[ch * n * n..(ch + 1) * n * n].to_vec())
         }
-        s => Err(bad(format!(
-            "output shape {s:?}: expected [1, {n}, {n}, C] or [1, C, {n}, {n}] with channel {ch}"
-        ))),
+        s => Err(bad(Contract::OutputShape {
+            shape: s.to_vec(),
+            side: n,
+            channel: ch,
+        })),
     }
 }
 

@@ -20,7 +20,7 @@ pub const MAX_DRAWS: usize = 100_000_000;
 /// A sampling run.
 #[derive(Debug, Clone)]
 pub struct SampleSpec {
-    /// The cohort table: slide, patches (the slide's `h2g patches` CSV), grade, [split].
+    /// The cohort table: slide, patches (the slide's `h2g patches` CSV), grade, and optionally split.
     pub cohort: PathBuf,
     /// Only slides of this split.
     pub split: Option<String>,

@@ -23,7 +23,7 @@ pub use geom::{meet, meetings, segment_meetings, self_crossing, Conflict, Coord,
 pub use geometry::{fill_labels, from_multipolygon, to_multipolygon, trace_labels, Layer};
 pub use java2d::{
     stroke_is_thin, stroke_is_thin_with, Figure, Jdk, LineStroke, LineStrokeError, QupathFill,
-    TILE as QUPATH_TILE,
+    MAX_LINE_THICKNESS, TILE as QUPATH_TILE,
 };
 pub use raster::{rasterize, PixelRule, PolygonF, ScanFill};
 pub use rasterize_run::{

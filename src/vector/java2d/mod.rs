@@ -35,7 +35,9 @@ mod tiles;
 #[cfg(test)]
 mod tests;
 
-pub use figure::{stroke_is_thin, stroke_is_thin_with, Figure, LineStroke, LineStrokeError};
+pub use figure::{
+    stroke_is_thin, stroke_is_thin_with, Figure, LineStroke, LineStrokeError, MAX_LINE_THICKNESS,
+};
 pub use stroker::Jdk;
 
 use crate::mask::{MaskError, RowSource};

@@ -28,10 +28,26 @@ fn main() -> ExitCode {
             code
         }
         Err(e) => {
-            let msg = format!("{e:#}");
+            let msg = message(&e);
             eprintln!("h2g: error: {msg}");
             h2g::cohort::StepResult::leave(false, Some(msg));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose text the message already
+/// holds (errors that print their cause themselves).
+fn message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.is_empty() {
+            msg = text;
+        } else if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+    }
+    msg
 }

@@ -11,15 +11,25 @@ use std::str::FromStr;
 /// What is wrong with a table.
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
-    /// The table cannot be opened or its header read.
-    #[error("{}: cannot read the {kind}: {source}", path.display())]
+    /// The table cannot be opened.
+    #[error("{}: cannot open the {kind}: {error}", path.display())]
+    Open {
+        /// The table.
+        path: PathBuf,
+        /// What the table is (`cohort table`, `evaluation table`, …).
+        kind: &'static str,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The table's header cannot be read.
+    #[error("{}: cannot read the {kind}: {error}", path.display())]
     Read {
         /// The table.
         path: PathBuf,
         /// What the table is (`cohort table`, `evaluation table`, …).
         kind: &'static str,
         /// Why.
-        source: csv::Error,
+        error: csv::Error,
     },
     /// A required column is missing.
     #[error(
@@ -41,14 +51,14 @@ pub enum TableError {
         columns: String,
     },
     /// A line the CSV reader cannot read (bad UTF-8, a broken quote).
-    #[error("{}: line {line}: {source}", path.display())]
+    #[error("{}: line {line}: {error}", path.display())]
     Line {
         /// The table.
         path: PathBuf,
         /// The line.
         line: u64,
         /// What the CSV reader said.
-        source: csv::Error,
+        error: csv::Error,
     },
     /// A required cell is empty.
     #[error("{}: line {line}: empty {column}", path.display())]
@@ -170,12 +180,16 @@ impl std::fmt::Debug for Table {
 impl Table {
     /// Opens `path` and reads its header; `kind` names the table in errors.
     pub fn open(path: &Path, kind: &'static str) -> Result<Table, TableError> {
-        let read = |source| TableError::Read {
+        let read = |error| TableError::Read {
             path: path.into(),
             kind,
-            source,
+            error,
         };
-        let file = File::open(path).map_err(|e| read(csv::Error::from(e)))?;
+        let file = File::open(path).map_err(|error| TableError::Open {
+            path: path.into(),
+            kind,
+            error,
+        })?;
         let newlines = Newlines::default();
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(Lines {
             file,
@@ -243,14 +257,14 @@ impl Table {
                         line,
                     }));
                 }
-                Err(source) => {
-                    let line = source
+                Err(error) => {
+                    let line = error
                         .position()
                         .map_or(0, |p| self.newlines.line_at(p.byte()));
                     return Some(Err(TableError::Line {
                         path: self.path.clone(),
                         line,
-                        source,
+                        error,
                     }));
                 }
             }

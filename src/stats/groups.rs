@@ -9,52 +9,16 @@ use super::{tukey_hsd, StatsError, Tukey};
 /// Why the table could not be read, or the test not run on it.
 #[derive(Debug, thiserror::Error)]
 pub enum GroupsError {
-    /// The file cannot be opened.
-    #[error("{}: cannot open", path.display())]
-    Open {
-        /// The CSV.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: csv::Error,
-    },
-    /// The file has no header row.
-    #[error("{}: no header row", path.display())]
-    Header {
-        /// The CSV.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: csv::Error,
-    },
-    /// A column named for the groups or values is missing.
-    #[error("{}: no column '{name}' (columns: {})", path.display(), columns.join(", "))]
-    Column {
-        /// The CSV.
-        path: PathBuf,
-        /// The column asked for.
-        name: String,
-        /// The columns it has.
-        columns: Vec<String>,
-    },
-    /// A row cannot be read (a wrong number of fields, bad UTF-8).
-    #[error("{}: line {line}", path.display())]
-    Row {
-        /// The CSV.
-        path: PathBuf,
-        /// The line (1 is the header).
-        line: usize,
-        /// Why.
-        #[source]
-        source: csv::Error,
-    },
+    /// The table, a column or a line (see [`crate::table::TableError`]).
+    #[error(transparent)]
+    Table(#[from] crate::table::TableError),
     /// A row without a group.
     #[error("{}: line {line}: empty '{by}'", path.display())]
     EmptyGroup {
         /// The CSV.
         path: PathBuf,
         /// The line.
-        line: usize,
+        line: u64,
         /// The group column.
         by: String,
     },
@@ -64,7 +28,7 @@ pub enum GroupsError {
         /// The CSV.
         path: PathBuf,
         /// The line.
-        line: usize,
+        line: u64,
         /// The value column.
         metric: String,
         /// The text found.
@@ -76,7 +40,7 @@ pub enum GroupsError {
         /// The CSV.
         path: PathBuf,
         /// The line.
-        line: usize,
+        line: u64,
         /// The value column.
         metric: String,
         /// The text found.
@@ -113,36 +77,15 @@ impl Groups {
 /// counted and left out, any other value must be a finite number.
 pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, GroupsError> {
     let p = || path.to_path_buf();
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_path(path)
-        .map_err(|source| GroupsError::Open { path: p(), source })?;
-    let headers = r
-        .headers()
-        .map_err(|source| GroupsError::Header { path: p(), source })?
-        .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| GroupsError::Column {
-                path: p(),
-                name: name.to_string(),
-                columns: headers.iter().map(str::to_string).collect(),
-            })
-    };
-    let (gi, vi) = (col(by)?, col(metric)?);
+    let mut t = crate::table::Table::open(path, "table")?;
+    let (gi, vi) = (t.require(by, None)?, t.require(metric, None)?);
     let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut skipped = 0usize;
-    for (i, row) in r.records().enumerate() {
-        let line = i + 2;
-        let row = row.map_err(|source| GroupsError::Row {
-            path: p(),
-            line,
-            source,
-        })?;
-        let g = row.get(gi).unwrap_or("").trim();
-        let raw = row.get(vi).unwrap_or("").trim();
+    while let Some(row) = t.next_row() {
+        let row = row?;
+        let line = row.line();
+        let g = row.get(Some(gi));
+        let raw = row.get(Some(vi));
         if g.is_empty() {
             let by = by.to_string();
             return Err(GroupsError::EmptyGroup {
@@ -252,7 +195,7 @@ mod tests {
         assert_eq!((g.skipped, g.values()), (1, 3));
         let e = read_groups(&path, "model", "dice").unwrap_err();
         assert!(
-            matches!(&e, GroupsError::Column { name, .. } if name == "model"),
+            matches!(&e, GroupsError::Table(crate::table::TableError::MissingColumn { column, .. }) if column == "model"),
             "{e}"
         );
         std::fs::write(&path, "design,dice\npw,inf\n").unwrap();

@@ -227,43 +227,33 @@ fn html(ev: &Evaluation) -> String {
     }
     h += "</table><h2>Distributions</h2><div id=\"boxplots\">";
     let included: Vec<&SlideResult> = ev.results.iter().filter(|r| r.included).collect();
-    for (name, pick) in [
-        (
-            "Dice",
-            (|r: &SlideResult| r.dice) as fn(&SlideResult) -> Option<f64>,
-        ),
-        ("precision", |r: &SlideResult| r.precision),
-        ("recall", |r: &SlideResult| r.recall),
-    ] {
-        let groups: Vec<(String, Vec<f64>)> = ev
-            .designs
+    // one box per design: the values `pick` gives of the included slides `keep` passes
+    let per_design = |keep: &dyn Fn(&SlideResult) -> bool,
+                      pick: fn(&SlideResult) -> Option<f64>| {
+        ev.designs
             .keys()
             .map(|d| {
                 let v = included
                     .iter()
-                    .filter(|r| &r.design == d)
+                    .filter(|r| &r.design == d && keep(r))
                     .filter_map(|r| pick(r))
                     .collect();
                 (d.clone(), v)
             })
-            .collect();
-        h += &boxplot_svg(&format!("{name} per design"), &groups);
+            .collect::<Vec<(String, Vec<f64>)>>()
+    };
+    let dice: fn(&SlideResult) -> Option<f64> = |r| r.dice;
+    for (name, pick) in [
+        ("Dice", dice),
+        ("precision", |r: &SlideResult| r.precision),
+        ("recall", |r: &SlideResult| r.recall),
+    ] {
+        h += &boxplot_svg(&format!("{name} per design"), &per_design(&|_| true, pick));
     }
     let grades: BTreeSet<&str> = included.iter().map(|r| r.grade.as_str()).collect();
     if grades.len() > 1 {
         for g in grades {
-            let groups: Vec<(String, Vec<f64>)> = ev
-                .designs
-                .keys()
-                .map(|d| {
-                    let v = included
-                        .iter()
-                        .filter(|r| &r.design == d && r.grade == g)
-                        .filter_map(|r| r.dice)
-                        .collect();
-                    (d.clone(), v)
-                })
-                .collect();
+            let groups = per_design(&|r| r.grade == g, dice);
             h += &boxplot_svg(&format!("Dice per design, grade {g}"), &groups);
         }
     }

@@ -28,7 +28,7 @@ fn mask(w: usize, h: usize, k: u8, seed: u64) -> Vec<u8> {
 
 fn check(w: usize, h: usize, k: u8, seed: u64) -> Result<(), TestCaseError> {
     let m = mask(w, h, k, seed);
-    let layers = trace_labels(&m, w, None);
+    let layers = trace_labels(&m, w, None).unwrap();
     for (label, mp) in &layers {
         prop_assert!(mp.is_valid(), "label {label}: {:?}", mp.validation_errors());
         let pixels = m.iter().filter(|&&v| v as u16 == *label).count();
@@ -46,9 +46,9 @@ fn check(w: usize, h: usize, k: u8, seed: u64) -> Result<(), TestCaseError> {
             );
         }
     }
-    let back = fill_labels(&layers, w, h, PixelRule::TopLeft);
+    let back = fill_labels(&layers, w, h, PixelRule::TopLeft).unwrap();
     prop_assert_eq!(back, m.iter().map(|&v| v as u16).collect::<Vec<_>>());
-    let qupath = fill_labels(&layers, w, h, PixelRule::Qupath);
+    let qupath = fill_labels(&layers, w, h, PixelRule::Qupath).unwrap();
     prop_assert_eq!(qupath, m.iter().map(|&v| v as u16).collect::<Vec<_>>());
     Ok(())
 }
@@ -67,13 +67,13 @@ proptest! {
 fn a_checkerboard_is_valid_though_its_squares_touch_at_corners() {
     let (w, h) = (9, 7);
     let m: Vec<u8> = (0..w * h).map(|i| ((i % w + i / w) % 2) as u8).collect();
-    let layers = trace_labels(&m, w, None);
+    let layers = trace_labels(&m, w, None).unwrap();
     assert_eq!(layers.len(), 1, "only label 1 (0 is background)");
     let mp = &layers[0].1;
     assert!(mp.is_valid(), "{:?}", mp.validation_errors());
     assert_eq!(mp.0.len(), m.iter().filter(|&&v| v == 1).count());
     assert_eq!(
-        fill_labels(&layers, w, h, PixelRule::TopLeft),
+        fill_labels(&layers, w, h, PixelRule::TopLeft).unwrap(),
         m.iter().map(|&v| v as u16).collect::<Vec<_>>()
     );
 }

@@ -52,11 +52,9 @@ pub fn run_tissue_file(spec: &TissueRunSpec) -> Result<TissueReport, TissueFileE
     let Method::Model { model, .. } = &spec.method else {
         return Ok(crate::tissue::run(spec, None)?);
     };
-    if let Some(e) =
-        crate::naming::output_stem(&spec.output, &spec.slide, spec.name.as_deref()).err()
-    {
-        return Err(TissueRunError::from(e).into());
-    }
+    // a bad name is refused before the model is loaded
+    crate::naming::output_stem(&spec.output, &spec.slide, spec.name.as_deref())
+        .map_err(TissueRunError::from)?;
     let rt = Runtime {
         threads: spec.threads,
         // one inference on a thumbnail: no patch readers beside it

@@ -249,7 +249,12 @@ fn write_arrays(
             (p.width as f64 / p.downsample).round() as u32
         })
         .collect();
-    let size = sizes[0];
+    let Some(&size) = sizes.first() else {
+        return Err(SampleError::Empty {
+            cohort: spec.cohort.clone(),
+            split: spec.split.clone(),
+        });
+    };
     if sizes.iter().any(|&s| s != size) {
         return Err(SampleError::Sizes(sizes.into_iter().collect()));
     }

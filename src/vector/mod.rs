@@ -20,7 +20,10 @@ pub use geojson::{
     GeoJsonWriter, Placement,
 };
 pub use geom::{meet, meetings, segment_meetings, self_crossing, Conflict, Coord, Meet, Segment};
-pub use geometry::{fill_labels, from_multipolygon, to_multipolygon, trace_labels, Layer};
+pub use geometry::{
+    fill_labels, from_multipolygon, to_multipolygon, trace_labels, GeometryError, Layer,
+    MAX_FILL_PIXELS,
+};
 pub use java2d::{
     stroke_is_thin, stroke_is_thin_with, Figure, Jdk, LineStroke, LineStrokeError, QupathFill,
     MAX_LINE_THICKNESS, TILE as QUPATH_TILE,

@@ -407,7 +407,9 @@ pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut r = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).map_err(io)?);
+    let file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().ok().map(|m| m.len());
+    let mut r = std::io::BufReader::with_capacity(1 << 20, file);
     let head = r.fill_buf().map_err(io)?.to_vec();
     if head.starts_with(b"PK\x03\x04") {
         let mut bytes = Vec::new();
@@ -431,7 +433,6 @@ pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
         let gz = flate2::read::GzDecoder::new(r);
         return read_json(path, std::io::BufReader::with_capacity(1 << 20, gz), None);
     }
-    let size = std::fs::metadata(path).ok().map(|m| m.len());
     read_json(path, r, size)
 }
 

@@ -247,9 +247,10 @@ fn size_of(spec: &RasterizeSpec) -> Result<(usize, usize), RasterizeError> {
 
 /// Reads the annotations of `spec`, fills them by its rule and writes the mask.
 pub fn rasterize_file(spec: &RasterizeSpec) -> Result<Rasterized, RasterizeError> {
-    let mut ann = read_annotations(&spec.annotations)?;
+    // the settings first, then the (possibly large) file
     let (w, h) = size_of(spec)?;
     let stroke = LineStroke::new(spec.line_thickness, spec.jdk)?;
+    let mut ann = read_annotations(&spec.annotations)?;
     if spec.ellipses_as_polygons {
         ann.items.iter_mut().for_each(|i| i.ellipse = false);
     }

@@ -22,10 +22,10 @@ fn main() -> ExitCode {
     });
     // the result, for `h2g run` when it started this process as a step (H2G_RESULT_FILE)
     match cli::run(args) {
-        Ok(code) => {
-            let ok = code == ExitCode::SUCCESS;
-            h2g::cohort::StepResult::leave(ok, (!ok).then(cli::first_failure).flatten());
-            code
+        Ok(end) => {
+            let ok = end.code == ExitCode::SUCCESS;
+            h2g::cohort::StepResult::leave(ok, end.failure.filter(|_| !ok));
+            end.code
         }
         Err(e) => {
             let msg = message(&e);

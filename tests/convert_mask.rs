@@ -436,7 +436,7 @@ fn corrupt_png_is_reported_as_corrupt() {
     std::fs::write(&inp, &bytes).unwrap();
     let err = expect_clean_failure(&inp, &spec(16, Reduce::Mode));
     assert!(
-        matches!(err, ConvertError::Mask(MaskError::Corrupt { .. })),
+        matches!(err, ConvertError::Mask(MaskError::Decoder { .. })),
         "{err}"
     );
 }
@@ -630,7 +630,7 @@ fn truncated_tiff_is_reported_and_leaves_nothing() {
     assert!(
         matches!(
             err,
-            ConvertError::Mask(MaskError::Corrupt { .. } | MaskError::Truncated { .. })
+            ConvertError::Mask(MaskError::Damaged { .. } | MaskError::Truncated { .. })
         ),
         "{err}"
     );

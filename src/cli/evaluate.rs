@@ -46,7 +46,7 @@ pub struct Args {
     tukey_metric: Metric,
 }
 
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub fn run(a: Args) -> anyhow::Result<super::Finished> {
     let spec = EvaluateSpec {
         cohort: a.cohort,
         downsample: a.downsample,
@@ -75,7 +75,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     for e in &ev.errors {
         eprintln!("error: {e}");
-        super::note_failure(e);
     }
     eprintln!(
         "{} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed → {}",
@@ -87,9 +86,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         ev.errors.len(),
         a.output.display()
     );
-    Ok(if ev.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    Ok(super::Finished {
+        code: if ev.errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+        failure: ev.errors.first().cloned(),
     })
 }

@@ -78,42 +78,42 @@ enum Command {
     Man(docs::ManArgs),
 }
 
-/// The first failure a subcommand reported while going on (a bad row, a bad slide), for the
-/// result file of a command that ends with a failure status but no error.
-static FIRST_FAILURE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+/// How a subcommand ended without an error: its exit code and, for a command that went on past
+/// failures (a bad row, a bad slide), the first of them, for the result file `h2g run` reads.
+pub struct Finished {
+    pub code: ExitCode,
+    pub failure: Option<String>,
+}
 
-/// Records `msg` as the command's failure, unless one was recorded before.
-pub fn note_failure(msg: &str) {
-    if let Ok(mut f) = FIRST_FAILURE.lock() {
-        f.get_or_insert_with(|| msg.to_string());
+impl From<ExitCode> for Finished {
+    fn from(code: ExitCode) -> Self {
+        Finished {
+            code,
+            failure: None,
+        }
     }
 }
 
-/// The first failure recorded with [`note_failure`].
-pub fn first_failure() -> Option<String> {
-    FIRST_FAILURE.lock().ok().and_then(|f| f.clone())
-}
-
 /// Runs the parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub fn run(cli: Cli) -> anyhow::Result<Finished> {
     match cli.command {
-        Command::Info(a) => info::run(a),
-        Command::Region(a) => region::run(a),
-        Command::ConvertMask(a) => convert_mask::run(a),
-        Command::Tissue(a) => tissue::run(a),
-        Command::Patches(a) => patches::run(a),
-        Command::Sample(a) => sample::run(a),
-        Command::Vectorize(a) => vectorize::run(a),
-        Command::Rasterize(a) => rasterize::run(a),
-        Command::Models(a) => models::run(a),
-        Command::Heatmap(a) => heatmap::run(a),
-        Command::Segment(a) => segment::run(a),
-        Command::Preannotate(a) => preannotate::run(a),
+        Command::Info(a) => info::run(a).map(Into::into),
+        Command::Region(a) => region::run(a).map(Into::into),
+        Command::ConvertMask(a) => convert_mask::run(a).map(Into::into),
+        Command::Tissue(a) => tissue::run(a).map(Into::into),
+        Command::Patches(a) => patches::run(a).map(Into::into),
+        Command::Sample(a) => sample::run(a).map(Into::into),
+        Command::Vectorize(a) => vectorize::run(a).map(Into::into),
+        Command::Rasterize(a) => rasterize::run(a).map(Into::into),
+        Command::Models(a) => models::run(a).map(Into::into),
+        Command::Heatmap(a) => heatmap::run(a).map(Into::into),
+        Command::Segment(a) => segment::run(a).map(Into::into),
+        Command::Preannotate(a) => preannotate::run(a).map(Into::into),
         Command::Evaluate(a) => evaluate::run(a),
-        Command::Stats(a) => stats::run(a),
-        Command::Run(a) => run::run(a),
-        Command::Completions(a) => docs::completions(a),
-        Command::Man(a) => docs::man(a),
+        Command::Stats(a) => stats::run(a).map(Into::into),
+        Command::Run(a) => run::run(a).map(Into::into),
+        Command::Completions(a) => docs::completions(a).map(Into::into),
+        Command::Man(a) => docs::man(a).map(Into::into),
     }
 }
 

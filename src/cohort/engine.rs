@@ -129,14 +129,14 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
     if !a.dry_run {
         std::fs::create_dir_all(output).map_err(|source| CohortError::Output {
             path: output.clone(),
-            source,
+            cause: source,
         })?;
     }
     let out = std::fs::canonicalize(output)
         .or_else(|_| std::path::absolute(output))
         .map_err(|source| CohortError::Output {
             path: output.clone(),
-            source,
+            cause: source,
         })?;
     let cores = if a.threads > 0 {
         a.threads
@@ -159,7 +159,7 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
     };
     let log = EventLog::open(&log_path).map_err(|source| CohortError::EventLog {
         path: log_path.clone(),
-        source,
+        cause: source,
     })?;
     let ctx = Ctx {
         spec: a,
@@ -271,8 +271,10 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
     // engine starts many at once, leaves its summary in the event log)
     if !a.dry_run && a.only.is_empty() {
         let path = out.join("summary.json");
-        crate::output::write_json(&path, &summary)
-            .map_err(|source| CohortError::Summary { path, source })?;
+        crate::output::write_json(&path, &summary).map_err(|source| CohortError::Summary {
+            path,
+            cause: source,
+        })?;
     }
     Ok(summary)
 }

@@ -49,7 +49,8 @@ pub use store::{
 pub use table::{read_cohort, CohortSlide, TableError};
 
 /// A per-slide step, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// Tissue detection (`h2g tissue`): mask, preview, report, GeoJSON.
@@ -208,28 +209,28 @@ pub enum CohortError {
     #[error("--memory '{0}' is not a memory size such as 8G or 6000M")]
     Memory(String),
     /// The output folder cannot be made or resolved.
-    #[error("cannot create {}: {source}", path.display())]
+    #[error("cannot create {}: {cause}", path.display())]
     Output {
         /// The folder.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The event log cannot be opened.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {cause}", path.display())]
     EventLog {
         /// The log.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The summary cannot be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {cause}", path.display())]
     Summary {
         /// The summary file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 

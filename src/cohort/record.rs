@@ -74,7 +74,7 @@ impl Record {
                 let h = super::fingerprint(&p, super::HashMode::Full).map_err(|source| {
                     DamagedOutput::Unreadable {
                         file: file(),
-                        source,
+                        cause: source,
                     }
                 })?;
                 if h != o.sha256 {
@@ -103,12 +103,12 @@ pub enum DamagedOutput {
         recorded: u64,
     },
     /// A file cannot be read to rehash it.
-    #[error("{file}: {source}")]
+    #[error("{file}: {cause}")]
     Unreadable {
         /// The file.
         file: String,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A file's content changed.
     #[error("{0} changed since it was written")]

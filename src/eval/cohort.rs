@@ -12,7 +12,8 @@ use super::{compare, summarize, Compared, Input, Summary};
 use crate::stats::{tukey_hsd, Tukey};
 
 /// The per-slide metric Tukey's HSD compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     /// Dice (F1) coefficient.

@@ -89,10 +89,10 @@ pub enum CompareError {
         other: (usize, usize),
     },
     /// A mask's size does not give its downsample against the slide's level 0.
-    #[error("{}: {source} (the cohort's truth_downsample / prediction_downsample give it)", path.display())]
+    #[error("{}: {cause} (the cohort's truth_downsample / prediction_downsample give it)", path.display())]
     Downsample {
         path: PathBuf,
-        source: Box<crate::slide::DownsampleError>,
+        cause: Box<crate::slide::DownsampleError>,
     },
 }
 
@@ -232,7 +232,7 @@ pub fn compare(
                 (d, Some(l0)) => crate::slide::mask_downsample((h.width, h.height), l0, *d)
                     .map_err(|source| CompareError::Downsample {
                         path: path.clone(),
-                        source: Box::new(source),
+                        cause: Box::new(source),
                     })?,
                 (Some(d), None) => *d,
                 (None, None) => return Err(CompareError::UnknownDownsample { path: path.clone() }),

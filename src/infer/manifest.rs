@@ -205,20 +205,20 @@ pub enum ResolveError {
     #[error("model file {0} does not exist")]
     NoFile(String),
     /// The manifest beside the model cannot be read.
-    #[error("manifest {}: {source}", path.display())]
+    #[error("manifest {}: {cause}", path.display())]
     ReadManifest {
         /// The manifest file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The manifest beside the model is not a valid manifest.
-    #[error("manifest {}: {source}", path.display())]
+    #[error("manifest {}: {cause}", path.display())]
     BadManifest {
         /// The manifest file.
         path: PathBuf,
         /// What is wrong.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     /// An `.onnx` file with no manifest beside it and no built-in one of its file name.
     #[error(
@@ -270,12 +270,12 @@ pub fn resolve(arg: &str) -> Result<(Manifest, PathBuf), ResolveError> {
             let text =
                 std::fs::read_to_string(&side).map_err(|source| ResolveError::ReadManifest {
                     path: side.clone(),
-                    source,
+                    cause: source,
                 })?;
             let m: Manifest =
                 serde_json::from_str(&text).map_err(|source| ResolveError::BadManifest {
                     path: side.clone(),
-                    source,
+                    cause: source,
                 })?;
             return Ok((m, p.to_path_buf()));
         }

@@ -19,12 +19,12 @@ use crate::vector::{ClassSpec, Placement};
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     /// A file could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {cause}", path.display())]
     Write {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A mask TIFF could not be written.
     #[error(transparent)]
@@ -37,7 +37,7 @@ pub enum OutputError {
 fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     move |source| OutputError::Write {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 

@@ -32,7 +32,8 @@ pub fn an2_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
 }
 
 /// How the pre-annotations are made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum PreMethod {
     /// Model-assisted (the paper's AN2): patch classifier → heatmap → threshold → closing, area

@@ -34,9 +34,52 @@ pub enum MaskError {
     /// The file ends before all its pixels.
     #[error("{} is truncated: the file ends before all its pixel rows (re-export it)", path.display())]
     Truncated { path: PathBuf },
-    /// Structurally broken data.
-    #[error("{} is corrupt: {detail}", path.display())]
-    Corrupt { path: PathBuf, detail: String },
+    /// The file has no bytes.
+    #[error("{} is corrupt: the file is empty", path.display())]
+    Empty { path: PathBuf },
+    /// A zero width or height.
+    #[error("{} is corrupt: the image is {width} × {height} pixels", path.display())]
+    NoPixels {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+    },
+    /// The TIFF's structure points past the end of the file (a cut copy).
+    #[error("{} is corrupt: {damage}", path.display())]
+    Damaged {
+        path: PathBuf,
+        damage: crate::slide::ifd::TiffStructureError,
+    },
+    /// Fewer strip or tile offsets than the image has strips or tiles.
+    #[error("{} is corrupt: {have} chunk offsets for {want} chunks", path.display())]
+    MissingChunks {
+        path: PathBuf,
+        have: usize,
+        want: usize,
+    },
+    /// A strip or tile whose compressed data decodes to fewer bytes than it must hold.
+    #[error("{} is corrupt: chunk {chunk}: {codec} data holds {got} of {expected} bytes", path.display())]
+    ShortChunk {
+        path: PathBuf,
+        chunk: usize,
+        codec: &'static str,
+        got: usize,
+        expected: usize,
+    },
+    /// A strip or tile whose compressed stream is invalid (the decoder's words).
+    #[error("{} is corrupt: chunk {chunk}: {codec}: {decoder}", path.display())]
+    BadChunk {
+        path: PathBuf,
+        chunk: usize,
+        codec: &'static str,
+        decoder: String,
+    },
+    /// A row or chunk larger than the PNG decoder's limits.
+    #[error("{} is corrupt: a row or chunk is larger than the decoder allows", path.display())]
+    OverDecoderLimit { path: PathBuf },
+    /// The PNG or TIFF decoder refused the file (its words).
+    #[error("{} is corrupt: {decoder}", path.display())]
+    Decoder { path: PathBuf, decoder: String },
     /// More pixels than the configured limit (a decompression bomb or a wrong file).
     #[error(
         "{} claims {width} × {height} = {pixels} pixels, over the limit of {limit} \
@@ -231,9 +274,8 @@ pub fn open_mask(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskRea
     {
         tiff::open(path, opts)
     } else if n == 0 {
-        Err(MaskError::Corrupt {
+        Err(MaskError::Empty {
             path: path.to_path_buf(),
-            detail: "the file is empty".into(),
         })
     } else {
         Err(MaskError::UnknownFormat {
@@ -260,9 +302,10 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 
 fn check_pixels(path: &Path, width: u32, height: u32, limit: u64) -> Result<(), MaskError> {
     if width == 0 || height == 0 {
-        return Err(MaskError::Corrupt {
+        return Err(MaskError::NoPixels {
             path: path.to_path_buf(),
-            detail: format!("the image is {width} × {height} pixels"),
+            width,
+            height,
         });
     }
     if width as u64 * height as u64 > limit {

@@ -21,20 +21,17 @@ fn map_err(path: &Path, e: png::DecodingError) -> MaskError {
             MaskError::Truncated { path }
         }
         png::DecodingError::IoError(source) => MaskError::Io { path, source },
-        png::DecodingError::LimitsExceeded => MaskError::Corrupt {
-            path,
-            detail: "a row or chunk is larger than the decoder allows".into(),
-        },
+        png::DecodingError::LimitsExceeded => MaskError::OverDecoderLimit { path },
         other => {
-            let detail = tidy_chunk_names(&other.to_string());
+            let decoder = tidy_chunk_names(&other.to_string());
             // The png crate reports a stream that stops early as a format error.
-            if detail.contains("EOF")
-                || detail.contains("end of")
-                || detail.contains("No more data")
+            if decoder.contains("EOF")
+                || decoder.contains("end of")
+                || decoder.contains("No more data")
             {
                 MaskError::Truncated { path }
             } else {
-                MaskError::Corrupt { path, detail }
+                MaskError::Decoder { path, decoder }
             }
         }
     }

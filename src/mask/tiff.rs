@@ -18,10 +18,7 @@ fn map_err(path: &Path, e: TiffError) -> MaskError {
         TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             // say where the structure runs past the end, when it does
             match crate::slide::ifd::tiff_damage(&path) {
-                Some(damage) => MaskError::Corrupt {
-                    path,
-                    detail: damage.to_string(),
-                },
+                Some(damage) => MaskError::Damaged { path, damage },
                 None => MaskError::Truncated { path },
             }
         }
@@ -30,9 +27,9 @@ fn map_err(path: &Path, e: TiffError) -> MaskError {
             path,
             what: format!("unsupported TIFF feature: {u}"),
         },
-        other => MaskError::Corrupt {
+        other => MaskError::Decoder {
             path,
-            detail: other.to_string(),
+            decoder: other.to_string(),
         },
     }
 }
@@ -197,12 +194,10 @@ impl ChunkLayout {
         let (cw, ch) = dec.chunk_dimensions();
         let want = width.div_ceil(cw.max(1)) as usize * height.div_ceil(ch.max(1)) as usize;
         if offsets.len() < want || counts.len() < want {
-            return Err(MaskError::Corrupt {
+            return Err(MaskError::MissingChunks {
                 path: path.to_path_buf(),
-                detail: format!(
-                    "{} chunk offsets for {want} chunks",
-                    offsets.len().min(counts.len())
-                ),
+                have: offsets.len().min(counts.len()),
+                want,
             });
         }
         Ok(ChunkLayout {
@@ -255,9 +250,18 @@ impl TiffRows {
         self.file
             .read_exact(&mut self.raw)
             .map_err(|_| truncated())?;
-        let corrupt = |detail: String| MaskError::Corrupt {
+        let bad = |codec: &'static str, decoder: String| MaskError::BadChunk {
             path: self.path.clone(),
-            detail: format!("chunk {idx}: {detail}"),
+            chunk: idx,
+            codec,
+            decoder,
+        };
+        let short = |codec: &'static str, got: usize| MaskError::ShortChunk {
+            path: self.path.clone(),
+            chunk: idx,
+            codec,
+            got,
+            expected,
         };
         match self.layout.compression {
             1 => {
@@ -276,19 +280,17 @@ impl TiffRows {
                     match r.status {
                         Ok(weezl::LzwStatus::Ok) if r.consumed_in + r.consumed_out > 0 => {}
                         Ok(_) => break,
-                        Err(e) => return Err(corrupt(format!("LZW: {e}"))),
+                        Err(e) => return Err(bad("LZW", e.to_string())),
                     }
                 }
                 if filled < expected {
-                    return Err(corrupt(format!(
-                        "LZW data holds {filled} of {expected} bytes"
-                    )));
+                    return Err(short("LZW", filled));
                 }
             }
             8 | 32946 => {
                 let mut z = flate2::read::ZlibDecoder::new(&self.raw[..]);
                 z.read_exact(&mut self.decoded)
-                    .map_err(|e| corrupt(format!("Deflate: {e}")))?;
+                    .map_err(|e| bad("Deflate", e.to_string()))?;
             }
             _ => {
                 // PackBits
@@ -313,9 +315,7 @@ impl TiffRows {
                     }
                 }
                 if o < expected {
-                    return Err(corrupt(format!(
-                        "PackBits data holds {o} of {expected} bytes"
-                    )));
+                    return Err(short("PackBits", o));
                 }
             }
         }

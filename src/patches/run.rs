@@ -30,14 +30,14 @@ pub enum PatchError {
     Mask(#[from] MaskError),
     /// A mask whose size does not fit the slide at its downsample.
     #[error(
-        "{what} mask {}: {source} (--{flag}-downsample gives it)",
+        "{what} mask {}: {cause} (--{flag}-downsample gives it)",
         path.display()
     )]
     MaskSize {
         what: &'static str,
         flag: &'static str,
         path: PathBuf,
-        source: Box<crate::slide::DownsampleError>,
+        cause: Box<crate::slide::DownsampleError>,
     },
     /// More patches than a table can hold.
     #[error("{cols} × {rows} patches is too many (at most 50 million): use a larger --size or a coarser --at")]
@@ -181,7 +181,7 @@ fn mask_fractions(
             what,
             flag,
             path: mf.path.clone(),
-            source: Box::new(source),
+            cause: Box::new(source),
         }
     })?;
     let (dx, dy) = (d, d);

@@ -44,9 +44,8 @@ pub enum SaturationThreshold {
 
 /// The tissue detection methods by name, as the command line and the cohort runner choose
 /// them; [`Method`] carries each one's parameters.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum MethodKind {
     /// The paper: ×1.25, HSV saturation ≥ 20, closing 5×5 then 3×3.

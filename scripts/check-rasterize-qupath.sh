@@ -20,9 +20,9 @@
 # The kit's read-geojson.sh has no lineThickness option: the thickness-2 cases go through the
 # Groovy route only (SKIP lines for the reader).
 # Self-crossing rings are refused by 0.6+ (SKIP); "mixed" scenes hold only valid geometry.
+# Rings with dozens of crossings ("selfcross-dense") are KNOWN lines on 0.2-0.5: counted, not failed.
 # Prints one PASS/FAIL/SKIP line per version × shape kind × downsample (pixels differing /
 # total); without the kit or Java it prints "skipped: ..." and exits 0 (1 under CI=true).
-# Self-crossing rings on 0.2-0.5 may differ by at most SELFCROSS_BOUND pixels (KNOWN lines).
 # Exit status: 1 when any line FAILs.
 set -u
 cd "$(dirname "$0")/.."
@@ -37,7 +37,8 @@ ONLY_SCRIPT=${ONLY_SCRIPT:-}
 H2G=${H2G:-target/release/h2g}
 [ -x "$H2G" ] || cargo build --release -q || exit 1
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# QPCHECK_KEEP=1 keeps the scenes, masks and script for a closer look
+if [ -n "${QPCHECK_KEEP:-}" ]; then echo "scenes in $work"; else trap 'rm -rf "$work"' EXIT; fi
 
 # --- the shapes: seeded, on QuPath's 0.01 grid, straddling the 512-pixel tile edges -----------
 python3 - "$work" <<'PY'
@@ -62,8 +63,8 @@ def obj(rng, kind, d):
     r = rng.uniform(1.5, 160) * d
     if kind == "polygon":
         return {"type": "Polygon", "coordinates": [closed(star(rng, cx, cy, r, 3, 40))]}
-    if kind == "selfcross":
-        n = rng.randrange(4, 12)
+    if kind in ("selfcross", "selfcross-dense"):
+        n = rng.randrange(4, 12) if kind == "selfcross" else rng.randrange(12, 40)
         ring = [[c2(cx + rng.uniform(-r, r)), c2(cy + rng.uniform(-r, r))] for _ in range(n)]
         return {"type": "Polygon", "coordinates": [closed(ring)]}
     if kind == "holes":
@@ -133,6 +134,9 @@ for di, d in enumerate([1, 2, 4, 3.7]):
 for di, d in enumerate([1.5, 5.3]):
     scene("lines", d, 1, 7000 + di)
     scene("lines", d, 2, 7500 + di)
+# rings with many crossings (QuPath <= 0.5 put each on its 0.01 grid) at every downsample
+for di, d in enumerate([1, 1.5, 2, 3.7, 4, 5.3]):
+    scene("selfcross-dense", d, 1, 8000 + di)
 open(f"{work}/cases.tsv", "w").write("\n".join(cases) + "\n")
 PY
 # h2g's masks per QuPath generation and Java, named NAME-GEN-jJ.png: "old" (0.2/0.3) does not know
@@ -225,18 +229,16 @@ for (line in new File("$work/cases-\${gen}-j\${jdk}.tsv").readLines()) {
 GROOVY
 
 fail=0
-# pixels a scene of self-crossing rings may differ by (docs/rasterize.md)
-SELFCROSS_BOUND=3
 report() { # VERSION ROUTE KIND D DIFF TOTAL NOTE
   local v=$1 route=$2 kind=$3 d=$4 diff=$5 total=$6 note=$7
-  if [ "$kind" = selfcross ] && [ "$diff" = import-refused ]; then
+  if [[ $kind = selfcross* ]] && [ "$diff" = import-refused ]; then
     echo "SKIP $v $route $kind d=$d: QuPath refuses self-crossing polygons ($total)"
   elif [ "$diff" = 0 ] && [ "$note" = same-size ]; then
     echo "PASS $v $route $kind d=$d: 0 / $total pixels differ"
-  elif [ "$kind" = selfcross ] && [ "$note" = same-size ] && [ "$diff" -le "$SELFCROSS_BOUND" ] 2>/dev/null; then
-    # QuPath 0.2-0.5 pass self-crossing rings through java.awt.geom.Area, whose crossing points
-    # h2g reproduces to the float but not bit for bit (docs/rasterize.md): a documented bound
-    echo "KNOWN $v $route $kind d=$d: $diff / $total pixels differ (self-crossing rings; bound $SELFCROSS_BOUND)"
+  elif [ "$kind" = selfcross-dense ] && [ "$note" = same-size ]; then
+    # rings with dozens of crossings: QuPath <= 0.5 turns them into JTS geometry and back into
+    # an Area in ways h2g does not follow yet (docs/rasterize.md); reported, not failed
+    echo "KNOWN $v $route $kind d=$d: $diff / $total pixels differ (rings with many crossings)"
   else
     echo "FAIL $v $route $kind d=$d: $diff / $total pixels differ ($note)"
     fail=1
@@ -285,7 +287,7 @@ for v in $VERSIONS; do
         diff=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]} note=same-size
         [[ $line == *"LabeledImageServer size"* ]] && note="size differs"
         report "$v" read-geojson "$kind" "$d" "$diff" "$total" "$note"
-      elif [ "$kind" = selfcross ]; then
+      elif [[ $kind = selfcross* ]]; then
         report "$v" read-geojson "$kind" "$d" import-refused "import refused" ""
       else
         echo "FAIL $v read-geojson $kind d=$d: no comparison (${line:0:300})"; fail=1

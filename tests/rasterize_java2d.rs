@@ -60,7 +60,8 @@ fn path_line(label: u8, rule: &str, rings: &[Vec<(f64, f64)>]) -> String {
 }
 
 /// Brute force for the test: every pair of non-adjacent edges that cross properly adds the
-/// crossing (rounded to float, as QuPath's paths are) to both, in order along each edge.
+/// crossing to both, in order along each edge. QuPath's JTS import puts the crossing on its
+/// 0.01 precision grid (half up), and its paths hold floats: so does this.
 fn cut_at_crossings(ring: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let n = ring.len();
     let f = |v: f64| v as f32 as f64;
@@ -87,9 +88,10 @@ fn cut_at_crossings(ring: &[(f64, f64)]) -> Vec<(f64, f64)> {
                 // the crossing as the lower-numbered edge computes it, so both edges agree
                 let (lo, hi) = if i < j { (p, q) } else { (a, b) };
                 let s = if i < j { t } else { u };
+                let g = |v: f64| f((v * 100.0 + 0.5).floor() / 100.0);
                 here.push((
                     t,
-                    (f(lo.0 + s * (hi.0 - lo.0)), f(lo.1 + s * (hi.1 - lo.1))),
+                    (g(lo.0 + s * (hi.0 - lo.0)), g(lo.1 + s * (hi.1 - lo.1))),
                 ));
             }
         }

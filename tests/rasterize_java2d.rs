@@ -3,6 +3,8 @@
 //! masks must agree pixel for pixel. Without a `java` the comparison prints "skipped" (and fails
 //! under CI=true); the hand-worked rectangle runs everywhere.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -399,12 +401,7 @@ fn hand_worked_rectangle_at_downsample_4() {
 #[test]
 fn equal_to_java2d_for_every_kind_and_downsample() {
     let Some(java) = java() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true and no java on PATH or JAVA_HOME: install a JDK (17+) for the Java2D oracle"
-        );
-        println!("skipped: no java on PATH or JAVA_HOME (the Java2D oracle needs a JDK 17+)");
-        return;
+        return common::skip("java on PATH or JAVA_HOME (the Java2D oracle needs a JDK 17+)");
     };
     let dir = tempfile::tempdir().unwrap();
     let names = [
@@ -573,12 +570,7 @@ fn random_line(rng: &mut Rng, label: u8, w: f64, h: f64, d: f64) -> Obj {
 #[test]
 fn lines_equal_to_java2d_at_thin_downsamples() {
     let Some(java) = java() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true and no java on PATH or JAVA_HOME: install a JDK (17+) for the Java2D oracle"
-        );
-        println!("skipped: no java on PATH or JAVA_HOME (the Java2D oracle needs a JDK 17+)");
-        return;
+        return common::skip("java on PATH or JAVA_HOME (the Java2D oracle needs a JDK 17+)");
     };
     let dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
@@ -642,26 +634,15 @@ fn lines_equal_to_java2d_at_thin_downsamples() {
 #[test]
 fn lines_equal_to_java2d_at_every_downsample_and_thickness() {
     let Some(java) = java() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true and no java on PATH or JAVA_HOME: install a JDK (17+) for the Java2D oracle"
-        );
-        println!("skipped: no java on PATH or JAVA_HOME (the Java2D oracle needs a JDK 17+)");
-        return;
+        return common::skip("java on PATH or JAVA_HOME (the Java2D oracle needs a JDK 17+)");
     };
     // the oracle's JDK decides which stroker h2g must follow
     let major = java_major(&java).unwrap_or(0);
     if major < 17 {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true and {} is Java {major}: the Java2D oracle needs a JDK 17+",
+        return common::skip(&format!(
+            "a JDK 17+ for the Java2D oracle ({} is Java {major})",
             java.display()
-        );
-        println!(
-            "skipped: {} is Java {major}; the oracle needs 17+",
-            java.display()
-        );
-        return;
+        ));
     }
     let jdk = if major >= 21 { "21" } else { "17" };
     println!("oracle: {} (Java {major}), h2g --jdk {jdk}", java.display());

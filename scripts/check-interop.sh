@@ -51,6 +51,19 @@ has() {
 }
 CHECK_TIFF=../shared/tools/check_tiff.py
 CHECK_GEOJSON=../shared/tools/check_geojson.py
+# exact GEOJSON MASK DOWNSAMPLE: valid polygons (the checker's exit status) whose rasterization
+# is the mask exactly (its Dice line must read 1.000000)
+exact() {
+  echo "-- check_geojson $*"
+  local out
+  out=$("$VENV/bin/python" "$CHECK_GEOJSON" "$@") || { echo "$out"; echo "FAIL invalid geometry in $1"; fail=1; return; }
+  echo "$out"
+  if grep -qx "DICE 1.000000" <<< "$out"; then
+    echo "PASS $1 rasterizes to its mask exactly"
+  else
+    echo "FAIL $1 does not rasterize to its mask exactly"; fail=1
+  fi
+}
 for m in fixtures/qupath-label-masks/*.png; do
   run $H convert-mask "$m" "$T/$(basename "$m" .png).tif" --tile-size 128 -q
 done
@@ -104,8 +117,8 @@ has "$TRUTH" && run "$VENV/bin/python" scripts/tissue_dice.py "$H" "$SLIDE" "$TR
 run $H vectorize "$T/strips.tif" -o "$T/strips.geojson" --class 1=Tumor --class 2=Stroma --downsample 4
 run $H vectorize "$T/parity/cmu10x.tissue-saturation.tif" -o "$T/tissue.geojson" --class 255=Tissue --downsample 2
 if has "$CHECK_GEOJSON"; then
-  run "$VENV/bin/python" "$CHECK_GEOJSON" "$T/strips.geojson" "$T/strips.tif" 4
-  run "$VENV/bin/python" "$CHECK_GEOJSON" "$T/tissue.geojson" "$T/parity/cmu10x.tissue-saturation.tif" 2
+  exact "$T/strips.geojson" "$T/strips.tif" 4
+  exact "$T/tissue.geojson" "$T/parity/cmu10x.tissue-saturation.tif" 2
 fi
 # simplified outlines must stay valid too (Douglas-Peucker with validity checks)
 run $H vectorize "$T/strips.tif" -o "$T/strips-s3.geojson" --class 1=Tumor --class 2=Stroma --downsample 4 --simplify 12px
@@ -142,15 +155,17 @@ run "$VENV/bin/python" scripts/direct_read_parity.py "$H" "$T/direct" "$SLIDE"
 # Tukey HSD against statsmodels' pairwise_tukeyhsd (within 1e-9) on generated and edge-case tables
 has ../shared/tools/tukey_oracle.py && run "$VENV/bin/python" scripts/tukey_parity.py "$H" ../shared/tools "$T/tukey"
 # heatmap parity: openslide-python + onnxruntime on the same patches and batches (within 1e-5)
-run "$VENV/bin/python" scripts/heatmap_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx "$T/heatmap"
+run "$VENV/bin/python" scripts/heatmap_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx \
+  models/test-patch-classifier.json "$T/heatmap"
 # segment (H2G-Net cascade) parity for both refinement input forms; its outputs readable and
 # consistent: result TIFF by tifffile/OpenSlide, GeoJSON valid with Dice 1 against the mask
 for m in refinement_2in refinement_4ch; do
-  run "$VENV/bin/python" scripts/segment_parity.py "$H" "$SLIDE" test-patch-classifier models/test/$m.onnx "$T/seg-$m"
+  run "$VENV/bin/python" scripts/segment_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx \
+    models/test-patch-classifier.json models/test/$m.onnx "$T/seg-$m"
 done
 SEG=$T/seg-refinement_2in/$(basename "${SLIDE%.*}").segment-h2g
 has "$CHECK_TIFF" && run "$VENV/bin/python" "$CHECK_TIFF" "$SEG.tif"
-has "$CHECK_GEOJSON" && run "$VENV/bin/python" "$CHECK_GEOJSON" "$SEG.geojson" "$SEG.mask.tif" 4
+has "$CHECK_GEOJSON" && exact "$SEG.geojson" "$SEG.mask.tif" 4
 if [ $fail -ne 0 ]; then
   echo "check-interop: FAILED" >&2
   exit 1

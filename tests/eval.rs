@@ -206,11 +206,10 @@ fn camelyon16_annotation_against_a_shifted_copy_of_itself() {
     assert_eq!(c.dice(), Some(overlap as f64 / area as f64));
 }
 
-#[test]
-fn cli_evaluate_a_small_cohort_with_its_problems_reported() {
-    use assert_cmd::Command;
-    let dir = tempfile::tempdir().unwrap();
-    let p = |n: &str| dir.path().join(n);
+/// The small cohort of the evaluation tests, in `dir`: three slides with 20 × 10 truth masks at
+/// downsample 4 and a fourth with an empty truth; designs a and b; one missing prediction.
+fn small_cohort(dir: &Path) -> std::path::PathBuf {
+    let p = |n: &str| dir.join(n);
     // three slides, 20 × 10 masks at downsample 4 (level 0: 80 × 40); truth x 0..10
     for s in ["s1", "s2", "s3"] {
         rect_mask(&p(&format!("{s}_truth.png")), 20, 10, (0, 0, 10, 10), 1);
@@ -233,6 +232,15 @@ fn cli_evaluate_a_small_cohort_with_its_problems_reported() {
          s4,b,empty_truth.png,gone.png,4,4,2,0.25\n",
     )
     .unwrap();
+    p("cohort.csv")
+}
+
+#[test]
+fn cli_evaluate_a_small_cohort_with_its_problems_reported() {
+    use assert_cmd::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    small_cohort(dir.path());
     let out = p("out");
     Command::cargo_bin("h2g")
         .unwrap()
@@ -282,6 +290,40 @@ fn cli_evaluate_a_small_cohort_with_its_problems_reported() {
     assert_eq!(html.matches("class=\"thumb\"").count(), 6);
     let worst = html.find("s3 / a: Dice 0.5000").unwrap();
     assert!(worst < html.find("s2 / a: Dice 0.6667").unwrap());
+}
+
+#[test]
+fn cli_evaluate_counts_empty_truths_and_compares_another_metric_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = small_cohort(dir.path());
+    let out = dir.path().join("out");
+    assert_cmd::Command::cargo_bin("h2g")
+        .unwrap()
+        .args(["evaluate", "--cohort"])
+        .arg(&cohort)
+        .arg("-o")
+        .arg(&out)
+        .args(["--include-empty-truth", "--tukey-metric", "precision"])
+        .assert()
+        .code(1);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    // s4 / a (empty truth, 100 predicted pixels) now counts: Dice 0, precision 0
+    let a = &s["designs"]["a"];
+    assert_eq!(
+        (a["rows"].as_u64(), a["included"].as_u64()),
+        (Some(4), Some(4))
+    );
+    let dice = (1.0 + 2.0 / 3.0 + 0.5 + 0.0) / 4.0;
+    assert!((a["overall"]["dice"]["mean"].as_f64().unwrap() - dice).abs() < 1e-12);
+    assert_eq!(s["excluded_empty_truth"].as_array().map(Vec::len), Some(0));
+    // Tukey on precision: a = 1, 1, 0.5, 0 (mean 0.625), b = 1, 1 (b predicts x 0..8 of 0..10)
+    assert_eq!(s["tukey_metric"].as_str(), Some("precision"));
+    let d = s["tukey"]["pairs"][0]["meandiff"].as_f64().unwrap();
+    assert!((d.abs() - 0.375).abs() < 1e-12, "{}", s["tukey"]);
+    let table = std::fs::read_to_string(out.join("per_slide.csv")).unwrap();
+    let s4a = table.lines().find(|l| l.starts_with("s4,a,")).unwrap();
+    assert!(s4a.contains(",true,"), "{s4a}");
 }
 
 #[test]

@@ -610,3 +610,120 @@ fn a_rounded_up_mask_of_the_demo_slide_sits_at_downsample_4_exactly() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("at downsample 3.99865 gives 555 × 742"), "{e}");
 }
+
+/// A 40 × 40 level-0 scene: a Tumor square, a Stroma square and an unclassified square.
+fn three_classes(dir: &std::path::Path) -> std::path::PathBuf {
+    let sq = |x: f64, cls: Option<&str>| {
+        let mut props = serde_json::json!({"objectType": "annotation"});
+        if let Some(c) = cls {
+            props["classification"] = serde_json::json!({"name": c, "colorRGB": -65536});
+        }
+        serde_json::json!({"type": "Feature", "properties": props, "geometry": {"type": "Polygon",
+            "coordinates": [[[x, 0.0], [x + 10.0, 0.0], [x + 10.0, 10.0], [x, 10.0], [x, 0.0]]]}})
+    };
+    let fc = serde_json::json!({"type": "FeatureCollection", "features":
+        [sq(0.0, Some("Tumor")), sq(10.0, Some("Stroma")), sq(20.0, None)]});
+    let p = dir.join("three.geojson");
+    std::fs::write(&p, fc.to_string()).unwrap();
+    p
+}
+
+/// The labels of row 5 of a grey PNG, one per 10-pixel square.
+fn row5_squares(png_path: &std::path::Path) -> Vec<u8> {
+    let mut d = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png_path).unwrap(),
+    ));
+    d.set_transformations(png::Transformations::IDENTITY);
+    let mut r = d.read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    let row = &buf[5 * info.line_size..6 * info.line_size];
+    (0..4).map(|k| row[10 * k + 5]).collect()
+}
+
+#[test]
+fn unknown_and_unclassified_annotations_are_drawn_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let gj = three_classes(dir.path());
+    let out = dir.path().join("m.png");
+    let raster = |extra: &[&str]| {
+        h2g()
+            .arg("rasterize")
+            .arg(&gj)
+            .arg("-o")
+            .arg(&out)
+            .args(["--size", "40x40", "--downsample", "1", "--class", "Tumor=1"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // a class the command was not told about is an error naming it, and nothing is written
+    let o = raster(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Stroma"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.exists());
+    // --ignore-unknown: Stroma left out; unclassified not drawn either when --class is given
+    let o = raster(&["--ignore-unknown"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(row5_squares(&out), [1, 0, 0, 0]);
+    // --unclassified 7 draws the unclassified square with 7
+    let o = raster(&["--ignore-unknown", "--unclassified", "7"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(row5_squares(&out), [1, 0, 7, 0]);
+}
+
+#[test]
+fn qupath_04_classifications_carry_a_colour_array_and_colour_rgb() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = vec![0u8; 20 * 10];
+    for y in 2..6 {
+        for x in 3..9 {
+            m[y * 20 + x] = 1;
+        }
+    }
+    let mask = dir.path().join("m.png");
+    common::write_gray8(&mask, 20, 10, &m);
+    let run = |version: &str| {
+        let out = dir.path().join(format!("v{version}.geojson"));
+        let o = h2g()
+            .arg("vectorize")
+            .arg(&mask)
+            .arg("-o")
+            .arg(&out)
+            .args(["--class", "1=Tumor", "--qupath-version", version])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        v["features"][0]["properties"]["classification"].clone()
+    };
+    let old = run("0.2");
+    let new = run("0.4");
+    assert_eq!(old["name"], "Tumor");
+    assert!(
+        old["colorRGB"].is_i64() && old.get("color").is_none(),
+        "{old}"
+    );
+    // 0.4: [r, g, b] as QuPath ≥ 0.4 writes it, the same colour packed beside it for 0.2/0.3
+    let rgb: Vec<i64> = new["color"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(rgb.len(), 3);
+    let packed = new["colorRGB"].as_i64().unwrap();
+    assert_eq!(packed, old["colorRGB"].as_i64().unwrap());
+    let p = packed as i32 as u32;
+    assert_eq!(
+        [(p >> 16) & 255, (p >> 8) & 255, p & 255]
+            .map(|v| v as i64)
+            .to_vec(),
+        rgb
+    );
+}

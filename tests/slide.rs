@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use assert_cmd::Command;
 use h2g::slide::{
     plan_read, read_at, OpenSlideSlide, Slide, SlideError, SlideMeta, SyntheticSlide,
@@ -162,6 +164,62 @@ fn direct_jpeg_tiles_equal_openslide_byte_for_byte_on_a_real_svs() {
         let a = direct.read_region(0, x, y, rw, rh).unwrap();
         let b = plain.read_region(0, x, y, rw, rh).unwrap();
         assert!(a == b, "region {x},{y} {rw}×{rh} differs");
+    }
+}
+
+#[test]
+fn direct_jpeg_tiles_equal_openslide_at_every_level_of_a_ycbcr_420_pyramid() {
+    // fixtures/slides: libvips, 4:2:0 chroma, shared tables, 5 levels (its README says how made)
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/slides/vips-ycbcr420-pyramid.tif");
+    let bytes = std::fs::read(&path).unwrap();
+    // the first tile's frame header: three components, luma sampled 2×2 (4:2:0), chroma 1×1
+    let sof = bytes.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+    assert_eq!(
+        (
+            bytes[sof + 9],
+            bytes[sof + 11],
+            bytes[sof + 14],
+            bytes[sof + 17]
+        ),
+        (3, 0x22, 0x11, 0x11)
+    );
+    let direct = OpenSlideSlide::open(&path).unwrap();
+    let plain = OpenSlideSlide::open_with(&path, false).unwrap();
+    assert!(
+        direct.reader().contains("decoded directly"),
+        "{}",
+        direct.reader()
+    );
+    assert_eq!(direct.level_count(), 5);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for level in 0..direct.level_count() {
+        let (w, h) = direct.level_size(level).unwrap();
+        // the whole level, a tile seam, the far corner and beyond it, random regions
+        let mut rects = vec![
+            (0, 0, w as u32, h as u32),
+            (120, 120, 16, 16),
+            (w.saturating_sub(3), h.saturating_sub(2), 40, 30),
+        ];
+        for _ in 0..12 {
+            rects.push((
+                next(w + 20),
+                next(h + 20),
+                1 + next(300) as u32,
+                1 + next(200) as u32,
+            ));
+        }
+        for (x, y, rw, rh) in rects {
+            let a = direct.read_region(level, x, y, rw, rh).unwrap();
+            let b = plain.read_region(level, x, y, rw, rh).unwrap();
+            assert!(a == b, "level {level} region {x},{y} {rw}×{rh} differs");
+        }
     }
 }
 

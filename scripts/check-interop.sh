@@ -28,6 +28,11 @@ a[(yy - 1500) ** 2 + (xx - 1000) ** 2 < 900 ** 2] = 1
 a[(yy - 700) ** 2 + (xx - 1500) ** 2 < 300 ** 2] = 2
 tifffile.imwrite(sys.argv[1] + "/strips.tif", a)
 np.save(sys.argv[1] + "/strips.npy", a)
+# 16-bit labels (instance-style ids up to 40 000), as QuPath writes for > 255 labels
+b = ((yy // 37) * 61 + (xx // 41)).astype(np.uint16) % 40000
+b[b % 7 == 0] = 0
+tifffile.imwrite(sys.argv[1] + "/labels16.tif", b)
+np.save(sys.argv[1] + "/labels16.npy", b)
 # the H2G-Net authors' mask format: vips tiled pyramidal LZW, 1024 tiles
 import pyvips
 pyvips.Image.new_from_array(a).cast("uchar").tiffsave(
@@ -70,6 +75,8 @@ done
 run $H convert-mask "$T/strips.tif" "$T/strips-lzw.tif" --tile-size 512 -q
 run $H convert-mask "$T/strips.tif" "$T/strips-big.tif" --tile-size 256 --bigtiff always --reduce nearest -q
 run $H convert-mask "$T/vips-tiled.tif" "$T/vips-retiled.tif" --tile-size 512 -q
+mkdir -p "$T/u16"
+run $H convert-mask "$T/labels16.tif" "$T/u16/labels16-pyramid.tif" --tile-size 256 -q
 if has "$CHECK_TIFF"; then
   for f in "$T"/*-lzw.tif "$T"/strips-big.tif "$T"/vips-retiled.tif "$T"/label*.tif; do
     run "$VENV/bin/python" "$CHECK_TIFF" "$f" --no-values
@@ -79,7 +86,7 @@ run "$VENV/bin/python" - "$T" <<'PYEOF'
 import glob, sys, numpy as np, pyvips, tifffile
 ok = True
 for f in sorted(glob.glob(sys.argv[1] + "/*.tif")):
-    if f.endswith("/strips.tif") or f.endswith("/vips-tiled.tif"):
+    if f.endswith("/strips.tif") or f.endswith("/vips-tiled.tif") or f.endswith("/labels16.tif"):
         continue
     with tifffile.TiffFile(f) as t:
         for i, p in enumerate(t.pages):
@@ -98,6 +105,18 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.tif")):
         same &= bool((reg[..., 0] == ref).all() and (reg[..., 3] == 255).all())
     ok &= same
     print(("PASS" if same else "FAIL"), f"openslide {openslide.__library_version__} == tifffile at all {s.level_count} levels: {f.rsplit('/', 1)[1]}")
+# 16-bit labels: every level read alike by tifffile and pyvips, level 0 equal to the input
+f16 = sys.argv[1] + "/u16/labels16-pyramid.tif"
+ref16 = np.load(sys.argv[1] + "/labels16.npy")
+with tifffile.TiffFile(f16) as t:
+    levels = [p.asarray() for p in t.pages]
+same = levels[0].dtype == np.uint16 and (levels[0] == ref16).all()
+for i, lv in enumerate(levels):
+    v = pyvips.Image.new_from_file(f16, page=i, access="sequential")
+    got = np.ndarray(buffer=v.write_to_memory(), dtype=np.uint16, shape=(v.height, v.width))
+    same &= bool(got.shape == lv.shape and (got == lv).all())
+ok &= bool(same)
+print(("PASS" if same else "FAIL"), f"16-bit labels: tifffile == pyvips at all {len(levels)} levels, level 0 == input")
 ref = np.load(sys.argv[1] + "/strips.npy")
 for f in ("strips-lzw.tif", "strips-big.tif", "vips-retiled.tif"):
     same = (tifffile.imread(sys.argv[1] + "/" + f) == ref).all()

@@ -181,9 +181,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             t.elapsed().as_secs_f64()
         );
         let total: u64 = report.label_pixels.iter().map(|(_, n)| n).sum();
-        let labels: Vec<String> = report
+        // instance masks hold thousands of labels: the first few, and a count of the rest
+        const SHOWN: usize = 16;
+        let mut labels: Vec<String> = report
             .label_pixels
             .iter()
+            .take(SHOWN)
             .map(|(l, n)| {
                 format!(
                     "{l}: {n} ({:.2} %)",
@@ -191,6 +194,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 )
             })
             .collect();
+        if report.label_pixels.len() > SHOWN {
+            labels.push(format!(
+                "and {} more labels (--json lists them all)",
+                report.label_pixels.len() - SHOWN
+            ));
+        }
         eprintln!("labels (level-0 pixels): {}", labels.join(", "));
         if let Some(s) = &report.palette_sidecar {
             eprintln!("palette written to {}", s.display());

@@ -57,6 +57,21 @@ PY
   >"$T/again.log" 2>&1
 desc="a second Snakemake run has nothing to do"
 check grep -q "Nothing to be done" "$T/again.log"
+# the other way round: h2g run does tissue and patches first, Snakemake then runs only the rest
+"$H" run --cohort "$T/cohort.csv" -o "$T/out2" $OPTS --steps tissue,patches -q >/dev/null 2>&1
+"$VENV/bin/snakemake" -s workflow/Snakefile --profile workflow/profiles/local --cores 2 \
+  --directory "$T" --config cohort="$T/cohort.csv" out="$T/out2" h2g="$H" options="$OPTS" \
+  >"$T/resume.log" 2>&1 || { cat "$T/resume.log"; echo "FAIL snakemake over h2g run's work"; exit 1; }
+desc="Snakemake takes up h2g run's work: no tissue or patches job, every other step run"
+check python3 - "$T/resume.log" "$n" <<'PY'
+import re, sys
+log, n = open(sys.argv[1]).read(), int(sys.argv[2])
+stats = log[log.index("Job stats:"):]
+jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", stats, re.M))
+assert "tissue" not in jobs and "patches" not in jobs, jobs
+assert all(int(jobs.get(r, 0)) == n for r in ("segment", "vectorize")), jobs
+print(jobs)
+PY
 # the Slurm profile (no cluster here): parsed, and the jobs it would submit carry its resources
 "$VENV/bin/snakemake" -s workflow/Snakefile --profile workflow/profiles/slurm -n --forceall \
   --directory "$T" --config cohort="$T/cohort.csv" out="$T/out" h2g="$H" options="$OPTS" \

@@ -727,3 +727,44 @@ fn qupath_04_classifications_carry_a_colour_array_and_colour_rgb() {
         rgb
     );
 }
+
+#[test]
+fn the_qupath_frame_subtracts_the_slides_bounds_origin() {
+    // fixtures/slides/leica-bounds.scn: OpenSlide reports bounds x 1000 y 500 (4000 × 3000 at
+    // level 0); QuPath shows only the bounds, so its (0, 0) is level-0 (1000, 500)
+    let slide =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/slides/leica-bounds.scn");
+    let dir = tempfile::tempdir().unwrap();
+    // a 1000 × 750 mask (downsample 4) with one square at mask (300..500, 150..300)
+    let (w, h) = (1000usize, 750usize);
+    let mut m = vec![0u8; w * h];
+    for y in 150..300 {
+        for x in 300..500 {
+            m[y * w + x] = 1;
+        }
+    }
+    let mask = dir.path().join("m.png");
+    common::write_gray8(&mask, w as u32, h as u32, &m);
+    let square = |frame: &str| {
+        let out = dir.path().join(format!("{frame}.geojson"));
+        let o = h2g()
+            .arg("vectorize")
+            .arg(&mask)
+            .arg("-o")
+            .arg(&out)
+            .arg("--slide")
+            .arg(&slide)
+            .args(["--class", "1=Tumor", "--frame", frame])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let xy = all_coords(&out);
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for (x, y) in xy {
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        (x0, y0, x1, y1)
+    };
+    assert_eq!(square("file"), (1200.0, 600.0, 2000.0, 1200.0));
+    assert_eq!(square("qupath"), (200.0, 100.0, 1000.0, 700.0));
+}

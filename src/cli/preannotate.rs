@@ -40,7 +40,7 @@ pub struct Args {
     mask_downsample: f64,
     #[command(flatten)]
     patches: super::args::PatchRunArgs,
-    /// Coordinates in QuPath's frame (minus OpenSlide bounds: MRXS, some NDPI).
+    /// Coordinates in QuPath's frame (minus OpenSlide bounds: MRXS, Leica SCN, some NDPI).
     #[arg(long)]
     qupath_frame: bool,
     #[command(flatten)]

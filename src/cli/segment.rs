@@ -13,7 +13,7 @@ use h2g::output::progress;
 enum Frame {
     /// Level-0 pixels of the slide file.
     File,
-    /// QuPath's frame: minus the OpenSlide bounds origin (MRXS, some NDPI).
+    /// QuPath's frame: minus the OpenSlide bounds origin (MRXS, Leica SCN, some NDPI).
     Qupath,
 }
 

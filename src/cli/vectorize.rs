@@ -14,7 +14,7 @@ use h2g::vector::{vectorize, ClassEncoding, ClassSpec, VectorizeSpec};
 enum Frame {
     /// Level-0 pixels of the slide file.
     File,
-    /// QuPath's frame: level-0 pixels minus the OpenSlide bounds origin (MRXS, some NDPI).
+    /// QuPath's frame: level-0 pixels minus the OpenSlide bounds origin (MRXS, Leica SCN, some NDPI).
     Qupath,
 }
 

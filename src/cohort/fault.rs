@@ -128,7 +128,8 @@ pub(super) fn step_env(cmd: &mut Command) {
 
 /// For `h2g`'s `main`, as a step process starts (one `h2g run` started: [`super::RESULT_FILE_ENV`]
 /// set): appends its arguments to [`STEP_TRACE_ENV`]'s file, and, with `H2G_FAULT=in-step`,
-/// kills the run and holds [`IN_STEP_HOLD`]. Nothing for other processes.
+/// kills the run (its parent, when that is this same executable) and holds [`IN_STEP_HOLD`].
+/// Nothing for other processes.
 pub fn step_process_started() {
     if std::env::var_os(super::RESULT_FILE_ENV).is_none() {
         return;
@@ -146,11 +147,20 @@ pub fn step_process_started() {
         }
     }
     if fault().is_some_and(|f| f.point == "in-step") {
-        // SAFETY: getppid and kill take and return plain integers.
-        unsafe {
-            libc::kill(libc::getppid(), libc::SIGKILL);
+        // SAFETY: getppid takes nothing and returns a plain integer.
+        let parent = unsafe { libc::getppid() };
+        // only a parent that is this very executable (`h2g run`), never a shell that set the
+        // variables by hand
+        let exe = |p: &str| std::fs::canonicalize(p).ok();
+        if exe(&format!("/proc/{parent}/exe")).is_some()
+            && exe(&format!("/proc/{parent}/exe")) == exe("/proc/self/exe")
+        {
+            // SAFETY: kill takes plain integers.
+            unsafe {
+                libc::kill(parent, libc::SIGKILL);
+            }
+            std::thread::sleep(IN_STEP_HOLD);
         }
-        std::thread::sleep(IN_STEP_HOLD);
     }
 }
 

@@ -366,6 +366,18 @@ fn a_run_killed_at_each_fault_point_resumes_to_the_same_outputs_running_each_ste
     };
     let dir = tempfile::tempdir().unwrap();
     let c = two_slide_cohort(dir.path(), &slide);
+    // a value that is no fault point stops the run before it writes anything
+    let o = run_args(&c, &dir.path().join("bad"), &ort, 1)
+        .env("H2G_FAULT", "between-step:2")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("H2G_FAULT='between-step:2' is not a fault point: use one of in-step,"),
+        "{err}"
+    );
+    assert!(!dir.path().join("bad").exists());
     let run = |out: &Path, trace: &Path, marker: &str| {
         let mut cmd = run_args(&c, out, &ort, 1);
         let (k, v) = marker.split_once('=').unwrap();

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         eprintln!("h2g: interrupted; unfinished outputs removed");
         std::process::exit(130);
     });
+    h2g::cohort::fault::step_process_started();
     // the result, for `h2g run` when it started this process as a step (H2G_RESULT_FILE)
     match cli::run(args) {
         Ok(end) => {

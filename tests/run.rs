@@ -1,9 +1,11 @@
 //! `h2g run`: a cohort of the real demo slide (three copies), a truncated copy, a text file
-//! named .svs and a missing file, through every step; killed at many moments and resumed.
+//! named .svs and a missing file, through every step; a two-slide cohort killed at each fault
+//! point (`H2G_FAULT`) and resumed.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,15 +23,7 @@ fn cohort(dir: &Path, slide: &Path) -> PathBuf {
     let bytes = std::fs::read(slide).unwrap();
     std::fs::write(dir.join("cut.svs"), &bytes[..bytes.len() / 3]).unwrap();
     std::fs::write(dir.join("text.svs"), "not a slide\n").unwrap();
-    // 2220 x 2967 at downsample 4: 555 x 741, a tumour rectangle
-    let (w, h) = (555u32, 741u32);
-    let mut m = vec![0u8; (w * h) as usize];
-    for y in 200..500 {
-        for x in 100..400 {
-            m[(y * w + x) as usize] = 1;
-        }
-    }
-    common::write_gray8(&dir.join("truth.png"), w, h, &m);
+    write_truth(dir);
     let p = dir.join("cohort.csv");
     std::fs::write(
         &p,
@@ -45,7 +39,20 @@ fn cohort(dir: &Path, slide: &Path) -> PathBuf {
     p
 }
 
-fn run_args(cohort: &Path, out: &Path, ort: &Path) -> Command {
+/// The truth mask of the demo slide at downsample 4, `truth.png` in `dir`.
+fn write_truth(dir: &Path) {
+    // 2220 x 2967 at downsample 4: 555 x 741, a tumour rectangle
+    let (w, h) = (555u32, 741u32);
+    let mut m = vec![0u8; (w * h) as usize];
+    for y in 200..500 {
+        for x in 100..400 {
+            m[(y * w + x) as usize] = 1;
+        }
+    }
+    common::write_gray8(&dir.join("truth.png"), w, h, &m);
+}
+
+fn run_args(cohort: &Path, out: &Path, ort: &Path, jobs: usize) -> Command {
     let mut c = Command::new(BIN);
     c.args(["run", "--cohort"])
         .arg(cohort)
@@ -56,13 +63,13 @@ fn run_args(cohort: &Path, out: &Path, ort: &Path) -> Command {
             "test-patch-classifier",
             "--refine-model",
             "test-refinement-2in",
-            "--jobs",
-            "2",
             "--threads",
             "2",
             "--ort-lib",
         ])
         .arg(ort)
+        .arg("--jobs")
+        .arg(jobs.to_string())
         .stdin(Stdio::null());
     c
 }
@@ -141,7 +148,7 @@ fn a_cohort_runs_resumes_and_isolates_bad_slides() {
     let dir = tempfile::tempdir().unwrap();
     let c = cohort(dir.path(), &slide);
     let out = dir.path().join("out");
-    let o = run_args(&c, &out, &ort).output().unwrap();
+    let o = run_args(&c, &out, &ort, 2).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     // each bad slide is reported with its own reason, the good ones complete
@@ -180,7 +187,7 @@ fn a_cohort_runs_resumes_and_isolates_bad_slides() {
 
     // a rerun redoes nothing good and retries the bad slides
     let n0 = events(&out).len();
-    let o = run_args(&c, &out, &ort).output().unwrap();
+    let o = run_args(&c, &out, &ort, 2).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let ev = &events(&out)[n0..];
     let done = ev.iter().filter(|e| e["event"] == "step_done").count();
@@ -192,7 +199,7 @@ fn a_cohort_runs_resumes_and_isolates_bad_slides() {
 
     // a changed parameter redoes the steps it reaches, and only those
     let n0 = events(&out).len();
-    let o = run_args(&c, &out, &ort)
+    let o = run_args(&c, &out, &ort, 2)
         .args(["--min-tissue", "0.5", "--steps", "tissue,patches,segment"])
         .output()
         .unwrap();
@@ -214,7 +221,7 @@ fn a_cohort_runs_resumes_and_isolates_bad_slides() {
 
     // a damaged output is noticed (its size) and redone
     std::fs::write(out.join("slides/b/tissue/b.tissue-saturation.png"), b"x").unwrap();
-    let o = run_args(&c, &out, &ort)
+    let o = run_args(&c, &out, &ort, 2)
         .args([
             "--min-tissue",
             "0.5",
@@ -237,7 +244,7 @@ fn a_cohort_runs_resumes_and_isolates_bad_slides() {
         std::fs::read(dir.path().join("cut.svs")).unwrap(),
     )
     .unwrap();
-    let o = run_args(&c, &out, &ort)
+    let o = run_args(&c, &out, &ort, 2)
         .args(["--only", "c", "--dry-run", "--steps", "tissue"])
         .output()
         .unwrap();
@@ -248,103 +255,253 @@ fn a_cohort_runs_resumes_and_isolates_bad_slides() {
     );
 }
 
+/// The steps of the two-slide cohort in the order a run with `--jobs 1` executes them: each
+/// slide's steps in order, the slides in table order, then the cohort's evaluation.
+const ORDER: [&str; 11] = [
+    "a/tissue",
+    "a/patches",
+    "a/segment",
+    "a/vectorize",
+    "a/evaluate",
+    "b/tissue",
+    "b/patches",
+    "b/segment",
+    "b/vectorize",
+    "b/evaluate",
+    "cohort/evaluate",
+];
+
+/// A cohort in `dir` of two copies of the real slide, both with the truth mask. Returns the
+/// table's path.
+fn two_slide_cohort(dir: &Path, slide: &Path) -> PathBuf {
+    for n in ["a", "b"] {
+        std::fs::copy(slide, dir.join(format!("{n}.svs"))).unwrap();
+    }
+    write_truth(dir);
+    let p = dir.join("two.csv");
+    std::fs::write(
+        &p,
+        "id,slide,truth,grade\na,a.svs,truth.png,1\nb,b.svs,truth.png,2\n",
+    )
+    .unwrap();
+    p
+}
+
+/// The steps the processes listed in `trace` ran (`H2G_STEP_TRACE`: each step process's
+/// arguments, one line each, written by the process itself as it starts), as `UNIT/STEP`: the
+/// subcommand, and the slide (or `cohort`) whose staging folder its `-o` names.
+fn executed(trace: &Path, out: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(trace).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            let words: Vec<&str> = l.split(' ').collect();
+            let step = words[0];
+            let o = words
+                .iter()
+                .position(|w| *w == "-o")
+                .and_then(|i| words.get(i + 1))
+                .unwrap_or_else(|| panic!("no -o in {l}"));
+            let rel = Path::new(o)
+                .strip_prefix(out)
+                .unwrap_or_else(|_| panic!("{l}: -o outside {}", out.display()));
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let (unit, stage) = match parts.first().map(String::as_str) {
+                Some("slides") => (parts[1].clone(), &parts[2]),
+                Some("cohort") => ("cohort".to_string(), &parts[1]),
+                _ => panic!("{l}: -o is not a slide's or the cohort's"),
+            };
+            // every step writes into its staging folder, never into place
+            assert_eq!(*stage, format!(".{step}.partial"), "{l}");
+            format!("{unit}/{step}")
+        })
+        .collect()
+}
+
+/// The processes whose environment holds `marker` (`NAME=VALUE`), as pid: command line.
+fn marked_processes(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        // processes gone or not ours to read are not this test's
+        let Ok(env) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        if env.split(|&b| b == 0).any(|v| v == marker.as_bytes()) {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            found.push(format!(
+                "{name}: {}",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
+        }
+    }
+    found
+}
+
+/// Waits up to 3 s for every process carrying `marker` to end; those left.
+fn orphans_after_wait(marker: &str) -> Vec<String> {
+    let t0 = Instant::now();
+    loop {
+        let left = marked_processes(marker);
+        if left.is_empty() || t0.elapsed() > Duration::from_secs(3) {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
-fn killing_a_run_at_any_moment_loses_and_duplicates_nothing() {
-    let (Some(slide), Some(ort)) = (common::cmu_slide(), common::runtime()) else {
+fn a_run_killed_at_each_fault_point_resumes_to_the_same_outputs_running_each_step_as_needed() {
+    let Some(slide) = common::cmu_slide() else {
+        common::skip("the demo slide (scripts/setup.sh fetches it)");
+        return;
+    };
+    let Some(ort) = common::runtime() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let c = cohort(dir.path(), &slide);
-    // the reference: one uninterrupted run
-    let reference = dir.path().join("ref");
-    let o = run_args(&c, &reference, &ort).output().unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let want = deterministic(&files(&reference));
-    assert!(want.len() > 20, "{:?}", want.keys());
-
-    let out = dir.path().join("killed");
-    let mut kills = 0;
-    // kill after the n-th step started (several moments of a step's life: while the step's
-    // process runs, as its outputs move, while its record is written), then resume
-    for (n, delay_ms) in [
-        (1, 0),
-        (2, 30),
-        (4, 5),
-        (7, 60),
-        (9, 0),
-        (12, 15),
-        (15, 100),
-    ] {
-        let mut child = run_args(&c, &out, &ort)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let before = events(&out)
-            .iter()
-            .filter(|e| e["event"] == "step_start")
-            .count();
-        let t0 = Instant::now();
-        let mut finished = false;
-        loop {
-            if child.try_wait().unwrap().is_some() {
-                finished = true;
-                break;
-            }
-            let started = events(&out)
-                .iter()
-                .filter(|e| e["event"] == "step_start")
-                .count();
-            if started - before >= n {
-                break;
-            }
-            assert!(t0.elapsed() < Duration::from_secs(120), "no progress");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        if !finished {
-            std::thread::sleep(Duration::from_millis(delay_ms));
-            child.kill().unwrap();
-            kills += 1;
-        }
-        child.wait().unwrap();
-        // whatever moment it died at, every record there is whole and true
-        assert_records_intact(&out);
-    }
+    let c = two_slide_cohort(dir.path(), &slide);
+    // a value that is no fault point stops the run before it writes anything
+    let o = run_args(&c, &dir.path().join("bad"), &ort, 1)
+        .env("H2G_FAULT", "between-step:2")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        kills >= 4,
-        "only {kills} runs were killed before they ended"
+        err.contains("H2G_FAULT='between-step:2' is not a fault point: use one of in-step,"),
+        "{err}"
     );
-    // resume to the end
-    let o = run_args(&c, &out, &ort).output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let got = deterministic(&files(&out));
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        want.keys().collect::<Vec<_>>()
-    );
-    for (k, v) in &want {
-        assert!(got[k] == *v, "{k} differs from the uninterrupted run");
+    assert!(!dir.path().join("bad").exists());
+    let run = |out: &Path, trace: &Path, marker: &str| {
+        let mut cmd = run_args(&c, out, &ort, 1);
+        let (k, v) = marker.split_once('=').unwrap();
+        cmd.env_remove("H2G_FAULT")
+            .env("H2G_STEP_TRACE", trace)
+            .env(k, v);
+        cmd
+    };
+    // the reference: one uninterrupted run, each step executed once, in order
+    let reference = dir.path().join("ref");
+    let trace = dir.path().join("ref.trace");
+    let o = run(&reference, &trace, "H2G_TEST_MARK=ref")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(executed(&trace, &reference), ORDER);
+    let want = deterministic(&files(&reference));
+    assert!(want.len() > 15, "{:?}", want.keys());
+
+    let mut cases = 0;
+    for point in [
+        "in-step",
+        "after-staging-move",
+        "inside-record-write",
+        "between-steps",
+    ] {
+        for n in [1, 3, 6, 11] {
+            let case = format!("{point}:{n}");
+            let out = dir.path().join(format!("{point}-{n}"));
+            let (t1, t2) = (out.with_extension("1.trace"), out.with_extension("2.trace"));
+            let marker = format!("H2G_TEST_MARK={point}-{n}");
+            // the run dies at the fault: SIGKILL, from itself or (in-step) from its step
+            let o = run(&out, &t1, &marker)
+                .env("H2G_FAULT", &case)
+                .output()
+                .unwrap();
+            assert_eq!(
+                o.status.signal(),
+                Some(libc::SIGKILL),
+                "{case}: {:?} {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr)
+            );
+            // no step process outlives it
+            let left = orphans_after_wait(&marker);
+            assert!(left.is_empty(), "{case}: still running: {left:?}");
+            // it had executed the first n steps; the n-th is redone unless its record was
+            // committed (between-steps)
+            assert_eq!(executed(&t1, &out), ORDER[..n], "{case}: before the kill");
+            let (unit, step) = ORDER[n - 1].split_once('/').unwrap();
+            let unit_dir = if unit == "cohort" {
+                out.join("cohort")
+            } else {
+                out.join("slides").join(unit)
+            };
+            let record = unit_dir.join(format!("{step}.record.json"));
+            let temp_records: Vec<String> = common::entries(&unit_dir)
+                .into_iter()
+                .filter(|f| f.starts_with(&format!(".{step}.record.json.")) && f.ends_with(".tmp"))
+                .collect();
+            match point {
+                "between-steps" => assert!(record.is_file(), "{case}: no record"),
+                _ => assert!(!record.exists(), "{case}: a record of a step cut short"),
+            }
+            match point {
+                "after-staging-move" => assert!(unit_dir.join(step).is_dir(), "{case}"),
+                "inside-record-write" => assert_eq!(temp_records.len(), 1, "{case}"),
+                _ => assert!(temp_records.is_empty(), "{case}: {temp_records:?}"),
+            }
+            // whatever it left, every record there is whole and true
+            assert_records_intact(&out);
+
+            // resumed without the fault: the rest, from the step cut short
+            let o = run(&out, &t2, &marker).output().unwrap();
+            assert!(
+                o.status.success(),
+                "{case}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let redo = if point == "between-steps" { n } else { n - 1 };
+            assert_eq!(executed(&t2, &out), ORDER[redo..], "{case}: the resume");
+            // so each step executed once, the one cut short twice
+            let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+            for s in executed(&t1, &out).into_iter().chain(executed(&t2, &out)) {
+                *counts.entry(s).or_default() += 1;
+            }
+            for (k, s) in ORDER.iter().enumerate() {
+                let times = if k == n - 1 && point != "between-steps" {
+                    2
+                } else {
+                    1
+                };
+                assert_eq!(counts.get(*s), Some(&times), "{case}: {s} in {counts:?}");
+            }
+            assert_eq!(counts.len(), ORDER.len(), "{case}: {counts:?}");
+            // the outputs are the uninterrupted run's, byte for byte
+            let got = deterministic(&files(&out));
+            assert_eq!(
+                got.keys().collect::<Vec<_>>(),
+                want.keys().collect::<Vec<_>>(),
+                "{case}"
+            );
+            for (k, v) in &want {
+                assert!(
+                    got[k] == *v,
+                    "{case}: {k} differs from the uninterrupted run"
+                );
+            }
+            assert_records_intact(&out);
+            // nothing half-written is left: no staging folder, no temporary record
+            for (k, _) in files(&out) {
+                assert!(
+                    !k.contains(".partial") && !k.ends_with(".tmp"),
+                    "{case}: {k}"
+                );
+            }
+            let per_slide =
+                std::fs::read_to_string(out.join("cohort/evaluate/per_slide.csv")).unwrap();
+            assert_eq!(per_slide.lines().count(), 3, "{case}: {per_slide}");
+            assert!(marked_processes(&marker).is_empty(), "{case}");
+            cases += 1;
+        }
     }
-    // nothing half-written or duplicated is left: no staging folders, one evaluation row per slide
-    for (k, _) in files(&out) {
-        assert!(!k.contains(".partial"), "{k}");
-    }
-    let per_slide = std::fs::read_to_string(out.join("cohort/evaluate/per_slide.csv")).unwrap();
-    assert_eq!(per_slide.lines().count(), 3, "{per_slide}");
-    // no completed step was ever redone: at most one step_done per slide and step
-    let mut done: BTreeMap<String, usize> = BTreeMap::new();
-    for e in events(&out).iter().filter(|e| e["event"] == "step_done") {
-        *done
-            .entry(format!("{}/{}", e["slide"], e["step"]))
-            .or_default() += 1;
-    }
-    assert!(done.values().all(|&n| n <= 1), "{done:?}");
-    assert_records_intact(&out);
+    assert_eq!(cases, 16);
 }
 
 #[test]

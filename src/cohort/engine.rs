@@ -35,6 +35,7 @@ struct Checked {
 }
 
 fn check(a: &RunSpec) -> Result<Checked, CohortError> {
+    super::fault::configured()?;
     let all = read_cohort(&a.cohort)?;
     for id in &a.only {
         if !all.iter().any(|s| &s.id == id) {

@@ -220,6 +220,7 @@ impl StepRun<'_> {
             }
             _ => {}
         }
+        remove_stale_records(unit, name).map_err(|e| io("clean", unit, e))?;
         if stage.exists() {
             std::fs::remove_dir_all(stage).map_err(|e| io("remove", stage, e))?;
         }
@@ -243,6 +244,7 @@ impl StepRun<'_> {
         if ctx.spec.step_progress {
             cmd.env(crate::output::PROGRESS_FILE_ENV, &progress_file);
         }
+        super::fault::step_env(&mut cmd);
         {
             use std::os::unix::process::CommandExt;
             // SAFETY: prctl and fcntl are async-signal-safe. The step ends (with SIGTERM, so it
@@ -291,6 +293,7 @@ impl StepRun<'_> {
         }
         std::fs::rename(stage, self.final_dir)
             .map_err(|e| io("move outputs to", self.final_dir, e))?;
+        super::fault::point("after-staging-move");
         let wall_s = t0.elapsed().as_secs_f64();
         let n_out = outputs.len();
         let rec = Record {
@@ -307,8 +310,7 @@ impl StepRun<'_> {
             wall_s,
             peak_rss_mib: peak_mib,
         };
-        crate::output::write_json(self.record_path, &rec)
-            .map_err(|e| io("write", self.record_path, e))?;
+        write_record(self.record_path, &rec).map_err(|e| io("write", self.record_path, e))?;
         let _ = ctx.log.emit(&Event::StepDone {
             slide: self.id,
             step: name,
@@ -317,8 +319,35 @@ impl StepRun<'_> {
             outputs: n_out,
             digest: &rec.digest,
         });
+        super::fault::point("between-steps");
         Ok((wall_s, peak_mib))
     }
+}
+
+/// Writes a step's record atomically: to a temporary file beside it, renamed into place.
+fn write_record(path: &Path, rec: &Record) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let f = crate::output::AtomicFile::create(path)?;
+    let mut text = serde_json::to_vec_pretty(rec)?;
+    text.push(b'\n');
+    f.file().write_all(&text)?;
+    super::fault::point("inside-record-write");
+    f.commit()
+}
+
+/// Removes the temporary files of `step`'s record that a killed run left in `unit`
+/// (`.STEP.record.json.XXXXXX.tmp`).
+fn remove_stale_records(unit: &Path, step: &str) -> std::io::Result<()> {
+    let prefix = format!(".{step}.record.json.");
+    for e in std::fs::read_dir(unit)? {
+        let e = e?;
+        let n = e.file_name();
+        let n = n.to_string_lossy();
+        if n.starts_with(&prefix) && n.ends_with(".tmp") {
+            std::fs::remove_file(e.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// What `h2g` leaves in the file [`RESULT_FILE_ENV`] names.

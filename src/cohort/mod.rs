@@ -25,6 +25,7 @@
 
 mod engine;
 mod exec;
+pub mod fault;
 mod outcome;
 mod plan;
 pub mod record;
@@ -224,6 +225,9 @@ pub enum CohortError {
         /// Why.
         cause: std::io::Error,
     },
+    /// `H2G_FAULT` is set to something that is not a fault point.
+    #[error(transparent)]
+    Fault(#[from] fault::FaultError),
     /// The summary cannot be written.
     #[error("cannot write {}: {cause}", path.display())]
     Summary {

@@ -358,7 +358,6 @@ fn orphans_after_wait(marker: &str) -> Vec<String> {
 #[test]
 fn a_run_killed_at_each_fault_point_resumes_to_the_same_outputs_running_each_step_as_needed() {
     let Some(slide) = common::cmu_slide() else {
-        common::skip("the demo slide (scripts/setup.sh fetches it)");
         return;
     };
     let Some(ort) = common::runtime() else {
@@ -582,7 +581,6 @@ fn a_step_whose_input_step_never_ran_fails_and_says_which() {
 #[test]
 fn the_library_example_runs_a_cohort_and_evaluates_it() {
     let Some(slide) = common::cmu_slide() else {
-        common::skip("the demo slide (scripts/setup.sh fetches it)");
         return;
     };
     let example = Path::new(BIN)

@@ -530,3 +530,104 @@ fn refinement_probabilities_equal_the_convolution_of_what_the_published_rule_fee
         );
     }
 }
+
+#[test]
+fn heatmap_cells_equal_the_closed_form_on_the_real_slide_nhwc_and_nchw() {
+    use h2g::slide::{open_slide, OpenSlideSlide};
+    let Some(path) = common::cmu_slide() else {
+        common::skip("the demo slide (scripts/setup.sh)");
+        return;
+    };
+    if !runtime_loaded() {
+        return;
+    }
+    // the reference reads level 0 through OpenSlide itself; h2g reads the slide as it does on
+    // the command line (its direct JPEG reader where it can)
+    let os = OpenSlideSlide::open(&path).unwrap();
+    let objective: f64 = os.properties()["openslide.objective-power"]
+        .parse()
+        .unwrap();
+    let (w, h) = os.level_size(0).unwrap();
+    let full = os.read_region(0, 0, 0, w as u32, h as u32).unwrap();
+    // 10× from the slide's objective; the published grid: ceil over a patch's level-0 side
+    let t = objective / 10.0;
+    assert_eq!(t, 2.0, "CMU-1-Small-Region is a 20× scan");
+    let side = 256.0 * t;
+    let (cols, rows) = (
+        (w as f64 / side).ceil() as usize,
+        (h as f64 / side).ceil() as usize,
+    );
+    let patch = |col: usize, row: usize| -> Vec<u8> {
+        let (ox, oy) = (col * 512, row * 512);
+        let iw = (w as usize).saturating_sub(ox) / 2;
+        let ih = (h as usize).saturating_sub(oy) / 2;
+        let mut p = vec![255u8; 256 * 256 * 3];
+        for py in 0..256.min(ih) {
+            for px in 0..256.min(iw) {
+                for k in 0..3 {
+                    let mut a = 0f64;
+                    for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                        let (x, y) = (ox + 2 * px + dx, oy + 2 * py + dy);
+                        a += full.data[(y * w as usize + x) * 3 + k] as f64;
+                    }
+                    p[(py * 256 + px) * 3 + k] = (a / 4.0).round() as u8;
+                }
+            }
+        }
+        p
+    };
+    let slide = open_slide(&path, 1 << 34).unwrap();
+    let meta = SlideMeta::from_properties(slide.properties(), None);
+    let mut results = Vec::new();
+    for name in ["test-patch-classifier", "test-patch-classifier-nchw"] {
+        let (mut m, manifest) = open(name);
+        let hm = heatmap(
+            &*slide,
+            &meta,
+            &mut m,
+            &manifest,
+            &HeatmapSpec::default(),
+            &|_, _| {},
+        )
+        .unwrap();
+        assert_eq!(
+            (hm.grid.cols as usize, hm.grid.rows as usize),
+            (cols, rows),
+            "{name}: grid"
+        );
+        assert_eq!(hm.values.len(), cols * rows);
+        let ran: Vec<usize> = (0..hm.values.len())
+            .filter(|&i| hm.values[i] != 0.0)
+            .collect();
+        assert_eq!(
+            ran.len(),
+            hm.ran,
+            "{name}: cells that ran hold a probability"
+        );
+        assert!(ran.len() >= 5, "{name}: only {} cells ran", ran.len());
+        let mut max = 0f64;
+        for &i in &ran {
+            let want = patch_probability(&patch(i % cols, i / cols));
+            let d = (hm.values[i] as f64 - want).abs();
+            assert!(
+                d < TOL,
+                "{name}: cell (col {}, row {}): h2g {}, closed form {want:.6}",
+                i % cols,
+                i / cols,
+                hm.values[i]
+            );
+            max = max.max(d);
+        }
+        eprintln!(
+            "{name} on the real slide: {} of {} cells ran, max |h2g - closed form| {max:.2e}",
+            ran.len(),
+            cols * rows
+        );
+        results.push(hm.values);
+    }
+    // the same function in either layout: the same cells run
+    assert_eq!(
+        results[0].iter().map(|&v| v != 0.0).collect::<Vec<_>>(),
+        results[1].iter().map(|&v| v != 0.0).collect::<Vec<_>>()
+    );
+}

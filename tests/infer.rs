@@ -56,6 +56,19 @@ fn models_list_names_the_test_models_as_untrained() {
         line.contains("UNTRAINED") && line.contains("patch_classifier.onnx"),
         "{line}"
     );
+    // the channels-first twins are listed too
+    for (name, file) in [
+        ("test-patch-classifier-nchw", "patch_classifier_nchw.onnx"),
+        ("test-refinement-2in-nchw", "refinement_2in_nchw.onnx"),
+        ("test-refinement-4ch-nchw", "refinement_4ch_nchw.onnx"),
+        ("test-unet-lr-nchw", "unet_lr_nchw.onnx"),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not listed: {out}"));
+        assert!(line.contains("UNTRAINED") && line.contains(file), "{line}");
+    }
 }
 
 #[test]
@@ -98,6 +111,47 @@ fn inspect_reports_both_refinement_input_forms() {
         v["inputs"][0]["shape"],
         serde_json::json!([1, 1024, 1024, 4])
     );
+    // the channels-first twins: [N, C, H, W] in and out
+    let shapes = |file: &str| -> (Vec<serde_json::Value>, serde_json::Value) {
+        let o = h2g()
+            .args(["models", "inspect", "--json"])
+            .arg(model(file))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (
+            v["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["shape"].clone())
+                .collect(),
+            v["outputs"][0]["shape"].clone(),
+        )
+    };
+    let n = serde_json::json!(1024);
+    assert_eq!(
+        shapes("refinement_2in_nchw.onnx"),
+        (
+            vec![
+                serde_json::json!([1, 3, n, n]),
+                serde_json::json!([1, 1, n, n])
+            ],
+            serde_json::json!([1, 2, n, n])
+        )
+    );
+    assert_eq!(
+        shapes("refinement_4ch_nchw.onnx").0,
+        vec![serde_json::json!([1, 4, n, n])]
+    );
+    assert_eq!(
+        shapes("unet_lr_nchw.onnx").0,
+        vec![serde_json::json!([1, 3, n, n])]
+    );
+    let (ins, out) = shapes("patch_classifier_nchw.onnx");
+    assert_eq!(ins[0].as_array().unwrap()[1..], [3, 256, 256]);
+    assert_eq!(out.as_array().unwrap()[1], 2);
     // not a model
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("x.onnx");
@@ -267,8 +321,11 @@ fn every_design_segments_the_real_slide_with_consistent_outputs() {
     for (design, refine) in [
         ("h2g", "test-refinement-2in"),
         ("h2g", "test-refinement-4ch"),
+        ("h2g", "test-refinement-2in-nchw"),
+        ("h2g", "test-refinement-4ch-nchw"),
         ("pw", "test-refinement-2in"),
         ("unet-lr", "test-unet-lr"),
+        ("unet-lr", "test-unet-lr-nchw"),
         ("otsu", "test-refinement-2in"),
     ] {
         let out = dir.path().join(format!("{design}-{refine}"));
@@ -573,11 +630,42 @@ fn refinement_models_that_do_not_fit_the_design_are_named_by_variant() {
         problem("test-refinement-2in", None),
         Contract::NeedsHeatmap("two-input")
     );
-    // both with the heatmap run: 1024 × 1024 probabilities
-    for name in ["test-refinement-4ch", "test-refinement-2in"] {
+    assert_eq!(
+        problem("test-refinement-4ch-nchw", None),
+        Contract::NeedsHeatmap("4-channel")
+    );
+    assert_eq!(
+        problem("test-refinement-2in-nchw", None),
+        Contract::NeedsHeatmap("two-input")
+    );
+    // all four with the heatmap run: 1024 × 1024 probabilities, the same in either layout
+    let mut probs = Vec::new();
+    for name in [
+        "test-refinement-4ch",
+        "test-refinement-2in",
+        "test-refinement-4ch-nchw",
+        "test-refinement-2in-nchw",
+    ] {
         let (manifest, path) = resolve(name).unwrap();
         let mut m = Model::open(&path, 1, Device::Cpu).unwrap();
         let p = refine(&mut m, &manifest, &image, Some(&heat)).unwrap();
         assert_eq!(p.len(), n, "{name}");
+        probs.push(p);
+    }
+    // a flat input away from the border: l1 = -1 - 0.5 · (1 + 1 + 1) + 8 · 0.25 = -0.5
+    let inner = 1.0 / (1.0 + 0.5f64.exp());
+    for p in &probs {
+        assert!(
+            (p[512 * 1024 + 512] as f64 - inner).abs() < 1e-6,
+            "{}",
+            p[512 * 1024 + 512]
+        );
+        assert_eq!(p.len(), probs[0].len());
+        let max = p
+            .iter()
+            .zip(&probs[0])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(max < 1e-6, "layouts differ by {max}");
     }
 }

@@ -125,7 +125,7 @@ pub struct Manifest {
     pub notes: String,
 }
 
-const BUILT_IN: [(&str, &str); 7] = [
+const BUILT_IN: [(&str, &str); 11] = [
     (
         "h2g-patch-mobilenetv2",
         include_str!("../../models/h2g-patch-mobilenetv2.json"),
@@ -153,6 +153,22 @@ const BUILT_IN: [(&str, &str); 7] = [
     (
         "test-unet-lr",
         include_str!("../../models/test-unet-lr.json"),
+    ),
+    (
+        "test-patch-classifier-nchw",
+        include_str!("../../models/test-patch-classifier-nchw.json"),
+    ),
+    (
+        "test-refinement-2in-nchw",
+        include_str!("../../models/test-refinement-2in-nchw.json"),
+    ),
+    (
+        "test-refinement-4ch-nchw",
+        include_str!("../../models/test-refinement-4ch-nchw.json"),
+    ),
+    (
+        "test-unet-lr-nchw",
+        include_str!("../../models/test-unet-lr-nchw.json"),
     ),
 ];
 
@@ -335,6 +351,11 @@ mod tests {
             "test-patch-classifier",
             "test-refinement-2in",
             "test-refinement-4ch",
+            "test-unet-lr",
+            "test-patch-classifier-nchw",
+            "test-refinement-2in-nchw",
+            "test-refinement-4ch-nchw",
+            "test-unet-lr-nchw",
         ] {
             let (m, path) = resolve(name).unwrap();
             assert!(!m.trained);

@@ -174,11 +174,14 @@ run "$VENV/bin/python" scripts/direct_read_parity.py "$H" "$T/direct" "$SLIDE"
 # Tukey HSD against statsmodels' pairwise_tukeyhsd (within 1e-9) on generated and edge-case tables
 has ../shared/tools/tukey_oracle.py && run "$VENV/bin/python" scripts/tukey_parity.py "$H" ../shared/tools "$T/tukey"
 # heatmap parity: openslide-python + onnxruntime on the same patches and batches (within 1e-5)
-run "$VENV/bin/python" scripts/heatmap_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx \
-  models/test-patch-classifier.json "$T/heatmap"
-# segment (H2G-Net cascade) parity for both refinement input forms; its outputs readable and
-# consistent: result TIFF by tifffile/OpenSlide, GeoJSON valid with Dice 1 against the mask
-for m in refinement_2in refinement_4ch; do
+for m in patch-classifier patch-classifier-nchw; do
+  run "$VENV/bin/python" scripts/heatmap_parity.py "$H" "$SLIDE" "models/test/$(tr - _ <<< "$m").onnx" \
+    "models/test-$m.json" "$T/heatmap-$m"
+done
+# segment (H2G-Net cascade) parity for both refinement input forms, channels last and first; its
+# outputs readable and consistent: result TIFF by tifffile/OpenSlide, GeoJSON valid with Dice 1
+# against the mask
+for m in refinement_2in refinement_4ch refinement_2in_nchw refinement_4ch_nchw; do
   run "$VENV/bin/python" scripts/segment_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx \
     models/test-patch-classifier.json models/test/$m.onnx "$T/seg-$m"
 done

@@ -40,6 +40,21 @@ impl Drop for Registered {
     }
 }
 
+/// For tests: with `H2G_HOLD_OUTPUT=1` a command stops for [`HOLD`] once its first output file
+/// exists (registered as unfinished, nothing committed), so that a test can signal it at a
+/// known moment instead of racing the work. Unset, nothing happens.
+pub const HOLD_ENV: &str = "H2G_HOLD_OUTPUT";
+
+/// How long [`HOLD_ENV`] holds a command.
+pub const HOLD: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn hold_if_asked() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os(HOLD_ENV).is_some_and(|v| v == "1") {
+        ONCE.call_once(|| std::thread::sleep(HOLD));
+    }
+}
+
 impl AtomicFile {
     /// Creates `.NAME.XXXXXX.tmp` in the target's directory (so the final rename is atomic).
     /// An error names the directory and why it cannot hold a file.
@@ -62,11 +77,13 @@ impl AtomicFile {
                     format!("cannot create a file in {} ({})", dir.display(), e.kind()),
                 )
             })?;
-        Ok(AtomicFile {
+        let f = AtomicFile {
             _registered: Registered::new(tmp.path()),
             tmp,
             target: target.to_path_buf(),
-        })
+        };
+        hold_if_asked();
+        Ok(f)
     }
 
     /// The open temporary file.

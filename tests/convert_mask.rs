@@ -669,63 +669,56 @@ fn openslide_reads_every_level_as_written() {
     assert_eq!(meta.mpp.map(|p| p.x), Some(1.0));
 }
 
+/// Starts `h2g ARGS` held once its first output exists (`H2G_HOLD_OUTPUT`), sends `signal`
+/// when a temporary file has appeared in `dir`, and returns the exit status.
 #[cfg(unix)]
-#[test]
-fn interrupted_conversion_leaves_no_file() {
-    // a noisy mask with slow compression, so the run is still going when the signal comes
-    let dir = tempfile::tempdir().unwrap();
-    let (w, h) = (6000u32, 6000u32);
-    let inp = dir.path().join("noise.png");
-    let lab: Vec<u8> = (0..w * h)
-        .map(|i| (i.wrapping_mul(2654435761) >> 17) as u8)
-        .collect();
-    {
-        let f = std::io::BufWriter::new(std::fs::File::create(&inp).unwrap());
-        let mut e = png::Encoder::new(f, w, h);
-        e.set_color(png::ColorType::Grayscale);
-        e.set_compression(png::Compression::Fastest);
-        let mut wr = e.write_header().unwrap();
-        wr.write_image_data(&lab).unwrap();
-        wr.finish().unwrap();
-    }
-    let out = dir.path().join("out.tif");
+fn interrupted(args: &[&std::ffi::OsStr], dir: &Path, signal: &str) -> std::process::ExitStatus {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h2g"))
-        .arg("convert-mask")
-        .arg(&inp)
-        .arg(&out)
-        .args([
-            "--compression",
-            "deflate",
-            "--deflate-level",
-            "9",
-            "--tile-size",
-            "256",
-        ])
-        .stderr(std::process::Stdio::piped())
+        .args(args)
+        .env("H2G_HOLD_OUTPUT", "1")
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // wait until the temporary output exists, then interrupt
     let started = std::time::Instant::now();
-    while !entries(dir.path()).iter().any(|n| n.ends_with(".tmp")) {
+    let tmp_in = |d: &Path| entries(d).iter().any(|n| n.ends_with(".tmp"));
+    while !tmp_in(dir) {
         assert!(
-            started.elapsed().as_secs() < 60,
+            started.elapsed().as_secs() < 50,
             "no temporary output appeared"
         );
         assert!(
             child.try_wait().unwrap().is_none(),
-            "finished before it could be interrupted"
+            "ended before any output was created"
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args([&format!("-{signal}"), &pid])
         .status()
         .unwrap()
         .success());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "exit status after SIGINT");
-    assert_eq!(entries(dir.path()), vec!["noise.png"]);
+    child.wait().unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_conversion_leaves_no_file_for_int_term_and_hup() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = dir.path().join("m.png");
+    write_gray8(&inp, 300, 200, &labels(300, 200, 3, 5));
+    let out = dir.path().join("out.tif");
+    for signal in ["INT", "TERM", "HUP"] {
+        let status = interrupted(
+            &["convert-mask".as_ref(), inp.as_os_str(), out.as_os_str()],
+            dir.path(),
+            signal,
+        );
+        assert_eq!(status.code(), Some(130), "exit status after SIG{signal}");
+        assert_eq!(entries(dir.path()), vec!["m.png"], "after SIG{signal}");
+    }
+    // the same command without the hold converts (the hold, not the input, kept it waiting)
+    convert_mask(&inp, &out, &spec(16, Reduce::Mode)).unwrap();
 }
 
 /// A 1 × 1 grey PNG with Adam7 interlacing, built byte by byte (no encoder here writes one).

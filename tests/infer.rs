@@ -532,6 +532,43 @@ fn models_fetch_keeps_only_files_whose_sha256_matches() {
         "{:?}",
         common::entries(dir.path())
     );
+    // --sha256 takes the place of the manifest's pin: other bytes are kept when it names them
+    // (upper case accepted), refused when it names another digest
+    let hex = |b: &[u8]| -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(b)
+            .iter()
+            .map(|v| format!("{v:02x}"))
+            .collect()
+    };
+    let mut other = good.clone();
+    let last = other.len() - 1;
+    other[last] ^= 1;
+    let o = fetch(
+        &serve(other.clone(), 1),
+        &["--sha256", &hex(&other).to_uppercase()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(dir.path().join("patch_classifier.onnx")).unwrap(),
+        other
+    );
+    // a refused download leaves the file already there as it was; the message names both digests
+    let o = fetch(
+        &serve(good.clone(), 1),
+        &["--sha256", &hex(b"something else")],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&hex(&good)) && err.contains(&hex(b"something else")),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("patch_classifier.onnx")).unwrap(),
+        other
+    );
+    std::fs::remove_file(dir.path().join("patch_classifier.onnx")).unwrap();
     // offline (nothing listening): a clear error
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -456,6 +456,70 @@ fn preannotate_runs_many_slides_and_continues_past_a_bad_one() {
         .items
         .iter()
         .all(|i| i.class.as_deref() == Some("Tumor")));
+    // the annotations' area is the documented rule applied here to the heatmap written beside
+    // them: cells over 0.5, closed by a 3 × 3 square (OpenCV's border: the outside neither
+    // dilates nor erodes), drawn at downsample 4 (pixel (i, j) takes the cell holding level-0
+    // (4i, 4j); floor(W/4) × floor(H/4) pixels), 16 level-0 px² per pixel
+    let heat = {
+        let f = std::fs::File::open(out.join(format!("{stem}.heatmap.tif"))).unwrap();
+        let mut d = tiff::decoder::Decoder::new(std::io::BufReader::new(f)).unwrap();
+        let (c, r) = d.dimensions().unwrap();
+        let tiff::decoder::DecodingResult::F32(v) = d.read_image().unwrap() else {
+            panic!("the heatmap is float32")
+        };
+        (c as usize, r as usize, v)
+    };
+    let (cols, rows, hv) = heat;
+    let pos: Vec<bool> = hv.iter().map(|&p| p > 0.5).collect();
+    let at = |m: &[bool], c: isize, r: isize, outside: bool| {
+        if c < 0 || r < 0 || c >= cols as isize || r >= rows as isize {
+            outside
+        } else {
+            m[r as usize * cols + c as usize]
+        }
+    };
+    let morph = |m: &[bool], dilate: bool| -> Vec<bool> {
+        (0..rows * cols)
+            .map(|i| {
+                let (r, c) = ((i / cols) as isize, (i % cols) as isize);
+                let mut n = (-1..=1).flat_map(|dr| (-1..=1).map(move |dc| (dr, dc)));
+                if dilate {
+                    n.any(|(dr, dc)| at(m, c + dc, r + dr, false))
+                } else {
+                    n.all(|(dr, dc)| at(m, c + dc, r + dr, true))
+                }
+            })
+            .collect()
+    };
+    let closed = morph(&morph(&pos, true), false);
+    let (w0, h0) = (2220usize, 2967usize);
+    let side = 512usize; // 256 px at 10× on a 20× slide
+    let mut px = 0u64;
+    for j in 0..h0 / 4 {
+        for i in 0..w0 / 4 {
+            let (c, r) = ((4 * i / side).min(cols - 1), (4 * j / side).min(rows - 1));
+            px += closed[r * cols + c] as u64;
+        }
+    }
+    let shoelace = |ring: &[(f64, f64)]| {
+        let n = ring.len();
+        (0..n)
+            .map(|k| {
+                let (a, b) = (ring[k], ring[(k + 1) % n]);
+                a.0 * b.1 - b.0 * a.1
+            })
+            .sum::<f64>()
+            .abs()
+            / 2.0
+    };
+    let area: f64 = ann
+        .items
+        .iter()
+        .flat_map(|i| i.polygons.iter())
+        .map(|p| shoelace(&p[0]) - p[1..].iter().map(|h| shoelace(h)).sum::<f64>())
+        .sum();
+    assert!(px > 0);
+    assert_eq!(area, (px * 16) as f64, "GeoJSON area vs the rule's mask");
     assert!(!common::entries(&out).iter().any(|f| f.contains("broken")));
     // AN1: QuPath's tissue detection with the paper's settings, as GeoJSON
     let o = h2g()

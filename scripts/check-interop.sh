@@ -31,8 +31,8 @@ np.save(sys.argv[1] + "/strips.npy", a)
 # 16-bit labels (instance-style ids up to 40 000), as QuPath writes for > 255 labels
 b = ((yy // 37) * 61 + (xx // 41)).astype(np.uint16) % 40000
 b[b % 7 == 0] = 0
-tifffile.imwrite(sys.argv[1] + "/labels16.tif", b)
-np.save(sys.argv[1] + "/labels16.npy", b)
+tifffile.imwrite(sys.argv[1] + "/u16-input.tif", b)
+np.save(sys.argv[1] + "/u16-input.npy", b)
 # the H2G-Net authors' mask format: vips tiled pyramidal LZW, 1024 tiles
 import pyvips
 pyvips.Image.new_from_array(a).cast("uchar").tiffsave(
@@ -76,7 +76,7 @@ run $H convert-mask "$T/strips.tif" "$T/strips-lzw.tif" --tile-size 512 -q
 run $H convert-mask "$T/strips.tif" "$T/strips-big.tif" --tile-size 256 --bigtiff always --reduce nearest -q
 run $H convert-mask "$T/vips-tiled.tif" "$T/vips-retiled.tif" --tile-size 512 -q
 mkdir -p "$T/u16"
-run $H convert-mask "$T/labels16.tif" "$T/u16/labels16-pyramid.tif" --tile-size 256 -q
+run $H convert-mask "$T/u16-input.tif" "$T/u16/labels16-pyramid.tif" --tile-size 256 -q
 if has "$CHECK_TIFF"; then
   for f in "$T"/*-lzw.tif "$T"/strips-big.tif "$T"/vips-retiled.tif "$T"/label*.tif; do
     run "$VENV/bin/python" "$CHECK_TIFF" "$f" --no-values
@@ -86,7 +86,7 @@ run "$VENV/bin/python" - "$T" <<'PYEOF'
 import glob, sys, numpy as np, pyvips, tifffile
 ok = True
 for f in sorted(glob.glob(sys.argv[1] + "/*.tif")):
-    if f.endswith("/strips.tif") or f.endswith("/vips-tiled.tif") or f.endswith("/labels16.tif"):
+    if f.endswith("/strips.tif") or f.endswith("/vips-tiled.tif") or f.endswith("/u16-input.tif"):
         continue
     with tifffile.TiffFile(f) as t:
         for i, p in enumerate(t.pages):
@@ -107,7 +107,7 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.tif")):
     print(("PASS" if same else "FAIL"), f"openslide {openslide.__library_version__} == tifffile at all {s.level_count} levels: {f.rsplit('/', 1)[1]}")
 # 16-bit labels: every level read alike by tifffile and pyvips, level 0 equal to the input
 f16 = sys.argv[1] + "/u16/labels16-pyramid.tif"
-ref16 = np.load(sys.argv[1] + "/labels16.npy")
+ref16 = np.load(sys.argv[1] + "/u16-input.npy")
 with tifffile.TiffFile(f16) as t:
     levels = [p.asarray() for p in t.pages]
 same = levels[0].dtype == np.uint16 and (levels[0] == ref16).all()

@@ -410,9 +410,9 @@ mod tests {
             let total: u64 = h.iter().sum();
             let sum: f64 = (0..256).map(|i| i as f64 * h[i] as f64).sum();
             let (mut best, mut at, mut w0, mut s0) = (-1.0f64, 0u8, 0u64, 0.0f64);
-            for t in 0..256 {
-                w0 += h[t];
-                s0 += t as f64 * h[t] as f64;
+            for (t, &n) in h.iter().enumerate() {
+                w0 += n;
+                s0 += t as f64 * n as f64;
                 let w1 = total - w0;
                 if w0 == 0 || w1 == 0 {
                     continue;

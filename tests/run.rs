@@ -85,24 +85,6 @@ fn events(out: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Every file under `dir` with its bytes, paths relative; run bookkeeping left out.
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, d: &Path, m: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, m);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                m.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut m = BTreeMap::new();
-    walk(dir, dir, &mut m);
-    m
-}
-
 /// Outputs that must be identical between runs: masks, tables, annotations (reports carry
 /// timings and paths, records times; logs and events are per run).
 fn deterministic(m: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
@@ -119,23 +101,6 @@ fn deterministic(m: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// Every record in `out` lists outputs that are there, unchanged.
-/// Paths of the files under `dir`, relative to it.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
-            }
-        }
-    }
-    out
-}
-
 fn assert_records_intact(out: &Path) {
     for unit in std::fs::read_dir(out.join("slides"))
         .unwrap()
@@ -174,8 +139,7 @@ fn assert_records_intact(out: &Path) {
                     listed.push(rel.to_string());
                 }
                 listed.sort();
-                let mut there = files_under(&dir);
-                there.sort();
+                let there: Vec<String> = common::tree(&dir).into_keys().collect();
                 assert_eq!(there, listed, "{}: outputs on disk", p.display());
             }
         }
@@ -435,7 +399,7 @@ fn a_run_killed_at_each_fault_point_resumes_to_the_same_outputs_running_each_ste
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(executed(&trace, &reference), ORDER);
-    let want = deterministic(&files(&reference));
+    let want = deterministic(&common::tree(&reference));
     assert!(want.len() > 15, "{:?}", want.keys());
 
     let mut cases = 0;
@@ -515,7 +479,7 @@ fn a_run_killed_at_each_fault_point_resumes_to_the_same_outputs_running_each_ste
             }
             assert_eq!(counts.len(), ORDER.len(), "{case}: {counts:?}");
             // the outputs are the uninterrupted run's, byte for byte
-            let got = deterministic(&files(&out));
+            let got = deterministic(&common::tree(&out));
             assert_eq!(
                 got.keys().collect::<Vec<_>>(),
                 want.keys().collect::<Vec<_>>(),
@@ -529,7 +493,7 @@ fn a_run_killed_at_each_fault_point_resumes_to_the_same_outputs_running_each_ste
             }
             assert_records_intact(&out);
             // nothing half-written is left: no staging folder, no temporary record
-            for (k, _) in files(&out) {
+            for (k, _) in common::tree(&out) {
                 assert!(
                     !k.contains(".partial") && !k.ends_with(".tmp"),
                     "{case}: {k}"

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -39,23 +38,6 @@ fn run(cohort: &Path, out: &Path, args: &[&str]) -> Output {
         String::from_utf8_lossy(&o.stderr)
     );
     o
-}
-
-/// Every file under `dir` with its bytes.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
 }
 
 /// (event, slide, step) of every step event, in log order.
@@ -117,9 +99,12 @@ fn a_dry_run_writes_nothing_before_or_after_a_run() {
         String::from_utf8_lossy(&o.stderr)
     );
     run(&c, &out, &["--steps", "tissue"]);
-    let before = tree(&out);
+    let before = common::tree(&out);
     run(&c, &out, &["--steps", "tissue,patches", "--dry-run"]);
-    assert!(tree(&out) == before, "a dry run changed the output folder");
+    assert!(
+        common::tree(&out) == before,
+        "a dry run changed the output folder"
+    );
 }
 
 #[test]

@@ -127,44 +127,63 @@ fn real_svs_reads_at_a_magnification_it_does_not_store() {
     assert!(got.data.iter().any(|&v| v < 200));
 }
 
-#[test]
-fn direct_jpeg_tiles_equal_openslide_byte_for_byte_on_a_real_svs() {
-    let Some(path) = common::cmu_slide() else {
-        return;
-    };
-    let direct = OpenSlideSlide::open(&path).unwrap();
-    let plain = OpenSlideSlide::open_with(&path, false).unwrap();
-    // the set-up installs libturbojpeg, so the direct reader must be in use (Aperio RGB-declared
-    // JPEG tiles with shared tables: the colour-space override is exercised)
+/// Opens `path` with the direct JPEG tile reader and through OpenSlide alone, requires the
+/// direct reader to be in use, and compares at every level the regions `fixed(w, h)` of the
+/// level's size plus `random` seeded ones (up to 20 px past the edges, at most `max` pixels
+/// wide and high). Returns the number of levels.
+fn assert_direct_equals_openslide(
+    path: &Path,
+    seed: u64,
+    random: usize,
+    max: (u64, u64),
+    fixed: impl Fn(u64, u64) -> Vec<(u64, u64, u32, u32)>,
+) -> usize {
+    let direct = OpenSlideSlide::open(path).unwrap();
+    let plain = OpenSlideSlide::open_with(path, false).unwrap();
     assert!(
         direct.reader().contains("decoded directly"),
         "{}",
         direct.reader()
     );
     assert!(!plain.reader().contains("decoded directly"));
-    let (w, h) = direct.level_size(0).unwrap();
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut seed = seed;
     let mut next = |n: u64| {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         seed % n
     };
-    // whole tiles, tile seams, single pixels, the right and bottom edges and beyond them
-    let mut rects = vec![
-        (0, 0, 240, 240),
-        (0, 0, w as u32, h as u32),
-        (w - 5, h - 7, 300, 200),
-    ];
-    for _ in 0..60 {
-        let (x, y) = (next(w + 50), next(h + 50));
-        rects.push((x, y, 1 + next(700) as u32, 1 + next(500) as u32));
+    for level in 0..direct.level_count() {
+        let (w, h) = direct.level_size(level).unwrap();
+        let mut rects = fixed(w, h);
+        for _ in 0..random {
+            let (x, y) = (next(w + 20), next(h + 20));
+            rects.push((x, y, 1 + next(max.0) as u32, 1 + next(max.1) as u32));
+        }
+        for (x, y, rw, rh) in rects {
+            let a = direct.read_region(level, x, y, rw, rh).unwrap();
+            let b = plain.read_region(level, x, y, rw, rh).unwrap();
+            assert!(a == b, "level {level} region {x},{y} {rw}×{rh} differs");
+        }
     }
-    for (x, y, rw, rh) in rects {
-        let a = direct.read_region(0, x, y, rw, rh).unwrap();
-        let b = plain.read_region(0, x, y, rw, rh).unwrap();
-        assert!(a == b, "region {x},{y} {rw}×{rh} differs");
-    }
+    direct.level_count()
+}
+
+#[test]
+fn direct_jpeg_tiles_equal_openslide_byte_for_byte_on_a_real_svs() {
+    let Some(path) = common::cmu_slide() else {
+        return;
+    };
+    // Aperio RGB-declared JPEG tiles with shared tables (the colour-space override is
+    // exercised): whole tiles, the whole slide, the right and bottom edges and beyond them
+    let fixed = |w: u64, h: u64| {
+        vec![
+            (0, 0, 240, 240),
+            (0, 0, w as u32, h as u32),
+            (w - 5, h - 7, 300, 200),
+        ]
+    };
+    assert_direct_equals_openslide(&path, 0x9E37_79B9_7F4A_7C15, 60, (700, 500), fixed);
 }
 
 #[test]
@@ -184,43 +203,17 @@ fn direct_jpeg_tiles_equal_openslide_at_every_level_of_a_ycbcr_420_pyramid() {
         ),
         (3, 0x22, 0x11, 0x11)
     );
-    let direct = OpenSlideSlide::open(&path).unwrap();
-    let plain = OpenSlideSlide::open_with(&path, false).unwrap();
-    assert!(
-        direct.reader().contains("decoded directly"),
-        "{}",
-        direct.reader()
-    );
-    assert_eq!(direct.level_count(), 5);
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
-    for level in 0..direct.level_count() {
-        let (w, h) = direct.level_size(level).unwrap();
-        // the whole level, a tile seam, the far corner and beyond it, random regions
-        let mut rects = vec![
+    // the whole level, a tile seam, the far corner and beyond it
+    let fixed = |w: u64, h: u64| {
+        vec![
             (0, 0, w as u32, h as u32),
             (120, 120, 16, 16),
             (w.saturating_sub(3), h.saturating_sub(2), 40, 30),
-        ];
-        for _ in 0..12 {
-            rects.push((
-                next(w + 20),
-                next(h + 20),
-                1 + next(300) as u32,
-                1 + next(200) as u32,
-            ));
-        }
-        for (x, y, rw, rh) in rects {
-            let a = direct.read_region(level, x, y, rw, rh).unwrap();
-            let b = plain.read_region(level, x, y, rw, rh).unwrap();
-            assert!(a == b, "level {level} region {x},{y} {rw}×{rh} differs");
-        }
-    }
+        ]
+    };
+    let levels =
+        assert_direct_equals_openslide(&path, 0x2545_f491_4f6c_dd1d, 12, (300, 200), fixed);
+    assert_eq!(levels, 5);
 }
 
 #[test]

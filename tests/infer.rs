@@ -501,23 +501,7 @@ fn preannotate_runs_many_slides_and_continues_past_a_bad_one() {
             px += closed[r * cols + c] as u64;
         }
     }
-    let shoelace = |ring: &[(f64, f64)]| {
-        let n = ring.len();
-        (0..n)
-            .map(|k| {
-                let (a, b) = (ring[k], ring[(k + 1) % n]);
-                a.0 * b.1 - b.0 * a.1
-            })
-            .sum::<f64>()
-            .abs()
-            / 2.0
-    };
-    let area: f64 = ann
-        .items
-        .iter()
-        .flat_map(|i| i.polygons.iter())
-        .map(|p| shoelace(&p[0]) - p[1..].iter().map(|h| shoelace(h)).sum::<f64>())
-        .sum();
+    let area = common::annotation_area(&ann);
     assert!(px > 0);
     assert_eq!(area, (px * 16) as f64, "GeoJSON area vs the rule's mask");
     assert!(!common::entries(&out).iter().any(|f| f.contains("broken")));
@@ -532,7 +516,25 @@ fn preannotate_runs_many_slides_and_continues_past_a_bad_one() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let ann =
         h2g::vector::read_annotations(&out.join(format!("{stem}.tissue-qupath.geojson"))).unwrap();
-    assert!(!ann.items.is_empty());
+    let area = common::annotation_area(&ann);
+    // the annotation covers the mask written beside it, pixel for pixel: its tissue pixels read
+    // back from the TIFF times the area of one at the report's downsample
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!("{stem}.tissue-qupath.json"))).unwrap(),
+    )
+    .unwrap();
+    let (dx, dy) = (
+        report["downsample_x"].as_f64().unwrap(),
+        report["downsample_y"].as_f64().unwrap(),
+    );
+    let mask = &common::read_levels(&out.join(format!("{stem}.tissue-qupath.tif")))[0];
+    let px = mask.data.iter().filter(|&&v| v != 0).count() as f64;
+    assert!(px > 100.0, "{px} tissue pixels");
+    assert_eq!(report["tissue_pixels"].as_f64(), Some(px));
+    assert!(
+        (area - px * dx * dy).abs() <= 1e-6 * area,
+        "GeoJSON area {area} vs {px} mask pixels × {dx} × {dy}"
+    );
 }
 
 /// Serves `body` once per connection for `n` connections on a local port; returns the URL.

@@ -2,6 +2,8 @@
 //! `tiff` crate, an independent reference for the pyramid rules, and test-data lookup.
 #![allow(dead_code)]
 
+pub mod java2d;
+
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -263,4 +265,25 @@ pub fn skip(what: &str) {
     {
         let _ = writeln!(f, "{test}: {what}");
     }
+}
+
+/// The area inside a ring (shoelace formula), in the ring's units squared.
+pub fn shoelace(ring: &[(f64, f64)]) -> f64 {
+    let n = ring.len();
+    let twice: f64 = (0..n)
+        .map(|k| {
+            let (a, b) = (ring[k], ring[(k + 1) % n]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum();
+    twice.abs() / 2.0
+}
+
+/// The area an annotation file covers: each polygon's shell less its holes, summed.
+pub fn annotation_area(ann: &h2g::vector::Annotations) -> f64 {
+    ann.items
+        .iter()
+        .flat_map(|i| i.polygons.iter())
+        .map(|p| shoelace(&p[0]) - p[1..].iter().map(|h| shoelace(h)).sum::<f64>())
+        .sum()
 }

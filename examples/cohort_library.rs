@@ -88,6 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         design: Design::Otsu,
         model: None,
         refine_model: None,
+        refine_level: Default::default(),
         mask_downsample: 4.0,
         simplify: "0".into(),
         truth_class: None,

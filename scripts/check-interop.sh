@@ -181,9 +181,11 @@ done
 # segment (H2G-Net cascade) parity for both refinement input forms, channels last and first; its
 # outputs readable and consistent: result TIFF by tifffile/OpenSlide, GeoJSON valid with Dice 1
 # against the mask
-for m in refinement_2in refinement_4ch refinement_2in_nchw refinement_4ch_nchw; do
+# (the last one under FAST's lowest-level rule)
+for pair in refinement_2in:auto refinement_4ch:auto refinement_2in_nchw:auto refinement_4ch_nchw:lowest; do
+  m=${pair%%:*}
   run "$VENV/bin/python" scripts/segment_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx \
-    models/test-patch-classifier.json models/test/$m.onnx "$T/seg-$m"
+    models/test-patch-classifier.json models/test/$m.onnx "$T/seg-$m" "${pair#*:}"
 done
 SEG=$T/seg-refinement_2in/$(basename "${SLIDE%.*}").segment-h2g
 has "$CHECK_TIFF" && run "$VENV/bin/python" "$CHECK_TIFF" "$SEG.tif"

@@ -396,6 +396,7 @@ fn segment_run_names_the_network_a_design_lacks_and_writes_what_it_reports() {
         design,
         model: None,
         refine_model: None,
+        refine_level: Default::default(),
         mask_downsample: 4.0,
         qupath_frame: false,
         min_tissue: 0.5,

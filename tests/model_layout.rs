@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use h2g::infer::heatmap::{heatmap, HeatmapSpec};
 use h2g::infer::manifest::{resolve, Manifest};
+use h2g::infer::refine_input::RefineLevel;
 use h2g::infer::segment::{segment, Design};
 use h2g::infer::{Device, Model};
 use h2g::slide::{check_region, Rect, RgbImage, Slide, SlideError, SlideMeta};
@@ -459,6 +460,18 @@ fn refine_reference(planes: &[Vec<f64>], unet: bool, side: usize) -> Vec<f64> {
     out
 }
 
+/// The level the paper's rule gives (§2.5: a level of at least 1024 × 1024; the coarsest such,
+/// level 0 when none is), worked out here from the level sizes alone.
+fn paper_level(sizes: &[(u64, u64)]) -> usize {
+    let mut best = 0;
+    for (l, &(w, h)) in sizes.iter().enumerate() {
+        if w >= 1024 && h >= 1024 {
+            best = l;
+        }
+    }
+    best
+}
+
 #[test]
 fn refinement_probabilities_equal_the_convolution_of_what_the_published_rule_feeds() {
     if !runtime_loaded() {
@@ -467,67 +480,100 @@ fn refinement_probabilities_equal_the_convolution_of_what_the_published_rule_fee
     let s = slide40();
     let meta = SlideMeta::from_properties(s.properties(), None);
     let side = 1024;
-    // the network's image: the lowest level, min-max over all pixels and channels, resized
-    let low = s.downsamples.len() - 1;
-    let (lw, lh) = s.size(low);
-    let mut img = Vec::new();
-    for j in 0..lh {
-        for i in 0..lw {
-            img.extend(s.pixel(low, i, j).map(|v| v as f64));
-        }
-    }
-    let lo = img.iter().copied().fold(255.0, f64::min);
-    let hi = img.iter().copied().fold(0.0, f64::max);
-    let scaled: Vec<f64> = img.iter().map(|v| (v - lo) / (hi - lo)).collect();
-    let image = resize(&scaled, (lw as usize, lh as usize, 3), side);
+    let sizes: Vec<(u64, u64)> = (0..s.downsamples.len()).map(|l| s.size(l)).collect();
     let (cols, rows, heat) = reference_heatmap(&s);
     let heat = resize(&heat, (cols as usize, rows as usize, 1), side);
-    let plane = |k: usize| -> Vec<f64> { (0..side * side).map(|i| image[i * 3 + k]).collect() };
-    let (r, g, b) = (plane(0), plane(1), plane(2));
-    let with_heat = refine_reference(&[r.clone(), g.clone(), b.clone(), heat], false, side);
-    let alone = refine_reference(&[r, g, b], true, side);
-    for (design, refine) in [
+    // the paper's level (here level 0, 2848 × 2748: level 1 is 712 × 687), FAST's lowest
+    // (level 2, 178 × 171) and one named level; every model under the paper's rule
+    let every = [
         (Design::H2g, "test-refinement-2in"),
         (Design::H2g, "test-refinement-4ch"),
         (Design::H2g, "test-refinement-2in-nchw"),
         (Design::H2g, "test-refinement-4ch-nchw"),
         (Design::UnetLr, "test-unet-lr"),
         (Design::UnetLr, "test-unet-lr-nchw"),
-    ] {
-        let mut patch = open("test-patch-classifier");
-        let mut rm = open(refine);
-        let seg = segment(
-            &s,
-            &meta,
-            design,
-            Some((&mut patch.0, &patch.1)),
-            Some((&mut rm.0, &rm.1)),
-            &HeatmapSpec::default(),
-            &|_, _| {},
-        )
-        .unwrap();
-        let p = seg.probability.expect("a refinement ran");
-        let want = if design == Design::H2g {
-            &with_heat
-        } else {
-            &alone
-        };
-        assert_eq!(p.len(), want.len(), "{refine}");
-        let mut max = 0f64;
-        for (i, (&got, &w)) in p.iter().zip(want).enumerate() {
-            let d = (got as f64 - w).abs();
-            assert!(
-                d < TOL,
-                "{refine}: pixel (x {}, y {}): h2g {got}, convolution {w:.6}",
-                i % side,
-                i / side
-            );
-            max = max.max(d);
+    ];
+    let two = [
+        (Design::H2g, "test-refinement-2in"),
+        (Design::UnetLr, "test-unet-lr-nchw"),
+    ];
+    type Models<'a> = &'a [(Design, &'a str)];
+    let cases: [(RefineLevel, usize, Models); 3] = [
+        (RefineLevel::Auto, paper_level(&sizes), &every),
+        (RefineLevel::Lowest, sizes.len() - 1, &two),
+        (RefineLevel::Level(1), 1, &two),
+    ];
+    assert_eq!(cases[0].1, 0, "the test slide's paper level");
+    for (rule, level, models) in cases {
+        // the network's image: the level, min-max over all pixels and channels, resized
+        let (lw, lh) = s.size(level);
+        let mut img = Vec::new();
+        for j in 0..lh {
+            for i in 0..lw {
+                img.extend(s.pixel(level, i, j).map(|v| v as f64));
+            }
         }
-        eprintln!(
-            "{refine}: {} pixels, max |h2g - convolution| {max:.2e}",
-            p.len()
+        let lo = img.iter().copied().fold(255.0, f64::min);
+        let hi = img.iter().copied().fold(0.0, f64::max);
+        let scaled: Vec<f64> = img.iter().map(|v| (v - lo) / (hi - lo)).collect();
+        drop(img);
+        let image = resize(&scaled, (lw as usize, lh as usize, 3), side);
+        drop(scaled);
+        let plane = |k: usize| -> Vec<f64> { (0..side * side).map(|i| image[i * 3 + k]).collect() };
+        let (r, g, b) = (plane(0), plane(1), plane(2));
+        let with_heat = refine_reference(
+            &[r.clone(), g.clone(), b.clone(), heat.clone()],
+            false,
+            side,
         );
+        let alone = refine_reference(&[r, g, b], true, side);
+        for &(design, refine) in models {
+            let mut patch = open("test-patch-classifier");
+            let mut rm = open(refine);
+            let seg = segment(
+                &s,
+                &meta,
+                design,
+                Some((&mut patch.0, &patch.1)),
+                Some((&mut rm.0, &rm.1)),
+                &HeatmapSpec::default(),
+                rule,
+                &|_, _| {},
+            )
+            .unwrap();
+            let input = seg
+                .refine_input
+                .expect("the refinement's level is reported");
+            assert_eq!(
+                (input.level, input.width, input.height),
+                (level, lw, lh),
+                "{refine} {rule}"
+            );
+            assert_eq!(input.upsampled, lw < 1024 || lh < 1024);
+            let p = seg.probability.expect("a refinement ran");
+            let want = if design == Design::H2g {
+                &with_heat
+            } else {
+                &alone
+            };
+            assert_eq!(p.len(), want.len(), "{refine}");
+            let mut max = 0f64;
+            for (i, (&got, &w)) in p.iter().zip(want).enumerate() {
+                let d = (got as f64 - w).abs();
+                assert!(
+                    d < TOL,
+                    "{refine} at level {level} ({rule}): pixel (x {}, y {}): h2g {got}, \
+                     convolution {w:.6}",
+                    i % side,
+                    i / side
+                );
+                max = max.max(d);
+            }
+            eprintln!(
+                "{refine}, level {level} ({rule}): {} pixels, max |h2g - convolution| {max:.2e}",
+                p.len()
+            );
+        }
     }
 }
 
@@ -630,4 +676,51 @@ fn heatmap_cells_equal_the_closed_form_on_the_real_slide_nhwc_and_nchw() {
         results[0].iter().map(|&v| v != 0.0).collect::<Vec<_>>(),
         results[1].iter().map(|&v| v != 0.0).collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn the_refinement_level_follows_the_rule_and_bands_change_no_number() {
+    use h2g::infer::manifest::Scaling;
+    use h2g::infer::refine_input::{choose_level, read_resized, BAND_PIXELS};
+    use h2g::infer::segment::{resize_bilinear, SegmentError};
+    // 4096 × 2048, 1024 × 512, 256 × 128: only level 0 is 1024 tall, so the paper's rule takes
+    // it; 2048 × 2048 at ds 2 would be chosen over it
+    let wide = LayoutSlide::new(4096, 2048, &[1.0, 4.0, 16.0], 40.0);
+    let pick = |s: &LayoutSlide, rule| choose_level(s, rule).map(|i| (i.level, i.upsampled));
+    assert_eq!(pick(&wide, RefineLevel::Auto).unwrap(), (0, false));
+    assert_eq!(pick(&wide, RefineLevel::Lowest).unwrap(), (2, true));
+    let deep = LayoutSlide::new(4096, 4096, &[1.0, 2.0, 8.0], 40.0);
+    assert_eq!(pick(&deep, RefineLevel::Auto).unwrap(), (1, false));
+    let i = choose_level(&deep, RefineLevel::Auto).unwrap();
+    assert_eq!((i.width, i.height, i.downsample), (2048, 2048, 2.0));
+    assert_eq!(i.scale, [0.5, 0.5]);
+    // none at 1024: level 0, enlarged, and said so
+    let small = LayoutSlide::new(900, 1500, &[1.0, 4.0], 40.0);
+    let i = choose_level(&small, RefineLevel::Auto).unwrap();
+    assert_eq!((i.level, i.upsampled), (0, true));
+    assert_eq!(i.scale, [1024.0 / 900.0, 1024.0 / 1500.0]);
+    match choose_level(&small, RefineLevel::Level(2)) {
+        Err(e @ SegmentError::RefineLevel { level: 2, count: 2 }) => {
+            assert!(e.to_string().contains("0 to 1"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // bands of 2, 7 and many rows give the numbers of one resize of the whole scaled level
+    let s = LayoutSlide::new(1900, 1400, &[1.0, 4.0], 20.0);
+    let (w, h) = s.size(0);
+    let whole = s.read_region(0, 0, 0, w as u32, h as u32).unwrap();
+    for scaling in [Scaling::Minmax, Scaling::Div255] {
+        let (lo, hi) = scaling.range(&whole.data);
+        let f: Vec<f32> = whole
+            .data
+            .iter()
+            .map(|&v| (v as f32 - lo) / (hi - lo))
+            .collect();
+        let want = resize_bilinear(&f, (w as usize, h as usize, 3), (1024, 1024));
+        let input = choose_level(&s, RefineLevel::Level(0)).unwrap();
+        for band in [2 * w, 7 * w + 3, BAND_PIXELS] {
+            let got = read_resized(&s, &input, scaling, band).unwrap();
+            assert!(got == want, "{scaling:?}, bands of {band} pixels");
+        }
+    }
 }

@@ -64,6 +64,11 @@ pub struct DesignArgs {
     pub design: h2g::infer::segment::Design,
     #[command(flatten)]
     pub models: ModelArgs,
+    /// Pyramid level the refinement network reads: auto (the coarsest level of at least
+    /// 1024 × 1024, the paper's rule; level 0 when none is), lowest (FAST's published
+    /// pipeline, whatever its size) or a level number.
+    #[arg(long, default_value_t = h2g::infer::refine_input::RefineLevel::Auto)]
+    pub refine_level: h2g::infer::refine_input::RefineLevel,
     /// Level-0 pixels per pixel of the full-frame mask.
     #[arg(long, default_value_t = 4.0, value_parser = positive_f64)]
     pub mask_downsample: f64,

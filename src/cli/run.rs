@@ -108,6 +108,7 @@ impl Args {
             design: self.d.design,
             model: self.d.models.model,
             refine_model: self.d.models.refine_model,
+            refine_level: self.d.refine_level,
             mask_downsample: self.d.mask_downsample,
             simplify: self.simplify,
             truth_class: self.truth_class,

@@ -43,6 +43,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         design: a.d.design,
         model: a.d.models.model,
         refine_model: a.d.models.refine_model,
+        refine_level: a.d.refine_level,
         mask_downsample: a.d.mask_downsample,
         qupath_frame: matches!(a.frame, Frame::Qupath),
         min_tissue: a.patches.min_tissue,
@@ -54,6 +55,22 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let run = run_segment(&spec, &super::bar_progress(&bar))?;
     bar.finish_and_clear();
     let r = &run.output.report;
+    if let Some(i) = r.refine_input.as_ref().filter(|i| i.upsampled) {
+        let why = if i.rule == "auto" {
+            "no pyramid level is 1024 × 1024 or larger, so".to_string()
+        } else {
+            format!("with --refine-level {}", i.rule)
+        };
+        eprintln!(
+            "warning: {}: {why} the refinement reads level {} ({} × {}), enlarged {:.2} × {:.2}",
+            spec.slide.display(),
+            i.level,
+            i.width,
+            i.height,
+            i.scale[0],
+            i.scale[1]
+        );
+    }
     eprintln!(
         "{}: {}: {} of {} × {} result cells positive, {} annotations{} → {}",
         spec.slide.display(),

@@ -126,6 +126,8 @@ pub struct RunSpec {
     pub model: Option<String>,
     /// Refinement network (designs h2g, unet-lr): a built-in name or an .onnx path.
     pub refine_model: Option<String>,
+    /// The pyramid level the refinement reads.
+    pub refine_level: crate::infer::refine_input::RefineLevel,
     /// Level-0 pixels per pixel of the segmentation mask (positive).
     pub mask_downsample: f64,
     /// Simplification of the vectorize step's outlines (`2um`, `1.5px`), or `0` for exact edges.

@@ -165,6 +165,8 @@ pub(super) fn plan(
                 design,
                 "--mask-downsample",
                 &a.mask_downsample.to_string(),
+                "--refine-level",
+                &a.refine_level.to_string(),
                 "--threads",
                 &ctx.threads_per_job.to_string(),
             ]));

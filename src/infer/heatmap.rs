@@ -73,6 +73,33 @@ pub enum HeatmapError {
     /// Otsu's rule could not run on the thumbnail.
     #[error("otsu: {0}")]
     Otsu(crate::tissue::TissueError),
+    /// The refinement level asked for is not in the slide.
+    #[error(
+        "--refine-level {level}: the slide has {count} level(s), 0 to {}; use auto, lowest or \
+         one of those",
+        count.saturating_sub(1)
+    )]
+    RefineLevel {
+        /// The level asked for.
+        level: usize,
+        /// The slide's level count.
+        count: usize,
+    },
+    /// The refinement level is empty or wider than the reader allows.
+    #[error(
+        "refinement level {level} is {width} × {height} pixels; it must be non-empty and at \
+         most {limit} wide: choose a coarser level with --refine-level"
+    )]
+    RefineLevelSize {
+        /// The level.
+        level: usize,
+        /// Its width.
+        width: u64,
+        /// Its height.
+        height: u64,
+        /// The widest level read.
+        limit: u64,
+    },
     /// The output has no tumour channel per patch.
     #[error("output shape {shape:?} has no channel {channel} per patch (manifest '{model}')")]
     OutputShape {
@@ -125,6 +152,10 @@ pub struct Heatmap {
     pub values: Vec<f32>,
     /// Cells that ran.
     pub ran: usize,
+    /// Seconds of the tissue detection that gates the patches.
+    pub gate_seconds: f64,
+    /// Seconds the reader spent reading patches (it overlaps inference).
+    pub read_seconds: f64,
     /// Seconds spent in inference calls.
     pub infer_seconds: f64,
     /// Wall seconds of the patch stage (reading, inference, waiting).
@@ -236,6 +267,7 @@ pub fn heatmap(
         rows: ((h0 as f64 / side).ceil() as u32).max(1),
     };
     // the tissue gate, from the detection at its own resolution
+    let gate_started = Instant::now();
     let d = detect_on_slide(slide, meta, &spec.tissue, None)?;
     let (tw, th) = (d.image.width, d.image.height);
     let mut rows = MemoryRows::new(Arc::new(d.detection.mask.to_bytes(1)), tw as usize);
@@ -252,8 +284,10 @@ pub fn heatmap(
     let run: Vec<usize> = (0..grid.len())
         .filter(|&i| fractions[i] >= spec.min_tissue && fractions[i] > 0.0)
         .collect();
+    let gate_seconds = gate_started.elapsed().as_secs_f64();
     let mut values = vec![0f32; grid.len()];
     let started = Instant::now();
+    let read_seconds = std::sync::Mutex::new(0f64);
     let mut infer_seconds = 0.0;
     let batch = spec.batch.max(1);
     let n = size as usize;
@@ -277,6 +311,7 @@ pub fn heatmap(
         let grid = &grid;
         let plan = &plan;
         let readers = &readers;
+        let read_seconds = &read_seconds;
         s.spawn(move || {
             for chunk in run.chunks(batch) {
                 let read = || -> Result<Vec<Vec<u8>>, _> {
@@ -291,10 +326,14 @@ pub fn heatmap(
                         })
                         .collect()
                 };
+                let t = Instant::now();
                 let patches = match readers {
                     Some(pool) => pool.install(read),
                     None => read(),
                 };
+                if let Ok(mut sum) = read_seconds.lock() {
+                    *sum += t.elapsed().as_secs_f64();
+                }
                 let msg = patches
                     .map(|ps| (chunk.to_vec(), to_tensor(&ps, n, layout, manifest.scaling)))
                     .map_err(HeatmapError::from);
@@ -339,6 +378,8 @@ pub fn heatmap(
         plan,
         values,
         ran: run.len(),
+        gate_seconds,
+        read_seconds: read_seconds.into_inner().unwrap_or(0.0),
         infer_seconds,
         stage_seconds,
         patches_per_second: if stage_seconds > 0.0 {

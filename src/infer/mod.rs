@@ -12,6 +12,7 @@ pub mod manifest;
 mod onnx;
 pub mod outputs;
 pub mod preannotate;
+pub mod refine_input;
 pub mod runtime;
 pub mod segment;
 pub mod segment_run;

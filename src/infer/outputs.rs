@@ -8,7 +8,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::heatmap::Heatmap;
-use super::segment::{mask_size, write_grid_geojson, Design, GridRows, Segmentation};
+use super::refine_input::RefineInput;
+use super::segment::{mask_size, write_grid_geojson, Design, GridRows, Segmentation, StageTimes};
 use crate::convert::{write_mask, ConvertError, ConvertSpec, PaletteMode};
 use crate::mask::{MaskHeader, MaskReader, MemoryRows};
 use crate::output::{write_file, write_json, write_png};
@@ -206,6 +207,10 @@ pub struct SegmentReport {
     pub annotations: usize,
     /// The stage-1 heatmap.
     pub heatmap: Option<HeatmapInfo>,
+    /// The pyramid level the refinement read: its size and how much the resize scaled it.
+    pub refine_input: Option<RefineInput>,
+    /// Seconds per stage.
+    pub timings: StageTimes,
     /// The files.
     pub files: SegmentFiles,
 }
@@ -245,10 +250,13 @@ pub fn write_segmentation(
 ) -> Result<SegmentOutput, OutputError> {
     let design = spec.design.name();
     let base = |ext: &str| spec.design.output_path(&spec.dir, &spec.stem, ext);
+    let writing = std::time::Instant::now();
     let Segmentation {
         grid,
         heatmap,
         probability,
+        refine_input,
+        timings,
     } = seg;
     let g = Arc::new(grid);
     let tiff_spec = ConvertSpec {
@@ -367,6 +375,11 @@ pub fn write_segmentation(
             patches_per_second: h.patches_per_second,
         }),
         files: files.clone(),
+        refine_input,
+        timings: StageTimes {
+            writing: Some(writing.elapsed().as_secs_f64()),
+            ..timings
+        },
     };
     let json = base("json");
     write_json(&json, &report).map_err(write_err(&json))?;

@@ -1,15 +1,16 @@
 //! Stage 2 and the designs of the ablation study: a result grid over the
 //! whole slide, then the same grid mapped back to the slide frame with separate x and y scales.
 //!
-//! * `h2g` (design VI, H2G-Net): the lowest pyramid level and the stage-1 heatmap, both resized
-//!   to 1024 × 1024 (bilinear, pixel-centre sampling, clamped edges, aspect not kept), into the
+//! * `h2g` (design VI, H2G-Net): a pyramid level of at least 1024 × 1024 (the coarsest such;
+//!   [`super::refine_input`]) and the stage-1 heatmap, both resized to 1024 × 1024 (bilinear, pixel-centre sampling, clamped edges, aspect not kept), into the
 //!   refinement network; tumour where P₁ > 0.5 and P₁ ≥ P₀ (FAST's rule).
 //! * `unet-lr` (design II): the same with the image alone (a one-input refinement model).
 //! * `pw` (designs III–V): the heatmap itself thresholded at the manifest's threshold (0.5).
 //! * `otsu` (design I): tissue by Otsu on saturation of the 1024 × 1024 thumbnail.
 
 use super::heatmap::{heatmap, Heatmap, HeatmapSpec};
-use super::manifest::{Layout, Manifest, Scaling};
+use super::manifest::{Layout, Manifest};
+use super::refine_input::{choose_level, read_resized, RefineInput, RefineLevel, BAND_PIXELS};
 use super::{Contract, InferError, Model};
 use crate::mask::{MaskError, RowSource};
 use crate::slide::{RgbImage, Slide, SlideMeta};
@@ -17,6 +18,7 @@ use crate::tissue::{detect, Method};
 use crate::vector::{
     filter_areas, ClassEncoding, ClassSpec, GeoJsonWriter, LabelTracer, Placement,
 };
+use std::time::Instant;
 
 pub use super::heatmap::HeatmapError as SegmentError;
 
@@ -140,47 +142,54 @@ pub fn resize_bilinear(
     (ow, oh): (usize, usize),
 ) -> Vec<f32> {
     let mut out = vec![0f32; ow * oh * c];
-    let coords = |n_out: usize, n_in: usize| -> Vec<(usize, usize, f32)> {
-        let s = n_in as f64 / n_out as f64;
-        (0..n_out)
-            .map(|o| {
-                let x = ((o as f64 + 0.5) * s - 0.5).clamp(0.0, (n_in - 1) as f64);
-                let x0 = x.floor() as usize;
-                let x1 = (x0 + 1).min(n_in - 1);
-                (x0, x1, (x - x0 as f64) as f32)
-            })
-            .collect()
-    };
-    let (xs, ys) = (coords(ow, w), coords(oh, h));
+    let (xs, ys) = (bilinear_coords(ow, w), bilinear_coords(oh, h));
     for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
-        for (ox, &(x0, x1, fx)) in xs.iter().enumerate() {
-            for k in 0..c {
-                let p = |x: usize, y: usize| src[(y * w + x) * c + k];
-                let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * fx;
-                let bot = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * fx;
-                out[(oy * ow + ox) * c + k] = top + (bot - top) * fy;
-            }
-        }
+        let row = |y: usize| &src[y * w * c..(y + 1) * w * c];
+        bilinear_row(
+            row(y0),
+            row(y1),
+            &xs,
+            fy,
+            c,
+            &mut out[oy * ow * c..(oy + 1) * ow * c],
+        );
     }
     out
 }
 
-/// The lowest pyramid level as floats scaled to [0, 1] (min–max over all pixels and channels,
-/// or x / 255).
-pub fn lowest_level(
-    slide: &dyn Slide,
-    scaling: Scaling,
-) -> Result<(RgbImage, Vec<f32>), SegmentError> {
-    let level = slide.level_count().saturating_sub(1);
-    let (w, h) = slide.level_size(level)?;
-    let img = slide.read_region(level, 0, 0, w as u32, h as u32)?;
-    let (lo, hi) = scaling.range(&img.data);
-    let f = img
-        .data
-        .iter()
-        .map(|&v| (v as f32 - lo) / (hi - lo))
-        .collect();
-    Ok((img, f))
+/// For each of `n_out` output positions, the two input positions it lies between and its
+/// weight toward the second (pixel centres, clamped at the edges).
+pub(super) fn bilinear_coords(n_out: usize, n_in: usize) -> Vec<(usize, usize, f32)> {
+    let s = n_in as f64 / n_out as f64;
+    (0..n_out)
+        .map(|o| {
+            let x = ((o as f64 + 0.5) * s - 0.5).clamp(0.0, n_in.saturating_sub(1) as f64);
+            let x0 = x.floor() as usize;
+            let x1 = (x0 + 1).min(n_in.saturating_sub(1));
+            (x0, x1, (x - x0 as f64) as f32)
+        })
+        .collect()
+}
+
+/// One output row of a bilinear resize from input rows `r0` and `r1` (`c` channels), `fy` of
+/// the way from the first to the second.
+pub(super) fn bilinear_row(
+    r0: &[f32],
+    r1: &[f32],
+    xs: &[(usize, usize, f32)],
+    fy: f32,
+    c: usize,
+    out: &mut [f32],
+) {
+    for (ox, &(x0, x1, fx)) in xs.iter().enumerate() {
+        for k in 0..c {
+            let (a, b) = (r0[x0 * c + k], r0[x1 * c + k]);
+            let top = a + (b - a) * fx;
+            let (a, b) = (r1[x0 * c + k], r1[x1 * c + k]);
+            let bot = a + (b - a) * fx;
+            out[ox * c + k] = top + (bot - top) * fy;
+        }
+    }
 }
 
 /// Runs a refinement model on the 1024 × 1024 image (and heatmap, when given): P(tumour) per
@@ -338,6 +347,31 @@ pub struct Segmentation {
     pub heatmap: Option<Heatmap>,
     /// The refinement's P(tumour) on the 1024 grid, for designs that ran it.
     pub probability: Option<Vec<f32>>,
+    /// The level the refinement (or design I's thumbnail) was read from.
+    pub refine_input: Option<RefineInput>,
+    /// Where the time went.
+    pub timings: StageTimes,
+}
+
+/// Seconds per stage of a segmentation (`None`: the design has no such stage).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct StageTimes {
+    /// Tissue detection gating stage 1's patches.
+    pub tissue_gate: Option<f64>,
+    /// Reading stage 1's patches (overlaps its inference).
+    pub patch_reading: Option<f64>,
+    /// Stage 1's inference calls.
+    pub stage1_inference: Option<f64>,
+    /// Stage 1 as a whole, from the first patch read to the last result.
+    pub stage1: Option<f64>,
+    /// Reading and resizing the refinement's level.
+    pub refine_reading: Option<f64>,
+    /// The refinement network (or design I's Otsu rule).
+    pub refinement: Option<f64>,
+    /// The whole design, from opening to the result grid (outputs not included).
+    pub total: f64,
+    /// Writing the outputs (set by [`super::outputs::write_segmentation`]).
+    pub writing: Option<f64>,
 }
 
 /// Runs `design` on `slide`.
@@ -349,8 +383,11 @@ pub fn segment(
     patch: Option<(&mut Model, &Manifest)>,
     refinement: Option<(&mut Model, &Manifest)>,
     spec: &HeatmapSpec,
+    refine_level: RefineLevel,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Segmentation, SegmentError> {
+    let started = Instant::now();
+    let mut timings = StageTimes::default();
     let (w0, h0) = slide.level_size(0)?;
     let n = REFINE_SIDE;
     let need = |what: &'static str| SegmentError::DesignNeeds {
@@ -369,7 +406,12 @@ pub fn segment(
         Design::H2g | Design::Pw => {
             let (m, man) = patch.ok_or_else(|| need("--model (the patch classifier)"))?;
             thr = man.threshold;
-            Some(heatmap(slide, meta, m, man, spec, progress)?)
+            let hm = heatmap(slide, meta, m, man, spec, progress)?;
+            timings.tissue_gate = Some(hm.gate_seconds);
+            timings.patch_reading = Some(hm.read_seconds);
+            timings.stage1_inference = Some(hm.infer_seconds);
+            timings.stage1 = Some(hm.stage_seconds);
+            Some(hm)
         }
         _ => None,
     };
@@ -389,17 +431,23 @@ pub fn segment(
                     .map(|&v| u8::from(v as f64 >= thr))
                     .collect(),
             };
+            timings.total = started.elapsed().as_secs_f64();
             Ok(Segmentation {
                 grid,
                 heatmap: Some(hm),
                 probability: None,
+                refine_input: None,
+                timings,
             })
         }
         Design::H2g | Design::UnetLr => {
             let (m, man) =
                 refinement.ok_or_else(|| need("--refine-model (the refinement network)"))?;
-            let (img, f) = lowest_level(slide, man.scaling)?;
-            let image = resize_bilinear(&f, (img.width as usize, img.height as usize, 3), (n, n));
+            let t = Instant::now();
+            let input = choose_level(slide, refine_level)?;
+            let image = read_resized(slide, &input, man.scaling, BAND_PIXELS)?;
+            timings.refine_reading = Some(t.elapsed().as_secs_f64());
+            let t = Instant::now();
             let heat = hm.as_ref().map(|h| {
                 resize_bilinear(
                     &h.values,
@@ -413,10 +461,14 @@ pub fn segment(
                 .iter()
                 .map(|&v| u8::from(v > 0.5 && v >= 1.0 - v))
                 .collect();
+            timings.refinement = Some(t.elapsed().as_secs_f64());
+            timings.total = started.elapsed().as_secs_f64();
             Ok(Segmentation {
                 grid: whole(data),
                 heatmap: hm,
                 probability: Some(p),
+                refine_input: Some(input),
+                timings,
             })
         }
         Design::Otsu => {
@@ -435,10 +487,13 @@ pub fn segment(
             };
             let d = detect(&thumb, &Method::otsu(), None).map_err(SegmentError::Otsu)?;
             let data = d.mask.to_bytes(1);
+            timings.total = started.elapsed().as_secs_f64();
             Ok(Segmentation {
                 grid: whole(data),
                 heatmap: None,
                 probability: None,
+                refine_input: None,
+                timings,
             })
         }
     }

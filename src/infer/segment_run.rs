@@ -7,6 +7,7 @@ use super::heatmap::HeatmapSpec;
 use super::manifest::{Manifest, Role};
 use super::outputs::SegmentOutputSpec;
 use super::outputs::{write_segmentation, ModelUse, OutputError, RunInfo, SegmentOutput};
+use super::refine_input::RefineLevel;
 use super::runtime::{OpenModelError, Runtime};
 use super::segment::{segment, Design, SegmentError};
 use super::{InferError, Model};
@@ -28,6 +29,8 @@ pub struct SegmentRunSpec {
     pub model: Option<String>,
     /// The refinement network (designs h2g, unet-lr): a built-in name or an .onnx path.
     pub refine_model: Option<String>,
+    /// The pyramid level the refinement reads.
+    pub refine_level: RefineLevel,
     /// Level-0 pixels per pixel of the full-frame mask.
     pub mask_downsample: f64,
     /// GeoJSON in QuPath's frame (minus the OpenSlide bounds origin).
@@ -133,6 +136,7 @@ pub fn run_segment(
         patch.as_mut().map(|(m, man)| (m, &*man)),
         refine.as_mut().map(|(m, man)| (m, &*man)),
         &hspec,
+        spec.refine_level,
         progress,
     )?;
     let stem = output_stem(&spec.output, &spec.slide, spec.name.as_deref())?;

@@ -9,9 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use h2g::cohort::{CohortSlide, HashMode, Observer, Outcome, RunSpec, RunStart, Step};
+use h2g::cohort::{CohortSlide, HashMode, Observer, Outcome, RunSpec, RunStart, Step, Task};
 use h2g::eval::cohort::{evaluate_rows, EvalRow, EvaluateSpec, Metric};
 use h2g::eval::export::{Exporter, Markdown};
+use h2g::infer::design::DesignSpec;
 use h2g::infer::segment::Design;
 use h2g::tissue::MethodKind;
 
@@ -28,7 +29,7 @@ impl Observer for Tally {
     fn started(&mut self, s: &RunStart) {
         println!("cohort of {} slides, {} at a time", s.slides, s.jobs);
     }
-    fn step_started(&mut self, _: usize, _: &str, _: Step, _: usize, _: usize, _: &Path) {
+    fn step_started(&mut self, _: usize, _: &str, _: &Task, _: usize, _: usize, _: &Path) {
         self.started += 1;
     }
     fn slide_done(
@@ -37,7 +38,7 @@ impl Observer for Tally {
         done: usize,
         total: usize,
         slide: &CohortSlide,
-        outcomes: &[(Step, Outcome)],
+        outcomes: &[(Task, Outcome)],
     ) {
         for (_, o) in outcomes {
             match o {
@@ -85,10 +86,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         patch_at: "10x".into(),
         min_tissue: 0.25,
         min_tumour: 0.25,
-        design: Design::Otsu,
-        model: None,
-        refine_model: None,
-        refine_level: Default::default(),
+        designs: vec![DesignSpec {
+            label: "otsu".into(),
+            kind: Design::Otsu,
+            model: None,
+            refine_model: None,
+            refine_level: Default::default(),
+        }],
         mask_downsample: 4.0,
         simplify: "0".into(),
         truth_class: None,
@@ -124,7 +128,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             slide: id.to_string(),
             design: Design::Otsu.name().into(),
             truth: h2g::tissue::output_path(&unit(id).join("tissue"), id, "saturation", "tif"),
-            prediction: Design::Otsu.output_path(&unit(id).join("segment"), id, "mask.tif"),
+            prediction: h2g::infer::design::segment_path(
+                &unit(id).join("segment"),
+                id,
+                "otsu",
+                "mask.tif",
+            ),
             // the saturation method reads the slide at 1.25× (downsample 16 of this 20× scan)
             truth_downsample: Some(16.0),
             prediction_downsample: Some(4.0),

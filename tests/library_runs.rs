@@ -394,6 +394,7 @@ fn segment_run_names_the_network_a_design_lacks_and_writes_what_it_reports() {
         output: dir.path().join("seg"),
         name: None,
         design,
+        label: None,
         model: None,
         refine_model: None,
         refine_level: Default::default(),

@@ -618,3 +618,181 @@ fn the_library_example_runs_a_cohort_and_evaluates_it() {
     let dice: f64 = row.split('|').nth(3).unwrap().trim()[..5].parse().unwrap();
     assert!((0.9..=1.0).contains(&dice), "{row}");
 }
+
+/// Dice of a 0/1 mask TIFF (level 0) against an 8-bit truth PNG of the same size, counted here.
+fn dice_of(mask: &Path, truth: &Path) -> f64 {
+    let m = &common::read_levels(mask)[0];
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(truth).unwrap()));
+    let mut r = dec.read_info().unwrap();
+    let mut t = vec![0u8; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut t).unwrap();
+    assert_eq!((info.width, info.height), (m.width, m.height));
+    let (mut tp, mut pos, mut truth_n) = (0u64, 0u64, 0u64);
+    for (&p, &q) in m.data.iter().zip(&t) {
+        let (p, q) = (p != 0, q != 0);
+        tp += (p && q) as u64;
+        pos += p as u64;
+        truth_n += q as u64;
+    }
+    2.0 * tp as f64 / (pos + truth_n) as f64
+}
+
+#[test]
+fn one_run_holds_several_labelled_designs_and_resumes_each() {
+    let (Some(slide), Some(ort)) = (common::cmu_slide(), common::runtime()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = two_slide_cohort(dir.path(), &slide);
+    let designs = dir.path().join("designs.csv");
+    std::fs::write(
+        &designs,
+        "label,design,model,refine_model,refine_level\n\
+         baseline,otsu,,,\n\
+         mob-pw,pw,test-patch-classifier,,\n\
+         h2g-low,h2g,test-patch-classifier,test-refinement-2in,lowest\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = |designs: &Path| {
+        Command::new(BIN)
+            .args(["run", "--cohort"])
+            .arg(&cohort)
+            .arg("-o")
+            .arg(&out)
+            .arg("--designs")
+            .arg(designs)
+            .args([
+                "--steps",
+                "segment,vectorize,evaluate",
+                "--threads",
+                "2",
+                "--json",
+                "-q",
+            ])
+            .arg("--ort-lib")
+            .arg(&ort)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = run(&designs);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut names: Vec<&str> = summary["steps"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "evaluate",
+            "segment.baseline",
+            "segment.h2g-low",
+            "segment.mob-pw",
+            "vectorize.baseline",
+            "vectorize.h2g-low",
+            "vectorize.mob-pw"
+        ]
+    );
+    for (name, m) in summary["steps"].as_object().unwrap() {
+        assert_eq!(m["ran"], 2, "{name}: {m}");
+    }
+    // each design's files under its label, and the cohort's evaluation holds every design,
+    // each slide's Dice as this test counts it from the masks
+    let per_slide = std::fs::read_to_string(out.join("cohort/evaluate/per_slide.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(per_slide.as_bytes());
+    let head = rows.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (cs, cd, cdice) = (col("slide"), col("design"), col("dice"));
+    let mut seen = Vec::new();
+    for r in rows.records() {
+        let r = r.unwrap();
+        let (id, label) = (&r[cs], &r[cd]);
+        let mask = out.join(format!(
+            "slides/{id}/segment.{label}/{id}.segment-{label}.mask.tif"
+        ));
+        let want = dice_of(&mask, &dir.path().join("truth.png"));
+        let got: f64 = r[cdice].parse().unwrap();
+        assert!((got - want).abs() < 1e-9, "{id} {label}: {got} vs {want}");
+        assert!(out
+            .join(format!(
+                "slides/{id}/vectorize.{label}/{id}.annotations.geojson"
+            ))
+            .is_file());
+        seen.push(format!("{id}/{label}"));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "a/baseline",
+            "a/h2g-low",
+            "a/mob-pw",
+            "b/baseline",
+            "b/h2g-low",
+            "b/mob-pw"
+        ]
+    );
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("slides/a/segment.h2g-low/a.segment-h2g-low.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["label"], "h2g-low");
+    assert_eq!(report["refine_input"]["rule"], "lowest");
+    // a second run is up to date; a fourth design runs only its own steps and the evaluations
+    let o = run(&designs);
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for (name, m) in summary["steps"].as_object().unwrap() {
+        assert_eq!(m["up to date"], 2, "{name}: {m}");
+    }
+    let more = dir.path().join("more.csv");
+    let text = std::fs::read_to_string(&designs).unwrap() + "unet,unet-lr,,test-unet-lr,\n";
+    std::fs::write(&more, text).unwrap();
+    let o = run(&more);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for (name, m) in summary["steps"].as_object().unwrap() {
+        let fresh = name.ends_with(".unet") || name == "evaluate";
+        let word = if fresh { "ran" } else { "up to date" };
+        assert_eq!(m[word], 2, "{name}: {m}");
+    }
+}
+
+#[test]
+fn a_designs_file_with_a_repeated_label_or_unknown_design_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("cohort.csv");
+    std::fs::write(&c, "id,slide\nx,x.svs\n").unwrap();
+    for (text, want) in [
+        (
+            "label,design\na,otsu\na,pw\n",
+            "design label 'a' is given twice (lines 2 and 3)",
+        ),
+        (
+            "label,design\na,otsu\nb,watershed\n",
+            "line 3: design 'watershed' is not one of h2g, pw, unet-lr, otsu",
+        ),
+        ("label,design\na.b,otsu\n", "design label 'a.b'"),
+        ("label,design\nb,pw\n", "design b (pw) needs --model"),
+    ] {
+        let d = dir.path().join("designs.csv");
+        std::fs::write(&d, text).unwrap();
+        let o = Command::new(BIN)
+            .args(["run", "--cohort"])
+            .arg(&c)
+            .arg("-o")
+            .arg(dir.path().join("out"))
+            .arg("--designs")
+            .arg(&d)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{text}: {err}");
+        assert!(err.contains(want), "{text}: {err}");
+        assert!(!dir.path().join("out").exists(), "{text}: nothing written");
+    }
+}

@@ -62,6 +62,10 @@ pub struct DesignArgs {
     /// Which design of the paper's ablation study.
     #[arg(long, value_enum, default_value_t = h2g::infer::segment::Design::H2g)]
     pub design: h2g::infer::segment::Design,
+    /// The design's label, which names its outputs (`STEM.segment-LABEL.*`) and its rows in the
+    /// evaluation (default: the design's name), e.g. mob-km-pw.
+    #[arg(long)]
+    pub label: Option<String>,
     #[command(flatten)]
     pub models: ModelArgs,
     /// Pyramid level the refinement network reads: auto (the coarsest level of at least

@@ -55,6 +55,11 @@ pub struct Args {
     min_tumour: f64,
     #[command(flatten)]
     d: super::args::DesignArgs,
+    /// A designs file (CSV: label, design, model, refine_model, refine_level) to run several
+    /// labelled designs per slide, instead of --design and its networks: each design's steps
+    /// are segment.LABEL and vectorize.LABEL, and evaluate compares them all.
+    #[arg(long, conflicts_with_all = ["design", "label", "model", "refine_model", "refine_level"])]
+    designs: Option<PathBuf>,
     /// Simplification of the vectorize step's outlines: 2um, 1.5px, or 0 for exact pixel edges.
     #[arg(long, default_value = "2um")]
     simplify: String,
@@ -105,10 +110,20 @@ impl Args {
             patch_at: self.patch_at,
             min_tissue: self.min_tissue,
             min_tumour: self.min_tumour,
-            design: self.d.design,
-            model: self.d.models.model,
-            refine_model: self.d.models.refine_model,
-            refine_level: self.d.refine_level,
+            designs: match &self.designs {
+                Some(file) => h2g::infer::design::read_designs(file)?,
+                None => vec![h2g::infer::design::DesignSpec {
+                    label: self
+                        .d
+                        .label
+                        .clone()
+                        .unwrap_or_else(|| self.d.design.name().to_string()),
+                    kind: self.d.design,
+                    model: self.d.models.model.clone(),
+                    refine_model: self.d.models.refine_model.clone(),
+                    refine_level: self.d.refine_level,
+                }],
+            },
             mask_downsample: self.d.mask_downsample,
             simplify: self.simplify,
             truth_class: self.truth_class,
@@ -178,7 +193,7 @@ fn print_summary(summary: &Summary) {
         summary.failures.len()
     );
     // one line per slide and error: the steps that failed with it
-    let mut lines: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    let mut lines: Vec<(&str, &str, Vec<String>)> = Vec::new();
     for f in &summary.failures {
         match lines
             .iter_mut()

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use h2g::cohort::{CohortSlide, Observer, Outcome, RunStart, Step};
+use h2g::cohort::{CohortSlide, Observer, Outcome, RunStart, Task};
 
 /// The terminal display: a bar over the slides, a line per worker with its slide, step and the
 /// step's own progress line, and a line per finished step (plain lines off a terminal).
@@ -94,7 +94,7 @@ impl Observer for Display {
         &mut self,
         worker: usize,
         slide: &str,
-        step: Step,
+        step: &Task,
         k: usize,
         n: usize,
         progress_file: &std::path::Path,
@@ -115,7 +115,7 @@ impl Observer for Display {
         done: usize,
         total: usize,
         slide: &CohortSlide,
-        outcomes: &[(Step, Outcome)],
+        outcomes: &[(Task, Outcome)],
     ) {
         if let Some(w) = self.watching.get_mut(worker) {
             *w = None;

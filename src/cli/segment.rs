@@ -41,6 +41,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         output: a.out.output,
         name: a.out.name,
         design: a.d.design,
+        label: a.d.label,
         model: a.d.models.model,
         refine_model: a.d.models.refine_model,
         refine_level: a.d.refine_level,
@@ -74,7 +75,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     eprintln!(
         "{}: {}: {} of {} × {} result cells positive, {} annotations{} → {}",
         spec.slide.display(),
-        spec.design.name(),
+        r.label,
         r.result.positive_cells,
         r.result.width,
         r.result.height,

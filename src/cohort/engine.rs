@@ -11,9 +11,9 @@ use super::exec::{execute, lock_unit, Budget};
 use super::plan::{cohort_table, plan, segment_mask, staging, Plan};
 use super::{
     available_memory, read_cohort, utc_now, CohortError, CohortSlide, Event, EventLog, Failure,
-    Observer, Outcome, Record, RunSpec, RunStart, Step, Summary,
+    Observer, Outcome, Record, RunSpec, RunStart, Step, Summary, Task,
 };
-use crate::infer::segment::Design;
+use crate::infer::design::DesignSpec;
 use crate::tissue::MethodKind;
 
 /// Settings shared by every slide of a run.
@@ -21,17 +21,70 @@ pub(super) struct Ctx<'a> {
     pub spec: &'a RunSpec,
     pub out: PathBuf,
     pub threads_per_job: usize,
-    pub models: Vec<(String, PathBuf)>,
+    /// Per design (in the spec's order): the model files its segment step reads, by role.
+    pub models: Vec<Vec<(String, PathBuf)>>,
     pub log: EventLog,
     pub budget: Budget,
     pub estimates: Mutex<BTreeMap<Step, u64>>,
+}
+
+impl Ctx<'_> {
+    /// The design a segment or vectorize task runs (the only one when the task names none).
+    pub fn design(&self, t: &Task) -> (usize, &DesignSpec) {
+        let i = t
+            .design
+            .as_ref()
+            .and_then(|l| self.spec.designs.iter().position(|d| &d.label == l))
+            .unwrap_or(0);
+        (i, &self.spec.designs[i])
+    }
+
+    /// The segment task of design `i`.
+    pub fn segment_task(&self, i: usize) -> Task {
+        Task {
+            step: Step::Segment,
+            design: (self.spec.designs.len() > 1).then(|| self.spec.designs[i].label.clone()),
+        }
+    }
+
+    /// The tasks `t` reads from (those of this run's designs for evaluate).
+    pub fn deps(&self, t: &Task) -> Vec<Task> {
+        match t.step {
+            Step::Patches => vec![Task::plain(Step::Tissue)],
+            Step::Vectorize => vec![Task {
+                step: Step::Segment,
+                design: t.design.clone(),
+            }],
+            Step::Evaluate => (0..self.spec.designs.len())
+                .map(|i| self.segment_task(i))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Each slide's tasks: the steps in order, the design steps once per design.
+fn tasks(steps: &[Step], designs: &[DesignSpec]) -> Vec<Task> {
+    let mut out = Vec::new();
+    for &step in steps {
+        if matches!(step, Step::Segment | Step::Vectorize) && designs.len() > 1 {
+            out.extend(designs.iter().map(|d| Task {
+                step,
+                design: Some(d.label.clone()),
+            }));
+        } else {
+            out.push(Task::plain(step));
+        }
+    }
+    out
 }
 
 /// The checked parts of a spec: its slides, steps and models.
 struct Checked {
     slides: Vec<CohortSlide>,
     steps: Vec<Step>,
-    models: Vec<(String, PathBuf)>,
+    tasks: Vec<Task>,
+    models: Vec<Vec<(String, PathBuf)>>,
 }
 
 fn check(a: &RunSpec) -> Result<Checked, CohortError> {
@@ -77,38 +130,53 @@ fn check(a: &RunSpec) -> Result<Checked, CohortError> {
             .parse::<crate::units::Length>()
             .map_err(CohortError::Simplify)?;
     }
+    if a.designs.is_empty() {
+        return Err(CohortError::Designs("a run needs at least one design"));
+    }
+    for (i, d) in a.designs.iter().enumerate() {
+        crate::infer::design::check_label(&d.label)?;
+        if a.designs[..i].iter().any(|e| e.label == d.label) {
+            return Err(CohortError::Designs(
+                "two designs have one label: give each its own (--label or the designs file)",
+            ));
+        }
+    }
     // the models, resolved once: their files are inputs of every segment step
     let mut models = Vec::new();
-    if steps.contains(&Step::Segment) {
-        let uses_model = matches!(a.design, Design::H2g | Design::Pw);
-        let uses_refine = matches!(a.design, Design::H2g | Design::UnetLr);
-        for (role, flag, wanted, name) in [
-            ("model", "--model", uses_model, &a.model),
-            (
-                "refine_model",
-                "--refine-model",
-                uses_refine,
-                &a.refine_model,
-            ),
-        ] {
-            match (wanted, name) {
-                (true, None) => {
-                    return Err(CohortError::MissingModel {
-                        design: a.design.name(),
-                        flag,
-                    })
+    for d in &a.designs {
+        let mut mine = Vec::new();
+        if steps.contains(&Step::Segment) {
+            for (role, flag, wanted, name) in [
+                ("model", "--model", d.kind.uses_model(), &d.model),
+                (
+                    "refine_model",
+                    "--refine-model",
+                    d.kind.uses_refine_model(),
+                    &d.refine_model,
+                ),
+            ] {
+                match (wanted, name) {
+                    (true, None) => {
+                        return Err(CohortError::MissingModel {
+                            label: d.label.clone(),
+                            kind: d.kind.name(),
+                            flag,
+                        })
+                    }
+                    (true, Some(n)) => {
+                        let (_, path) =
+                            crate::infer::manifest::resolve(n).map_err(CohortError::Model)?;
+                        mine.push((role.to_string(), path));
+                    }
+                    (false, _) => {}
                 }
-                (true, Some(n)) => {
-                    let (_, path) =
-                        crate::infer::manifest::resolve(n).map_err(CohortError::Model)?;
-                    models.push((role.to_string(), path));
-                }
-                (false, _) => {}
             }
         }
+        models.push(mine);
     }
     Ok(Checked {
         slides,
+        tasks: tasks(&steps, &a.designs),
         steps,
         models,
     })
@@ -123,6 +191,7 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
     let Checked {
         slides,
         steps,
+        tasks,
         models,
     } = check(a)?;
     let output = &a.output;
@@ -175,6 +244,8 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
         cohort: a.cohort.clone(),
         output: out.clone(),
         steps: steps.clone(),
+        tasks: tasks.clone(),
+        designs: a.designs.iter().map(|d| d.label.clone()).collect(),
         slides: slides.len(),
         jobs,
         threads_per_job: ctx.threads_per_job,
@@ -202,23 +273,23 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
     };
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Step, Outcome)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, Task, Outcome)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         let mut workers = Vec::new();
         for w in 0..jobs {
-            let (ctx, steps, next, done, results, slides, tell) =
-                (&ctx, &steps, &next, &done, &results, &slides, &tell);
+            let (ctx, tasks, next, done, results, slides, tell) =
+                (&ctx, &tasks, &next, &done, &results, &slides, &tell);
             workers.push(s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(slide) = slides.get(i) else { break };
-                let outcomes = process_slide(ctx, slide, steps, &|step, k| {
+                let outcomes = process_slide(ctx, slide, tasks, &|task, k| {
                     let file = ctx
                         .out
                         .join("slides")
                         .join(&slide.id)
                         .join("logs")
-                        .join(format!("{}.progress", step.name()));
-                    tell(&mut |o| o.step_started(w, &slide.id, step, k, steps.len(), &file));
+                        .join(format!("{}.progress", task.name()));
+                    tell(&mut |o| o.step_started(w, &slide.id, task, k, tasks.len(), &file));
                 });
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 tell(&mut |o| o.slide_done(w, n, slides.len(), slide, &outcomes));
@@ -232,7 +303,7 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
         }
     });
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by_key(|(i, st, _)| (*i, *st));
+    results.sort_by(|(i, a, _), (j, b, _)| (i, a).cmp(&(j, b)));
     // the cohort's evaluation, over every slide evaluated, when the whole cohort ran
     let mut cohort_outcome = None;
     if steps.contains(&Step::Evaluate) && a.only.is_empty() {
@@ -242,7 +313,7 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
             .filter(|(i, _)| {
                 results.iter().any(|(j, st, o)| {
                     j == i
-                        && *st == Step::Evaluate
+                        && st.step == Step::Evaluate
                         && matches!(o, Outcome::Ran { .. } | Outcome::UpToDate)
                 })
             })
@@ -283,19 +354,19 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
 fn summarize(
     ctx: &Ctx,
     slides: &[CohortSlide],
-    results: Vec<(usize, Step, Outcome)>,
+    results: Vec<(usize, Task, Outcome)>,
     cohort_outcome: Option<Outcome>,
     wall_s: f64,
     jobs: usize,
     memory_budget_mib: u64,
 ) -> Summary {
-    let mut per_step: BTreeMap<Step, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut per_step: BTreeMap<Task, BTreeMap<String, usize>> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut peak: Option<f64> = None;
     let mut ran = 0;
     for (i, st, o) in &results {
         *per_step
-            .entry(*st)
+            .entry(st.clone())
             .or_default()
             .entry(o.word().to_string())
             .or_default() += 1;
@@ -303,7 +374,7 @@ fn summarize(
             Outcome::Failed { error, log } => failures.push(Failure {
                 slide: slides[*i].id.clone(),
                 file: Some(slides[*i].slide.clone()),
-                step: *st,
+                step: st.clone(),
                 error: error.clone(),
                 log: log.clone(),
             }),
@@ -320,7 +391,7 @@ fn summarize(
         failures.push(Failure {
             slide: "cohort".into(),
             file: None,
-            step: Step::Evaluate,
+            step: Task::plain(Step::Evaluate),
             error: error.clone(),
             log: log.clone(),
         });
@@ -357,15 +428,15 @@ fn summarize(
 fn process_slide(
     ctx: &Ctx,
     s: &CohortSlide,
-    steps: &[Step],
-    on_step: &dyn Fn(Step, usize),
-) -> Vec<(Step, Outcome)> {
+    tasks: &[Task],
+    on_step: &dyn Fn(&Task, usize),
+) -> Vec<(Task, Outcome)> {
     let unit = ctx.out.join("slides").join(&s.id);
-    let mut out: Vec<(Step, Outcome)> = Vec::new();
+    let mut out: Vec<(Task, Outcome)> = Vec::new();
     let fail_all = |error: String| {
-        steps
+        tasks
             .iter()
-            .map(|st| (*st, Outcome::failed(error.clone())))
+            .map(|t| (t.clone(), Outcome::failed(error.clone())))
             .collect::<Vec<_>>()
     };
     // the slide's folder and lock (a dry run only reads)
@@ -396,14 +467,17 @@ fn process_slide(
         });
         return fail_all(error);
     }
-    for (k, &step) in steps.iter().enumerate() {
-        on_step(step, k);
+    for (k, task) in tasks.iter().enumerate() {
+        on_step(task, k);
+        let step = task.step;
+        let name = task.name();
+        let deps = ctx.deps(task);
         // a step whose inputs failed in this run is blocked
-        let failed_dep = step.deps().iter().find(|d| {
+        let failed_dep = deps.iter().find(|d| {
             out.iter()
                 .any(|(st, o)| st == *d && !o.ok() && !matches!(o, Outcome::NotApplicable { .. }))
         });
-        let pending_dep = step.deps().iter().find(|d| {
+        let pending_dep = deps.iter().find(|d| {
             out.iter()
                 .any(|(st, o)| st == *d && matches!(o, Outcome::WouldRun { .. }))
         });
@@ -420,14 +494,14 @@ fn process_slide(
                 reason: "no truth in the cohort table".into(),
             }
         } else {
-            match plan(ctx, s, step, &unit) {
-                Ok(p) => execute(ctx, &s.id, &unit, step, &p, lock_fd),
+            match plan(ctx, s, task, &unit) {
+                Ok(p) => execute(ctx, &s.id, &unit, task, &p, lock_fd),
                 // an input step neither asked for nor done before: the user's to fix
                 Err(e) => {
                     let e = e.to_string();
                     let _ = ctx.log.emit(&Event::StepFailed {
                         slide: &s.id,
-                        step: step.name(),
+                        step: &name,
                         error: &e,
                         log: None,
                     });
@@ -438,13 +512,13 @@ fn process_slide(
         if let Outcome::NotApplicable { reason } | Outcome::Blocked { reason } = &o {
             let _ = ctx.log.emit(&Event::StepSkipped {
                 slide: &s.id,
-                step: step.name(),
+                step: &name,
                 outcome: o.word(),
                 reason: Some(reason),
                 key: None,
             });
         }
-        out.push((step, o));
+        out.push((task.clone(), o));
     }
     out
 }
@@ -457,16 +531,21 @@ fn cohort_evaluation(ctx: &Ctx, evaluated: &[&CohortSlide]) -> Outcome {
             return Outcome::failed(format!("cannot create {}: {e}", unit.display()));
         }
     }
-    let mut rows: Vec<(&CohortSlide, PathBuf)> = Vec::new();
+    let mut rows: Vec<(&CohortSlide, &str, PathBuf)> = Vec::new();
     let mut upstream = Vec::new();
     for sl in evaluated {
         let su = ctx.out.join("slides").join(&sl.id);
         if sl.truth.is_none() {
             continue;
         }
-        rows.push((sl, segment_mask(ctx, &su, &sl.id)));
-        for step in [Step::Evaluate, Step::Segment] {
-            let name = step.name();
+        let mut reads = vec![Task::plain(Step::Evaluate)];
+        for (i, d) in ctx.spec.designs.iter().enumerate() {
+            let t = ctx.segment_task(i);
+            rows.push((sl, &d.label, segment_mask(&su, &t, &sl.id, &d.label)));
+            reads.push(t);
+        }
+        for t in reads {
+            let name = t.name();
             match Record::load(&su.join(format!("{name}.record.json"))) {
                 Some(r) => upstream.push((format!("{}/{name}", sl.id), r.digest)),
                 None => {
@@ -475,8 +554,9 @@ fn cohort_evaluation(ctx: &Ctx, evaluated: &[&CohortSlide]) -> Outcome {
             }
         }
     }
-    let rows: Vec<(&CohortSlide, &Path)> = rows.iter().map(|(s, p)| (*s, p.as_path())).collect();
-    let text = match cohort_table(&rows, ctx.spec.design.name(), ctx.spec.mask_downsample) {
+    let rows: Vec<(&CohortSlide, &str, &Path)> =
+        rows.iter().map(|(s, l, p)| (*s, *l, p.as_path())).collect();
+    let text = match cohort_table(&rows, ctx.spec.mask_downsample) {
         Ok(t) => t,
         Err(e) => return Outcome::failed(format!("cannot write the evaluation table: {e}")),
     };
@@ -515,7 +595,7 @@ fn cohort_evaluation(ctx: &Ctx, evaluated: &[&CohortSlide]) -> Outcome {
         ctx,
         "cohort",
         &unit,
-        Step::Evaluate,
+        &Task::plain(Step::Evaluate),
         &p,
         lock.as_ref().map_or(-1, |l| l.fd()),
     )

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::engine::Ctx;
 use super::plan::{key_args, staging, template, Plan};
 use super::record::{hash_outputs, RECORD_VERSION};
-use super::{fingerprint, key_of, try_lock, utc_now, Event, Lock, Outcome, Record, Step};
+use super::{fingerprint, key_of, try_lock, utc_now, Event, Lock, Outcome, Record, Task};
 
 /// The environment variable that asks `h2g` to leave its result (success, or the error that
 /// ended it) as JSON in the file it names: how a cohort run learns why a step failed.
@@ -71,12 +71,14 @@ pub(super) fn execute(
     ctx: &Ctx,
     id: &str,
     unit: &Path,
-    step: Step,
+    task: &Task,
     p: &Plan,
     lock_fd: std::os::fd::RawFd,
 ) -> Outcome {
     let a = ctx.spec;
-    let name = step.name();
+    let step = task.step;
+    let name = task.name();
+    let name = name.as_str();
     let record_path = unit.join(format!("{name}.record.json"));
     let final_dir = unit.join(name);
     let stage = staging(unit, name);

@@ -14,7 +14,8 @@
 //! ```text
 //! events.jsonl                       every run's events, one JSON object a line
 //! summary.json                       the last run's summary (failures listed)
-//! slides/ID/STEP/                    a step's outputs (named ID.*)
+//! slides/ID/STEP/                    a step's outputs (named ID.*); STEP is segment.LABEL and
+//!                                    vectorize.LABEL for each design of a run of several
 //! slides/ID/STEP.record.json         what it read, how it ran, what it wrote
 //! slides/ID/logs/STEP.log            the step's messages (its stderr)
 //! cohort/evaluate/                   the cohort's evaluation (report.html, summary.json, ...)
@@ -36,7 +37,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::infer::segment::Design;
+use crate::infer::design::DesignSpec;
 use crate::tissue::MethodKind;
 
 pub use crate::naming::valid_id;
@@ -99,6 +100,44 @@ impl Step {
     }
 }
 
+/// One step of one slide as a run schedules it: the step, and for segment and vectorize in a
+/// run of several designs, the design's label. Its name (`segment`, `segment.LABEL`) names its
+/// folder, record and log.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Task {
+    /// The step.
+    pub step: Step,
+    /// The design's label, in runs of several designs (segment and vectorize only).
+    pub design: Option<String>,
+}
+
+impl Task {
+    /// A task of a step that is the same for every design.
+    pub fn plain(step: Step) -> Task {
+        Task { step, design: None }
+    }
+
+    /// Its name: the step's, then `.LABEL` for a design's step in a run of several.
+    pub fn name(&self) -> String {
+        match &self.design {
+            Some(l) => format!("{}.{l}", self.step.name()),
+            None => self.step.name().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl Serialize for Task {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
 /// Everything a cohort run needs; checked once by [`run`] before anything is written.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
@@ -120,14 +159,10 @@ pub struct RunSpec {
     pub min_tissue: f64,
     /// Tumour when the tumour fraction is above this, in [0, 1).
     pub min_tumour: f64,
-    /// The design of the segment step.
-    pub design: Design,
-    /// Patch classifier (designs h2g, pw): a built-in name or an .onnx path.
-    pub model: Option<String>,
-    /// Refinement network (designs h2g, unet-lr): a built-in name or an .onnx path.
-    pub refine_model: Option<String>,
-    /// The pyramid level the refinement reads.
-    pub refine_level: crate::infer::refine_input::RefineLevel,
+    /// The designs the segment and vectorize steps run, each under its label (at least one).
+    /// With one design the steps are named `segment` and `vectorize`; with several, each
+    /// design's are `segment.LABEL` and `vectorize.LABEL`, and evaluate compares them all.
+    pub designs: Vec<DesignSpec>,
     /// Level-0 pixels per pixel of the segmentation mask (positive).
     pub mask_downsample: f64,
     /// Simplification of the vectorize step's outlines (`2um`, `1.5px`), or `0` for exact edges.
@@ -198,13 +233,21 @@ pub enum CohortError {
     )]
     TissueModel,
     /// The design needs a model that was not given.
-    #[error("--design {design} needs {flag}")]
+    #[error("design {label} ({kind}) needs {flag}")]
     MissingModel {
-        /// The design's name.
-        design: &'static str,
-        /// The option that names the model.
+        /// The design's label.
+        label: String,
+        /// Its kind.
+        kind: &'static str,
+        /// The option (or designs-file column) that names the model.
         flag: &'static str,
     },
+    /// No design, or two with one label.
+    #[error("{0}")]
+    Designs(&'static str),
+    /// A designs file or label that cannot be used.
+    #[error(transparent)]
+    Design(#[from] crate::infer::design::DesignError),
     /// A model that cannot be found.
     #[error(transparent)]
     Model(#[from] crate::infer::manifest::ResolveError),
@@ -281,6 +324,10 @@ pub struct RunStart {
     pub output: PathBuf,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// Each slide's tasks, in order (the steps, per design where a step is).
+    pub tasks: Vec<Task>,
+    /// The designs' labels.
+    pub designs: Vec<String>,
     /// Slides in this run.
     pub slides: usize,
     /// Slides at once.
@@ -302,7 +349,7 @@ pub trait Observer: Send {
         &mut self,
         _worker: usize,
         _slide: &str,
-        _step: Step,
+        _task: &Task,
         _k: usize,
         _n: usize,
         _progress_file: &std::path::Path,
@@ -315,7 +362,7 @@ pub trait Observer: Send {
         _done: usize,
         _total: usize,
         _slide: &CohortSlide,
-        _outcomes: &[(Step, Outcome)],
+        _outcomes: &[(Task, Outcome)],
     ) {
     }
     /// About four times a second while steps run (to refresh a display).

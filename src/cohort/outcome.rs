@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{RunStart, Step};
+use super::{RunStart, Task};
 
 /// What became of one step of one slide.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -108,8 +108,8 @@ pub struct Failure {
     /// The slide file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
-    /// The step.
-    pub step: Step,
+    /// The step (`segment.LABEL` for a design's step in a run of several).
+    pub step: Task,
     /// What went wrong.
     pub error: String,
     /// The step's log.
@@ -132,7 +132,7 @@ pub struct Summary {
     /// Steps that ran.
     pub steps_ran: usize,
     /// Per step, how many slides ended each way (by [`Outcome::word`]).
-    pub steps: BTreeMap<Step, BTreeMap<String, usize>>,
+    pub steps: BTreeMap<Task, BTreeMap<String, usize>>,
     /// Slides per hour, when any step ran.
     pub slides_per_hour: Option<f64>,
     /// The largest peak resident memory of a step, in MiB.
@@ -149,7 +149,7 @@ pub struct Summary {
     pub failures: Vec<Failure>,
     /// The outcome of every step of every slide, in table order: (slide id, step, outcome).
     #[serde(skip)]
-    pub outcomes: Vec<(String, Step, Outcome)>,
+    pub outcomes: Vec<(String, Task, Outcome)>,
     /// The cohort evaluation's outcome.
     #[serde(skip)]
     pub cohort_outcome: Option<Outcome>,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::engine::Ctx;
-use super::{CohortSlide, Record, Step};
+use super::{CohortSlide, Record, Step, Task};
 
 /// The command of a step, and what its key is made of.
 pub(super) struct Plan {
@@ -58,18 +58,20 @@ fn strings<const N: usize>(a: [&str; N]) -> impl Iterator<Item = String> + '_ {
 }
 
 /// The segmentation mask the segment step leaves in a slide's folder.
-pub(super) fn segment_mask(ctx: &Ctx, unit: &Path, id: &str) -> PathBuf {
-    ctx.spec
-        .design
-        .output_path(&unit.join(Step::Segment.name()), id, "mask.tif")
+/// The mask the segment task `task` (of the design labelled `label`) leaves for slide `id`.
+pub(super) fn segment_mask(unit: &Path, task: &Task, id: &str, label: &str) -> PathBuf {
+    crate::infer::design::segment_path(&unit.join(task.name()), id, label, "mask.tif")
 }
 
 /// Why a step cannot be planned: the user's to fix (the run goes on with the other steps).
 #[derive(Debug, thiserror::Error)]
 pub(super) enum PlanError {
     /// A step it reads from neither ran in this run nor left valid outputs before.
-    #[error("needs the {0} step's outputs, which are missing or incomplete: add {0} to --steps")]
-    MissingInput(&'static str),
+    #[error(
+        "needs the {0} step's outputs, which are missing or incomplete: add {step} to --steps",
+        step = .0.split('.').next().unwrap_or_default()
+    )]
+    MissingInput(String),
     /// The evaluate step of a slide without truth.
     #[error("no truth in the cohort table")]
     NoTruth,
@@ -82,11 +84,13 @@ pub(super) enum PlanError {
 pub(super) fn plan(
     ctx: &Ctx,
     sl: &CohortSlide,
-    step: Step,
+    task: &Task,
     unit: &Path,
 ) -> Result<Plan, PlanError> {
     let a = ctx.spec;
-    let stage = staging(unit, step.name());
+    let step = task.step;
+    let stage = staging(unit, &task.name());
+    let (di, des) = ctx.design(task);
     let id = &sl.id;
     let mut args: Vec<String> = Vec::new();
     let mut inputs = vec![("slide".to_string(), sl.slide.clone())];
@@ -98,14 +102,14 @@ pub(super) fn plan(
         }
     };
     let method = a.tissue_method.name();
-    let design = a.design.name();
-    for d in step.deps() {
-        let rec = unit.join(format!("{}.record.json", d.name()));
+    for d in ctx.deps(task) {
+        let name = d.name();
+        let rec = unit.join(format!("{name}.record.json"));
         match Record::load(&rec) {
-            Some(r) if r.outputs_intact(&unit.join(d.name()), false).is_ok() => {
-                upstream.push((d.name().to_string(), r.digest))
+            Some(r) if r.outputs_intact(&unit.join(&name), false).is_ok() => {
+                upstream.push((name, r.digest))
             }
-            _ => return Err(PlanError::MissingInput(d.name())),
+            _ => return Err(PlanError::MissingInput(name)),
         }
     }
     match step {
@@ -162,15 +166,17 @@ pub(super) fn plan(
                 "--name",
                 id,
                 "--design",
-                design,
+                des.kind.name(),
+                "--label",
+                &des.label,
                 "--mask-downsample",
                 &a.mask_downsample.to_string(),
                 "--refine-level",
-                &a.refine_level.to_string(),
+                &des.refine_level.to_string(),
                 "--threads",
                 &ctx.threads_per_job.to_string(),
             ]));
-            for (role, path) in &ctx.models {
+            for (role, path) in &ctx.models[di] {
                 let flag = if role == "model" {
                     "--model"
                 } else {
@@ -188,10 +194,11 @@ pub(super) fn plan(
             mpp(&mut args);
         }
         Step::Vectorize => {
-            let (name, [r, g, b]) = a.design.annotation_class();
+            let (name, [r, g, b]) = des.kind.annotation_class();
+            let seg = ctx.segment_task(di);
             args.extend(strings([
                 "vectorize",
-                &s(&segment_mask(ctx, unit, id)),
+                &s(&segment_mask(unit, &seg, id, &des.label)),
                 "-o",
                 &s(&stage.join(format!("{id}.annotations.geojson"))),
                 "--slide",
@@ -209,11 +216,17 @@ pub(super) fn plan(
         Step::Evaluate => {
             let truth = sl.truth.clone().ok_or(PlanError::NoTruth)?;
             inputs.push(("truth".into(), truth.clone()));
-            let text = cohort_table(
-                &[(sl, &segment_mask(ctx, unit, id))],
-                design,
-                a.mask_downsample,
-            )?;
+            let masks: Vec<(usize, PathBuf)> = (0..a.designs.len())
+                .map(|i| {
+                    let label = &a.designs[i].label;
+                    (i, segment_mask(unit, &ctx.segment_task(i), id, label))
+                })
+                .collect();
+            let rows: Vec<(&CohortSlide, &str, &Path)> = masks
+                .iter()
+                .map(|(i, m)| (sl, a.designs[*i].label.as_str(), m.as_path()))
+                .collect();
+            let text = cohort_table(&rows, a.mask_downsample)?;
             prelude = Some(("cohort.csv".to_string(), text));
             args.extend(strings([
                 "evaluate",
@@ -268,15 +281,14 @@ fn segment_level0(pred: &Path) -> Option<(u64, u64, Option<f64>)> {
 /// An evaluation cohort table (`h2g evaluate --cohort`) of `rows`: each slide with its
 /// segmentation mask.
 pub(super) fn cohort_table(
-    rows: &[(&CohortSlide, &Path)],
-    design: &str,
+    rows: &[(&CohortSlide, &str, &Path)],
     ds: f64,
 ) -> Result<String, csv::Error> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
     w.write_record(COHORT_HEADER)?;
-    for (sl, pred) in rows {
+    for (sl, design, pred) in rows {
         let Some(truth) = &sl.truth else {
             continue;
         };

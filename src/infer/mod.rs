@@ -5,6 +5,7 @@
 //! where `--ort-lib`, `H2G_ORT_LIB` or `ORT_DYLIB_PATH` say. A missing library is a clear error
 //! with the fix, never a panic.
 
+pub mod design;
 pub mod fetch;
 pub mod heatmap;
 pub mod heatmap_run;

@@ -96,6 +96,8 @@ pub struct SegmentOutputSpec {
     pub slide: PathBuf,
     /// The design that ran.
     pub design: Design,
+    /// The design's label, which names the files.
+    pub label: String,
     /// Level-0 pixels per pixel of the full-frame mask.
     pub mask_downsample: f64,
     /// GeoJSON in QuPath's frame (minus the OpenSlide bounds origin) instead of the file's.
@@ -187,6 +189,8 @@ pub struct SegmentReport {
     pub slide: PathBuf,
     /// The design.
     pub design: Design,
+    /// The design's label (its files' name).
+    pub label: String,
     /// The slide's level 0.
     pub level0: Level0,
     /// The patch classifier.
@@ -248,8 +252,8 @@ pub fn write_segmentation(
     spec: &SegmentOutputSpec,
     run: RunInfo,
 ) -> Result<SegmentOutput, OutputError> {
-    let design = spec.design.name();
-    let base = |ext: &str| spec.design.output_path(&spec.dir, &spec.stem, ext);
+    let design = spec.label.as_str();
+    let base = |ext: &str| super::design::segment_path(&spec.dir, &spec.stem, design, ext);
     let writing = std::time::Instant::now();
     let Segmentation {
         grid,
@@ -344,6 +348,7 @@ pub fn write_segmentation(
     let report = SegmentReport {
         slide: spec.slide.clone(),
         design: spec.design,
+        label: spec.label.clone(),
         level0: Level0 {
             width: w0,
             height: h0,

@@ -322,12 +322,6 @@ impl Design {
         }
     }
 
-    /// Where `h2g segment` writes its file with extension `ext` (`mask.tif`, `json`, …):
-    /// `DIR/STEM.segment-DESIGN.EXT`.
-    pub fn output_path(self, dir: &std::path::Path, stem: &str, ext: &str) -> std::path::PathBuf {
-        dir.join(format!("{stem}.segment-{}.{ext}", self.name()))
-    }
-
     /// The QuPath class and colour of the design's annotations: tissue for `otsu`, tumour for
     /// the others.
     pub fn annotation_class(self) -> (&'static str, [u8; 3]) {

@@ -25,6 +25,8 @@ pub struct SegmentRunSpec {
     pub name: Option<String>,
     /// The design.
     pub design: Design,
+    /// The label that names its files (default: the design's name).
+    pub label: Option<String>,
     /// The patch classifier (designs h2g, pw): a built-in name or an .onnx path.
     pub model: Option<String>,
     /// The refinement network (designs h2g, unet-lr): a built-in name or an .onnx path.
@@ -68,6 +70,9 @@ pub enum SegmentRunError {
     /// The design failed.
     #[error(transparent)]
     Segment(#[from] SegmentError),
+    /// The label cannot name files.
+    #[error(transparent)]
+    Label(#[from] super::design::DesignError),
     /// The outputs cannot be named or placed.
     #[error(transparent)]
     Naming(#[from] NamingError),
@@ -93,6 +98,11 @@ pub fn run_segment(
 ) -> Result<SegmentRun, SegmentRunError> {
     let rt = &spec.runtime;
     let design = spec.design;
+    let label = spec
+        .label
+        .clone()
+        .unwrap_or_else(|| design.name().to_string());
+    super::design::check_label(&label)?;
     let lib = if design == Design::Otsu {
         None
     } else {
@@ -156,6 +166,7 @@ pub fn run_segment(
             stem,
             slide: spec.slide.clone(),
             design,
+            label,
             mask_downsample: spec.mask_downsample,
             qupath_frame: spec.qupath_frame,
         },

@@ -248,7 +248,7 @@ pub(super) fn plan(
     })
 }
 
-const COHORT_HEADER: [&str; 11] = [
+const COHORT_HEADER: [&str; 12] = [
     "slide",
     "design",
     "truth",
@@ -257,6 +257,7 @@ const COHORT_HEADER: [&str; 11] = [
     "prediction_downsample",
     "mpp",
     "grade",
+    "split",
     "image",
     "width",
     "height",
@@ -303,6 +304,7 @@ pub(super) fn cohort_table(
             ds.to_string(),
             opt(sl.mpp.or(level0.and_then(|l| l.2)).map(|m| m.to_string())),
             sl.grade.clone(),
+            sl.split.clone(),
             s(&sl.slide),
             opt(level0.map(|l| l.0.to_string())),
             opt(level0.map(|l| l.1.to_string())),

@@ -22,6 +22,8 @@ pub struct CohortSlide {
     pub truth_downsample: Option<f64>,
     /// Histological grade, for the evaluation's summaries.
     pub grade: String,
+    /// Data split (`train`, `test`, …; `split` column), passed on to the evaluation.
+    pub split: String,
     /// Level-0 pixel size in µm, for slides without one.
     pub mpp: Option<f64>,
 }
@@ -72,12 +74,13 @@ pub enum TableError {
 pub fn read_cohort(path: &Path) -> Result<Vec<CohortSlide>, TableError> {
     let t = Table::open(path, "cohort table")?.absolute_paths();
     let cs = t.require("slide", Some("the slide file"))?;
-    let (cid, ct, ctd, cg, cm) = (
+    let (cid, ct, ctd, cg, cm, csp) = (
         t.column("id"),
         t.column("truth"),
         t.column("truth_downsample"),
         t.column("grade"),
         t.column("mpp"),
+        t.column("split"),
     );
     let mut seen = std::collections::HashMap::new();
     t.map_rows(|row| {
@@ -115,6 +118,7 @@ pub fn read_cohort(path: &Path) -> Result<Vec<CohortSlide>, TableError> {
             truth: row.path(ct),
             truth_downsample: row.positive(ctd)?,
             grade: row.get(cg).to_string(),
+            split: row.get(csp).to_string(),
             mpp: row.positive(cm)?,
         }))
     })

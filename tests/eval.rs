@@ -528,6 +528,26 @@ fn the_papers_tables_by_hand_for_a_split_and_a_tukey_family() {
         .lines()
         .skip(1)
         .all(|l| l.split(',').nth(3) == Some("test")));
+    // every design in the family: statsmodels' pairwise_tukeyhsd on a = (1, 2/3, 1/2),
+    // b = (8/9, 8/9), c_1 = (0, 1) gives p-adj 0.89279196 (a, b), 0.82096166 (a, c_1),
+    // 0.62567561 (b, c_1); the lower triangle stays blank
+    let all = dir.path().join("all");
+    assert!(evaluate(&["--split", "test"], &cohort, &all)
+        .status
+        .success());
+    assert_eq!(
+        std::fs::read_to_string(all.join("supp_table1.md")).unwrap(),
+        "**Supplementary Table 1.** Tukey's HSD on per-slide Dice between a, b, c_1 (split \
+         test): family-wise adjusted p-values, alpha 0.05\n\n\
+         | design | b | c_1 |\n|---|---:|---:|\n| a | 0.893 | 0.821 |\n| b |  | 0.626 |\n"
+    );
+    let tex = std::fs::read_to_string(all.join("supp_table1.tex")).unwrap();
+    assert!(
+        tex.contains(
+            "design & b & c\\_1 \\\\\n\\midrule\na & 0.893 & 0.821 \\\\\nb &  & 0.626 \\\\\n"
+        ),
+        "{tex}"
+    );
 }
 
 #[test]

@@ -91,7 +91,11 @@ pub fn run(a: Args) -> anyhow::Result<super::Finished> {
         eprintln!("error: {e}");
     }
     eprintln!(
-        "{} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed → {}",
+        "{}{} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed → {}",
+        ev.split
+            .as_ref()
+            .map(|s| format!("split {s}: "))
+            .unwrap_or_default(),
         ev.results.len(),
         ev.designs.len(),
         ev.slides,

@@ -303,13 +303,14 @@ impl Table {
         s + "\\bottomrule\n\\end{tabular}\n\\end{table}\n"
     }
 
-    /// As an HTML `<table id="ID">` with the caption (or the note when it has no rows).
+    /// As HTML: the caption in a paragraph, then `<table id="ID">` (the note when it has no rows).
     pub fn html(&self, id: &str) -> String {
+        // the caption above the table as a paragraph: a <caption> is no wider than the table
         let mut s = format!(
-            "<table id=\"{}\"><caption>{}. {}</caption>",
-            esc(id),
+            "<p class=\"caption\"><b>{}.</b> {}</p><table id=\"{}\">",
             esc(self.label),
-            esc(&self.caption)
+            esc(&self.caption),
+            esc(id)
         );
         if self.rows.is_empty() {
             return s + &format!(

@@ -669,3 +669,147 @@ fn float_probability_maps_are_positive_above_the_threshold() {
         "{e}"
     );
 }
+
+/// A tiled (16 × 16) float32 TIFF written here byte by byte: little- or big-endian, no
+/// predictor or the floating point predictor (3: each tile row's samples split into byte planes,
+/// most significant first, then byte differences along the row), uncompressed.
+fn write_f32_tiled(path: &Path, w: u32, h: u32, v: &[f32], big_endian: bool, predictor3: bool) {
+    let t = 16u32;
+    let (across, down) = (w.div_ceil(t), h.div_ceil(t));
+    let u16b = |x: u16| {
+        if big_endian {
+            x.to_be_bytes()
+        } else {
+            x.to_le_bytes()
+        }
+    };
+    let u32b = |x: u32| {
+        if big_endian {
+            x.to_be_bytes()
+        } else {
+            x.to_le_bytes()
+        }
+    };
+    let mut tiles: Vec<Vec<u8>> = Vec::new();
+    for ty in 0..down {
+        for tx in 0..across {
+            let mut tile = Vec::new();
+            for y in ty * t..(ty + 1) * t {
+                let row: Vec<f32> = (tx * t..(tx + 1) * t)
+                    .map(|x| {
+                        if x < w && y < h {
+                            v[(y * w + x) as usize]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                if predictor3 {
+                    let mut planes = Vec::new();
+                    for k in 0..4 {
+                        planes.extend(row.iter().map(|s| s.to_be_bytes()[k]));
+                    }
+                    for i in (1..planes.len()).rev() {
+                        planes[i] = planes[i].wrapping_sub(planes[i - 1]);
+                    }
+                    tile.extend(planes);
+                } else {
+                    for s in &row {
+                        tile.extend(if big_endian {
+                            s.to_be_bytes()
+                        } else {
+                            s.to_le_bytes()
+                        });
+                    }
+                }
+            }
+            tiles.push(tile);
+        }
+    }
+    let n = tiles.len() as u32;
+    let tags: Vec<(u16, u16, u32, u32)> = vec![
+        // (tag, type 3 = SHORT / 4 = LONG, count, value or offset)
+        (256, 4, 1, w),
+        (257, 4, 1, h),
+        (258, 3, 1, 32),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (277, 3, 1, 1),
+        (284, 3, 1, 1),
+        (317, 3, 1, if predictor3 { 3 } else { 1 }),
+        (322, 3, 1, t),
+        (323, 3, 1, t),
+        (324, 4, n, 0), // offsets: filled below
+        (325, 4, n, 0),
+        (339, 3, 1, 3),
+    ];
+    let ifd_len = 2 + 12 * tags.len() as u32 + 4;
+    let arrays = 8 + ifd_len; // the offset and byte count arrays follow the IFD
+    let data = arrays + 8 * n;
+    let mut out = Vec::new();
+    out.extend(if big_endian { *b"MM" } else { *b"II" });
+    out.extend(u16b(42));
+    out.extend(u32b(8));
+    out.extend(u16b(tags.len() as u16));
+    for &(tag, ty, count, value) in &tags {
+        out.extend(u16b(tag));
+        out.extend(u16b(ty));
+        out.extend(u32b(count));
+        let value = match tag {
+            324 if n > 1 => arrays,
+            325 if n > 1 => arrays + 4 * n,
+            324 => data,
+            325 => tiles[0].len() as u32,
+            _ => value,
+        };
+        if ty == 3 {
+            out.extend(u16b(value as u16));
+            out.extend([0, 0]);
+        } else {
+            out.extend(u32b(value));
+        }
+    }
+    out.extend(u32b(0));
+    let mut at = data;
+    for tile in &tiles {
+        out.extend(u32b(at));
+        at += tile.len() as u32;
+    }
+    for tile in &tiles {
+        out.extend(u32b(tile.len() as u32));
+    }
+    for tile in &tiles {
+        out.extend(tile);
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn float_maps_in_tiles_either_byte_order_and_the_floating_point_predictor() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    // the map of float_probability_maps_are_positive_above_the_threshold, 20 × 10 in two
+    // 16 × 16 tiles (the right one and the bottom padded)
+    rect_mask(&p("t.png"), 20, 10, (0, 0, 10, 10), 1);
+    let mut v: Vec<f32> = (0..200).map(|i| (19 - (i % 20)) as f32 / 16.0).collect();
+    v[0] = f32::NAN;
+    for (big, pred3) in [(false, false), (true, false), (false, true), (true, true)] {
+        let path = p(&format!("map-{big}-{pred3}.tif"));
+        write_f32_tiled(&path, 20, 10, &v, big, pred3);
+        for (t, want) in [(0.5, (99, 10, 1)), (0.625, (89, 0, 11)), (0.0, (99, 90, 1))] {
+            let pred = Input::Mask {
+                path: path.clone(),
+                downsample: Some(4.0),
+                threshold: t,
+            };
+            let k = compare(&mask(&p("t.png"), 4.0), &pred, None, None)
+                .unwrap()
+                .confusion;
+            assert_eq!(
+                (k.tp, k.fp, k.fn_),
+                want,
+                "big-endian {big}, predictor 3 {pred3}, threshold {t}"
+            );
+        }
+    }
+}

@@ -149,11 +149,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         downsample: None,
         truth_class: Vec::new(),
         prediction_class: Vec::new(),
-        threshold: 0,
-        truth_threshold: 0,
         include_empty_truth: false,
         alpha: 0.05,
         tukey_metric: Metric::Dice,
+        ..Default::default()
     };
     let ev = evaluate_rows(&eval, rows, &|_| {})?;
     Markdown.export(&ev, &mut std::io::stdout())?;

@@ -173,6 +173,8 @@ fi
 run "$VENV/bin/python" scripts/direct_read_parity.py "$H" "$T/direct" "$SLIDE"
 # Tukey HSD against statsmodels' pairwise_tukeyhsd (within 1e-9) on generated and edge-case tables
 has ../shared/tools/tukey_oracle.py && run "$VENV/bin/python" scripts/tukey_parity.py "$H" ../shared/tools "$T/tukey"
+# and directly against statsmodels (every clone): stats tukey --tukey-exclude otsu on per_slide.csv tables
+run "$VENV/bin/python" scripts/tukey_parity.py --direct "$H" "$T/tukey-direct"
 # heatmap parity: openslide-python + onnxruntime on the same patches and batches (within 1e-5)
 for m in patch-classifier patch-classifier-nchw; do
   run "$VENV/bin/python" scripts/heatmap_parity.py "$H" "$SLIDE" "models/test/$(tr - _ <<< "$m").onnx" \

@@ -20,7 +20,7 @@ fn mask(path: &Path, ds: f64) -> Input {
     Input::Mask {
         path: path.into(),
         downsample: Some(ds),
-        threshold: 0,
+        threshold: 0.0,
     }
 }
 
@@ -38,7 +38,7 @@ fn geojson_truth_against_a_mask_prediction_by_hand() {
     let pred = dir.path().join("pred.png");
     rect_mask(&pred, 25, 20, (4, 2, 12, 10), 255);
     let c = compare(
-        &Input::from_path(&truth, None, 0),
+        &Input::from_path(&truth, None, 0.0),
         &mask(&pred, 4.0),
         Some((100, 80)),
         None,
@@ -51,7 +51,7 @@ fn geojson_truth_against_a_mask_prediction_by_hand() {
     // swapping the roles swaps precision and recall, keeps Dice
     let s = compare(
         &mask(&pred, 4.0),
-        &Input::from_path(&truth, None, 0),
+        &Input::from_path(&truth, None, 0.0),
         Some((100, 80)),
         None,
     )
@@ -89,7 +89,7 @@ fn a_finer_mask_is_brought_to_the_coarser_grid_by_block_majority() {
     let low = Input::Mask {
         path: prob.clone(),
         downsample: Some(2.0),
-        threshold: 127,
+        threshold: 127.0,
     };
     let c = compare(&mask(&truth, 1.0), &low, None, None).unwrap();
     assert_eq!(c.confusion.predicted(), 0);
@@ -116,7 +116,7 @@ fn mismatches_are_specific_errors() {
     let none = Input::Mask {
         path: a.clone(),
         downsample: None,
-        threshold: 0,
+        threshold: 0.0,
     };
     let e = msg(compare(&none, &mask(&a, 4.0), None, None).unwrap_err());
     assert!(e.contains("downsample is unknown"), "{e}");
@@ -201,8 +201,8 @@ fn camelyon16_annotation_against_a_shifted_copy_of_itself() {
     }
     assert!(area > 1000 && overlap > 0 && overlap < area);
     let c = compare(
-        &Input::from_path(&path, None, 0),
-        &Input::from_path(&moved, None, 0),
+        &Input::from_path(&path, None, 0.0),
+        &Input::from_path(&moved, None, 0.0),
         Some((96_000, 96_000)),
         Some(d),
     )
@@ -374,4 +374,442 @@ fn a_slide_image_that_cannot_be_read_is_a_warning_not_a_silent_grey() {
             && w[0].ends_with("): outlines on grey"),
         "{w:?}"
     );
+}
+
+/// The small cohort with a `split` column (s1–s3 `test`, s4 `train`) and a design `c_1` whose
+/// prediction on s1 is empty (precision undefined) and equal to the truth on s2.
+fn split_cohort(dir: &Path) -> std::path::PathBuf {
+    let cohort = small_cohort(dir);
+    let text = std::fs::read_to_string(&cohort).unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let split = match i {
+            0 => "split",
+            _ if line.starts_with("s4,") => "train",
+            _ => "test",
+        };
+        out += &format!("{line},{split}\n");
+    }
+    out += "s1,c_1,s1_truth.png,empty_truth.png,4,4,1,0.25,test\n";
+    out += "s2,c_1,s2_truth.png,a1.png,4,4,1,0.25,test\n";
+    let path = dir.join("split.csv");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+fn evaluate(args: &[&str], cohort: &Path, out: &Path) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("h2g")
+        .unwrap()
+        .args(["evaluate", "--cohort"])
+        .arg(cohort)
+        .arg("-o")
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_papers_tables_by_hand_for_a_split_and_a_tukey_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = split_cohort(dir.path());
+    let out = dir.path().join("out");
+    let o = evaluate(
+        &["--split", "test", "--tukey-exclude", "c_1"],
+        &cohort,
+        &out,
+    );
+    // the train rows (s4: an empty truth and a missing file) are not evaluated: no error
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |n: &str| std::fs::read_to_string(out.join(n)).unwrap();
+    // by hand: a = Dice 1, 2/3, 1/2 (precision 1, 1, 1/2; recall 1, 1/2, 1/2); b = 8/9 twice
+    // (precision 1, recall 0.8); c_1 = Dice 0, 1 (precision undefined on s1, 1 on s2; recall
+    // 0, 1). Population std of (1, 2/3, 1/2) = 0.2079, of (1, 1, 1/2) and (1, 1/2, 1/2) = 0.2357.
+    assert_eq!(
+        read("table1.md"),
+        "**Table 1.** Recall, precision and Dice per design (mean ± population standard deviation \
+         over slides; split test; n where it differs from the slides)\n\n\
+         | design | slides | recall | precision | Dice |\n\
+         |---|---:|---:|---:|---:|\n\
+         | a | 3 | 0.667 ± 0.236 | 0.833 ± 0.236 | 0.722 ± 0.208 |\n\
+         | b | 2 | 0.800 ± 0.000 | 1.000 ± 0.000 | 0.889 ± 0.000 |\n\
+         | c_1 | 2 | 0.500 ± 0.500 | 1.000 ± 0.000 (n = 1) | 0.500 ± 0.500 |\n"
+    );
+    assert_eq!(
+        read("table1.tex"),
+        "% Table 1: needs \\usepackage{booktabs}\n\\begin{table}[ht]\n\\centering\n\
+         \\caption{Recall, precision and Dice per design (mean $\\pm$ population standard deviation \
+         over slides; split test; n where it differs from the slides)}\n\
+         \\begin{tabular}{lrrrr}\n\\toprule\n\
+         design & slides & recall & precision & Dice \\\\\n\\midrule\n\
+         a & 3 & 0.667 $\\pm$ 0.236 & 0.833 $\\pm$ 0.236 & 0.722 $\\pm$ 0.208 \\\\\n\
+         b & 2 & 0.800 $\\pm$ 0.000 & 1.000 $\\pm$ 0.000 & 0.889 $\\pm$ 0.000 \\\\\n\
+         c\\_1 & 2 & 0.500 $\\pm$ 0.500 & 1.000 $\\pm$ 0.000 ($n = 1$) & 0.500 $\\pm$ 0.500 \\\\\n\
+         \\bottomrule\n\\end{tabular}\n\\end{table}\n"
+    );
+    // grade 1: s1, s2; grade 3: s3 (a only); s4 (grade 2) is in the train split
+    assert_eq!(
+        read("table2.md"),
+        "**Table 2.** Dice per design and histological grade (mean ± population standard \
+         deviation over slides; split test; n where it differs from the grade's slides)\n\n\
+         | design | grade 1 (n = 2) | grade 3 (n = 1) |\n\
+         |---|---:|---:|\n\
+         | a | 0.833 ± 0.167 | 0.500 ± 0.000 |\n\
+         | b | 0.889 ± 0.000 | n/a |\n\
+         | c_1 | 0.500 ± 0.500 | n/a |\n"
+    );
+    // Tukey between a and b only: statsmodels' pairwise_tukeyhsd([1, 2/3, 1/2, 8/9, 8/9],
+    // [a, a, a, b, b]) gives p-adj 0.44443809 (with c_1 in the family it would be 0.89279196)
+    assert_eq!(
+        read("supp_table1.md"),
+        "**Supplementary Table 1.** Tukey's HSD on per-slide Dice between a, b (split test): \
+         family-wise adjusted p-values, alpha 0.05\n\n\
+         | design | b |\n|---|---:|\n| a | 0.444 |\n"
+    );
+    assert!(read("supp_table1.tex").contains("design & b \\\\\n\\midrule\na & 0.444 \\\\\n"));
+    let supp = read("supp_table1.csv");
+    let pair: Vec<&str> = supp.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(&pair[..4], &["test", "dice", "a", "b"]);
+    assert!(
+        (pair[5].parse::<f64>().unwrap() - 0.44443809).abs() < 1e-8,
+        "{supp}"
+    );
+    assert_eq!(supp.lines().count(), 2, "{supp}");
+    // the CSVs: the split, n per metric and the empty predictions
+    let t1 = read("table1.csv");
+    assert!(
+        t1.starts_with("split,design,slides,empty_predictions,recall_n,"),
+        "{t1}"
+    );
+    assert!(
+        t1.contains("\ntest,c_1,2,1,2,0.5,0.5,1,1,0,2,0.5,0.5\n"),
+        "{t1}"
+    );
+    let t2 = read("table2.csv");
+    assert!(t2.contains("\ntest,a,3,1,1,0.5,0\n"), "{t2}");
+    let summary = read("summary.csv");
+    assert!(
+        summary.contains("\ntest,c_1,all,2,1,2,0.5,0.5,1,1,0,2,0.5,0.5\n"),
+        "{summary}"
+    );
+    assert!(summary.contains("\ntest,c_1,1,2,1,"), "{summary}");
+    let md = read("summary.md");
+    assert!(
+        md.contains("Split: test. Tukey family: every design but c_1 (a, b)."),
+        "{md}"
+    );
+    assert!(
+        md.contains("| c_1 | 2 | 0.500 ± 0.500 | 1.000 ± 0.000 | 0.500 ± 0.500 | 2 | 1 | 2 | 1 |"),
+        "{md}"
+    );
+    let html = read("report.html");
+    for id in ["table1", "table2", "supp_table1", "scope"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    assert!(html.contains("<td>1.000 ± 0.000 (n = 1)</td>"));
+    let s: serde_json::Value = serde_json::from_str(&read("summary.json")).unwrap();
+    assert_eq!(s["split"].as_str(), Some("test"));
+    assert_eq!(s["tukey_family"], serde_json::json!(["a", "b"]));
+    assert_eq!(
+        s["designs"]["c_1"]["overall"]["empty_predictions"].as_u64(),
+        Some(1)
+    );
+    assert_eq!(
+        s["designs"]["c_1"]["overall"]["precision"]["n"].as_u64(),
+        Some(1)
+    );
+    let per_slide = read("per_slide.csv");
+    assert_eq!(
+        per_slide.lines().count(),
+        8,
+        "only the 7 test rows: {per_slide}"
+    );
+    assert!(per_slide
+        .lines()
+        .skip(1)
+        .all(|l| l.split(',').nth(3) == Some("test")));
+    // every design in the family: statsmodels' pairwise_tukeyhsd on a = (1, 2/3, 1/2),
+    // b = (8/9, 8/9), c_1 = (0, 1) gives p-adj 0.89279196 (a, b), 0.82096166 (a, c_1),
+    // 0.62567561 (b, c_1); the lower triangle stays blank
+    let all = dir.path().join("all");
+    assert!(evaluate(&["--split", "test"], &cohort, &all)
+        .status
+        .success());
+    assert_eq!(
+        std::fs::read_to_string(all.join("supp_table1.md")).unwrap(),
+        "**Supplementary Table 1.** Tukey's HSD on per-slide Dice between a, b, c_1 (split \
+         test): family-wise adjusted p-values, alpha 0.05\n\n\
+         | design | b | c_1 |\n|---|---:|---:|\n| a | 0.893 | 0.821 |\n| b |  | 0.626 |\n"
+    );
+    let tex = std::fs::read_to_string(all.join("supp_table1.tex")).unwrap();
+    assert!(
+        tex.contains(
+            "design & b & c\\_1 \\\\\n\\midrule\na & 0.893 & 0.821 \\\\\nb &  & 0.626 \\\\\n"
+        ),
+        "{tex}"
+    );
+}
+
+#[test]
+fn split_and_family_options_refuse_what_the_cohort_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = split_cohort(dir.path());
+    let out = dir.path().join("out");
+    let err = |o: std::process::Output| {
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let e = err(evaluate(&["--split", "val"], &cohort, &out));
+    assert!(
+        e.contains(
+            "--split val: no row of the cohort has that split (splits present: test, train)"
+        ),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing written for a refused split");
+    let e = err(evaluate(&["--tukey-exclude", "otsu"], &cohort, &out));
+    assert!(
+        e.contains("Tukey family: no design 'otsu' in the table (designs present: a, b, c_1)"),
+        "{e}"
+    );
+    // the family is checked against the designs of the split: c_1 has no train row
+    let e = err(evaluate(
+        &["--split", "train", "--tukey-designs", "a,c_1"],
+        &cohort,
+        &out,
+    ));
+    assert!(
+        e.contains("no design 'c_1' in the table (designs present: a, b)"),
+        "{e}"
+    );
+    let e = err(evaluate(
+        &["--tukey-designs", "a,b", "--tukey-exclude", "c_1"],
+        &cohort,
+        &out,
+    ));
+    assert!(e.contains("cannot be used with"), "{e}");
+    let e = err(evaluate(&["--threshold=-1"], &cohort, &out));
+    assert!(e.contains("--threshold must be a finite number ≥ 0"), "{e}");
+    // a family of one design: the tables are written, the test is reported as not computed
+    let o = evaluate(&["--split", "test", "--tukey-designs", "a"], &cohort, &out);
+    assert!(o.status.success());
+    let md = std::fs::read_to_string(out.join("supp_table1.md")).unwrap();
+    assert!(md.contains("Tukey's HSD was not computed"), "{md}");
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("the family (a) has 1 design(s) with values, it needs 2"));
+}
+
+/// A `w × h` float32 TIFF (the `tiff` crate's encoder, strips, no predictor).
+fn write_f32(path: &Path, w: u32, h: u32, v: &[f32]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut enc = tiff::encoder::TiffEncoder::new(std::io::BufWriter::new(f)).unwrap();
+    enc.write_image::<tiff::encoder::colortype::Gray32Float>(w, h, v)
+        .unwrap();
+}
+
+#[test]
+fn float_probability_maps_are_positive_above_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    // truth x 0..10 of 20 × 10; the map is (19 − x) / 16 (exact in f32): 0.5 at x = 11, 0.625
+    // at x = 9; NaN at (0, 0)
+    rect_mask(&p("t.png"), 20, 10, (0, 0, 10, 10), 1);
+    let mut v: Vec<f32> = (0..200).map(|i| (19 - (i % 20)) as f32 / 16.0).collect();
+    v[0] = f32::NAN;
+    write_f32(&p("map.tif"), 20, 10, &v);
+    let at = |t: f64| {
+        let pred = Input::Mask {
+            path: p("map.tif"),
+            downsample: Some(4.0),
+            threshold: t,
+        };
+        let k = compare(&mask(&p("t.png"), 4.0), &pred, None, None)
+            .unwrap()
+            .confusion;
+        (k.tp, k.fp, k.fn_)
+    };
+    // > 0.5: x 0..=10 (x = 11 is 0.5, not above it), less the NaN pixel
+    assert_eq!(at(0.5), (99, 10, 1));
+    // > 0.625: x 0..=8
+    assert_eq!(at(0.625), (89, 0, 11));
+    // > 0: every value but NaN (x = 19 is 0)
+    assert_eq!(at(0.0), (99, 90, 1));
+    // through the CLI, with --threshold 0.5: Dice 2·99 / (100 + 109)
+    std::fs::write(
+        p("c.csv"),
+        "slide,design,truth,prediction,truth_downsample,prediction_downsample\n\
+         s1,map,t.png,map.tif,4,4\ns1,labels,t.png,t.png,4,4\n",
+    )
+    .unwrap();
+    let o = evaluate(&["--threshold", "0.5"], &p("c.csv"), &p("out"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = std::fs::read_to_string(p("out/per_slide.csv")).unwrap();
+    let dice = 2.0 * 99.0 / 209.0;
+    assert!(
+        table.contains(&format!("s1,map,,,4,99,10,1,90,{dice},")),
+        "{table}"
+    );
+    // the integer mask at 0.5 is positive at 1 (v > 0.5 is v > 0): Dice 1 as at threshold 0
+    assert!(
+        table.contains("s1,labels,,,4,100,0,0,100,1,1,1,"),
+        "{table}"
+    );
+    // a negative threshold on a map is refused by name
+    let pred = Input::Mask {
+        path: p("map.tif"),
+        downsample: Some(4.0),
+        threshold: -0.5,
+    };
+    let e = compare(&mask(&p("t.png"), 4.0), &pred, None, None).unwrap_err();
+    assert!(matches!(e, CompareError::Threshold { .. }), "{e}");
+    // a float TIFF is still not a label mask for the label readers
+    let e = h2g::mask::open_mask(&p("map.tif"), &Default::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("32-bit floats (a probability map)"),
+        "{e}"
+    );
+}
+
+/// A tiled (16 × 16) float32 TIFF written here byte by byte: little- or big-endian, no
+/// predictor or the floating point predictor (3: each tile row's samples split into byte planes,
+/// most significant first, then byte differences along the row), uncompressed.
+fn write_f32_tiled(path: &Path, w: u32, h: u32, v: &[f32], big_endian: bool, predictor3: bool) {
+    let t = 16u32;
+    let (across, down) = (w.div_ceil(t), h.div_ceil(t));
+    let u16b = |x: u16| {
+        if big_endian {
+            x.to_be_bytes()
+        } else {
+            x.to_le_bytes()
+        }
+    };
+    let u32b = |x: u32| {
+        if big_endian {
+            x.to_be_bytes()
+        } else {
+            x.to_le_bytes()
+        }
+    };
+    let mut tiles: Vec<Vec<u8>> = Vec::new();
+    for ty in 0..down {
+        for tx in 0..across {
+            let mut tile = Vec::new();
+            for y in ty * t..(ty + 1) * t {
+                let row: Vec<f32> = (tx * t..(tx + 1) * t)
+                    .map(|x| {
+                        if x < w && y < h {
+                            v[(y * w + x) as usize]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                if predictor3 {
+                    let mut planes = Vec::new();
+                    for k in 0..4 {
+                        planes.extend(row.iter().map(|s| s.to_be_bytes()[k]));
+                    }
+                    for i in (1..planes.len()).rev() {
+                        planes[i] = planes[i].wrapping_sub(planes[i - 1]);
+                    }
+                    tile.extend(planes);
+                } else {
+                    for s in &row {
+                        tile.extend(if big_endian {
+                            s.to_be_bytes()
+                        } else {
+                            s.to_le_bytes()
+                        });
+                    }
+                }
+            }
+            tiles.push(tile);
+        }
+    }
+    let n = tiles.len() as u32;
+    let tags: Vec<(u16, u16, u32, u32)> = vec![
+        // (tag, type 3 = SHORT / 4 = LONG, count, value or offset)
+        (256, 4, 1, w),
+        (257, 4, 1, h),
+        (258, 3, 1, 32),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (277, 3, 1, 1),
+        (284, 3, 1, 1),
+        (317, 3, 1, if predictor3 { 3 } else { 1 }),
+        (322, 3, 1, t),
+        (323, 3, 1, t),
+        (324, 4, n, 0), // offsets: filled below
+        (325, 4, n, 0),
+        (339, 3, 1, 3),
+    ];
+    let ifd_len = 2 + 12 * tags.len() as u32 + 4;
+    let arrays = 8 + ifd_len; // the offset and byte count arrays follow the IFD
+    let data = arrays + 8 * n;
+    let mut out = Vec::new();
+    out.extend(if big_endian { *b"MM" } else { *b"II" });
+    out.extend(u16b(42));
+    out.extend(u32b(8));
+    out.extend(u16b(tags.len() as u16));
+    for &(tag, ty, count, value) in &tags {
+        out.extend(u16b(tag));
+        out.extend(u16b(ty));
+        out.extend(u32b(count));
+        let value = match tag {
+            324 if n > 1 => arrays,
+            325 if n > 1 => arrays + 4 * n,
+            324 => data,
+            325 => tiles[0].len() as u32,
+            _ => value,
+        };
+        if ty == 3 {
+            out.extend(u16b(value as u16));
+            out.extend([0, 0]);
+        } else {
+            out.extend(u32b(value));
+        }
+    }
+    out.extend(u32b(0));
+    let mut at = data;
+    for tile in &tiles {
+        out.extend(u32b(at));
+        at += tile.len() as u32;
+    }
+    for tile in &tiles {
+        out.extend(u32b(tile.len() as u32));
+    }
+    for tile in &tiles {
+        out.extend(tile);
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn float_maps_in_tiles_either_byte_order_and_the_floating_point_predictor() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    // the map of float_probability_maps_are_positive_above_the_threshold, 20 × 10 in two
+    // 16 × 16 tiles (the right one and the bottom padded)
+    rect_mask(&p("t.png"), 20, 10, (0, 0, 10, 10), 1);
+    let mut v: Vec<f32> = (0..200).map(|i| (19 - (i % 20)) as f32 / 16.0).collect();
+    v[0] = f32::NAN;
+    for (big, pred3) in [(false, false), (true, false), (false, true), (true, true)] {
+        let path = p(&format!("map-{big}-{pred3}.tif"));
+        write_f32_tiled(&path, 20, 10, &v, big, pred3);
+        for (t, want) in [(0.5, (99, 10, 1)), (0.625, (89, 0, 11)), (0.0, (99, 90, 1))] {
+            let pred = Input::Mask {
+                path: path.clone(),
+                downsample: Some(4.0),
+                threshold: t,
+            };
+            let k = compare(&mask(&p("t.png"), 4.0), &pred, None, None)
+                .unwrap()
+                .confusion;
+            assert_eq!(
+                (k.tp, k.fp, k.fn_),
+                want,
+                "big-endian {big}, predictor 3 {pred3}, threshold {t}"
+            );
+        }
+    }
 }

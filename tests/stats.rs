@@ -100,3 +100,75 @@ fn bad_tables_are_specific_errors() {
         .failure()
         .stderr(contains("no-such.csv: cannot open"));
 }
+
+#[test]
+fn an_included_column_and_the_tukey_family_choose_the_rows() {
+    // the values of two_designs_give_the_pooled_t_test_p_value, plus rows with included false
+    // (which would change every number) and a third design that only the family leaves out
+    let f = csv(
+        "design,slide,dice,included\nA,s1,1,true\nA,s2,2,true\nA,s3,3,1\nA,s4,4,true\n\
+         A,s5,100,false\nB,s1,3,true\nB,s2,4,true\nB,s3,5,true\nB,s4,6.5,true\nB,s5,,0\n\
+         otsu,s1,0.1,true\notsu,s2,0.2,true\n",
+    );
+    for family in [["--tukey-exclude", "otsu"], ["--tukey-designs", "B,A"]] {
+        let o = Command::cargo_bin("h2g")
+            .unwrap()
+            .args(["stats", "tukey"])
+            .arg(f.path())
+            .args(family)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("2 row(s) with included = false left out"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("2 row(s) outside the Tukey family"),
+            "{stderr}"
+        );
+        let text = String::from_utf8(o.stdout).unwrap();
+        let rows: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(rows.len(), 1, "{text}");
+        let row: Vec<&str> = rows[0].split(',').collect();
+        assert_eq!(&row[..2], &["A", "B"]);
+        assert_eq!(row[2].parse::<f64>().unwrap(), 2.125);
+        // scipy.stats.ttest_ind on the included values of A and B
+        assert!((row[3].parse::<f64>().unwrap() - 0.07477303785978431).abs() < 1e-12);
+    }
+    // unknown names and both options are refused
+    Command::cargo_bin("h2g")
+        .unwrap()
+        .args(["stats", "tukey", "--tukey-exclude", "pw"])
+        .arg(f.path())
+        .assert()
+        .failure()
+        .stderr(contains(
+            "Tukey family: no design 'pw' in the table (designs present: A, B, otsu)",
+        ));
+    Command::cargo_bin("h2g")
+        .unwrap()
+        .args([
+            "stats",
+            "tukey",
+            "--tukey-exclude",
+            "otsu",
+            "--tukey-designs",
+            "A,B",
+        ])
+        .arg(f.path())
+        .assert()
+        .failure()
+        .stderr(contains("cannot be used with"));
+    let bad = csv("design,dice,included\nA,0.5,maybe\n");
+    Command::cargo_bin("h2g")
+        .unwrap()
+        .args(["stats", "tukey"])
+        .arg(bad.path())
+        .assert()
+        .failure()
+        .stderr(contains(
+            "line 2: 'included' is 'maybe'; it must be true, false, 1 or 0",
+        ));
+}

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use h2g::eval::cohort::{evaluate_rows, EvaluateSpec, Metric};
+use h2g::stats::Family;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,9 +17,19 @@ pub struct Args {
     /// file, for the report's thumbnails).
     #[arg(long)]
     cohort: PathBuf,
-    /// Output directory: per_slide.csv, summary.json, summary.md.
+    /// Output directory: per_slide.csv, summary.csv, summary.json, summary.md, report.html and
+    /// the paper's tables (table1, table2, supp_table1 as .csv, .md, .tex).
     #[arg(short, long)]
     output: PathBuf,
+    /// Evaluate only the rows of this split (the cohort's split column), e.g. test.
+    #[arg(long)]
+    split: Option<String>,
+    /// Tukey's HSD between these designs only (comma-separated, e.g. h2g,pw,unet-lr).
+    #[arg(long, value_delimiter = ',', conflicts_with = "tukey_exclude")]
+    tukey_designs: Option<Vec<String>>,
+    /// Tukey's HSD between every design but these (comma-separated, e.g. otsu).
+    #[arg(long, value_delimiter = ',')]
+    tukey_exclude: Option<Vec<String>>,
     /// The common downsample masks are compared at (default: the coarser of each pair's mask
     /// downsamples; 4 when both are GeoJSON).
     #[arg(long)]
@@ -29,12 +40,13 @@ pub struct Args {
     /// GeoJSON predictions: the classes counted as positive (repeatable; default every one).
     #[arg(long = "prediction-class")]
     prediction_class: Vec<String>,
-    /// Prediction masks: values above this are positive (0: non-zero; 127 for 0–255 maps).
-    #[arg(long, default_value_t = 0)]
-    threshold: u64,
-    /// Truth masks: values above this are positive.
-    #[arg(long, default_value_t = 0)]
-    truth_threshold: u64,
+    /// Predictions: values greater than this are positive (0: non-zero labels; 127 for 0–255
+    /// maps; e.g. 0.5 for a 32-bit float probability TIFF).
+    #[arg(long, default_value_t = 0.0)]
+    threshold: f64,
+    /// Truth masks: values greater than this are positive.
+    #[arg(long, default_value_t = 0.0)]
+    truth_threshold: f64,
     /// Keep slides whose truth is empty in the means (the paper leaves them out).
     #[arg(long)]
     include_empty_truth: bool,
@@ -48,6 +60,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<super::Finished> {
     let spec = EvaluateSpec {
+        split: a.split,
+        tukey_family: Family::from_options(a.tukey_designs, a.tukey_exclude)?,
         cohort: a.cohort,
         downsample: a.downsample,
         truth_class: a.truth_class,
@@ -60,7 +74,7 @@ pub fn run(a: Args) -> anyhow::Result<super::Finished> {
     };
     // the settings and the table are checked before the output folder is made
     spec.check()?;
-    let rows = h2g::eval::cohort::read_table(&spec.cohort)?;
+    let rows = spec.select(h2g::eval::cohort::read_table(&spec.cohort)?)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("{}: cannot create", a.output.display()))?;
     let bar = h2g::output::progress(None, "comparisons", true);
@@ -77,7 +91,11 @@ pub fn run(a: Args) -> anyhow::Result<super::Finished> {
         eprintln!("error: {e}");
     }
     eprintln!(
-        "{} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed → {}",
+        "{}{} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed → {}",
+        ev.split
+            .as_ref()
+            .map(|s| format!("split {s}: "))
+            .unwrap_or_default(),
         ev.results.len(),
         ev.designs.len(),
         ev.slides,

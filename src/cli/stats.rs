@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use h2g::stats::groups::{num, read_groups, tukey_csv, tukey_table};
+use h2g::stats::Family;
 
 pub type Args = super::args::Nested<Sub>;
 
@@ -13,7 +14,8 @@ pub enum Sub {
     /// Tukey's honestly significant difference test between groups (e.g. designs) of a
     /// long-form CSV (one row per slide and design), as statsmodels' pairwise_tukeyhsd. Prints
     /// CSV: group1,group2,meandiff,p-adj,lower,upper,reject (meandiff = mean(group2) −
-    /// mean(group1); groups sorted by name).
+    /// mean(group1); groups sorted by name). When the CSV has an `included` column (as
+    /// evaluate's per_slide.csv), only rows with true/1 there count.
     Tukey {
         /// The CSV, with a header row.
         csv: PathBuf,
@@ -29,6 +31,12 @@ pub enum Sub {
         /// Print JSON (the test's parameters and every pair) instead of CSV.
         #[arg(long)]
         json: bool,
+        /// Compare only these groups (comma-separated, e.g. h2g,pw,unet-lr).
+        #[arg(long, value_delimiter = ',', conflicts_with = "tukey_exclude")]
+        tukey_designs: Option<Vec<String>>,
+        /// Compare every group but these (comma-separated, e.g. otsu).
+        #[arg(long, value_delimiter = ',')]
+        tukey_exclude: Option<Vec<String>>,
     },
 }
 
@@ -39,8 +47,24 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         metric,
         alpha,
         json,
+        tukey_designs,
+        tukey_exclude,
     } = a.command;
-    let groups = read_groups(&csv, &by, &metric)?;
+    let family = Family::from_options(tukey_designs, tukey_exclude)?;
+    let groups = read_groups(&csv, &by, &metric, &family)?;
+    if groups.not_included > 0 {
+        eprintln!(
+            "{} row(s) with included = false left out",
+            groups.not_included
+        );
+    }
+    if groups.outside_family > 0 {
+        eprintln!(
+            "{} row(s) outside the Tukey family ({}) left out",
+            groups.outside_family,
+            family.describe()
+        );
+    }
     if groups.skipped > 0 {
         eprintln!(
             "{} row(s) without a '{metric}' value left out",

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{compare, summarize, Compared, Input, Summary};
-use crate::stats::{tukey_hsd, Tukey};
+use crate::stats::{tukey_hsd, Family, FamilyError, Tukey};
 
 /// The per-slide metric Tukey's HSD compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -47,6 +47,10 @@ impl Metric {
 /// What to evaluate and how.
 #[derive(Debug, Clone)]
 pub struct EvaluateSpec {
+    /// Evaluate only the rows of this split (the table's `split` column), e.g. `test`.
+    pub split: Option<String>,
+    /// The designs Tukey's HSD compares.
+    pub tukey_family: Family,
     /// The evaluation table (see [`read_table`]).
     pub cohort: PathBuf,
     /// The common downsample masks are compared at (default: per row, the coarser mask's).
@@ -55,10 +59,11 @@ pub struct EvaluateSpec {
     pub truth_class: Vec<String>,
     /// GeoJSON predictions: the classes counted as positive (empty: every annotation).
     pub prediction_class: Vec<String>,
-    /// Prediction masks: values above this are positive.
-    pub threshold: u64,
-    /// Truth masks: values above this are positive.
-    pub truth_threshold: u64,
+    /// Prediction masks and float probability maps: values greater than this are positive
+    /// (a finite number ≥ 0; for integer masks v > t is v > ⌊t⌋).
+    pub threshold: f64,
+    /// Truth masks: values greater than this are positive.
+    pub truth_threshold: f64,
     /// Keep slides whose truth is empty in the means (the paper leaves them out).
     pub include_empty_truth: bool,
     /// Significance level of Tukey's HSD.
@@ -67,13 +72,75 @@ pub struct EvaluateSpec {
     pub tukey_metric: Metric,
 }
 
+impl Default for EvaluateSpec {
+    /// Every row, every design in Tukey's family, non-zero positive, Dice, alpha 0.05.
+    fn default() -> Self {
+        EvaluateSpec {
+            split: None,
+            tukey_family: Family::All,
+            cohort: PathBuf::new(),
+            downsample: None,
+            truth_class: Vec::new(),
+            prediction_class: Vec::new(),
+            threshold: 0.0,
+            truth_threshold: 0.0,
+            include_empty_truth: false,
+            alpha: 0.05,
+            tukey_metric: Metric::Dice,
+        }
+    }
+}
+
 impl EvaluateSpec {
     /// Checks the settings (not the table).
     pub fn check(&self) -> Result<(), EvaluateError> {
-        match self.downsample {
-            Some(d) if !(d.is_finite() && d > 0.0) => Err(EvaluateError::Downsample(d)),
-            _ => Ok(()),
+        if let Some(d) = self.downsample {
+            if !(d.is_finite() && d > 0.0) {
+                return Err(EvaluateError::Downsample(d));
+            }
         }
+        for (flag, value) in [
+            ("--threshold", self.threshold),
+            ("--truth-threshold", self.truth_threshold),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(EvaluateError::Threshold { flag, value });
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows of the split asked for (all without one), checked against the settings: a
+    /// split that no row has, or a Tukey family naming a design that none of those rows has,
+    /// is an error.
+    pub fn select(&self, rows: Vec<EvalRow>) -> Result<Vec<EvalRow>, EvaluateError> {
+        let rows = match &self.split {
+            None => rows,
+            Some(split) => {
+                let present: BTreeSet<&str> = rows.iter().map(|r| r.split.as_str()).collect();
+                if !present.contains(split.as_str()) {
+                    let unsplit = rows.iter().filter(|r| r.split.is_empty()).count();
+                    return Err(EvaluateError::UnknownSplit {
+                        split: split.clone(),
+                        present: present
+                            .into_iter()
+                            .filter(|s| !s.is_empty())
+                            .map(String::from)
+                            .collect(),
+                        unsplit,
+                    });
+                }
+                rows.into_iter().filter(|r| &r.split == split).collect()
+            }
+        };
+        let designs: Vec<String> = rows
+            .iter()
+            .map(|r| r.design.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        self.tukey_family.check(&designs)?;
+        Ok(rows)
     }
 }
 
@@ -86,6 +153,31 @@ pub enum EvaluateError {
     /// `downsample` is not a positive number.
     #[error("--downsample must be a positive number, not {0}")]
     Downsample(f64),
+    /// A threshold that is negative or not a number.
+    #[error("{flag} must be a finite number ≥ 0 (e.g. 0 for labels, 0.5 for a 0–1 probability map), not {value}")]
+    Threshold {
+        /// The option.
+        flag: &'static str,
+        /// Its value.
+        value: f64,
+    },
+    /// `--split` names a split that no row has.
+    #[error(
+        "--split {split}: no row of the cohort has that split (splits present: {}{})",
+        if present.is_empty() { "none".to_string() } else { present.join(", ") },
+        if *unsplit > 0 { format!("; {unsplit} row(s) have no split") } else { String::new() }
+    )]
+    UnknownSplit {
+        /// The split asked for.
+        split: String,
+        /// The splits the rows have, sorted.
+        present: Vec<String>,
+        /// Rows with an empty `split`.
+        unsplit: usize,
+    },
+    /// The Tukey family names a design the rows do not have.
+    #[error(transparent)]
+    Family(#[from] FamilyError),
 }
 
 /// One row of an evaluation table: a slide's truth and one design's prediction.
@@ -213,9 +305,14 @@ impl SlideResult {
     }
 }
 
-/// Mean ± std of the three metrics over some slides.
+/// Mean ± std of the three metrics over some slides; each [`Summary`] says how many slides its
+/// mean is over (`n`), which differs from `slides` where the metric is undefined.
 #[derive(Debug, Clone, Serialize)]
 pub struct Metrics {
+    /// The slides (rows) summarised.
+    pub slides: usize,
+    /// Of them, those with an empty prediction: precision undefined (TP / 0).
+    pub empty_predictions: usize,
     /// Dice.
     pub dice: Option<Summary>,
     /// Precision.
@@ -242,6 +339,12 @@ pub struct DesignSummary {
 pub struct Evaluation {
     /// The evaluation table.
     pub cohort: PathBuf,
+    /// The split evaluated (`None`: every row).
+    pub split: Option<String>,
+    /// The designs Tukey's HSD compared (sorted), as chosen.
+    pub tukey_family: Vec<String>,
+    /// How the family was chosen, in words.
+    pub tukey_family_rule: String,
     /// Per design.
     pub designs: BTreeMap<String, DesignSummary>,
     /// Rows left out for an empty truth (`slide / design`).
@@ -270,6 +373,11 @@ fn metrics(rs: &[&SlideResult]) -> Metrics {
         summarize(&v)
     };
     Metrics {
+        slides: rs.len(),
+        empty_predictions: rs
+            .iter()
+            .filter(|r| r.tp.is_some() && r.precision.is_none())
+            .count(),
         dice: pick(Metric::Dice),
         precision: pick(Metric::Precision),
         recall: pick(Metric::Recall),
@@ -286,14 +394,16 @@ pub fn evaluate_cohort(
 }
 
 /// Evaluates `rows` (of `spec.cohort`, as [`read_table`] gives them).
+/// Only the rows of `spec.split` are compared (see [`EvaluateSpec::select`]).
 pub fn evaluate_rows(
     spec: &EvaluateSpec,
     rows: Vec<EvalRow>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Evaluation, EvaluateError> {
     spec.check()?;
+    let rows = spec.select(rows)?;
     let total = rows.len() as u64;
-    let input = |p: &Path, ds: Option<f64>, thr: u64, classes: &[String]| {
+    let input = |p: &Path, ds: Option<f64>, thr: f64, classes: &[String]| {
         let mut i = Input::from_path(p, ds, thr);
         if let Input::GeoJson { classes: c, .. } = &mut i {
             *c = classes.to_vec();
@@ -446,7 +556,12 @@ fn summarize_results(spec: &EvaluateSpec, results: Vec<SlideResult>) -> Evaluati
         .filter(|r| r.status == "empty truth" && !r.included)
         .map(|r| format!("{} / {}", r.slide, r.design))
         .collect();
-    let groups: Vec<(String, Vec<f64>)> = designs
+    let family: Vec<String> = designs
+        .iter()
+        .filter(|d| spec.tukey_family.contains(d))
+        .map(|d| d.to_string())
+        .collect();
+    let groups: Vec<(String, Vec<f64>)> = family
         .iter()
         .map(|d| {
             let v: Vec<f64> = results
@@ -456,7 +571,16 @@ fn summarize_results(spec: &EvaluateSpec, results: Vec<SlideResult>) -> Evaluati
                 .collect();
             (d.to_string(), v)
         })
-        .filter(|g| !g.1.is_empty())
+        .filter(|g| {
+            if g.1.is_empty() && spec.tukey_family != Family::All {
+                warnings.push(format!(
+                    "design {} of the Tukey family has no {} value: left out of the test",
+                    g.0,
+                    spec.tukey_metric.title()
+                ));
+            }
+            !g.1.is_empty()
+        })
         .collect();
     let tukey = if groups.len() >= 2 {
         match tukey_hsd(&groups, spec.alpha) {
@@ -467,11 +591,21 @@ fn summarize_results(spec: &EvaluateSpec, results: Vec<SlideResult>) -> Evaluati
             }
         }
     } else {
+        if spec.tukey_family != Family::All {
+            warnings.push(format!(
+                "Tukey HSD not computed: the family ({}) has {} design(s) with values, it needs 2",
+                spec.tukey_family.describe(),
+                groups.len()
+            ));
+        }
         None
     };
     let n_slides = slides.len();
     Evaluation {
         cohort: spec.cohort.clone(),
+        split: spec.split.clone(),
+        tukey_family: groups.iter().map(|g| g.0.clone()).collect(),
+        tukey_family_rule: spec.tukey_family.describe(),
         designs: summary,
         excluded_empty_truth: excluded,
         errors,

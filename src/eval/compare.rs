@@ -12,7 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{BlockMajority, Confusion};
-use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, RowSource};
+use crate::mask::RowSource;
+use crate::mask::{open_any_mask, AboveThreshold, AnyMask, MaskError, MaskOptions, MaskReader};
 use crate::vector::{read_annotations, PixelRule, ReadError, ScanFill};
 
 /// Errors of a comparison.
@@ -94,19 +95,29 @@ pub enum CompareError {
         path: PathBuf,
         cause: Box<crate::slide::DownsampleError>,
     },
+    /// A threshold that is negative or not a number.
+    #[error("{}: threshold {threshold} must be a finite number ≥ 0 (e.g. 0 for labels, 0.5 for a 0–1 map)", path.display())]
+    Threshold {
+        /// The mask.
+        path: PathBuf,
+        /// The threshold given.
+        threshold: f64,
+    },
 }
 
 /// One side of a comparison.
 #[derive(Debug, Clone)]
 pub enum Input {
-    /// A label or binary mask; positive where the value exceeds `threshold`.
+    /// A label or binary mask, or a probability map (a TIFF of 32-bit floats); positive where
+    /// the value is greater than `threshold` (strictly, for both).
     Mask {
         /// The file.
         path: PathBuf,
         /// Level-0 pixels per mask pixel, when known.
         downsample: Option<f64>,
-        /// Values above this are positive (0: non-zero; 127 for 0–255 probability masks).
-        threshold: u64,
+        /// Values greater than this are positive (0: non-zero labels; 127 for 0–255 maps, 0.5
+        /// for a 0–1 float map); a finite number ≥ 0.
+        threshold: f64,
     },
     /// QuPath GeoJSON; the polygons of the listed classes (all when empty) are positive.
     GeoJson {
@@ -119,7 +130,7 @@ pub enum Input {
 
 impl Input {
     /// Takes a path: GeoJSON (`.geojson`, `.json`, also gzipped) or a mask.
-    pub fn from_path(path: &Path, downsample: Option<f64>, threshold: u64) -> Input {
+    pub fn from_path(path: &Path, downsample: Option<f64>, threshold: f64) -> Input {
         if crate::vector::is_geojson_path(path) {
             Input::GeoJson {
                 path: path.into(),
@@ -218,14 +229,22 @@ pub fn compare(
 ) -> Result<Compared, CompareError> {
     // mask headers first: their downsamples decide the grid
     // each mask is opened once: its header decides the grid, its reader serves the rows
-    let header = |inp: &Input| -> Result<(Own, Option<MaskReader>), CompareError> {
+    let header = |inp: &Input| -> Result<(Own, Option<AnyMask>), CompareError> {
         let Input::Mask {
-            path, downsample, ..
+            path,
+            downsample,
+            threshold,
         } = inp
         else {
             return Ok((None, None));
         };
-        let (h, reader) = open_mask(path, &MaskOptions::default())?;
+        if !(threshold.is_finite() && *threshold >= 0.0) {
+            return Err(CompareError::Threshold {
+                path: path.clone(),
+                threshold: *threshold,
+            });
+        }
+        let (h, reader) = open_any_mask(path, &MaskOptions::default())?;
         let ds =
             match (downsample, level0) {
                 // one downsample for both axes: the given one checked, or the only whole one
@@ -262,58 +281,70 @@ pub fn compare(
             .map(|(ds, (w, h))| ((*w as f64 * ds) as u64, (*h as f64 * ds) as u64))
             .next()
     });
-    let open =
-        |inp: &Input, own: Own, reader: Option<MaskReader>| -> Result<Opened, CompareError> {
-            match inp {
-                Input::Mask {
-                    path, threshold, ..
-                } => {
-                    let (ds, (w, h)) = own.expect("masks have headers");
-                    let ratio = d / ds;
-                    let factor = ratio.round();
-                    if ratio < 1.0 - 1e-6 {
-                        return Err(CompareError::Coarser {
-                            path: path.clone(),
-                            downsample: ds,
-                            grid: d,
-                        });
-                    }
-                    if (ratio - factor).abs() > 1e-6 * ratio {
-                        return Err(CompareError::NotAMultiple {
-                            path: path.clone(),
-                            downsample: ds,
-                            grid: d,
-                        });
-                    }
-                    let reader = reader.expect("masks are opened with their headers");
-                    let f = factor as usize;
-                    let (w, h) = (w as usize, h as usize);
-                    let rows = match reader {
-                        MaskReader::U8(r) => Rows::U8(BlockMajority::new(r, w, h, f, *threshold)),
-                        MaskReader::U16(r) => Rows::U16(BlockMajority::new(r, w, h, f, *threshold)),
-                    };
-                    Ok(Opened {
-                        rows: Some(rows),
-                        size: (w.div_ceil(f), h.div_ceil(f)),
-                        own,
-                    })
+    let open = |inp: &Input, own: Own, reader: Option<AnyMask>| -> Result<Opened, CompareError> {
+        match inp {
+            Input::Mask {
+                path, threshold, ..
+            } => {
+                let (ds, (w, h)) = own.expect("masks have headers");
+                let ratio = d / ds;
+                let factor = ratio.round();
+                if ratio < 1.0 - 1e-6 {
+                    return Err(CompareError::Coarser {
+                        path: path.clone(),
+                        downsample: ds,
+                        grid: d,
+                    });
                 }
-                Input::GeoJson { path, .. } => {
-                    let Some((w0, h0)) = level0 else {
-                        return Err(CompareError::NoLevel0 { path: path.clone() });
-                    };
-                    let size = (
-                        ((w0 as f64 / d).floor() as usize).max(1),
-                        ((h0 as f64 / d).floor() as usize).max(1),
-                    );
-                    Ok(Opened {
-                        rows: None,
-                        size,
-                        own: None,
-                    })
+                if (ratio - factor).abs() > 1e-6 * ratio {
+                    return Err(CompareError::NotAMultiple {
+                        path: path.clone(),
+                        downsample: ds,
+                        grid: d,
+                    });
                 }
+                let reader = reader.expect("masks are opened with their headers");
+                let f = factor as usize;
+                let (w, h) = (w as usize, h as usize);
+                // integer labels: v > t ⟺ v > ⌊t⌋ (t ≥ 0, checked with the header)
+                let int = threshold.floor() as u64;
+                let rows = match reader {
+                    AnyMask::Labels(MaskReader::U8(r)) => {
+                        Rows::U8(BlockMajority::new(r, w, h, f, int))
+                    }
+                    AnyMask::Labels(MaskReader::U16(r)) => {
+                        Rows::U16(BlockMajority::new(r, w, h, f, int))
+                    }
+                    AnyMask::Float(r) => Rows::U8(BlockMajority::new(
+                        Box::new(AboveThreshold::new(r, *threshold)),
+                        w,
+                        h,
+                        f,
+                        0,
+                    )),
+                };
+                Ok(Opened {
+                    rows: Some(rows),
+                    size: (w.div_ceil(f), h.div_ceil(f)),
+                    own,
+                })
             }
-        };
+            Input::GeoJson { path, .. } => {
+                let Some((w0, h0)) = level0 else {
+                    return Err(CompareError::NoLevel0 { path: path.clone() });
+                };
+                let size = (
+                    ((w0 as f64 / d).floor() as usize).max(1),
+                    ((h0 as f64 / d).floor() as usize).max(1),
+                );
+                Ok(Opened {
+                    rows: None,
+                    size,
+                    own: None,
+                })
+            }
+        }
+    };
     let (mut t, mut p) = (open(truth, ht, reader_t)?, open(pred, hp, reader_p)?);
     let gw = t.size.0.min(p.size.0);
     let gh = t.size.1.min(p.size.1);

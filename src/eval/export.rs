@@ -1,12 +1,14 @@
 //! The reports of an [`Evaluation`]: one [`Exporter`] per format, each rendering the same model
-//! (`per_slide.csv`, `summary.json`, `summary.md`, `report.html`).
+//! (`per_slide.csv`, `summary.csv`, `summary.json`, `summary.md`, `report.html`, and the
+//! paper's tables `table1`, `table2`, `supp_table1` as `.csv`, `.md` and `.tex`).
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::cohort::{Evaluation, SlideResult};
+use super::cohort::{Evaluation, Metrics, SlideResult};
 use super::report::{boxplot_svg, esc};
+use super::tables::{self, Table};
 use super::Summary;
 
 /// Renders an evaluation in one format.
@@ -31,9 +33,121 @@ pub struct Markdown;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Html;
 
+/// Every design's summaries overall and per grade as CSV, n per metric and empty predictions.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SummaryCsv;
+
+/// Which of the paper's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Table 1: recall, precision, Dice per design.
+    Table1,
+    /// Table 2: Dice per design and grade.
+    Table2,
+    /// Supplementary Table 1: Tukey's adjusted p-values between the family's designs.
+    Supp1,
+}
+
+/// The format of a table file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// CSV, numbers in full.
+    Csv,
+    /// Markdown.
+    Markdown,
+    /// LaTeX (booktabs).
+    Latex,
+}
+
+/// One of the paper's tables in one format.
+#[derive(Debug, Clone, Copy)]
+pub struct TableFile {
+    /// The table.
+    pub which: Which,
+    /// The format.
+    pub format: Format,
+}
+
+const fn tf(which: Which, format: Format) -> TableFile {
+    TableFile { which, format }
+}
+
+const TABLE_FILES: [TableFile; 9] = [
+    tf(Which::Table1, Format::Csv),
+    tf(Which::Table1, Format::Markdown),
+    tf(Which::Table1, Format::Latex),
+    tf(Which::Table2, Format::Csv),
+    tf(Which::Table2, Format::Markdown),
+    tf(Which::Table2, Format::Latex),
+    tf(Which::Supp1, Format::Csv),
+    tf(Which::Supp1, Format::Markdown),
+    tf(Which::Supp1, Format::Latex),
+];
+
+impl TableFile {
+    fn table(&self, ev: &Evaluation) -> Table {
+        match self.which {
+            Which::Table1 => tables::table1(ev),
+            Which::Table2 => tables::table2(ev),
+            Which::Supp1 => tables::supp_table1(ev),
+        }
+    }
+}
+
+impl Exporter for TableFile {
+    fn file_name(&self) -> &'static str {
+        match (self.which, self.format) {
+            (Which::Table1, Format::Csv) => "table1.csv",
+            (Which::Table1, Format::Markdown) => "table1.md",
+            (Which::Table1, Format::Latex) => "table1.tex",
+            (Which::Table2, Format::Csv) => "table2.csv",
+            (Which::Table2, Format::Markdown) => "table2.md",
+            (Which::Table2, Format::Latex) => "table2.tex",
+            (Which::Supp1, Format::Csv) => "supp_table1.csv",
+            (Which::Supp1, Format::Markdown) => "supp_table1.md",
+            (Which::Supp1, Format::Latex) => "supp_table1.tex",
+        }
+    }
+
+    fn export(&self, ev: &Evaluation, w: &mut dyn Write) -> std::io::Result<()> {
+        match self.format {
+            Format::Csv => write_csv(
+                w,
+                &match self.which {
+                    Which::Table1 => tables::table1_csv(ev),
+                    Which::Table2 => tables::table2_csv(ev),
+                    Which::Supp1 => tables::supp_table1_csv(ev),
+                },
+            ),
+            Format::Markdown => w.write_all(self.table(ev).markdown().as_bytes()),
+            Format::Latex => w.write_all(self.table(ev).latex().as_bytes()),
+        }
+    }
+}
+
+fn write_csv(w: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut c = csv::Writer::from_writer(w);
+    for r in rows {
+        c.write_record(r)?;
+    }
+    c.flush()
+}
+
+impl Exporter for SummaryCsv {
+    fn file_name(&self) -> &'static str {
+        "summary.csv"
+    }
+
+    fn export(&self, ev: &Evaluation, w: &mut dyn Write) -> std::io::Result<()> {
+        write_csv(w, &tables::summary_csv(ev))
+    }
+}
+
 /// Every exporter, in the order they are written.
-pub fn all() -> [&'static dyn Exporter; 4] {
-    [&Csv, &Json, &Markdown, &Html]
+pub fn all() -> Vec<&'static dyn Exporter> {
+    let mut v: Vec<&'static dyn Exporter> = vec![&Csv, &SummaryCsv, &Json, &Markdown, &Html];
+    v.extend(TABLE_FILES.iter().map(|t| t as &'static dyn Exporter));
+    v
 }
 
 /// Writes every report into `dir` (atomically, each), returning their paths.
@@ -60,6 +174,35 @@ fn opt(v: Option<f64>) -> String {
 fn ms(s: &Option<Summary>) -> String {
     s.map(|s| format!("{:.3} ± {:.3}", s.mean, s.std))
         .unwrap_or_else(|| "n/a".into())
+}
+
+/// The n of each metric's mean and the empty predictions: `n Dice, n precision, n recall,
+/// empty predictions`.
+fn counts(m: &Metrics) -> [String; 4] {
+    let n = |s: &Option<Summary>| s.map(|s| s.n).unwrap_or(0).to_string();
+    [
+        n(&m.dice),
+        n(&m.precision),
+        n(&m.recall),
+        m.empty_predictions.to_string(),
+    ]
+}
+
+/// The split and the Tukey family in words.
+fn scope(ev: &Evaluation) -> String {
+    format!(
+        "Split: {}. Tukey family: {}{}.",
+        match &ev.split {
+            Some(s) => s.clone(),
+            None => "all rows (no --split)".into(),
+        },
+        ev.tukey_family_rule,
+        if ev.tukey_family.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", ev.tukey_family.join(", "))
+        }
+    )
 }
 
 impl Exporter for Csv {
@@ -131,36 +274,56 @@ impl Exporter for Markdown {
     }
 
     fn export(&self, ev: &Evaluation, w: &mut dyn Write) -> std::io::Result<()> {
-        let mut md = String::from(
-            "# Evaluation\n\n| design | slides | Dice | precision | recall |\n|---|---|---|---|---|\n",
+        let e = tables::md_escape;
+        let mut md = format!(
+            "# Evaluation\n\n{}\n\n| design | slides | Dice | precision | recall | n Dice | n precision | n recall | empty predictions |\n|---|---|---|---|---|---|---|---|---|\n",
+            e(&scope(ev))
         );
         for (d, s) in &ev.designs {
             md += &format!(
-                "| {d} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} |\n",
+                e(d),
                 s.included,
                 ms(&s.overall.dice),
                 ms(&s.overall.precision),
-                ms(&s.overall.recall)
+                ms(&s.overall.recall),
+                counts(&s.overall).join(" | ")
             );
         }
-        md += "\nMean ± population standard deviation over slides; precision = TP / predicted, recall = TP / truth.\n\n## Per grade\n\n| design | grade | slides | Dice | precision | recall |\n|---|---|---|---|---|---|\n";
+        md += "\nMean ± population standard deviation over slides; precision = TP / predicted, recall = TP / truth; n: the slides each mean is over (an empty prediction has no precision).\n\n## Per grade\n\n| design | grade | slides | Dice | precision | recall | n Dice | n precision | n recall | empty predictions |\n|---|---|---|---|---|---|---|---|---|---|\n";
         for (d, s) in &ev.designs {
             for (g, m) in &s.by_grade {
                 md += &format!(
-                    "| {d} | {g} | {} | {} | {} | {} |\n",
-                    m.dice.map(|x| x.n).unwrap_or(0),
+                    "| {} | {} | {} | {} | {} | {} | {} |\n",
+                    e(d),
+                    e(g),
+                    m.slides,
                     ms(&m.dice),
                     ms(&m.precision),
-                    ms(&m.recall)
+                    ms(&m.recall),
+                    counts(m).join(" | ")
                 );
             }
+        }
+        for t in [
+            tables::table1(ev),
+            tables::table2(ev),
+            tables::supp_table1(ev),
+        ] {
+            md += &format!("\n## {}\n\n{}", t.label, t.markdown());
         }
         if let Some(t) = &ev.tukey {
             md += &format!("\n## Tukey HSD on {} (alpha {})\n\n| group1 | group2 | meandiff | p-adj | lower | upper | reject |\n|---|---|---|---|---|---|---|\n", ev.tukey_metric.title(), t.alpha);
             for p in &t.pairs {
                 md += &format!(
                     "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {} |\n",
-                    p.group1, p.group2, p.meandiff, p.p_adj, p.lower, p.upper, p.reject
+                    e(&p.group1),
+                    e(&p.group2),
+                    p.meandiff,
+                    p.p_adj,
+                    p.lower,
+                    p.upper,
+                    p.reject
                 );
             }
         }
@@ -197,35 +360,51 @@ fn html(ev: &Evaluation) -> String {
          <style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}\
          td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}\
          .bad{{color:#b00}}</style></head><body><h1>Evaluation</h1><p>Cohort: {}. Mean ± population standard \
-         deviation over slides; precision = TP / predicted, recall = TP / truth.</p>",
-        esc(&ev.cohort.display().to_string())
+         deviation over slides; precision = TP / predicted, recall = TP / truth; n: the slides each \
+         mean is over (an empty prediction has no precision).</p><p id=\"scope\">{}</p>",
+        esc(&ev.cohort.display().to_string()),
+        esc(&scope(ev))
     );
-    h += "<h2>Designs</h2><table id=\"summary\"><tr><th>design</th><th>slides</th><th>Dice</th><th>precision</th><th>recall</th></tr>";
+    let count_cells = |m: &Metrics| {
+        counts(m)
+            .iter()
+            .map(|c| format!("<td>{c}</td>"))
+            .collect::<String>()
+    };
+    h += "<h2>Designs</h2><table id=\"summary\"><tr><th>design</th><th>slides</th><th>Dice</th><th>precision</th><th>recall</th>\
+          <th>n Dice</th><th>n precision</th><th>n recall</th><th>empty predictions</th></tr>";
     for (d, s) in &ev.designs {
         h += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
             esc(d),
             s.included,
             esc(&ms(&s.overall.dice)),
             esc(&ms(&s.overall.precision)),
-            esc(&ms(&s.overall.recall))
+            esc(&ms(&s.overall.recall)),
+            count_cells(&s.overall)
         );
     }
-    h += "</table><h2>Per grade</h2><table id=\"grades\"><tr><th>design</th><th>grade</th><th>slides</th><th>Dice</th><th>precision</th><th>recall</th></tr>";
+    h += "</table><h2>Per grade</h2><table id=\"grades\"><tr><th>design</th><th>grade</th><th>slides</th><th>Dice</th><th>precision</th><th>recall</th>\
+          <th>n Dice</th><th>n precision</th><th>n recall</th><th>empty predictions</th></tr>";
     for (d, s) in &ev.designs {
         for (g, m) in &s.by_grade {
             h += &format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
                 esc(d),
                 esc(g),
-                m.dice.map(|x| x.n).unwrap_or(0),
+                m.slides,
                 esc(&ms(&m.dice)),
                 esc(&ms(&m.precision)),
-                esc(&ms(&m.recall))
+                esc(&ms(&m.recall)),
+                count_cells(m)
             );
         }
     }
-    h += "</table><h2>Distributions</h2><div id=\"boxplots\">";
+    h += "</table><h2>The paper's tables</h2>";
+    h += &tables::table1(ev).html("table1");
+    h += &tables::table2(ev).html("table2");
+    h += &tables::supp_table1(ev).html("supp_table1");
+    h += "<h2>Distributions</h2><div id=\"boxplots\">";
     let included: Vec<&SlideResult> = ev.results.iter().filter(|r| r.included).collect();
     // one box per design: the values `pick` gives of the included slides `keep` passes
     let per_design = |keep: &dyn Fn(&SlideResult) -> bool,
@@ -260,10 +439,11 @@ fn html(ev: &Evaluation) -> String {
     h += "</div>";
     if let Some(t) = &ev.tukey {
         h += &format!(
-            "<h2>Tukey HSD on {} (alpha {})</h2><table id=\"tukey\"><tr><th>group1</th><th>group2</th>\
+            "<h2>Tukey HSD on {} (alpha {}; {})</h2><table id=\"tukey\"><tr><th>group1</th><th>group2</th>\
              <th>meandiff</th><th>p-adj</th><th>lower</th><th>upper</th><th>reject</th></tr>",
             ev.tukey_metric.title(),
-            t.alpha
+            t.alpha,
+            esc(&ev.tukey_family.join(", "))
         );
         for p in &t.pairs {
             h += &format!(

@@ -7,6 +7,7 @@ pub mod cohort;
 pub mod compare;
 pub mod export;
 pub mod report;
+pub mod tables;
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,6 @@
-//! Label-mask inputs read row by row: PNG (grey, palette, RGB with a colour map) and TIFF.
+//! Label-mask inputs read row by row: PNG (grey, palette, RGB with a colour map) and TIFF; and
+//! probability maps (TIFF of 32-bit float samples), read the same way and binarised at a
+//! threshold ([`open_any_mask`], [`AboveThreshold`]).
 //!
 //! Every reader streams: it holds at most one PNG row or one TIFF strip/tile row, never the
 //! whole image, and checks the pixel count against a limit before decoding anything.
@@ -223,6 +225,60 @@ impl fmt::Debug for MaskReader {
     }
 }
 
+/// A source of 32-bit float rows (a probability map), top to bottom.
+pub trait FloatRows: Send {
+    /// Fills `out` (`rows × width` samples) with the next `rows` rows.
+    fn read_rows(&mut self, out: &mut [f32], rows: usize) -> Result<(), MaskError>;
+}
+
+/// An opened mask or probability map.
+pub enum AnyMask {
+    /// Integer labels.
+    Labels(MaskReader),
+    /// One channel of 32-bit float samples.
+    Float(Box<dyn FloatRows>),
+}
+
+impl fmt::Debug for AnyMask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnyMask::Labels(r) => r.fmt(f),
+            AnyMask::Float(_) => f.write_str("AnyMask::Float"),
+        }
+    }
+}
+
+/// A float map as a binary mask: 1 where the value is greater than `threshold` (strictly, the
+/// rule of the integer masks; NaN is never greater), else 0. Memory: the rows asked for.
+pub struct AboveThreshold {
+    src: Box<dyn FloatRows>,
+    threshold: f64,
+    buf: Vec<f32>,
+}
+
+impl AboveThreshold {
+    /// Binarises `src` at `threshold`.
+    pub fn new(src: Box<dyn FloatRows>, threshold: f64) -> Self {
+        AboveThreshold {
+            src,
+            threshold,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl RowSource<u8> for AboveThreshold {
+    fn read_rows(&mut self, out: &mut [u8], rows: usize) -> Result<(), MaskError> {
+        let n = out.len();
+        self.buf.resize(n, 0.0);
+        self.src.read_rows(&mut self.buf, rows)?;
+        for (o, &v) in out.iter_mut().zip(&self.buf) {
+            *o = (f64::from(v) > self.threshold) as u8;
+        }
+        Ok(())
+    }
+}
+
 /// Rows of a label image already in memory (a tissue mask, a prediction).
 #[derive(Debug, Clone)]
 pub struct MemoryRows<T> {
@@ -253,6 +309,27 @@ impl<T: Sample> RowSource<T> for MemoryRows<T> {
 
 /// Opens a PNG or TIFF mask, telling the format from its first bytes.
 pub fn open_mask(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskReader), MaskError> {
+    match sniff(path)? {
+        Sniffed::Png => png::open(path, opts),
+        Sniffed::Tiff => tiff::open(path, opts),
+    }
+}
+
+/// Opens a PNG or TIFF mask like [`open_mask`], or a TIFF of one channel of 32-bit float
+/// samples (a probability map) as [`AnyMask::Float`].
+pub fn open_any_mask(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, AnyMask), MaskError> {
+    match sniff(path)? {
+        Sniffed::Tiff => tiff::open_any(path, opts),
+        Sniffed::Png => png::open(path, opts).map(|(h, r)| (h, AnyMask::Labels(r))),
+    }
+}
+
+enum Sniffed {
+    Png,
+    Tiff,
+}
+
+fn sniff(path: &Path) -> Result<Sniffed, MaskError> {
     let io = |source| MaskError::Io {
         path: path.to_path_buf(),
         source,
@@ -264,15 +341,14 @@ pub fn open_mask(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskRea
     let mut magic = [0u8; 8];
     let n = read_up_to(&mut f, &mut magic).map_err(io)?;
     let magic = &magic[..n];
-    drop(f);
     if magic.starts_with(b"\x89PNG\r\n\x1a\n") {
-        png::open(path, opts)
+        Ok(Sniffed::Png)
     } else if magic.starts_with(b"II*\0")
         || magic.starts_with(b"MM\0*")
         || magic.starts_with(b"II+\0")
         || magic.starts_with(b"MM\0+")
     {
-        tiff::open(path, opts)
+        Ok(Sniffed::Tiff)
     } else if n == 0 {
         Err(MaskError::Empty {
             path: path.to_path_buf(),

@@ -1,5 +1,6 @@
 //! Streaming TIFF mask reader (first IFD, 8/16-bit grey or 8-bit palette, strips or tiles),
-//! used to re-tile an existing mask.
+//! used to re-tile an existing mask; and the same reader for one channel of 32-bit float
+//! samples (a probability map or heatmap, [`open_float`]), one row of strips or tiles at a time.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -9,7 +10,9 @@ use tiff::decoder::{Decoder, Limits};
 use tiff::tags::Tag;
 use tiff::{ColorType, TiffError};
 
-use super::{check_pixels, MaskError, MaskHeader, MaskOptions, MaskReader, RowSource};
+use super::{
+    check_pixels, AnyMask, FloatRows, MaskError, MaskHeader, MaskOptions, MaskReader, RowSource,
+};
 use crate::pyramid::Sample;
 
 fn map_err(path: &Path, e: TiffError) -> MaskError {
@@ -34,7 +37,24 @@ fn map_err(path: &Path, e: TiffError) -> MaskError {
     }
 }
 
+/// Opens an integer label mask; a float TIFF is refused (see [`open_any`]).
 pub(super) fn open(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskReader), MaskError> {
+    match open_any(path, opts)? {
+        (h, AnyMask::Labels(r)) => Ok((h, r)),
+        (_, AnyMask::Float(_)) => Err(MaskError::Unsupported {
+            path: path.to_path_buf(),
+            what: "TIFF samples are 32-bit floats (a probability map), not integer labels \
+                   (h2g evaluate reads such a map at --threshold)"
+                .into(),
+        }),
+    }
+}
+
+/// Opens an integer label mask or a one-channel 32-bit float TIFF.
+pub(super) fn open_any(
+    path: &Path,
+    opts: &MaskOptions,
+) -> Result<(MaskHeader, AnyMask), MaskError> {
     let file = File::open(path).map_err(|source| MaskError::Io {
         path: path.to_path_buf(),
         source,
@@ -53,10 +73,14 @@ pub(super) fn open(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskR
         .ok()
         .flatten()
         .unwrap_or(1);
-    if fmt != 1 {
+    let float = fmt == 3 && ct == ColorType::Gray(32);
+    if fmt != 1 && !float {
         return Err(MaskError::Unsupported {
             path: path.to_path_buf(),
-            what: format!("TIFF samples are not unsigned integers (SampleFormat {fmt})"),
+            what: format!(
+                "TIFF samples are neither unsigned integers nor one channel of 32-bit floats \
+                 (SampleFormat {fmt}, {ct:?})"
+            ),
         });
     }
     let palette = match ct {
@@ -81,7 +105,7 @@ pub(super) fn open(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskR
     };
     let (cw, ch) = dec.chunk_dimensions();
     let across = width.div_ceil(cw.max(1));
-    let layout = ChunkLayout::read(path, &mut dec, width, height)?;
+    let layout = ChunkLayout::read(path, &mut dec, width, height, float)?;
     let tiled = match dec.get_chunk_type() {
         tiff::decoder::ChunkType::Tile => format!("{cw}×{ch} tiles"),
         _ => format!("strips of {ch} rows"),
@@ -111,18 +135,23 @@ pub(super) fn open(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskR
         encoding: enc,
         palette: palette.clone(),
     };
+    let labels = |r: MaskReader| AnyMask::Labels(r);
     match ct {
+        ColorType::Gray(32) if float => Ok((
+            header(format!("32-bit float grey TIFF ({tiled})")),
+            AnyMask::Float(Box::new(Band::<f32>::new(rows(32)))),
+        )),
         ColorType::Gray(8) => Ok((
             header(format!("8-bit grey TIFF ({tiled})")),
-            MaskReader::U8(Box::new(Band::<u8>::new(rows(8)))),
+            labels(MaskReader::U8(Box::new(Band::<u8>::new(rows(8))))),
         )),
         ColorType::Palette(8) => Ok((
             header(format!("8-bit palette TIFF ({tiled})")),
-            MaskReader::U8(Box::new(Band::<u8>::new(rows(8)))),
+            labels(MaskReader::U8(Box::new(Band::<u8>::new(rows(8))))),
         )),
         ColorType::Gray(16) => Ok((
             header(format!("16-bit grey TIFF ({tiled})")),
-            MaskReader::U16(Box::new(Band::<u16>::new(rows(16)))),
+            labels(MaskReader::U16(Box::new(Band::<u16>::new(rows(16))))),
         )),
         other => Err(MaskError::Unsupported {
             path: path.to_path_buf(),
@@ -153,6 +182,7 @@ impl ChunkLayout {
         dec: &mut Decoder<BufReader<File>>,
         width: u32,
         height: u32,
+        float: bool,
     ) -> Result<Self, MaskError> {
         let unsupported = |what: String| MaskError::Unsupported {
             path: path.to_path_buf(),
@@ -183,7 +213,12 @@ impl ChunkLayout {
                 "TIFF compression {compression} (a mask must be stored losslessly: none, LZW, Deflate or PackBits)"
             )));
         }
-        if !matches!(predictor, 1 | 2) {
+        if float && !matches!(predictor, 1 | 3) {
+            return Err(unsupported(format!(
+                "TIFF predictor {predictor} on 32-bit float samples (none or floating point, 3, expected)"
+            )));
+        }
+        if !float && !matches!(predictor, 1 | 2) {
             return Err(unsupported(format!(
                 "TIFF predictor {predictor} (floating point) on an integer mask"
             )));
@@ -329,7 +364,7 @@ struct Band<T> {
     band: Vec<T>,
 }
 
-impl<T: Sample + Raw> Band<T> {
+impl<T: Raw> Band<T> {
     fn new(rows: TiffRows) -> Self {
         Band {
             rows,
@@ -351,7 +386,13 @@ impl<T: Sample + Raw> Band<T> {
         for cx in 0..r.across {
             let idx = (cr * r.across + cx) as usize;
             let stride = r.decode_chunk(idx, coded_rows)?;
-            T::from_bytes(&r.decoded, r.layout.big_endian, &mut samples);
+            if r.layout.predictor == 3 {
+                // floating point predictor: bytes differenced along the row, then stored as
+                // byte planes, most significant first, whatever the file's byte order
+                T::from_planes(&mut r.decoded, stride, &mut samples);
+            } else {
+                T::from_bytes(&r.decoded, r.layout.big_endian, &mut samples);
+            }
             if r.layout.predictor == 2 {
                 for row in samples.chunks_mut(stride) {
                     for i in 1..row.len() {
@@ -373,8 +414,8 @@ impl<T: Sample + Raw> Band<T> {
     }
 }
 
-impl<T: Sample + Raw> RowSource<T> for Band<T> {
-    fn read_rows(&mut self, out: &mut [T], rows: usize) -> Result<(), MaskError> {
+impl<T: Raw> Band<T> {
+    fn rows_into(&mut self, out: &mut [T], rows: usize) -> Result<(), MaskError> {
         let w = self.rows.width as usize;
         for dst in out.chunks_exact_mut(w).take(rows) {
             if self.rows.band_pos >= self.rows.band_rows {
@@ -388,10 +429,30 @@ impl<T: Sample + Raw> RowSource<T> for Band<T> {
     }
 }
 
+impl<T: Sample + Raw> RowSource<T> for Band<T> {
+    fn read_rows(&mut self, out: &mut [T], rows: usize) -> Result<(), MaskError> {
+        self.rows_into(out, rows)
+    }
+}
+
+impl FloatRows for Band<f32> {
+    fn read_rows(&mut self, out: &mut [f32], rows: usize) -> Result<(), MaskError> {
+        self.rows_into(out, rows)
+    }
+}
+
 /// Samples from a chunk's decoded bytes.
-trait Raw: Sized {
+trait Raw: Sized + Copy + Default + Send + 'static {
     fn from_bytes(bytes: &[u8], big_endian: bool, out: &mut Vec<Self>);
+    /// Horizontal differencing undone (predictor 2; integers only, refused for floats).
     fn wrapping_add_sample(self, other: Self) -> Self;
+    /// Samples of a chunk stored with the floating point predictor (3): per row of `stride`
+    /// samples, the bytes are accumulated along the row, then sample `i` is made of byte `i` of
+    /// each plane (most significant plane first). Only float layouts allow predictor 3.
+    fn from_planes(bytes: &mut [u8], stride: usize, out: &mut Vec<Self>) {
+        let _ = (bytes, stride);
+        out.clear();
+    }
 }
 
 impl Raw for u8 {
@@ -417,5 +478,39 @@ impl Raw for u16 {
     }
     fn wrapping_add_sample(self, other: u16) -> u16 {
         self.wrapping_add(other)
+    }
+}
+
+impl Raw for f32 {
+    fn from_bytes(bytes: &[u8], big_endian: bool, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(bytes.chunks_exact(4).map(|b| {
+            let b = [b[0], b[1], b[2], b[3]];
+            if big_endian {
+                f32::from_be_bytes(b)
+            } else {
+                f32::from_le_bytes(b)
+            }
+        }));
+    }
+    fn wrapping_add_sample(self, _other: f32) -> f32 {
+        // predictor 2 is refused on float samples before any chunk is decoded
+        self
+    }
+    fn from_planes(bytes: &mut [u8], stride: usize, out: &mut Vec<f32>) {
+        out.clear();
+        for row in bytes.chunks_exact_mut(stride * 4) {
+            for i in 1..row.len() {
+                row[i] = row[i].wrapping_add(row[i - 1]);
+            }
+            out.extend((0..stride).map(|i| {
+                f32::from_be_bytes([
+                    row[i],
+                    row[stride + i],
+                    row[2 * stride + i],
+                    row[3 * stride + i],
+                ])
+            }));
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{tukey_hsd, StatsError, Tukey};
+use super::{tukey_hsd, Family, FamilyError, StatsError, Tukey};
 
 /// Why the table could not be read, or the test not run on it.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,25 @@ pub enum GroupsError {
         /// The text found.
         raw: String,
     },
+    /// An `included` cell that is neither true/1 nor false/0.
+    #[error("{}: line {line}: 'included' is '{raw}'; it must be true, false, 1 or 0", path.display())]
+    NotIncluded {
+        /// The CSV.
+        path: PathBuf,
+        /// The line.
+        line: u64,
+        /// The text found.
+        raw: String,
+    },
+    /// The Tukey family names a group the table does not have.
+    #[error("{}: {source}", path.display())]
+    Family {
+        /// The CSV.
+        path: PathBuf,
+        /// Which name.
+        #[source]
+        source: FamilyError,
+    },
     /// The test cannot run on the groups found.
     #[error("{}", path.display())]
     Test {
@@ -64,6 +83,12 @@ pub struct Groups {
     pub groups: Vec<(String, Vec<f64>)>,
     /// Rows left out because their value is empty (an undefined metric).
     pub skipped: usize,
+    /// Rows left out because the table's `included` column says false/0.
+    pub not_included: usize,
+    /// Rows left out because their group is not in the Tukey family.
+    pub outside_family: usize,
+    /// Whether the table has an `included` column.
+    pub has_included: bool,
 }
 
 impl Groups {
@@ -73,14 +98,23 @@ impl Groups {
     }
 }
 
-/// Reads the `metric` column of `path` grouped by its `by` column; rows with an empty value are
-/// counted and left out, any other value must be a finite number.
-pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, GroupsError> {
+/// Reads the `metric` column of `path` grouped by its `by` column, every group in the family;
+/// rows with an empty value are counted and left out, any other value must be a finite number.
+/// When the table has an `included` column (as `evaluate`'s `per_slide.csv`), only rows with
+/// `true` or `1` there count; the others are counted in [`Groups::not_included`].
+pub fn read_groups(
+    path: &Path,
+    by: &str,
+    metric: &str,
+    family: &Family,
+) -> Result<Groups, GroupsError> {
     let p = || path.to_path_buf();
     let mut t = crate::table::Table::open(path, "table")?;
     let (gi, vi) = (t.require(by, None)?, t.require(metric, None)?);
+    let ii = t.column("included");
     let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut skipped = 0usize;
+    let mut present: Vec<String> = Vec::new();
+    let (mut skipped, mut not_included, mut outside_family) = (0usize, 0usize, 0usize);
     while let Some(row) = t.next_row() {
         let row = row?;
         let line = row.line();
@@ -93,6 +127,30 @@ pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, Groups
                 line,
                 by,
             });
+        }
+        if !present.iter().any(|x| x == g) {
+            present.push(g.to_string());
+        }
+        if ii.is_some() {
+            let inc = row.get(ii);
+            match inc.to_ascii_lowercase().as_str() {
+                "true" | "1" => {}
+                "false" | "0" => {
+                    not_included += 1;
+                    continue;
+                }
+                _ => {
+                    return Err(GroupsError::NotIncluded {
+                        path: p(),
+                        line,
+                        raw: inc.to_string(),
+                    })
+                }
+            }
+        }
+        if !family.contains(g) {
+            outside_family += 1;
+            continue;
         }
         if raw.is_empty() {
             // a missing value (e.g. an undefined metric in evaluate's per_slide.csv)
@@ -116,9 +174,15 @@ pub fn read_groups(path: &Path, by: &str, metric: &str) -> Result<Groups, Groups
         }
         groups.entry(g.to_string()).or_default().push(v);
     }
+    family
+        .check(&present)
+        .map_err(|source| GroupsError::Family { path: p(), source })?;
     Ok(Groups {
         groups: groups.into_iter().collect(),
         skipped,
+        not_included,
+        outside_family,
+        has_included: ii.is_some(),
     })
 }
 
@@ -184,7 +248,7 @@ mod tests {
             "slide,design,dice\na,pw,0.5\na,h2g,0.75\nb,pw,\nb,h2g,1\n",
         )
         .unwrap();
-        let g = read_groups(&path, "design", "dice").unwrap();
+        let g = read_groups(&path, "design", "dice", &Family::All).unwrap();
         assert_eq!(
             g.groups,
             vec![
@@ -193,14 +257,28 @@ mod tests {
             ]
         );
         assert_eq!((g.skipped, g.values()), (1, 3));
-        let e = read_groups(&path, "model", "dice").unwrap_err();
+        let e = read_groups(&path, "model", "dice", &Family::All).unwrap_err();
         assert!(
             matches!(&e, GroupsError::Table(crate::table::TableError::MissingColumn { column, .. }) if column == "model"),
             "{e}"
         );
         std::fs::write(&path, "design,dice\npw,inf\n").unwrap();
-        let e = read_groups(&path, "design", "dice").unwrap_err();
+        let e = read_groups(&path, "design", "dice", &Family::All).unwrap_err();
         assert!(matches!(e, GroupsError::NotFinite { line: 2, .. }), "{e}");
+        // an included column: false/0 rows are left out and counted, other text is an error
+        std::fs::write(
+            &path,
+            "design,dice,included\npw,0.5,true\npw,0.1,false\nh2g,0.75,1\nh2g,0.2,0\notsu,0.3,TRUE\n",
+        )
+        .unwrap();
+        let g = read_groups(&path, "design", "dice", &Family::All).unwrap();
+        assert_eq!((g.not_included, g.values(), g.has_included), (2, 3, true));
+        let only = Family::Exclude(vec!["otsu".into()]);
+        let g = read_groups(&path, "design", "dice", &only).unwrap();
+        assert_eq!((g.groups.len(), g.outside_family, g.values()), (2, 1, 2));
+        std::fs::write(&path, "design,dice,included\npw,0.5,yes\n").unwrap();
+        let e = read_groups(&path, "design", "dice", &Family::All).unwrap_err();
+        assert!(matches!(e, GroupsError::NotIncluded { line: 2, .. }), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

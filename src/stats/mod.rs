@@ -31,6 +31,96 @@ pub enum StatsError {
     BadAlpha(f64),
 }
 
+/// The family of groups Tukey's HSD compares (the paper compares its deep-learning designs, not
+/// the Otsu baseline).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Every group present.
+    #[default]
+    All,
+    /// Only these groups (`--tukey-designs a,b,c`).
+    Only(Vec<String>),
+    /// Every group present but these (`--tukey-exclude otsu`).
+    Exclude(Vec<String>),
+}
+
+/// Why a family cannot be chosen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FamilyError {
+    /// Both a list of groups and a list to leave out.
+    #[error("--tukey-designs and --tukey-exclude cannot be used together: give one of them")]
+    Both,
+    /// A group named that no row has.
+    #[error(
+        "Tukey family: no design '{name}' in the table (designs present: {})",
+        present.join(", ")
+    )]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// The groups present, sorted.
+        present: Vec<String>,
+    },
+}
+
+impl Family {
+    /// The family of the two options (each a list, absent when not given).
+    pub fn from_options(
+        only: Option<Vec<String>>,
+        exclude: Option<Vec<String>>,
+    ) -> Result<Family, FamilyError> {
+        match (only, exclude) {
+            (Some(_), Some(_)) => Err(FamilyError::Both),
+            (Some(o), None) => Ok(Family::Only(o)),
+            (None, Some(e)) => Ok(Family::Exclude(e)),
+            (None, None) => Ok(Family::All),
+        }
+    }
+
+    /// The names it lists (none for [`Family::All`]).
+    fn names(&self) -> &[String] {
+        match self {
+            Family::All => &[],
+            Family::Only(v) | Family::Exclude(v) => v,
+        }
+    }
+
+    /// Checks every name it lists is among `present`.
+    pub fn check(&self, present: &[String]) -> Result<(), FamilyError> {
+        for n in self.names() {
+            if !present.contains(n) {
+                let mut present = present.to_vec();
+                present.sort();
+                present.dedup();
+                return Err(FamilyError::Unknown {
+                    name: n.clone(),
+                    present,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `group` belongs to the family.
+    pub fn contains(&self, group: &str) -> bool {
+        match self {
+            Family::All => true,
+            Family::Only(v) => v.iter().any(|g| g == group),
+            Family::Exclude(v) => !v.iter().any(|g| g == group),
+        }
+    }
+
+    /// In words, for reports: `every design`, `a, b, c`, `every design but otsu`.
+    pub fn describe(&self) -> String {
+        match self {
+            Family::All => "every design".into(),
+            Family::Only(v) => v.join(", "),
+            Family::Exclude(v) => format!("every design but {}", v.join(", ")),
+        }
+    }
+}
+
 /// One pair of groups compared.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TukeyPair {
@@ -218,6 +308,19 @@ mod tests {
             tukey_hsd(&groups(&[("a", &[1.0, 2.0]), ("b", &[2.0, 3.0])]), 1.5),
             Err(StatsError::BadAlpha(_))
         ));
+        // the family: options, unknown names, membership
+        assert_eq!(
+            Family::from_options(Some(vec!["a".into()]), Some(vec!["b".into()])),
+            Err(FamilyError::Both)
+        );
+        let f = Family::from_options(None, Some(vec!["otsu".into()])).unwrap();
+        assert!(f.contains("h2g") && !f.contains("otsu"));
+        let present = vec!["pw".to_string(), "h2g".to_string()];
+        assert_eq!(
+            f.check(&present).unwrap_err().to_string(),
+            "Tukey family: no design 'otsu' in the table (designs present: h2g, pw)"
+        );
+        assert!(Family::Only(vec!["pw".into()]).check(&present).is_ok());
         // constant groups: no error, a definite answer
         let t = tukey_hsd(&groups(&[("a", &[1.0, 1.0]), ("b", &[2.0, 2.0])]), 0.05).unwrap();
         assert_eq!((t.pairs[0].p_adj, t.pairs[0].reject), (0.0, true));

@@ -96,6 +96,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mask_downsample: 4.0,
         simplify: "0".into(),
         truth_class: None,
+        eval_split: None,
+        tukey_family: Default::default(),
         jobs: 2,
         threads: 0,
         memory_mib: None,

@@ -66,6 +66,16 @@ pub struct Args {
     /// For GeoJSON truths: the tumour class (default: every polygon).
     #[arg(long)]
     truth_class: Option<String>,
+    /// The cohort's evaluation (and its tables) covers only this split of the cohort table's
+    /// split column, e.g. test; every slide is still run and evaluated on its own.
+    #[arg(long)]
+    split: Option<String>,
+    /// The cohort's Tukey HSD between these designs only (labels, comma-separated).
+    #[arg(long, value_delimiter = ',', conflicts_with = "tukey_exclude")]
+    tukey_designs: Option<Vec<String>>,
+    /// The cohort's Tukey HSD between every design but these (labels, e.g. otsu).
+    #[arg(long, value_delimiter = ',')]
+    tukey_exclude: Option<Vec<String>>,
     /// Slides processed at once (0: one per 4 cores, within the memory budget).
     #[arg(short, long, default_value_t = 0)]
     jobs: usize,
@@ -127,6 +137,12 @@ impl Args {
             mask_downsample: self.d.mask_downsample,
             simplify: self.simplify,
             truth_class: self.truth_class,
+            eval_split: self.split,
+            tukey_family: match (self.tukey_designs, self.tukey_exclude) {
+                (Some(v), _) => h2g::stats::Family::Only(v),
+                (None, Some(v)) => h2g::stats::Family::Exclude(v),
+                (None, None) => h2g::stats::Family::All,
+            },
             jobs: self.jobs,
             threads: self.threads,
             memory_mib: self.memory,

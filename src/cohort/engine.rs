@@ -585,6 +585,18 @@ fn cohort_evaluation(ctx: &Ctx, evaluated: &[&CohortSlide]) -> Outcome {
     if let Some(c) = &ctx.spec.truth_class {
         args.extend(["--truth-class".into(), c.clone()]);
     }
+    if let Some(s) = &ctx.spec.eval_split {
+        args.extend(["--split".into(), s.clone()]);
+    }
+    match &ctx.spec.tukey_family {
+        crate::stats::Family::All => {}
+        crate::stats::Family::Only(v) => {
+            args.extend(["--tukey-designs".into(), v.join(",")]);
+        }
+        crate::stats::Family::Exclude(v) => {
+            args.extend(["--tukey-exclude".into(), v.join(",")]);
+        }
+    }
     let p = Plan {
         args,
         inputs: Vec::new(),

@@ -169,6 +169,10 @@ pub struct RunSpec {
     pub simplify: String,
     /// For GeoJSON truths: the tumour class (default: every polygon).
     pub truth_class: Option<String>,
+    /// The cohort's evaluation covers only the slides of this split (`split` column).
+    pub eval_split: Option<String>,
+    /// The designs the cohort's Tukey HSD compares.
+    pub tukey_family: crate::stats::Family,
     /// Slides processed at once (0: one per 4 cores, within the memory budget).
     pub jobs: usize,
     /// Cores for the whole run (0: all); each slide's steps get their share.

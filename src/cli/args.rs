@@ -123,3 +123,29 @@ pub struct Nested<S: clap::Subcommand> {
     #[command(subcommand)]
     pub command: S,
 }
+
+/// The coordinate frame of the GeoJSON a tissue mask is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FrameKind {
+    /// Level-0 pixels of the slide file (OpenSlide's frame).
+    #[value(alias = "openslide")]
+    File,
+    /// QuPath's frame: level-0 pixels minus the OpenSlide bounds origin (MRXS, Leica SCN, some
+    /// NDPI), where QuPath puts (0, 0).
+    Qupath,
+}
+
+/// `--frame` for the commands that write annotations from a tissue mask.
+#[derive(Debug, clap::Args)]
+pub struct FrameArg {
+    /// Coordinate frame of the GeoJSON (openslide is an alias of file).
+    #[arg(long, value_enum, default_value_t = FrameKind::File)]
+    pub frame: FrameKind,
+}
+
+impl FrameArg {
+    /// Whether the GeoJSON is in QuPath's frame.
+    pub fn qupath(&self) -> bool {
+        self.frame == FrameKind::Qupath
+    }
+}

@@ -81,9 +81,12 @@ pub struct Args {
     threads: usize,
     #[command(flatten)]
     lib: super::args::OrtLibArg,
-    /// Also write the tissue as QuPath annotations (STEM.tissue-METHOD.geojson).
+    /// Also write the tissue as QuPath annotations (STEM.tissue-METHOD.geojson); for qupath, the
+    /// one unclassified, locked annotation QuPath's simple tissue detection creates.
     #[arg(long)]
     geojson: bool,
+    #[command(flatten)]
+    frame: super::args::FrameArg,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -135,6 +138,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         mpp: a.input.mpp.mpp,
         tile: a.tile_size,
         geojson: a.geojson,
+        qupath_frame: a.frame.qupath(),
         threads: a.threads,
         ort_lib: a.lib.ort_lib,
     })?;

@@ -11,7 +11,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use bitmask::{BitMask, Element};
-pub use qupath::QupathParams;
+pub use qupath::{
+    detect_qupath, QupathMask, QupathParams, QupathSummary, MAX_DIM as QUPATH_MAX_DIM,
+};
 pub use run::{
     detect_on_slide, detect_on_slide_with, output_path, run, run_tissue, run_tissue_with,
     ModelDetector, SlideDetection, TissueFiles, TissueOutput, TissueReport, TissueRunError,
@@ -241,10 +243,15 @@ pub fn detect(img: &RgbImage, method: &Method, mpp: Option<f64>) -> Result<Detec
                 otsu_threshold: None,
             })
         }
-        Method::Qupath(p) => Ok(Detection {
-            mask: qupath::detect(img, p, mpp.ok_or(TissueError::NeedsMpp)?),
-            otsu_threshold: None,
-        }),
+        Method::Qupath(p) => {
+            let q = qupath::detect_qupath(img, p, mpp.ok_or(TissueError::NeedsMpp)?);
+            Ok(Detection {
+                mask: BitMask::from_rows(w, h, |y, out| {
+                    out.copy_from_slice(&q.mask[y * w..(y + 1) * w])
+                }),
+                otsu_threshold: None,
+            })
+        }
         Method::Model { .. } => Err(TissueError::NeedsModel),
     }
 }

@@ -89,6 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         model: None,
         refine_model: None,
         mask_downsample: 4.0,
+        gate: Default::default(),
         simplify: "0".into(),
         truth_class: None,
         jobs: 2,

@@ -340,6 +340,7 @@ fn heatmap_run_covers_the_slide_with_its_grid_and_writes_what_it_reports() {
         min_tissue: 0.5,
         batch: 8,
         at: None,
+        gate: Default::default(),
         mpp: None,
         runtime: h2g::infer::Runtime {
             threads: 2,
@@ -405,6 +406,8 @@ fn segment_run_names_the_network_a_design_lacks_and_writes_what_it_reports() {
         qupath_frame: false,
         min_tissue: 0.5,
         batch: 16,
+        gate: Default::default(),
+        otsu_closing: h2g::tissue::Closing::None,
         mpp: None,
         runtime: h2g::infer::Runtime::default(),
     };

@@ -149,3 +149,39 @@ impl FrameArg {
         self.frame == FrameKind::Qupath
     }
 }
+
+/// Stage 1's tissue gate.
+#[derive(Debug, clap::Args)]
+pub struct GateArg {
+    /// Tissue rule that decides which patches run: saturation (the paper: S ≥ 20 at 1.25x,
+    /// closings) or fast (FAST: distance from white > 85, disk closing of radius 4).
+    #[arg(long, value_enum, default_value_t = h2g::infer::heatmap::Gate::Saturation)]
+    pub gate: h2g::infer::heatmap::Gate,
+}
+
+/// The closing of design I (`segment --design otsu`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OtsuClosing {
+    /// None: the paper's design I (1024 × 1024 thumbnail, HSV, Otsu on saturation).
+    None,
+    /// A disk of radius 5: the variant the authors evaluated.
+    Disk5,
+}
+
+/// `--otsu-closing` for design I.
+#[derive(Debug, clap::Args)]
+pub struct OtsuClosingArg {
+    /// Closing after Otsu for --design otsu.
+    #[arg(long, value_enum, default_value_t = OtsuClosing::None)]
+    pub otsu_closing: OtsuClosing,
+}
+
+impl OtsuClosingArg {
+    /// The library's closing.
+    pub fn closing(&self) -> h2g::tissue::Closing {
+        match self.otsu_closing {
+            OtsuClosing::None => h2g::tissue::Closing::None,
+            OtsuClosing::Disk5 => h2g::tissue::Closing::Disk5,
+        }
+    }
+}

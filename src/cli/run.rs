@@ -55,6 +55,8 @@ pub struct Args {
     min_tumour: f64,
     #[command(flatten)]
     d: super::args::DesignArgs,
+    #[command(flatten)]
+    gate: super::args::GateArg,
     /// Simplification of the vectorize step's outlines: 2um, 1.5px, or 0 for exact pixel edges.
     #[arg(long, default_value = "2um")]
     simplify: String,
@@ -109,6 +111,7 @@ impl Args {
             model: self.d.models.model,
             refine_model: self.d.models.refine_model,
             mask_downsample: self.d.mask_downsample,
+            gate: self.gate.gate,
             simplify: self.simplify,
             truth_class: self.truth_class,
             jobs: self.jobs,

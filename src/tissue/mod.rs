@@ -31,6 +31,10 @@ pub enum Closing {
     Squares,
     /// Disks of radius 5 then 3 (what the authors' code ran).
     Disks,
+    /// No closing: design I of the paper as published (Otsu on the thumbnail's saturation).
+    None,
+    /// One closing with a disk of radius 5: the variant of design I the authors evaluated.
+    Disk5,
 }
 
 /// How saturation is thresholded.
@@ -119,6 +123,15 @@ impl Method {
         Method::Saturation {
             threshold: SaturationThreshold::Otsu,
             closing: Closing::Squares,
+        }
+    }
+
+    /// Design I of the paper: Otsu on saturation with `closing` (none as published,
+    /// [`Closing::Disk5`] as the authors evaluated it).
+    pub fn otsu_design(closing: Closing) -> Self {
+        Method::Saturation {
+            threshold: SaturationThreshold::Otsu,
+            closing,
         }
     }
 
@@ -216,12 +229,14 @@ pub fn detect(img: &RgbImage, method: &Method, mpp: Option<f64>) -> Result<Detec
                     (m, Some(t))
                 }
             };
-            let (a, b) = match closing {
-                Closing::Squares => (Element::square(5), Element::square(3)),
-                Closing::Disks => (Element::disk(5), Element::disk(3)),
+            let mask = match closing {
+                Closing::Squares => raw.close(&Element::square(5)).close(&Element::square(3)),
+                Closing::Disks => raw.close(&Element::disk(5)).close(&Element::disk(3)),
+                Closing::None => raw,
+                Closing::Disk5 => raw.close(&Element::disk(5)),
             };
             Ok(Detection {
-                mask: raw.close(&a).close(&b),
+                mask,
                 otsu_threshold: otsu,
             })
         }

@@ -14,6 +14,10 @@ enum ClosingArg {
     Squares,
     /// Disks of radius 5 then 3 (the authors' code).
     Disks,
+    /// No closing (design I of the paper, with --method otsu).
+    None,
+    /// One disk of radius 5 (design I as the authors evaluated it).
+    Disk5,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -102,6 +106,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             closing: match a.closing {
                 ClosingArg::Squares => Closing::Squares,
                 ClosingArg::Disks => Closing::Disks,
+                ClosingArg::None => Closing::None,
+                ClosingArg::Disk5 => Closing::Disk5,
             },
         },
         MethodKind::Fast => Method::Fast {

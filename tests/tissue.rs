@@ -319,7 +319,16 @@ fn an1_on_a_slide_with_bounds_reads_what_qupath_sees_in_either_frame() {
     let q = run(true, "q");
     let f = run(false, "f");
     for r in [&q, &f] {
-        assert_eq!((r.width, r.height, r.tissue_pixels), (50, 38, 396));
+        // the mask covers the whole 4000 × 3000 slide at downsample 40 (100 × 75), the
+        // 50 × 38 region pasted at (25, round(12.5) = 13)
+        assert_eq!((r.width, r.height, r.tissue_pixels), (100, 75, 396));
+        let l0 = &common::read_levels(&r.files.mask)[0];
+        let at = |x: u32, y: u32| l0.data[(y * l0.width + x) as usize];
+        // region rows 7..22, columns 10..34 (the corners off) → mask rows 20..35, columns 35..59
+        assert_eq!(
+            (at(36, 20), at(35, 20), at(59, 35), at(36, 19), at(60, 30)),
+            (255, 0, 0, 0, 0)
+        );
         assert_eq!(r.origin, (1000, 500));
         let qr = r.qupath.unwrap();
         assert_eq!((qr.downsample, qr.pixel_size_um), (40.0, 20.0));

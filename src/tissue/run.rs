@@ -106,8 +106,10 @@ pub struct TissueReport {
     pub tissue_fraction: f64,
     /// Otsu's saturation threshold, for `otsu`.
     pub otsu_threshold: Option<u8>,
-    /// Level-0 (slide file) coordinates of the mask's top-left corner: (0, 0), or for `qupath`
-    /// the origin of the slide's OpenSlide bounds, the image QuPath sees.
+    /// Level-0 (slide file) coordinates of the region detected on: (0, 0), or for `qupath` the
+    /// origin of the slide's OpenSlide bounds, the image QuPath sees. The mask covers the whole
+    /// slide; a bounds region is placed in it at pixel (round(x / ds), round(y / ds)), and the
+    /// GeoJSON is traced from the region's own pixels.
     pub origin: (u64, u64),
     /// Whether the GeoJSON is in QuPath's frame (level-0 minus the bounds origin).
     pub qupath_frame: bool,
@@ -145,8 +147,13 @@ pub struct SlideDetection {
     pub downsample: (f64, f64),
     /// Mask pixel size, when the slide's is known.
     pub mpp: Option<PixelSize>,
-    /// Level-0 coordinates of the image's top-left corner (the bounds origin for `qupath`).
+    /// Level-0 coordinates of the region detected on: (0, 0), or for `qupath` the bounds
+    /// origin. The mask and image above always cover the whole slide; a bounds region is pasted
+    /// into them at pixel (round(x / ds), round(y / ds)).
     pub origin: (u64, u64),
+    /// For `qupath` on a slide whose bounds do not start at (0, 0): the mask of the bounds
+    /// region itself, QuPath's pixels (its GeoJSON is traced from this one, exactly).
+    pub region_mask: Option<BitMask>,
     /// For `qupath`, what it chose and found (with the built-in detector).
     pub qupath: Option<QupathRun>,
 }
@@ -253,6 +260,42 @@ pub fn detect_on_slide_with(
         None => mpp.map(|p| p.x),
     };
     let detection = detector(&image, detector_mpp)?;
+    let origin = (region.x, region.y);
+    let (detection, image, region_mask) = if origin == (0, 0) {
+        (detection, image, None)
+    } else {
+        // the whole slide at the same spacing, the region pasted at its nearest pixel
+        let cw = ((w0 as f64 / ds).round() as u32).max(1);
+        let ch = ((h0 as f64 / ds).round() as u32).max(1);
+        let ox = (origin.0 as f64 / ds).round() as usize;
+        let oy = (origin.1 as f64 / ds).round() as usize;
+        let (rw, rh) = (image.width as usize, image.height as usize);
+        let mut data = vec![255u8; 3 * cw as usize * ch as usize];
+        for y in 0..rh.min((ch as usize).saturating_sub(oy)) {
+            let n = rw.min((cw as usize).saturating_sub(ox));
+            let dst = 3 * ((oy + y) * cw as usize + ox);
+            data[dst..dst + 3 * n].copy_from_slice(&image.data[3 * y * rw..3 * (y * rw + n)]);
+        }
+        let m = &detection.mask;
+        let canvas = BitMask::from_rows(cw as usize, ch as usize, |y, out| {
+            if y < oy || y - oy >= rh {
+                return out.fill(false);
+            }
+            for (x, o) in out.iter_mut().enumerate() {
+                *o = x >= ox && x - ox < rw && m.get(x - ox, y - oy);
+            }
+        });
+        let full = Detection {
+            mask: canvas,
+            otsu_threshold: detection.otsu_threshold,
+        };
+        let img = RgbImage {
+            width: cw,
+            height: ch,
+            data,
+        };
+        (full, img, Some(detection.mask))
+    };
     Ok(SlideDetection {
         detection,
         image,
@@ -260,7 +303,8 @@ pub fn detect_on_slide_with(
         resolution: res,
         downsample,
         mpp,
-        origin: (region.x, region.y),
+        origin,
+        region_mask,
         qupath,
     })
 }
@@ -351,6 +395,7 @@ fn run_tissue_inner(
         downsample: (dsx, dsy),
         mpp,
         origin,
+        region_mask,
         mut qupath,
     } = sd;
     if let (Some(q), Some(s)) = (qupath.as_mut(), *summary) {
@@ -418,14 +463,19 @@ fn run_tissue_inner(
         // QuPath's frame starts at the bounds origin; the file's at (0, 0)
         let b = slide.bounds();
         let (fx, fy) = if *qupath_frame { (b.x, b.y) } else { (0, 0) };
+        // traced from the region's own mask when there is one (QuPath's pixels, exactly)
+        let (mask, (x0, y0)) = match &region_mask {
+            Some(m) => (m, origin),
+            None => (&det.mask, (0, 0)),
+        };
         let place = crate::vector::Placement {
             dx: dsx,
             dy: dsy,
-            x0: origin.0 as f64 - fx as f64,
-            y0: origin.1 as f64 - fy as f64,
+            x0: x0 as f64 - fx as f64,
+            y0: y0 as f64 - fy as f64,
         };
         let single = matches!(method, Method::Qupath(_));
-        write_tissue_geojson(&det.mask, &place, single, path)?;
+        write_tissue_geojson(mask, &place, single, path)?;
     }
     write_json(&report.files.report, &report).map_err(out_err(&report.files.report))?;
     Ok(report)

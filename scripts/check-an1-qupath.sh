@@ -131,6 +131,14 @@ for pic in $pics; do
     || { echo "FAIL $pic: h2g rasterize failed"; fail=1; continue; }
   h2gpx=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tissue_pixels'])" "$d/$pic.tissue-qupath.json")
   for v in $VERSIONS; do
+    # the GeoJSON imported with QuPath's own PathIO: one valid, unclassified annotation
+    sum=$(qpkit_run "$v" read-geojson.sh "$d/$pic.tissue-qupath.geojson" 2>/dev/null | grep "^SUMMARY")
+    if echo "$sum" | grep -q "objects=1 inHierarchy=1 invalid=0" && echo "$sum" | grep -q "areaByClass: -="; then
+      echo "PASS $v import $pic: one valid unclassified annotation (${sum##*areaByClass: })"
+    else
+      echo "FAIL $v import $pic: ${sum:-no summary}"
+      fail=1
+    fi
     proj="$work/proj-$v-$pic"
     mkdir -p "$proj"
     cp "$work/$pic.png" "$work/$pic.h2g.png" "$proj/"

@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = MethodKind::Saturation)]
     method: MethodKind,
     /// Resolution to detect at (default: 1.25x for saturation/otsu, the lowest level for fast,
-    /// 20um for qupath): 1.25x, 8um, ds:32 or level:2.
+    /// for qupath QuPath's rule: 20um, coarsened to fit 4000 pixels): 1.25x, 8um, ds:32 or level:2.
     #[arg(long)]
     at: Option<Resolution>,
     /// Saturation threshold for --method saturation (0–255).

@@ -94,6 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             refine_level: Default::default(),
         }],
         mask_downsample: 4.0,
+        gate: Default::default(),
         simplify: "0".into(),
         truth_class: None,
         eval_split: None,

@@ -24,6 +24,7 @@ scripts/check-groovy.sh
 scripts/check-qupath-scripts.sh
 scripts/check-qupath-import.sh
 scripts/check-rasterize-qupath.sh
+scripts/check-an1-qupath.sh
 scripts/check-report.sh
 scripts/check-snakemake.sh
 # independent readers and references (PyPI packages, pinned); the parts that need the test kit

@@ -164,6 +164,7 @@ fn tspec(slide: &Path, output: &Path, method: Method) -> TissueRunSpec {
         mpp: None,
         tile: 64,
         geojson: true,
+        qupath_frame: false,
         threads: 0,
         ort_lib: None,
     }
@@ -292,8 +293,12 @@ fn preannotate_an1_goes_past_a_bad_slide_and_reports_each() {
             geojson,
         }) => {
             assert_eq!(slide, &pic);
-            // worked by hand: at 20 µm the rectangle is 30 × 20 of the 40 × 30 pixels; QuPath's
-            // 3 × 3 median clean-up drops its four corners (4 of 9 neighbours set), 596 pixels
+            // worked by hand: QuPath's downsample 20 / 2 = 10 gives 40 × 30 pixels, the rectangle
+            // 30 × 20 of them, grey (200 + 100 + 150 + 1) / 3 = 150 on white 255. ImageJ's 3 × 3
+            // mean, (sum + 4) / 9: an edge pixel inside (6 · 150 + 3 · 255 + 4) / 9 = 185 < 200
+            // stays, a corner (4 · 150 + 5 · 255 + 4) / 9 = 208 does not, a pixel outside at most
+            // (3 · 150 + 6 · 255 + 4) / 9 = 220; the median keeps the rest (5 of 9 beside a corner):
+            // 596 pixels, one outline enclosing 596 ≥ 250 (100 000 µm² at 20 µm), no hole
             assert_eq!(*tissue_fraction, 596.0 / 1200.0);
             assert_eq!(
                 geojson.as_deref(),
@@ -335,6 +340,7 @@ fn heatmap_run_covers_the_slide_with_its_grid_and_writes_what_it_reports() {
         min_tissue: 0.5,
         batch: 8,
         at: None,
+        gate: Default::default(),
         mpp: None,
         runtime: h2g::infer::Runtime {
             threads: 2,
@@ -402,6 +408,8 @@ fn segment_run_names_the_network_a_design_lacks_and_writes_what_it_reports() {
         qupath_frame: false,
         min_tissue: 0.5,
         batch: 16,
+        gate: Default::default(),
+        otsu_closing: h2g::tissue::Closing::None,
         mpp: None,
         runtime: h2g::infer::Runtime::default(),
     };

@@ -610,13 +610,15 @@ fn the_library_example_runs_a_cohort_and_evaluates_it() {
         text.contains("steps started 4, ran 4, up to date 0, failed 0"),
         "{text}"
     );
-    // the Otsu design against the saturation tissue mask of the same slide: Dice 0.944
+    // the Otsu design (the paper's design I, no closing) against the saturation tissue mask of
+    // the same slide: Dice 0.893 (precision 1.000, recall 0.806: the closings of the tissue rule
+    // fill what the unclosed Otsu mask leaves open; 0.944 when design I had the same closings)
     let row = text
         .lines()
         .find(|l| l.starts_with("| otsu | 2 |"))
         .unwrap_or_else(|| panic!("{text}"));
     let dice: f64 = row.split('|').nth(3).unwrap().trim()[..5].parse().unwrap();
-    assert!((0.9..=1.0).contains(&dice), "{row}");
+    assert!((0.85..=1.0).contains(&dice), "{row}");
 }
 
 /// Dice of a 0/1 mask TIFF (level 0) against an 8-bit truth PNG of the same size, counted here.

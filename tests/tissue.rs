@@ -14,6 +14,7 @@ fn out(dir: &std::path::Path, stem: &str) -> TissueOutput {
         stem: stem.into(),
         tile: 64,
         geojson: true,
+        qupath_frame: false,
     }
 }
 
@@ -153,7 +154,9 @@ fn cli_on_the_real_slide_with_each_method() {
         ("saturation", 0.392_533_540_7),
         ("otsu", 0.368_461_987_2),
         ("fast", 0.351_059_553_0),
-        ("qupath", 0.087_469_287_5),
+        // 350 of 55 × 74 pixels: QuPath's rounding, outlines and downsample 40.08 (its rule:
+        // 20 µm over the mean pixel size 0.499); each step is checked by hand in src/tissue/qupath.rs
+        ("qupath", 0.085_995_086_0),
     ];
     for (m, want) in golden {
         let out = Command::cargo_bin("h2g")
@@ -253,4 +256,124 @@ fn flat_pictures_are_read_when_openslide_refuses_them() {
     // nearly empty glass with one small piece of tissue
     let f = v["tissue_fraction"].as_f64().unwrap();
     assert!(f > 0.0 && f < 0.2, "fraction {f}");
+}
+
+/// Every (x, y) of a GeoJSON file's features, and the features themselves.
+fn geojson_coords(path: &std::path::Path) -> (Vec<(f64, f64)>, Vec<serde_json::Value>) {
+    let g: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    fn walk(v: &serde_json::Value, out: &mut Vec<(f64, f64)>) {
+        match v.as_array() {
+            Some(a) if a.len() == 2 && a[0].is_number() => {
+                out.push((a[0].as_f64().unwrap(), a[1].as_f64().unwrap()))
+            }
+            Some(a) => a.iter().for_each(|x| walk(x, out)),
+            None => {}
+        }
+    }
+    let features = g["features"].as_array().unwrap().clone();
+    let mut xy = Vec::new();
+    for f in &features {
+        walk(&f["geometry"]["coordinates"], &mut xy);
+    }
+    (xy, features)
+}
+
+fn extent(xy: &[(f64, f64)]) -> (f64, f64, f64, f64) {
+    xy.iter()
+        .fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |a, &(x, y)| {
+            (a.0.min(x), a.1.min(y), a.2.max(x), a.3.max(y))
+        })
+}
+
+#[test]
+fn an1_on_a_slide_with_bounds_reads_what_qupath_sees_in_either_frame() {
+    // fixtures/slides/leica-bounds.scn: bounds (1000, 500), 2000 × 1500, grey 240 with a
+    // (180, 90, 160) rectangle at bounds-relative x 400..1400, y 300..900; given 0.5 µm/px.
+    // By hand, QuPath's way: downsample 20 / 0.5 = 40 (2000 / 40 = 50 ≤ 4000), an image of
+    // round(2000 / 40) × round(1500 / 40) = 50 × 38 of the bounds. The rectangle's grey is
+    // (180 + 90 + 160 + 1) / 3 = 143; columns 10..35 are whole, rows 7 and 22 half covered
+    // (grey ≈ (240 + 143) / 2 = 191.5). The 3×3 mean keeps rows 7..22 and columns 10..34 below
+    // AN1's 200 (row 7 inside: (240 + 191.5 + 143) / 3 = 191.5; column 10: (240 + 143·2) / 3 =
+    // 175.3) except the four corners ((720 + 623 + 526) / 9 = 207.7); the median keeps the
+    // rest (a pixel beside a corner has 5 of 9): 16 × 25 − 4 = 396 pixels, ≥ 250 (100 000 µm²
+    // at 20 µm), one object: 396 × 40² = 633 600 level-0 px² in one annotation.
+    let slide =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/slides/leica-bounds.scn");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |frame: bool, sub: &str| {
+        let spec = h2g::tissue::TissueRunSpec {
+            slide: slide.clone(),
+            output: dir.path().join(sub),
+            name: None,
+            method: Method::Qupath(QupathParams::an1()),
+            at: None,
+            mpp: Some(0.5),
+            tile: 64,
+            geojson: true,
+            qupath_frame: frame,
+            threads: 0,
+            ort_lib: None,
+        };
+        h2g::tissue::run(&spec, None).unwrap()
+    };
+    let q = run(true, "q");
+    let f = run(false, "f");
+    for r in [&q, &f] {
+        // the mask covers the whole 4000 × 3000 slide at downsample 40 (100 × 75), the
+        // 50 × 38 region pasted at (25, round(12.5) = 13)
+        assert_eq!((r.width, r.height, r.tissue_pixels), (100, 75, 396));
+        let l0 = &common::read_levels(&r.files.mask)[0];
+        let at = |x: u32, y: u32| l0.data[(y * l0.width + x) as usize];
+        // region rows 7..22, columns 10..34 (the corners off) → mask rows 20..35, columns 35..59
+        assert_eq!(
+            (at(36, 20), at(35, 20), at(59, 35), at(36, 19), at(60, 30)),
+            (255, 0, 0, 0, 0)
+        );
+        assert_eq!(r.origin, (1000, 500));
+        let qr = r.qupath.unwrap();
+        assert_eq!((qr.downsample, qr.pixel_size_um), (40.0, 20.0));
+        assert_eq!((qr.summary.objects, qr.summary.min_area_px), (1, 250.0));
+    }
+    let (qxy, qf) = geojson_coords(q.files.geojson.as_ref().unwrap());
+    let (fxy, ff) = geojson_coords(f.files.geojson.as_ref().unwrap());
+    // one unclassified, locked annotation, as QuPath's detection creates
+    for feats in [&qf, &ff] {
+        assert_eq!(feats.len(), 1);
+        let p = &feats[0]["properties"];
+        assert_eq!(p["objectType"], "annotation");
+        assert_eq!(p["isLocked"], true);
+        assert!(p.get("classification").is_none());
+    }
+    // rows 7..22, columns 10..34 at 40 level-0 px each: QuPath's frame, then the file's (+ the
+    // bounds origin)
+    assert_eq!(extent(&qxy), (400.0, 280.0, 1400.0, 920.0));
+    assert_eq!(extent(&fxy), (1400.0, 780.0, 2400.0, 1420.0));
+    let ann = h2g::vector::read_annotations(q.files.geojson.as_ref().unwrap()).unwrap();
+    assert_eq!(common::annotation_area(&ann), 633_600.0);
+    // the other methods' GeoJSON moves by the bounds origin in QuPath's frame
+    let sat = |frame: bool, sub: &str| {
+        let spec = h2g::tissue::TissueRunSpec {
+            method: Method::paper(),
+            mpp: None,
+            qupath_frame: frame,
+            output: dir.path().join(sub),
+            slide: slide.clone(),
+            name: None,
+            at: None,
+            tile: 64,
+            geojson: true,
+            threads: 0,
+            ort_lib: None,
+        };
+        let r = h2g::tissue::run(&spec, None).unwrap();
+        extent(&geojson_coords(r.files.geojson.as_ref().unwrap()).0)
+    };
+    let (a, b) = (sat(false, "sf"), sat(true, "sq"));
+    assert_eq!(
+        (a.0 - b.0, a.1 - b.1, a.2 - b.2, a.3 - b.3),
+        (1000.0, 500.0, 1000.0, 500.0)
+    );
+    // the rectangle (file frame 1400..2400 × 800..1400) at the saturation rule's downsample 16:
+    // column 87 (1392..1408) is half rectangle, its saturation well above 20
+    assert_eq!((a.0, a.2), (1392.0, 2400.0));
 }

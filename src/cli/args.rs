@@ -132,3 +132,65 @@ pub struct Nested<S: clap::Subcommand> {
     #[command(subcommand)]
     pub command: S,
 }
+
+/// The coordinate frame of the GeoJSON a tissue mask is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FrameKind {
+    /// Level-0 pixels of the slide file (OpenSlide's frame).
+    #[value(alias = "openslide")]
+    File,
+    /// QuPath's frame: level-0 pixels minus the OpenSlide bounds origin (MRXS, Leica SCN, some
+    /// NDPI), where QuPath puts (0, 0).
+    Qupath,
+}
+
+/// `--frame` for the commands that write annotations from a tissue mask.
+#[derive(Debug, clap::Args)]
+pub struct FrameArg {
+    /// Coordinate frame of the GeoJSON (openslide is an alias of file).
+    #[arg(long, value_enum, default_value_t = FrameKind::File)]
+    pub frame: FrameKind,
+}
+
+impl FrameArg {
+    /// Whether the GeoJSON is in QuPath's frame.
+    pub fn qupath(&self) -> bool {
+        self.frame == FrameKind::Qupath
+    }
+}
+
+/// Stage 1's tissue gate.
+#[derive(Debug, clap::Args)]
+pub struct GateArg {
+    /// Tissue rule that decides which patches run: saturation (the paper: S ≥ 20 at 1.25x,
+    /// closings) or fast (FAST: distance from white > 85, disk closing of radius 4).
+    #[arg(long, value_enum, default_value_t = h2g::infer::heatmap::Gate::Saturation)]
+    pub gate: h2g::infer::heatmap::Gate,
+}
+
+/// The closing of design I (`segment --design otsu`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OtsuClosing {
+    /// None: the paper's design I (1024 × 1024 thumbnail, HSV, Otsu on saturation).
+    None,
+    /// A disk of radius 5: the variant the authors evaluated.
+    Disk5,
+}
+
+/// `--otsu-closing` for design I.
+#[derive(Debug, clap::Args)]
+pub struct OtsuClosingArg {
+    /// Closing after Otsu for --design otsu.
+    #[arg(long, value_enum, default_value_t = OtsuClosing::None)]
+    pub otsu_closing: OtsuClosing,
+}
+
+impl OtsuClosingArg {
+    /// The library's closing.
+    pub fn closing(&self) -> h2g::tissue::Closing {
+        match self.otsu_closing {
+            OtsuClosing::None => h2g::tissue::Closing::None,
+            OtsuClosing::Disk5 => h2g::tissue::Closing::Disk5,
+        }
+    }
+}

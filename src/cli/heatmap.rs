@@ -26,6 +26,8 @@ pub struct Args {
     #[arg(long)]
     at: Option<Resolution>,
     #[command(flatten)]
+    gate: super::args::GateArg,
+    #[command(flatten)]
     input: super::args::SlideArgs,
     #[command(flatten)]
     rt: super::args::RuntimeArgs,
@@ -40,6 +42,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         min_tissue: a.patches.min_tissue,
         batch: a.patches.batch,
         at: a.at,
+        gate: a.gate.gate,
         mpp: a.input.mpp.mpp,
         runtime: a.rt.runtime(),
     };

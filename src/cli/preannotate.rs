@@ -40,9 +40,12 @@ pub struct Args {
     mask_downsample: f64,
     #[command(flatten)]
     patches: super::args::PatchRunArgs,
-    /// Coordinates in QuPath's frame (minus OpenSlide bounds: MRXS, Leica SCN, some NDPI).
+    /// Coordinates in QuPath's frame (minus OpenSlide bounds: MRXS, Leica SCN, some NDPI); the
+    /// same as --frame qupath.
     #[arg(long)]
     qupath_frame: bool,
+    #[command(flatten)]
+    frame: super::args::FrameArg,
     #[command(flatten)]
     mpp: super::args::MppArg,
     #[command(flatten)]
@@ -82,7 +85,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         mask_downsample: a.mask_downsample,
         min_tissue: a.patches.min_tissue,
         batch: a.patches.batch,
-        qupath_frame: a.qupath_frame,
+        qupath_frame: a.qupath_frame || a.frame.qupath(),
         mpp: a.mpp.mpp,
         runtime: a.rt.runtime(),
     };

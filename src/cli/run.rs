@@ -60,6 +60,8 @@ pub struct Args {
     /// are segment.LABEL and vectorize.LABEL, and evaluate compares them all.
     #[arg(long, conflicts_with_all = ["design", "label", "model", "refine_model", "refine_level"])]
     designs: Option<PathBuf>,
+    #[command(flatten)]
+    gate: super::args::GateArg,
     /// Simplification of the vectorize step's outlines: 2um, 1.5px, or 0 for exact pixel edges.
     #[arg(long, default_value = "2um")]
     simplify: String,
@@ -135,6 +137,7 @@ impl Args {
                 }],
             },
             mask_downsample: self.d.mask_downsample,
+            gate: self.gate.gate,
             simplify: self.simplify,
             truth_class: self.truth_class,
             eval_split: self.split,

@@ -30,6 +30,10 @@ pub struct Args {
     #[command(flatten)]
     patches: super::args::PatchRunArgs,
     #[command(flatten)]
+    gate: super::args::GateArg,
+    #[command(flatten)]
+    otsu: super::args::OtsuClosingArg,
+    #[command(flatten)]
     input: super::args::SlideArgs,
     #[command(flatten)]
     rt: super::args::RuntimeArgs,
@@ -49,6 +53,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         qupath_frame: matches!(a.frame, Frame::Qupath),
         min_tissue: a.patches.min_tissue,
         batch: a.patches.batch,
+        gate: a.gate.gate,
+        otsu_closing: a.otsu.closing(),
         mpp: a.input.mpp.mpp,
         runtime: a.rt.runtime(),
     };

@@ -14,6 +14,10 @@ enum ClosingArg {
     Squares,
     /// Disks of radius 5 then 3 (the authors' code).
     Disks,
+    /// No closing (design I of the paper, with --method otsu).
+    None,
+    /// One disk of radius 5 (design I as the authors evaluated it).
+    Disk5,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -41,7 +45,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = MethodKind::Saturation)]
     method: MethodKind,
     /// Resolution to detect at (default: 1.25x for saturation/otsu, the lowest level for fast,
-    /// 20um for qupath): 1.25x, 8um, ds:32 or level:2.
+    /// for qupath QuPath's rule: 20um, coarsened to fit 4000 pixels): 1.25x, 8um, ds:32 or level:2.
     #[arg(long)]
     at: Option<Resolution>,
     /// Saturation threshold for --method saturation (0–255).
@@ -81,9 +85,12 @@ pub struct Args {
     threads: usize,
     #[command(flatten)]
     lib: super::args::OrtLibArg,
-    /// Also write the tissue as QuPath annotations (STEM.tissue-METHOD.geojson).
+    /// Also write the tissue as QuPath annotations (STEM.tissue-METHOD.geojson); for qupath, the
+    /// one unclassified, locked annotation QuPath's simple tissue detection creates.
     #[arg(long)]
     geojson: bool,
+    #[command(flatten)]
+    frame: super::args::FrameArg,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -99,6 +106,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             closing: match a.closing {
                 ClosingArg::Squares => Closing::Squares,
                 ClosingArg::Disks => Closing::Disks,
+                ClosingArg::None => Closing::None,
+                ClosingArg::Disk5 => Closing::Disk5,
             },
         },
         MethodKind::Fast => Method::Fast {
@@ -135,6 +144,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         mpp: a.input.mpp.mpp,
         tile: a.tile_size,
         geojson: a.geojson,
+        qupath_frame: a.frame.qupath(),
         threads: a.threads,
         ort_lib: a.lib.ort_lib,
     })?;

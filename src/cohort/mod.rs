@@ -165,6 +165,8 @@ pub struct RunSpec {
     pub designs: Vec<DesignSpec>,
     /// Level-0 pixels per pixel of the segmentation mask (positive).
     pub mask_downsample: f64,
+    /// The segment step's stage-1 tissue gate (designs h2g, pw).
+    pub gate: crate::infer::heatmap::Gate,
     /// Simplification of the vectorize step's outlines (`2um`, `1.5px`), or `0` for exact edges.
     pub simplify: String,
     /// For GeoJSON truths: the tumour class (default: every polygon).

@@ -185,6 +185,9 @@ pub(super) fn plan(
                 args.extend([flag.into(), s(path)]);
                 inputs.push((role.clone(), path.clone()));
             }
+            if a.gate != crate::infer::heatmap::Gate::default() {
+                args.extend(["--gate".into(), a.gate.name().into()]);
+            }
             if matches!(a.device, crate::infer::Device::Cuda) {
                 args.extend(["--device".into(), "cuda".into()]);
             }

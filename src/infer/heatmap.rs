@@ -112,6 +112,37 @@ pub enum HeatmapError {
     },
 }
 
+/// Which tissue rule decides the patches stage 1 runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum Gate {
+    /// The paper's rule: HSV saturation ≥ 20 at ×1.25, closings 5×5 then 3×3.
+    #[default]
+    Saturation,
+    /// FAST's `TissueSegmentation`: distance from white > 85 at the lowest level, disk closing
+    /// of radius 4.
+    Fast,
+}
+
+impl Gate {
+    /// The tissue method of the gate.
+    pub fn method(self) -> Method {
+        match self {
+            Gate::Saturation => Method::paper(),
+            Gate::Fast => Method::fast(),
+        }
+    }
+
+    /// The name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Gate::Saturation => "saturation",
+            Gate::Fast => "fast",
+        }
+    }
+}
+
 /// How to run the stage.
 #[derive(Debug, Clone)]
 pub struct HeatmapSpec {
@@ -121,8 +152,10 @@ pub struct HeatmapSpec {
     pub batch: usize,
     /// Resolution of the patches (default: the manifest's magnification).
     pub at: Option<Resolution>,
-    /// Tissue detection method for the gate.
+    /// Tissue detection method for the gate ([`Gate::method`]).
     pub tissue: Method,
+    /// The closing of design I (`segment --design otsu`): none, as the paper publishes it.
+    pub otsu_closing: crate::tissue::Closing,
     /// Patch reader threads of their own (`None`: readers share all cores with inference).
     pub readers: Option<usize>,
 }
@@ -134,6 +167,7 @@ impl Default for HeatmapSpec {
             batch: 16,
             at: None,
             tissue: Method::paper(),
+            otsu_closing: crate::tissue::Closing::None,
             readers: None,
         }
     }
@@ -162,6 +196,8 @@ pub struct Heatmap {
     pub stage_seconds: f64,
     /// Patches per second over the stage.
     pub patches_per_second: f64,
+    /// The tissue gate's method name.
+    pub gate: &'static str,
 }
 
 /// The input layout of `model`'s first input under `manifest`.
@@ -380,6 +416,7 @@ pub fn heatmap(
         ran: run.len(),
         gate_seconds,
         read_seconds: read_seconds.into_inner().unwrap_or(0.0),
+        gate: spec.tissue.name(),
         infer_seconds,
         stage_seconds,
         patches_per_second: if stage_seconds > 0.0 {

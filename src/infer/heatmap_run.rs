@@ -38,6 +38,8 @@ pub struct HeatmapRunSpec {
     pub batch: usize,
     /// Patch resolution (default: the model's magnification).
     pub at: Option<Resolution>,
+    /// The tissue gate (default: the paper's saturation rule).
+    pub gate: super::heatmap::Gate,
     /// Level-0 pixel size in µm, for slides without one.
     pub mpp: Option<f64>,
     /// Cores, device and runtime library.
@@ -107,6 +109,8 @@ pub struct HeatmapReport {
     pub device: Device,
     /// The heatmap's files.
     pub files: HeatmapFiles,
+    /// The tissue gate: which rule chose the patches that ran.
+    pub gate: super::heatmap::Gate,
     /// The grid.
     pub grid: GridInfo,
     /// Seconds in inference calls.
@@ -169,6 +173,7 @@ pub fn run_heatmap(
         batch: spec.batch.max(1),
         readers: rt.readers(direct),
         at: spec.at,
+        tissue: spec.gate.method(),
         ..HeatmapSpec::default()
     };
     let hm = heatmap(&*slide, &meta, &mut model, &manifest, &hspec, progress)?;
@@ -180,6 +185,7 @@ pub fn run_heatmap(
         cells_run: hm.ran,
         device: rt.device,
         files,
+        gate: spec.gate,
         grid: GridInfo {
             cols: hm.grid.cols,
             downsample: hm.grid.downsample,
@@ -232,6 +238,7 @@ mod tests {
             min_tissue: 1.5,
             batch: 16,
             at: None,
+            gate: Default::default(),
             mpp: None,
             runtime: Runtime::default(),
         };

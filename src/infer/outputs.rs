@@ -180,6 +180,8 @@ pub struct HeatmapInfo {
     pub cells_run: usize,
     /// Throughput of the stage.
     pub patches_per_second: f64,
+    /// The tissue gate's method.
+    pub gate: &'static str,
 }
 
 /// What `h2g segment` writes as `STEM.segment-DESIGN.json`.
@@ -378,6 +380,7 @@ pub fn write_segmentation(
             rows: h.grid.rows,
             cells_run: h.ran,
             patches_per_second: h.patches_per_second,
+            gate: h.gate,
         }),
         files: files.clone(),
         refine_input,

@@ -290,6 +290,7 @@ fn one(
                     stem,
                     tile: 512,
                     geojson: true,
+                    qupath_frame: spec.qupath_frame,
                 },
             )?;
             return Ok(Preannotated::An1 {

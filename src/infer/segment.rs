@@ -479,7 +479,10 @@ pub fn segment(
                     .map(|&v| v.round().clamp(0.0, 255.0) as u8)
                     .collect(),
             };
-            let d = detect(&thumb, &Method::otsu(), None).map_err(SegmentError::Otsu)?;
+            // the paper's design I: Otsu on the thumbnail's saturation, no closing (or the
+            // authors' evaluated disk(5) closing, when asked)
+            let d = detect(&thumb, &Method::otsu_design(spec.otsu_closing), None)
+                .map_err(SegmentError::Otsu)?;
             let data = d.mask.to_bytes(1);
             timings.total = started.elapsed().as_secs_f64();
             Ok(Segmentation {

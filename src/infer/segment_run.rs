@@ -41,6 +41,10 @@ pub struct SegmentRunSpec {
     pub min_tissue: f64,
     /// Patches per inference call (0 is taken as 1).
     pub batch: usize,
+    /// Stage 1's tissue gate (designs h2g, pw).
+    pub gate: super::heatmap::Gate,
+    /// Design I's closing (design otsu): none, as published.
+    pub otsu_closing: crate::tissue::Closing,
     /// Level-0 pixel size in µm, for slides without one.
     pub mpp: Option<f64>,
     /// Cores, device and runtime library.
@@ -137,6 +141,8 @@ pub fn run_segment(
         batch: spec.batch.max(1),
         // most slides are read directly (JPEG-tiled TIFF/SVS); one model serves them all
         readers: rt.readers(true),
+        tissue: spec.gate.method(),
+        otsu_closing: spec.otsu_closing,
         ..HeatmapSpec::default()
     };
     let seg = segment(

@@ -11,7 +11,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use bitmask::{BitMask, Element};
-pub use qupath::QupathParams;
+pub use qupath::{
+    detect_qupath, QupathMask, QupathParams, QupathSummary, MAX_DIM as QUPATH_MAX_DIM,
+};
 pub use run::{
     detect_on_slide, detect_on_slide_with, output_path, run, run_tissue, run_tissue_with,
     ModelDetector, SlideDetection, TissueFiles, TissueOutput, TissueReport, TissueRunError,
@@ -29,6 +31,10 @@ pub enum Closing {
     Squares,
     /// Disks of radius 5 then 3 (what the authors' code ran).
     Disks,
+    /// No closing: design I of the paper as published (Otsu on the thumbnail's saturation).
+    None,
+    /// One closing with a disk of radius 5: the variant of design I the authors evaluated.
+    Disk5,
 }
 
 /// How saturation is thresholded.
@@ -117,6 +123,15 @@ impl Method {
         Method::Saturation {
             threshold: SaturationThreshold::Otsu,
             closing: Closing::Squares,
+        }
+    }
+
+    /// Design I of the paper: Otsu on saturation with `closing` (none as published,
+    /// [`Closing::Disk5`] as the authors evaluated it).
+    pub fn otsu_design(closing: Closing) -> Self {
+        Method::Saturation {
+            threshold: SaturationThreshold::Otsu,
+            closing,
         }
     }
 
@@ -214,12 +229,14 @@ pub fn detect(img: &RgbImage, method: &Method, mpp: Option<f64>) -> Result<Detec
                     (m, Some(t))
                 }
             };
-            let (a, b) = match closing {
-                Closing::Squares => (Element::square(5), Element::square(3)),
-                Closing::Disks => (Element::disk(5), Element::disk(3)),
+            let mask = match closing {
+                Closing::Squares => raw.close(&Element::square(5)).close(&Element::square(3)),
+                Closing::Disks => raw.close(&Element::disk(5)).close(&Element::disk(3)),
+                Closing::None => raw,
+                Closing::Disk5 => raw.close(&Element::disk(5)),
             };
             Ok(Detection {
-                mask: raw.close(&a).close(&b),
+                mask,
                 otsu_threshold: otsu,
             })
         }
@@ -241,10 +258,15 @@ pub fn detect(img: &RgbImage, method: &Method, mpp: Option<f64>) -> Result<Detec
                 otsu_threshold: None,
             })
         }
-        Method::Qupath(p) => Ok(Detection {
-            mask: qupath::detect(img, p, mpp.ok_or(TissueError::NeedsMpp)?),
-            otsu_threshold: None,
-        }),
+        Method::Qupath(p) => {
+            let q = qupath::detect_qupath(img, p, mpp.ok_or(TissueError::NeedsMpp)?);
+            Ok(Detection {
+                mask: BitMask::from_rows(w, h, |y, out| {
+                    out.copy_from_slice(&q.mask[y * w..(y + 1) * w])
+                }),
+                otsu_threshold: None,
+            })
+        }
         Method::Model { .. } => Err(TissueError::NeedsModel),
     }
 }

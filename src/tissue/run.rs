@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{detect, Detection, Method, TissueError};
+use super::{detect, detect_qupath, BitMask, Detection, Method, QupathSummary, TissueError};
 use crate::convert::{write_mask, ConvertError, ConvertSpec, PaletteMode};
 use crate::mask::{MaskHeader, MaskReader, MemoryRows};
 use crate::output::{write_file, write_json, write_png_rgb};
-use crate::slide::{plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta};
+use crate::slide::{plan_read, read_at, ReadPlan, Rect, RgbImage, Slide, SlideError, SlideMeta};
 use crate::units::{PixelSize, Resolution};
 
 /// Errors of a tissue run.
@@ -71,7 +71,8 @@ pub struct TissueFiles {
     pub preview: PathBuf,
     /// This report as JSON.
     pub report: PathBuf,
-    /// The tissue as QuPath annotations (class "Tissue"), when asked for.
+    /// The tissue as QuPath annotations, when asked for: one "Tissue" annotation per region, or
+    /// for `qupath` the one unclassified, locked annotation QuPath's detection creates.
     pub geojson: Option<PathBuf>,
 }
 
@@ -92,7 +93,8 @@ pub struct TissueReport {
     pub width: u32,
     /// Mask height in pixels.
     pub height: u32,
-    /// Level-0 pixels per mask pixel along x (level-0 width / mask width).
+    /// Level-0 pixels per mask pixel along x (level-0 width / mask width; for `qupath`, QuPath's
+    /// downsample, by which it scales its outlines).
     pub downsample_x: f64,
     /// Same along y.
     pub downsample_y: f64,
@@ -104,8 +106,30 @@ pub struct TissueReport {
     pub tissue_fraction: f64,
     /// Otsu's saturation threshold, for `otsu`.
     pub otsu_threshold: Option<u8>,
+    /// Level-0 (slide file) coordinates of the region detected on: (0, 0), or for `qupath` the
+    /// origin of the slide's OpenSlide bounds, the image QuPath sees. The mask covers the whole
+    /// slide; a bounds region is placed in it at pixel (round(x / ds), round(y / ds)), and the
+    /// GeoJSON is traced from the region's own pixels.
+    pub origin: (u64, u64),
+    /// Whether the GeoJSON is in QuPath's frame (level-0 minus the bounds origin).
+    pub qupath_frame: bool,
+    /// For `qupath`: the downsample QuPath's rule chose and the counts of its steps.
+    pub qupath: Option<QupathRun>,
     /// The files written.
     pub files: TissueFiles,
+}
+
+/// What a `qupath` run chose and found.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QupathRun {
+    /// The downsample the image was read at: QuPath's (requested pixel size over the slide's
+    /// mean pixel size, coarsened to fit 4000 pixels), or the one --at asked for.
+    pub downsample: f64,
+    /// The pixel size QuPath measures areas with: the slide's mean pixel size × `downsample`.
+    pub pixel_size_um: f64,
+    /// The counts of the steps.
+    #[serde(flatten)]
+    pub summary: QupathSummary,
 }
 
 /// A detection on a slide, with the image it ran on and its scale.
@@ -123,6 +147,15 @@ pub struct SlideDetection {
     pub downsample: (f64, f64),
     /// Mask pixel size, when the slide's is known.
     pub mpp: Option<PixelSize>,
+    /// Level-0 coordinates of the region detected on: (0, 0), or for `qupath` the bounds
+    /// origin. The mask and image above always cover the whole slide; a bounds region is pasted
+    /// into them at pixel (round(x / ds), round(y / ds)).
+    pub origin: (u64, u64),
+    /// For `qupath` on a slide whose bounds do not start at (0, 0): the mask of the bounds
+    /// region itself, QuPath's pixels (its GeoJSON is traced from this one, exactly).
+    pub region_mask: Option<BitMask>,
+    /// For `qupath`, what it chose and found (with the built-in detector).
+    pub qupath: Option<QupathRun>,
 }
 
 /// Reads the whole slide at `at` (or the method's default resolution) and detects tissue.
@@ -132,9 +165,35 @@ pub fn detect_on_slide(
     method: &Method,
     at: Option<Resolution>,
 ) -> Result<SlideDetection, TissueRunError> {
-    detect_on_slide_with(slide, meta, method, at, &mut |img, mpp| {
-        Ok(detect(img, method, mpp)?)
-    })
+    let mut summary = None;
+    let mut d = detect_on_slide_with(slide, meta, method, at, &mut |img, mpp| {
+        builtin(img, method, mpp, &mut summary)
+    })?;
+    if let (Some(q), Some(s)) = (d.qupath.as_mut(), summary) {
+        q.summary = s;
+    }
+    Ok(d)
+}
+
+/// The built-in detection; for `qupath` it also keeps the counts of QuPath's steps.
+fn builtin(
+    img: &RgbImage,
+    method: &Method,
+    mpp: Option<f64>,
+    summary: &mut Option<QupathSummary>,
+) -> Result<Detection, TissueRunError> {
+    if let Method::Qupath(p) = method {
+        let q = detect_qupath(img, p, mpp.ok_or(TissueError::NeedsMpp)?);
+        let w = img.width as usize;
+        *summary = Some(q.summary);
+        return Ok(Detection {
+            mask: BitMask::from_rows(w, img.height as usize, |y, out| {
+                out.copy_from_slice(&q.mask[y * w..(y + 1) * w])
+            }),
+            otsu_threshold: None,
+        });
+    }
+    Ok(detect(img, method, mpp)?)
 }
 
 /// A detector of tissue on an RGB image of the given pixel size (µm), for methods that run
@@ -149,19 +208,94 @@ pub fn detect_on_slide_with(
     at: Option<Resolution>,
     detector: &mut Detector<'_>,
 ) -> Result<SlideDetection, TissueRunError> {
-    let res = at.unwrap_or_else(|| method.default_resolution(slide.level_count()));
-    let plan = plan_read(slide, meta, res)?;
     let (w0, h0) = slide.level_size(0)?;
+    // QuPath crops an OpenSlide image to its bounds: its detection sees that region only
+    let region = match method {
+        Method::Qupath(_) => slide.bounds(),
+        _ => Rect {
+            x: 0,
+            y: 0,
+            width: w0,
+            height: h0,
+        },
+    };
+    let mean_mpp = meta.mpp.map(|p| (p.x + p.y) / 2.0);
+    let res = match (at, method, mean_mpp) {
+        (Some(r), _, _) => r,
+        (None, Method::Qupath(p), Some(m)) => {
+            Resolution::Downsample(p.downsample(m, region.width.max(region.height) as f64))
+        }
+        (None, _, _) => method.default_resolution(slide.level_count()),
+    };
+    let plan = plan_read(slide, meta, res)?;
     let ds = plan.target_downsample;
-    let width = ((w0 as f64 / ds).round() as u32).max(1);
-    let height = ((h0 as f64 / ds).round() as u32).max(1);
-    let image = read_at(slide, &plan, 0, 0, width, height)?;
-    let downsample = (w0 as f64 / width as f64, h0 as f64 / height as f64);
+    // QuPath's region request: Math.round(size / downsample), at least 1
+    let width = ((region.width as f64 / ds).round() as u32).max(1);
+    let height = ((region.height as f64 / ds).round() as u32).max(1);
+    let image = read_at(slide, &plan, region.x, region.y, width, height)?;
+    // QuPath places its pixels at exactly its downsample (its outlines are scaled by it); the
+    // other methods' masks are stretched over the slide
+    let downsample = match method {
+        Method::Qupath(_) => (ds, ds),
+        _ => (
+            region.width as f64 / width as f64,
+            region.height as f64 / height as f64,
+        ),
+    };
     let mpp = meta.mpp.map(|p| PixelSize {
         x: p.x * downsample.0,
         y: p.y * downsample.1,
     });
-    let detection = detector(&image, mpp.map(|p| p.x))?;
+    // QuPath measures areas with its calibrated mean pixel size times the requested downsample
+    let qupath = match (method, mean_mpp) {
+        (Method::Qupath(_), Some(m)) => Some(QupathRun {
+            downsample: ds,
+            pixel_size_um: m * ds,
+            summary: QupathSummary::default(),
+        }),
+        _ => None,
+    };
+    let detector_mpp = match &qupath {
+        Some(q) => Some(q.pixel_size_um),
+        None => mpp.map(|p| p.x),
+    };
+    let detection = detector(&image, detector_mpp)?;
+    let origin = (region.x, region.y);
+    let (detection, image, region_mask) = if origin == (0, 0) {
+        (detection, image, None)
+    } else {
+        // the whole slide at the same spacing, the region pasted at its nearest pixel
+        let cw = ((w0 as f64 / ds).round() as u32).max(1);
+        let ch = ((h0 as f64 / ds).round() as u32).max(1);
+        let ox = (origin.0 as f64 / ds).round() as usize;
+        let oy = (origin.1 as f64 / ds).round() as usize;
+        let (rw, rh) = (image.width as usize, image.height as usize);
+        let mut data = vec![255u8; 3 * cw as usize * ch as usize];
+        for y in 0..rh.min((ch as usize).saturating_sub(oy)) {
+            let n = rw.min((cw as usize).saturating_sub(ox));
+            let dst = 3 * ((oy + y) * cw as usize + ox);
+            data[dst..dst + 3 * n].copy_from_slice(&image.data[3 * y * rw..3 * (y * rw + n)]);
+        }
+        let m = &detection.mask;
+        let canvas = BitMask::from_rows(cw as usize, ch as usize, |y, out| {
+            if y < oy || y - oy >= rh {
+                return out.fill(false);
+            }
+            for (x, o) in out.iter_mut().enumerate() {
+                *o = x >= ox && x - ox < rw && m.get(x - ox, y - oy);
+            }
+        });
+        let full = Detection {
+            mask: canvas,
+            otsu_threshold: detection.otsu_threshold,
+        };
+        let img = RgbImage {
+            width: cw,
+            height: ch,
+            data,
+        };
+        (full, img, Some(detection.mask))
+    };
     Ok(SlideDetection {
         detection,
         image,
@@ -169,6 +303,9 @@ pub fn detect_on_slide_with(
         resolution: res,
         downsample,
         mpp,
+        origin,
+        region_mask,
+        qupath,
     })
 }
 
@@ -183,6 +320,9 @@ pub struct TissueOutput {
     pub tile: u32,
     /// Also write QuPath GeoJSON.
     pub geojson: bool,
+    /// GeoJSON in QuPath's frame (level-0 coordinates minus the slide's OpenSlide bounds
+    /// origin: MRXS, Leica SCN, some NDPI) instead of the slide file's.
+    pub qupath_frame: bool,
 }
 
 /// Where a tissue run of `method` (its [`Method::name`]) writes its file with extension `ext`:
@@ -200,9 +340,8 @@ pub fn run_tissue(
     at: Option<Resolution>,
     output: &TissueOutput,
 ) -> Result<TissueReport, TissueRunError> {
-    run_tissue_with(slide, meta, method, at, output, &mut |img, mpp| {
-        Ok(detect(img, method, mpp)?)
-    })
+    let mut summary = None;
+    run_tissue_inner(slide, meta, method, at, output, &mut summary, None)
 }
 
 /// [`run_tissue`] with the detection done by `detector` (a model, say); `method` names it.
@@ -214,12 +353,40 @@ pub fn run_tissue_with(
     output: &TissueOutput,
     detector: &mut Detector<'_>,
 ) -> Result<TissueReport, TissueRunError> {
+    let mut summary = None;
+    run_tissue_inner(
+        slide,
+        meta,
+        method,
+        at,
+        output,
+        &mut summary,
+        Some(detector),
+    )
+}
+
+fn run_tissue_inner(
+    slide: &dyn Slide,
+    meta: &SlideMeta,
+    method: &Method,
+    at: Option<Resolution>,
+    output: &TissueOutput,
+    summary: &mut Option<QupathSummary>,
+    detector: Option<&mut Detector<'_>>,
+) -> Result<TissueReport, TissueRunError> {
     let TissueOutput {
         dir,
         stem,
         tile,
         geojson,
+        qupath_frame,
     } = output;
+    let sd = match detector {
+        Some(d) => detect_on_slide_with(slide, meta, method, at, d)?,
+        None => detect_on_slide_with(slide, meta, method, at, &mut |img, mpp| {
+            builtin(img, method, mpp, summary)
+        })?,
+    };
     let SlideDetection {
         detection: det,
         image: img,
@@ -227,7 +394,13 @@ pub fn run_tissue_with(
         resolution: res,
         downsample: (dsx, dsy),
         mpp,
-    } = detect_on_slide_with(slide, meta, method, at, detector)?;
+        origin,
+        region_mask,
+        mut qupath,
+    } = sd;
+    if let (Some(q), Some(s)) = (qupath.as_mut(), *summary) {
+        q.summary = s;
+    }
     let (width, height) = (img.width, img.height);
     let ds = plan.target_downsample;
     let tissue = det.mask.count();
@@ -281,10 +454,28 @@ pub fn run_tissue_with(
         tissue_pixels: tissue,
         tissue_fraction: tissue as f64 / (width as f64 * height as f64),
         otsu_threshold: det.otsu_threshold,
+        origin,
+        qupath_frame: *qupath_frame,
+        qupath,
         files,
     };
     if let Some(path) = &report.files.geojson {
-        write_tissue_geojson(&det.mask, (dsx, dsy), path)?;
+        // QuPath's frame starts at the bounds origin; the file's at (0, 0)
+        let b = slide.bounds();
+        let (fx, fy) = if *qupath_frame { (b.x, b.y) } else { (0, 0) };
+        // traced from the region's own mask when there is one (QuPath's pixels, exactly)
+        let (mask, (x0, y0)) = match &region_mask {
+            Some(m) => (m, origin),
+            None => (&det.mask, (0, 0)),
+        };
+        let place = crate::vector::Placement {
+            dx: dsx,
+            dy: dsy,
+            x0: x0 as f64 - fx as f64,
+            y0: y0 as f64 - fy as f64,
+        };
+        let single = matches!(method, Method::Qupath(_));
+        write_tissue_geojson(mask, &place, single, path)?;
     }
     write_json(&report.files.report, &report).map_err(out_err(&report.files.report))?;
     Ok(report)
@@ -320,33 +511,90 @@ fn write_preview(img: &RgbImage, mask: &[u8], path: &Path) -> Result<(), TissueR
     write_png_rgb(path, &preview).map_err(&err)
 }
 
-/// The mask traced into valid polygons (pixel edges) as QuPath "Tissue" annotations in
-/// level-0 coordinates.
+/// The mask traced into valid polygons (pixel edges), placed by `place`: QuPath "Tissue"
+/// annotations, one per polygon, or (`single`) the one annotation QuPath's simple tissue
+/// detection creates: all regions in one unclassified, locked annotation (a Polygon, or a
+/// MultiPolygon for several regions).
 fn write_tissue_geojson(
     mask: &super::BitMask,
-    (dx, dy): (f64, f64),
+    place: &crate::vector::Placement,
+    single: bool,
     path: &Path,
 ) -> Result<(), TissueRunError> {
-    use crate::vector::{trace, write_geojson, ClassEncoding, ClassSpec, Placement};
+    use crate::vector::{trace, write_geojson, ClassEncoding, ClassSpec};
     let err = out_err(path);
     let (w, h) = (mask.width(), mask.height());
     let fg: Vec<bool> = (0..w * h).map(|i| mask.get(i % w, i / w)).collect();
+    let polys = trace(&fg, w, h);
+    if single {
+        let json = single_annotation(&polys, place);
+        return write_file(path, |w| w.write_all(json.as_bytes())).map_err(&err);
+    }
     let class = ClassSpec {
         label: 1,
         name: "Tissue".into(),
         color: [150, 200, 150],
     };
-    let classes = vec![(class, trace(&fg, w, h))];
-    let place = Placement {
-        dx,
-        dy,
-        x0: 0.0,
-        y0: 0.0,
-    };
+    let classes = vec![(class, polys)];
     write_file(path, |w| {
-        write_geojson(w, &classes, &place, ClassEncoding::ColorRgb).map(|_| ())
+        write_geojson(w, &classes, place, ClassEncoding::ColorRgb).map(|_| ())
     })
     .map_err(&err)
+}
+
+/// One QuPath annotation holding every polygon, as QuPath exports the object its simple tissue
+/// detection creates: no classification, locked; coordinates at full double precision (pixel
+/// corners times QuPath's downsample, as QuPath scales its outlines).
+pub(super) fn single_annotation(
+    polys: &[crate::vector::Polygon],
+    place: &crate::vector::Placement,
+) -> String {
+    // shortest round-trip form of a double, integers without a fraction
+    let fmt_coord = |v: f64| -> String {
+        let v = if v == 0.0 { 0.0 } else { v };
+        format!("{v}")
+    };
+    let ring = |r: &[(i64, i64)]| -> String {
+        let pts: Vec<String> = r
+            .iter()
+            .chain(r.first())
+            .map(|&(x, y)| {
+                format!(
+                    "[{}, {}]",
+                    fmt_coord(place.x0 + x as f64 * place.dx),
+                    fmt_coord(place.y0 + y as f64 * place.dy)
+                )
+            })
+            .collect();
+        format!("[{}]", pts.join(", "))
+    };
+    let poly = |p: &crate::vector::Polygon| -> String {
+        let rings: Vec<String> = std::iter::once(&p.shell)
+            .chain(&p.holes)
+            .map(|r| ring(r))
+            .collect();
+        format!("[{}]", rings.join(", "))
+    };
+    let geometry = match polys {
+        [one] => format!("{{\"type\": \"Polygon\", \"coordinates\": {}}}", poly(one)),
+        _ => {
+            let all: Vec<String> = polys.iter().map(poly).collect();
+            format!(
+                "{{\"type\": \"MultiPolygon\", \"coordinates\": [{}]}}",
+                all.join(", ")
+            )
+        }
+    };
+    let seed = polys
+        .first()
+        .map_or(0, |p| (p.shell[0].0 as u64) << 32 ^ p.shell[0].1 as u64)
+        ^ polys.len() as u64;
+    format!(
+        "{{\"type\": \"FeatureCollection\", \"features\": [\n{{\"type\": \"Feature\", \"id\": \"{}\", \
+         \"geometry\": {geometry}, \"properties\": {{\"objectType\": \"annotation\", \
+         \"isLocked\": true}}}}\n]}}\n",
+        crate::vector::uuid_from(seed)
+    )
 }
 
 /// A tissue run from a slide file, as `h2g tissue` makes it.
@@ -369,6 +617,8 @@ pub struct TissueRunSpec {
     pub tile: u32,
     /// Also write QuPath GeoJSON.
     pub geojson: bool,
+    /// GeoJSON in QuPath's frame (minus the slide's OpenSlide bounds origin).
+    pub qupath_frame: bool,
     /// ONNX Runtime threads for [`Method::Model`] (0: all cores).
     pub threads: usize,
     /// The ONNX Runtime shared library (default: the set-up's, `H2G_ORT_LIB`, `ORT_DYLIB_PATH`).
@@ -419,6 +669,7 @@ pub fn run(
         stem,
         tile: spec.tile,
         geojson: spec.geojson,
+        qupath_frame: spec.qupath_frame,
     };
     match model {
         Some(m) => run_tissue_with(slide.as_ref(), &meta, &method, spec.at, &out, m.detect),

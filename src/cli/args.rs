@@ -113,6 +113,7 @@ impl RuntimeArgs {
             read_threads: self.read_threads,
             device: self.device,
             ort_lib: self.lib.ort_lib.clone(),
+            ..Default::default()
         }
     }
 }

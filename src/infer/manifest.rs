@@ -31,13 +31,62 @@ pub enum Layout {
 }
 
 /// How pixel values (0–255) become model inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scaling {
-    /// x / 255.
+    /// x / 255: [0, 1].
     Div255,
-    /// (x − min) / (max − min) over all pixels and channels of the image.
+    /// (x − min) / (max − min) over all pixels and channels of the image (a flat image maps its
+    /// value to 0).
     Minmax,
+    /// x / 127.5 − 1: [−1, 1] (Keras' MobileNetV2 and InceptionV3 `preprocess_input`).
+    Symmetric,
+    /// (x / 255 − mean[c]) / std[c] per channel, with the manifest's `mean` and `std` on the
+    /// 0–1 scale (ImageNet's: mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225), listed in the
+    /// model's channel order.
+    Meanstd,
+}
+
+impl Scaling {
+    /// The name in manifests and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scaling::Div255 => "div255",
+            Scaling::Minmax => "minmax",
+            Scaling::Symmetric => "symmetric",
+            Scaling::Meanstd => "meanstd",
+        }
+    }
+}
+
+/// The order of the colour channels in a model's image input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelOrder {
+    /// Red, green, blue (the slide's order).
+    #[default]
+    Rgb,
+    /// Blue, green, red (OpenCV- and Caffe-trained models).
+    Bgr,
+}
+
+impl ChannelOrder {
+    /// The RGB channel (0 red, 1 green, 2 blue) that the model's colour channel `k` (0–2)
+    /// holds.
+    pub fn source(self, k: usize) -> usize {
+        match self {
+            ChannelOrder::Rgb => k,
+            ChannelOrder::Bgr => 2 - k.min(2),
+        }
+    }
+
+    /// The name in manifests and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChannelOrder::Rgb => "rgb",
+            ChannelOrder::Bgr => "bgr",
+        }
+    }
 }
 
 impl Layout {
@@ -52,19 +101,164 @@ impl Layout {
     }
 }
 
-impl Scaling {
-    /// The (low, high) pair mapped to (0, 1) for 8-bit `data`: (0, 255), or its min and max
-    /// over all pixels and channels (a flat image maps its value to 0).
-    pub fn range(self, data: &[u8]) -> (f32, f32) {
-        match self {
-            Scaling::Div255 => (0.0, 255.0),
+/// Why a manifest's scaling cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScalingError {
+    /// `meanstd` without `mean` or `std`.
+    #[error(
+        "scaling meanstd needs \"mean\" and \"std\" in the manifest (one value per colour \
+         channel, in the model's channel order, on the 0–1 scale; e.g. ImageNet's \
+         [0.485, 0.456, 0.406] and [0.229, 0.224, 0.225])"
+    )]
+    MeanStdMissing,
+    /// `mean` or `std` with another count than the colour channels.
+    #[error(
+        "manifest \"{field}\" has {len} value(s) but the image has {channels} colour channels: \
+         give one per channel"
+    )]
+    Length {
+        /// "mean" or "std".
+        field: &'static str,
+        /// Values given.
+        len: usize,
+        /// Colour channels of the image input.
+        channels: usize,
+    },
+    /// A `std` value that is not a positive finite number.
+    #[error("manifest \"std\" value {value} (channel {channel}) must be a finite number > 0")]
+    StdNotPositive {
+        /// The model's channel.
+        channel: usize,
+        /// The value given.
+        value: f64,
+    },
+    /// A `mean` value that is not finite.
+    #[error("manifest \"mean\" value {value} (channel {channel}) must be a finite number")]
+    MeanNotFinite {
+        /// The model's channel.
+        channel: usize,
+        /// The value given.
+        value: f64,
+    },
+}
+
+/// A manifest's scaling, validated ([`Manifest::input_scale`]); [`InputScale::map_for`] gives
+/// the map of one image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputScale {
+    scaling: Scaling,
+    /// Mean and std per RGB channel (red first, whatever the model's order).
+    mean: [f32; 3],
+    std: [f32; 3],
+}
+
+/// How one image's pixel values become the model's inputs ([`PixelMap::apply`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PixelMap {
+    /// (x − lo) / range (`div255`: 0 and 255; `minmax`: the image's min, and max − min).
+    Range {
+        /// Mapped to 0.
+        lo: f32,
+        /// Mapped to 1 above `lo`.
+        range: f32,
+    },
+    /// x / 127.5 − 1.
+    Symmetric,
+    /// (x / 255 − mean[c]) / std[c], per RGB channel.
+    MeanStd {
+        /// Per RGB channel.
+        mean: [f32; 3],
+        /// Per RGB channel.
+        std: [f32; 3],
+    },
+}
+
+impl InputScale {
+    /// A scale without parameters (every scaling but `meanstd`, which falls back to mean 0 and
+    /// std 1 here: use [`Manifest::input_scale`] for it).
+    pub fn plain(scaling: Scaling) -> InputScale {
+        InputScale {
+            scaling,
+            mean: [0.0; 3],
+            std: [1.0; 3],
+        }
+    }
+
+    /// The map of the 8-bit interleaved RGB image `data` (minmax takes its min and max over
+    /// all pixels and channels; the other scalings do not look at it).
+    pub fn map_for(&self, data: &[u8]) -> PixelMap {
+        match self.scaling {
+            Scaling::Div255 => PixelMap::Range {
+                lo: 0.0,
+                range: 255.0,
+            },
             Scaling::Minmax => {
                 let (a, b) = data
                     .iter()
                     .fold((255u8, 0u8), |(a, b), &v| (a.min(v), b.max(v)));
-                (a as f32, (b as f32).max(a as f32 + 1.0))
+                let lo = a.min(b) as f32;
+                PixelMap::Range {
+                    lo,
+                    range: (b as f32).max(lo + 1.0) - lo,
+                }
+            }
+            Scaling::Symmetric => PixelMap::Symmetric,
+            Scaling::Meanstd => PixelMap::MeanStd {
+                mean: self.mean,
+                std: self.std,
+            },
+        }
+    }
+
+    /// The scaling.
+    pub fn scaling(&self) -> Scaling {
+        self.scaling
+    }
+}
+
+impl PixelMap {
+    /// The model input of pixel value `v` of RGB channel `c` (0 red, 1 green, 2 blue).
+    pub fn apply(&self, v: u8, c: usize) -> f32 {
+        match *self {
+            // a division, as x / 255 is written in the reference pipelines (bit-identical inputs)
+            PixelMap::Range { lo, range } => (v as f32 - lo) / range,
+            PixelMap::Symmetric => v as f32 / 127.5 - 1.0,
+            PixelMap::MeanStd { mean, std } => {
+                let c = c.min(2);
+                (v as f32 / 255.0 - mean[c]) / std[c]
             }
         }
+    }
+}
+
+/// Which of a model's outputs holds the map: its index (0-based) or its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OutputRef {
+    /// The output's position among the model's outputs.
+    Index(usize),
+    /// The output's name in the graph.
+    Name(String),
+}
+
+impl std::fmt::Display for OutputRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputRef::Index(i) => write!(f, "{i}"),
+            OutputRef::Name(n) => write!(f, "\"{n}\""),
+        }
+    }
+}
+
+impl std::str::FromStr for OutputRef {
+    type Err = std::convert::Infallible;
+
+    /// A whole number is an index, anything else a name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim().parse::<usize>() {
+            Ok(i) => OutputRef::Index(i),
+            Err(_) => OutputRef::Name(s.to_string()),
+        })
     }
 }
 
@@ -86,6 +280,11 @@ pub struct OutputSpec {
     pub channel: usize,
     /// In words.
     pub meaning: String,
+    /// Which of the model's outputs holds the map (`"tensor": 1` or `"tensor": "name"`):
+    /// needed when the model has more than one output (deep supervision: 0, the full
+    /// resolution; DoubleU-Net: 1, the second network's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor: Option<OutputRef>,
 }
 
 /// A model manifest.
@@ -111,10 +310,16 @@ pub struct Manifest {
     pub size: u32,
     /// Inputs, in the order the model declares them (matched by channel count).
     pub inputs: Vec<InputSpec>,
-    /// Channel order of image inputs ("rgb").
-    pub channel_order: String,
+    /// Channel order of image inputs.
+    pub channel_order: ChannelOrder,
     /// Pixel scaling.
     pub scaling: Scaling,
+    /// Per-channel means for `meanstd` scaling, on the 0–1 scale, in the model's channel order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<Vec<f64>>,
+    /// Per-channel standard deviations for `meanstd` scaling (0–1 scale, each > 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<Vec<f64>>,
     /// Objective magnification the model expects (patch classifiers).
     pub magnification: Option<f64>,
     /// Output meaning.
@@ -123,6 +328,110 @@ pub struct Manifest {
     pub threshold: f64,
     /// Free notes.
     pub notes: String,
+}
+
+impl Manifest {
+    /// The scaling of the image input, checked: `meanstd` needs `mean` and `std` with one value
+    /// per colour channel (3) and every std > 0.
+    pub fn input_scale(&self) -> Result<InputScale, ScalingError> {
+        if self.scaling != Scaling::Meanstd {
+            return Ok(InputScale::plain(self.scaling));
+        }
+        let (Some(mean), Some(std)) = (&self.mean, &self.std) else {
+            return Err(ScalingError::MeanStdMissing);
+        };
+        for (field, v) in [("mean", mean), ("std", std)] {
+            if v.len() != 3 {
+                return Err(ScalingError::Length {
+                    field,
+                    len: v.len(),
+                    channels: 3,
+                });
+            }
+        }
+        let mut scale = InputScale::plain(Scaling::Meanstd);
+        for k in 0..3 {
+            if !mean[k].is_finite() {
+                return Err(ScalingError::MeanNotFinite {
+                    channel: k,
+                    value: mean[k],
+                });
+            }
+            if !(std[k].is_finite() && std[k] > 0.0) {
+                return Err(ScalingError::StdNotPositive {
+                    channel: k,
+                    value: std[k],
+                });
+            }
+            // stored per RGB channel: the model's channel k holds RGB channel source(k)
+            let c = self.channel_order.source(k);
+            scale.mean[c] = mean[k] as f32;
+            scale.std[c] = std[k] as f32;
+        }
+        Ok(scale)
+    }
+}
+
+/// Changes to a loaded manifest from the command line (`--model-scaling`, `--refine-output`,
+/// …): each field given replaces the manifest's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ManifestOverrides {
+    /// Replaces `scaling`.
+    pub scaling: Option<Scaling>,
+    /// Replaces `mean`.
+    pub mean: Option<Vec<f64>>,
+    /// Replaces `std`.
+    pub std: Option<Vec<f64>>,
+    /// Replaces `channel_order`.
+    pub channel_order: Option<ChannelOrder>,
+    /// Replaces `output.tensor`.
+    pub output: Option<OutputRef>,
+}
+
+impl ManifestOverrides {
+    /// Whether nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        *self == ManifestOverrides::default()
+    }
+
+    /// Applies the overrides to `m`.
+    pub fn apply(&self, m: &mut Manifest) {
+        if let Some(s) = self.scaling {
+            m.scaling = s;
+        }
+        if let Some(v) = &self.mean {
+            m.mean = Some(v.clone());
+        }
+        if let Some(v) = &self.std {
+            m.std = Some(v.clone());
+        }
+        if let Some(o) = self.channel_order {
+            m.channel_order = o;
+        }
+        if let Some(o) = &self.output {
+            m.output.tensor = Some(o.clone());
+        }
+    }
+}
+
+/// Overrides for the models of a run: the patch classifier's (also the tissue model's) and the
+/// refinement network's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContractOverrides {
+    /// For the patch classifier and the tissue model (`--model-*`).
+    pub model: ManifestOverrides,
+    /// For the refinement network (`--refine-*`).
+    pub refine: ManifestOverrides,
+}
+
+impl ContractOverrides {
+    /// The overrides for a model of `role`.
+    pub fn for_role(&self, role: Role) -> &ManifestOverrides {
+        match role {
+            Role::Refinement => &self.refine,
+            Role::PatchClassifier | Role::Tissue => &self.model,
+        }
+    }
 }
 
 const BUILT_IN: [(&str, &str); 11] = [

@@ -9,7 +9,7 @@
 //! * `otsu` (design I): tissue by Otsu on saturation of the 1024 × 1024 thumbnail.
 
 use super::heatmap::{heatmap, Heatmap, HeatmapSpec};
-use super::manifest::{Layout, Manifest, Scaling};
+use super::manifest::{InputScale, Layout, Manifest};
 use super::{Contract, InferError, Model};
 use crate::mask::{MaskError, RowSource};
 use crate::slide::{RgbImage, Slide, SlideMeta};
@@ -165,20 +165,21 @@ pub fn resize_bilinear(
     out
 }
 
-/// The lowest pyramid level as floats scaled to [0, 1] (min–max over all pixels and channels,
-/// or x / 255).
+/// The lowest pyramid level as floats scaled as the model's manifest says (RGB order; the
+/// refinement puts the channels in the model's order).
 pub fn lowest_level(
     slide: &dyn Slide,
-    scaling: Scaling,
+    scaling: InputScale,
 ) -> Result<(RgbImage, Vec<f32>), SegmentError> {
     let level = slide.level_count().saturating_sub(1);
     let (w, h) = slide.level_size(level)?;
     let img = slide.read_region(level, 0, 0, w as u32, h as u32)?;
-    let (lo, hi) = scaling.range(&img.data);
+    let map = scaling.map_for(&img.data);
     let f = img
         .data
         .iter()
-        .map(|&v| (v as f32 - lo) / (hi - lo))
+        .enumerate()
+        .map(|(i, &v)| map.apply(v, i % 3))
         .collect();
     Ok((img, f))
 }
@@ -222,6 +223,19 @@ pub fn refine(
         }
         v
     };
+    // the image's colour channels in the model's order
+    let order = manifest.channel_order;
+    let reordered: Vec<f32>;
+    let image: &[f32] = if order == super::manifest::ChannelOrder::Rgb {
+        image
+    } else {
+        reordered = image
+            .chunks_exact(3)
+            .flat_map(|px| [0, 1, 2].map(|k| px[order.source(k)]))
+            .collect();
+        &reordered
+    };
+    let which = super::chosen_output(model, manifest)?;
     let mut feeds = Vec::new();
     let inputs = model.inputs.clone();
     match (inputs.len(), heat) {
@@ -268,7 +282,7 @@ pub fn refine(
     let outs = model.run(feeds)?;
     let (shape, out) = outs
         .into_iter()
-        .next()
+        .nth(which)
         .ok_or_else(|| bad(Contract::NoOutput))?;
     // [1, n, n, 2] or [1, 2, n, n]; tumour iff P1 > 0.5 and P1 >= P0 is applied by the caller
     let ch = manifest.output.channel;
@@ -398,7 +412,7 @@ pub fn segment(
         Design::H2g | Design::UnetLr => {
             let (m, man) =
                 refinement.ok_or_else(|| need("--refine-model (the refinement network)"))?;
-            let (img, f) = lowest_level(slide, man.scaling)?;
+            let (img, f) = lowest_level(slide, super::input_scale(man, m)?)?;
             let image = resize_bilinear(&f, (img.width as usize, img.height as usize, 3), (n, n));
             let heat = hm.as_ref().map(|h| {
                 resize_bilinear(

@@ -47,6 +47,8 @@ pub struct Args {
     mpp: super::args::MppArg,
     #[command(flatten)]
     rt: super::args::RuntimeArgs,
+    #[command(flatten)]
+    contract: super::args::ContractArgs,
 }
 
 /// Prints each slide's line as it finishes.
@@ -84,7 +86,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         batch: a.patches.batch,
         qupath_frame: a.qupath_frame,
         mpp: a.mpp.mpp,
-        runtime: a.rt.runtime(),
+        runtime: a.rt.runtime().with_overrides(a.contract.overrides(false)?),
     };
     let outcomes = preannotate(&spec, &mut Lines)?;
     let failed: Vec<String> = outcomes

@@ -287,6 +287,15 @@ pub struct OutputSpec {
     pub tensor: Option<OutputRef>,
 }
 
+/// An output of the model file, as listed in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedOutput {
+    /// Its name in the graph.
+    pub name: String,
+    /// Its shape (-1: dynamic).
+    pub shape: Vec<i64>,
+}
+
 /// A model manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -324,6 +333,10 @@ pub struct Manifest {
     pub magnification: Option<f64>,
     /// Output meaning.
     pub output: OutputSpec,
+    /// The model file's outputs as `h2g models init` read them (name and shape; -1 dynamic),
+    /// for reference: `output.tensor` picks one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<ListedOutput>,
     /// Decision threshold.
     pub threshold: f64,
     /// Free notes.
@@ -637,6 +650,336 @@ fn names() -> String {
         .map(|m| m.name.clone())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Why `h2g models init` cannot describe a model.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// A model without inputs or outputs.
+    #[error("{model}: the model has no {what}")]
+    Empty {
+        /// The file.
+        model: String,
+        /// "input" or "output".
+        what: &'static str,
+    },
+    /// An input that is no 4-D image batch with 1–4 channels first or last.
+    #[error(
+        "{model}: input '{input}' has shape {shape:?}: expected [N, H, W, C] or [N, C, H, W] with \
+         C of 1 to 4; write its manifest by hand (docs/models.md)"
+    )]
+    Shape {
+        /// The file.
+        model: String,
+        /// The input's name.
+        input: String,
+        /// Its shape.
+        shape: Vec<i64>,
+    },
+    /// Fixed height and width that differ (manifests describe square inputs).
+    #[error("{model}: input '{input}' is {h} × {w}; h2g runs square inputs only")]
+    NotSquare {
+        /// The file.
+        model: String,
+        /// The input's name.
+        input: String,
+        /// Height.
+        h: i64,
+        /// Width.
+        w: i64,
+    },
+    /// Inputs that do not fit the role (a patch classifier takes one 3-channel image; a
+    /// refinement one 3- or 4-channel input or a 3-channel image and a 1-channel heatmap).
+    #[error("{model}: inputs with {channels:?} channels do not fit a {role} model ({expected})")]
+    Inputs {
+        /// The file.
+        model: String,
+        /// Channels per input.
+        channels: Vec<i64>,
+        /// The role asked for.
+        role: &'static str,
+        /// What the role takes.
+        expected: &'static str,
+    },
+}
+
+/// A manifest drafted from a model file, and what in it was not read from the file.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// "field: value (why)" for each value set by default: check these.
+    pub check: Vec<String>,
+}
+
+/// The layout and the (H, W, C) of an input shape; `None` when it is no image batch.
+fn image_dims(shape: &[i64]) -> Option<(Layout, i64, i64, i64)> {
+    match shape {
+        [_, h, w, c] if (1..=4).contains(c) => Some((Layout::Nhwc, *h, *w, *c)),
+        [_, c, h, w] if (1..=4).contains(c) => Some((Layout::Nchw, *h, *w, *c)),
+        _ => None,
+    }
+}
+
+/// Drafts the manifest of the model described by `info` (its inputs and outputs as ONNX
+/// Runtime reads them), for `role`, called `name`: layout, size, inputs and outputs from the
+/// file; scaling (div255), magnification (10× for patch classifiers), threshold (0.5),
+/// channel order (rgb), output kind and channel, trained and licence set by default and listed
+/// in [`Draft::check`].
+pub fn draft(info: &super::ModelInfo, role: Role, name: &str) -> Result<Draft, InitError> {
+    let model = info.path.display().to_string();
+    let first = info.inputs.first().ok_or_else(|| InitError::Empty {
+        model: model.clone(),
+        what: "input",
+    })?;
+    if info.outputs.is_empty() {
+        return Err(InitError::Empty {
+            model,
+            what: "output",
+        });
+    }
+    let mut dims = Vec::new();
+    for t in &info.inputs {
+        let d = image_dims(&t.shape).ok_or_else(|| InitError::Shape {
+            model: model.clone(),
+            input: t.name.clone(),
+            shape: t.shape.clone(),
+        })?;
+        dims.push(d);
+    }
+    let (layout, h, w, _) = dims[0];
+    let mut check = Vec::new();
+    let size = match (h, w) {
+        (h, w) if h > 0 && w > 0 && h != w => {
+            return Err(InitError::NotSquare {
+                model,
+                input: first.name.clone(),
+                h,
+                w,
+            })
+        }
+        (h, _) if h > 0 => h as u32,
+        (_, w) if w > 0 => w as u32,
+        _ => {
+            let d = match role {
+                Role::PatchClassifier => 256,
+                Role::Refinement => 1024,
+                Role::Tissue => 512,
+            };
+            check.push(format!(
+                "size: {d} (the input's height and width are dynamic: set the side the model \
+                 was trained at, e.g. 299 for InceptionV3, 224 for MobileNetV2)"
+            ));
+            d
+        }
+    };
+    let channels: Vec<i64> = dims.iter().map(|d| d.3).collect();
+    let role_name = match role {
+        Role::PatchClassifier => "patch classifier",
+        Role::Refinement => "refinement",
+        Role::Tissue => "tissue",
+    };
+    let bad = |expected| InitError::Inputs {
+        model: model.clone(),
+        channels: channels.clone(),
+        role: role_name,
+        expected,
+    };
+    let roles: Vec<&str> = match (role, channels.as_slice()) {
+        (Role::PatchClassifier | Role::Tissue, [3]) => vec!["image"],
+        (Role::PatchClassifier | Role::Tissue, _) => return Err(bad("one 3-channel image")),
+        (Role::Refinement, [3]) => vec!["image"],
+        (Role::Refinement, [4]) => vec!["image+heatmap"],
+        (Role::Refinement, [3, 1]) => vec!["image", "heatmap"],
+        (Role::Refinement, [1, 3]) => vec!["heatmap", "image"],
+        (Role::Refinement, _) => {
+            return Err(bad(
+                "one 3- or 4-channel input, or a 3-channel image and a 1-channel heatmap",
+            ))
+        }
+    };
+    let inputs = roles
+        .iter()
+        .zip(&channels)
+        .map(|(r, &c)| InputSpec {
+            channels: c as u32,
+            role: r.to_string(),
+        })
+        .collect();
+    let outputs: Vec<ListedOutput> = info
+        .outputs
+        .iter()
+        .map(|t| ListedOutput {
+            name: t.name.clone(),
+            shape: t.shape.clone(),
+        })
+        .collect();
+    if outputs.len() > 1 {
+        check.push(format!(
+            "output.tensor: not set: the model has {} outputs ({}); set it to the index or name \
+             of the one to use (deep supervision, AGU-Net/DAGU-Net: 0, full resolution; \
+             DoubleU-Net: 1)",
+            outputs.len(),
+            outputs
+                .iter()
+                .enumerate()
+                .map(|(i, o)| format!("{i} '{}' {:?}", o.name, o.shape))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // the classes of the first output: last dimension (channels-last or [N, C]) or the second
+    let oshape = &info.outputs[0].shape;
+    let classes = match (layout, oshape.as_slice()) {
+        (_, [_, c]) => *c,
+        (Layout::Nchw, [_, c, _, _]) => *c,
+        (_, s) => s.last().copied().unwrap_or(-1),
+    };
+    let (kind, channel) = if classes == 1 {
+        ("sigmoid", 0)
+    } else {
+        ("softmax", 1)
+    };
+    check.push(format!(
+        "output.kind, output.channel: {kind}, {channel} (the class of interest; from {classes} \
+         output channel(s))"
+    ));
+    check.push(
+        "scaling: div255 (x / 255; see docs/models.md for minmax, symmetric, meanstd)".into(),
+    );
+    check.push("channel_order: rgb".into());
+    let magnification = match role {
+        Role::PatchClassifier => {
+            check.push("magnification: 10 (the objective power the patches are read at)".into());
+            Some(10.0)
+        }
+        _ => None,
+    };
+    check.push("threshold: 0.5".into());
+    check.push("trained: true, licence: unknown".into());
+    let file = info
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sha256 = std::fs::read(&info.path)
+        .ok()
+        .map(|b| crate::digest::sha256_hex(&b));
+    Ok(Draft {
+        manifest: Manifest {
+            name: name.to_string(),
+            role,
+            trained: true,
+            file,
+            sha256,
+            urls: Vec::new(),
+            licence: "unknown".into(),
+            layout,
+            size,
+            inputs,
+            channel_order: ChannelOrder::Rgb,
+            scaling: Scaling::Div255,
+            mean: None,
+            std: None,
+            magnification,
+            output: OutputSpec {
+                kind: kind.into(),
+                channel,
+                meaning: "check: what the output channel means".into(),
+                tensor: None,
+            },
+            outputs,
+            threshold: 0.5,
+            notes: "drafted by h2g models init from the file's inputs and outputs".into(),
+        },
+        check,
+    })
+}
+
+/// Why a manifest was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteManifestError {
+    /// The file exists and `force` was not given.
+    #[error("{} exists: pass --force to replace it", path.display())]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Something that is not a regular file is there (a directory, a link, a device).
+    #[error("{} exists and is not a regular file: refusing to write over it", path.display())]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Writing failed.
+    #[error("writing {}: {cause}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        cause: std::io::Error,
+    },
+}
+
+/// Writes `m` as pretty JSON to `path`: never over anything but a regular file, and over one
+/// only with `force` (then through a temporary file beside it, renamed into place).
+pub fn write_manifest(path: &Path, m: &Manifest, force: bool) -> Result<(), WriteManifestError> {
+    use std::io::Write;
+    let io = |cause| WriteManifestError::Io {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut text = serde_json::to_string_pretty(m).map_err(|e| io(std::io::Error::other(e)))?;
+    text.push('\n');
+    match std::fs::symlink_metadata(path) {
+        Ok(md) if !md.file_type().is_file() => {
+            return Err(WriteManifestError::NotRegular {
+                path: path.to_path_buf(),
+            })
+        }
+        Ok(_) if !force => {
+            return Err(WriteManifestError::Exists {
+                path: path.to_path_buf(),
+            })
+        }
+        Ok(_) => {
+            let name = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(io)?;
+            let written = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
+            drop(f);
+            if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, path)) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(io(e));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // create_new: a file (or link) that appeared meanwhile is not written through
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        WriteManifestError::Exists {
+                            path: path.to_path_buf(),
+                        }
+                    } else {
+                        io(e)
+                    }
+                })?;
+            f.write_all(text.as_bytes()).map_err(io)
+        }
+        Err(e) => Err(io(e)),
+    }
 }
 
 #[cfg(test)]

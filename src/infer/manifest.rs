@@ -447,7 +447,7 @@ impl ContractOverrides {
     }
 }
 
-const BUILT_IN: [(&str, &str); 11] = [
+const BUILT_IN: [(&str, &str); 19] = [
     (
         "h2g-patch-mobilenetv2",
         include_str!("../../models/h2g-patch-mobilenetv2.json"),
@@ -491,6 +491,38 @@ const BUILT_IN: [(&str, &str); 11] = [
     (
         "test-unet-lr-nchw",
         include_str!("../../models/test-unet-lr-nchw.json"),
+    ),
+    (
+        "test-contract-unet-2in",
+        include_str!("../../models/test-contract-unet-2in.json"),
+    ),
+    (
+        "test-contract-unet-4ch",
+        include_str!("../../models/test-contract-unet-4ch.json"),
+    ),
+    (
+        "test-contract-agunet",
+        include_str!("../../models/test-contract-agunet.json"),
+    ),
+    (
+        "test-contract-doubleunet",
+        include_str!("../../models/test-contract-doubleunet.json"),
+    ),
+    (
+        "test-contract-inceptionv3",
+        include_str!("../../models/test-contract-inceptionv3.json"),
+    ),
+    (
+        "test-contract-mobilenetv2",
+        include_str!("../../models/test-contract-mobilenetv2.json"),
+    ),
+    (
+        "test-contract-patch-bgr",
+        include_str!("../../models/test-contract-patch-bgr.json"),
+    ),
+    (
+        "test-contract-patch-meanstd",
+        include_str!("../../models/test-contract-patch-meanstd.json"),
     ),
 ];
 

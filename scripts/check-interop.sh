@@ -185,6 +185,9 @@ for m in refinement_2in refinement_4ch refinement_2in_nchw refinement_4ch_nchw; 
   run "$VENV/bin/python" scripts/segment_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx \
     models/test-patch-classifier.json models/test/$m.onnx "$T/seg-$m"
 done
+# model contracts (scripts/make_contract_models.py): scaling, channel order, layout and the output
+# used, per manifest, for patch classifiers and refinements, against onnxruntime (within 1e-5)
+run "$VENV/bin/python" scripts/contract_parity.py "$H" "$SLIDE" "$T/contracts"
 SEG=$T/seg-refinement_2in/$(basename "${SLIDE%.*}").segment-h2g
 has "$CHECK_TIFF" && run "$VENV/bin/python" "$CHECK_TIFF" "$SEG.tif"
 has "$CHECK_GEOJSON" && exact "$SEG.geojson" "$SEG.mask.tif" 4

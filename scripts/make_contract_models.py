@@ -70,7 +70,7 @@ class Net:
         return out
 
     def dense(self, name, x, cin, cout):
-        w = (self.rng.standard_normal((cin, cout)) * 3.0).astype(np.float32)
+        w = (self.rng.standard_normal((cin, cout)) * 1.0).astype(np.float32)
         b = (self.rng.standard_normal(cout) * 0.3).astype(np.float32)
         self.inits += [numpy_helper.from_array(w, name + "_w"), numpy_helper.from_array(b, name + "_b")]
         mm = self.node("MatMul", [x, name + "_w"], name + "_mm")

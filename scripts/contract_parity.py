@@ -97,14 +97,20 @@ def patch_parity(h2g, slide, out):
 
         ref = reference(slide, model, man, ours, int(rep["batch"]), prepare=prepare,
                         pick=lambda outs: outs[which][:, ch])
-        worst = max((abs(p - ours[r, c]) for (r, c), p in ref["probs"].items()), default=0.0)
-        n = len(ref["probs"])
-        ok = n > 0 and n == rep["cells_run"] and worst <= 1e-5 and \
+        # the contract is checked on the cells h2g ran (which cells run is heatmap_parity.py's
+        # check; partial edge cells differ between its coverage rule and h2g's, see the report)
+        ran = ref["ran"]
+        missing = ran - set(ref["probs"])
+        worst = max((abs(ref["probs"][rc] - ours[rc]) for rc in ran - missing), default=0.0)
+        n = len(ran - missing)
+        extra = len(set(ref["probs"]) - ran)
+        ok = n > 0 and not missing and n == rep["cells_run"] and worst <= 1e-5 and \
             (ref["cols"], ref["rows"]) == (rep["grid"]["cols"], rep["grid"]["rows"])
         lines.append(f"{short} ({man['scaling']}, {man['channel_order']}): {n} patches, "
-                     f"max |diff| {worst:.2e}")
+                     f"max |diff| {worst:.2e}" + (f" ({extra} cells h2g did not run left out)" if extra else ""))
         if not ok:
-            fails.append(f"{short}: {n} patches (h2g {rep['cells_run']}), max |diff| {worst:.2e}")
+            fails.append(f"{short}: {n} patches compared, {len(missing)} h2g ran without a "
+                         f"reference (h2g ran {rep['cells_run']}), max |diff| {worst:.2e}")
     return fails, lines
 
 

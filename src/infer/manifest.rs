@@ -964,16 +964,12 @@ pub fn write_manifest(path: &Path, m: &Manifest, force: bool) -> Result<(), Writ
     let mut text = serde_json::to_string_pretty(m).map_err(|e| io(std::io::Error::other(e)))?;
     text.push('\n');
     match std::fs::symlink_metadata(path) {
-        Ok(md) if !md.file_type().is_file() => {
-            return Err(WriteManifestError::NotRegular {
-                path: path.to_path_buf(),
-            })
-        }
-        Ok(_) if !force => {
-            return Err(WriteManifestError::Exists {
-                path: path.to_path_buf(),
-            })
-        }
+        Ok(md) if !md.file_type().is_file() => Err(WriteManifestError::NotRegular {
+            path: path.to_path_buf(),
+        }),
+        Ok(_) if !force => Err(WriteManifestError::Exists {
+            path: path.to_path_buf(),
+        }),
         Ok(_) => {
             let name = path
                 .file_name()

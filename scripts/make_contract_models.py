@@ -26,6 +26,10 @@ Runtime (scripts/contract_parity.py checks the whole commands against onnxruntim
     patch-bgr     input [N, 3, 128, 128] (bgr); div255
     patch-meanstd input [N, 96, 96, 3]; meanstd (ImageNet's)
 
+  tissue (256 x 256)
+    tissue-2out   input [1, 256, 256, 3] (bgr); symmetric; outputs aux [1, 2, 64, 64] (a stride-4
+                  conv3) FIRST and mask [1, 2, 256, 256] = softmax(conv3(x)), chosen by name
+
 conv3: a 3 x 3 convolution, zero padding 1, weights [out, in, 3, 3] and a bias per output.
 Deterministic: rerunning gives byte-identical files.
 usage: python3 scripts/make_contract_models.py   (needs: pip install onnx==1.19.1 numpy)
@@ -54,9 +58,14 @@ class Net:
         self.rng = np.random.default_rng(seed)
         self.nodes, self.inits, self.weights = [], [], {}
 
-    def conv(self, name, x, cin, cout, stride=1, scale=0.6):
+    def conv(self, name, x, cin, cout, stride=1, scale=0.6, centre=None):
         w = (self.rng.standard_normal((cout, cin, 3, 3)) * scale).astype(np.float32)
         b = (self.rng.standard_normal(cout) * 0.3).astype(np.float32)
+        if centre is not None:
+            # logits of two classes equal on a flat image of colour `centre` (per input
+            # channel): the texture decides, so the map crosses 0.5
+            at = [float((w[k] * np.asarray(centre)[:, None, None]).sum()) for k in range(2)]
+            b[1] = np.float32(b[0] + at[0] - at[1])
         self.inits += [numpy_helper.from_array(w, name + "_w"), numpy_helper.from_array(b, name + "_b")]
         self.nodes.append(helper.make_node("Conv", [x, name + "_w", name + "_b"], [name],
                                            kernel_shape=[3, 3], pads=[1, 1, 1, 1],
@@ -151,6 +160,17 @@ def patch(name, seed, shape, nhwc):
     return net.save(name, [vi("input", shape)], [vi("prob", ["N", 2])])
 
 
+def tissue_2out():
+    net = Net(1609)
+    x = nhwc_in(net, "input")
+    net.node("Softmax", [net.conv("c_aux", x, 3, 2, 4)], "aux", axis=1)
+    # the test slide's mean pink (R 205, G 120, B 185) in BGR, x / 127.5 - 1
+    pink = [185 / 127.5 - 1, 120 / 127.5 - 1, 205 / 127.5 - 1]
+    net.node("Softmax", [net.conv("c_mask", x, 3, 2, centre=pink)], "mask", axis=1)
+    return net.save("tissue_2out", [vi("input", [1, 256, 256, 3])],
+                    [vi("aux", [1, 2, 64, 64]), vi("mask", [1, 2, 256, 256])])
+
+
 def manifest(name, file, sha, role, size, inputs, scaling, notes, order="rgb", tensor=None,
              kind="softmax", channel=1, extra=None):
     m = {
@@ -204,6 +224,8 @@ def main():
              224, [(3, "image")], "symmetric", "MobileNetV2 contract: [N, 224, 224, 3], [-1, 1].")
     manifest("patch-bgr", "patch_bgr", patch("patch_bgr", 1607, ["N", 3, 128, 128], False), pc,
              128, [(3, "image")], "div255", "Channels first, BGR.", order="bgr")
+    manifest("tissue-2out", "tissue_2out", tissue_2out(), "tissue", 256, [(3, "image")], "symmetric",
+             "Two outputs, the map second and chosen by name; BGR.", order="bgr", tensor="mask")
     manifest("patch-meanstd", "patch_meanstd", patch("patch_meanstd", 1608, ["N", 96, 96, 3], True),
              pc, 96, [(3, "image")], "meanstd", "ImageNet mean/std scaling (0-1 scale).")
 

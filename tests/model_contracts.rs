@@ -616,6 +616,71 @@ fn the_lowest_level_is_scaled_as_the_manifest_says() {
     }
 }
 
+// ---- a tissue model ------------------------------------------------------------------------------
+
+#[test]
+fn a_tissue_model_uses_the_output_its_manifest_names_in_bgr() {
+    if !runtime_loaded() {
+        return;
+    }
+    // a 256 × 256 thumbnail: the model's own side, so the resize to it is the identity
+    let n = 256usize;
+    let img = TestSlide::new(n as u64, n as u64)
+        .read_region(0, 0, 0, n as u32, n as u32)
+        .unwrap();
+    let (mut model, m) = open("test-contract-tissue-2out");
+    let d = h2g::infer::tissue_model::detect_with_model(&img, &mut model, &m).unwrap();
+    // the reference: BGR channels scaled x / 127.5 − 1, conv, softmax, P1 ≥ the threshold
+    let probability = |m: &Manifest| -> Vec<f64> {
+        let mut x = vec![0f64; 3 * n * n];
+        for k in 0..3 {
+            for i in 0..n * n {
+                x[k * n * n + i] = scaled(m, img.data[i * 3 + source(m, k)], k, (0.0, 255.0));
+            }
+        }
+        let w = weights("tissue_2out");
+        softmax2(&conv(&w["c_mask"], &x, (n, n)).0)[n * n..].to_vec()
+    };
+    let p = probability(&m);
+    let thr = m.threshold;
+    let (mut compared, mut tissue) = (0, 0);
+    for y in 0..n {
+        for x in 0..n {
+            let v = p[y * n + x];
+            if (v - thr).abs() < TOL {
+                continue; // float noise at the cut
+            }
+            compared += 1;
+            tissue += usize::from(v >= thr);
+            assert_eq!(d.mask.get(x, y), v >= thr, "pixel ({x}, {y}): P {v}");
+        }
+    }
+    eprintln!("tissue-2out: {compared} pixels compared, {tissue} tissue");
+    assert!(compared > n * n * 99 / 100);
+    assert!(
+        tissue > n * n / 20 && tissue < n * n * 19 / 20,
+        "{tissue}: a mask that can fail"
+    );
+    // read as RGB the mask changes
+    let mut rgb = m.clone();
+    rgb.channel_order = h2g::infer::manifest::ChannelOrder::Rgb;
+    let flipped = probability(&rgb)
+        .iter()
+        .zip(&p)
+        .filter(|(a, b)| (**a >= thr) != (**b >= thr))
+        .count();
+    assert!(flipped > 100, "{flipped}");
+    // without the name the model is refused with both outputs listed
+    let mut none = m.clone();
+    none.output.tensor = None;
+    let e = h2g::infer::tissue_model::detect_with_model(&img, &mut model, &none).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("'aux' [1, 2, 64, 64]") && text.contains("'mask'"),
+        "{text}"
+    );
+}
+
 // ---- contract errors -----------------------------------------------------------------------------
 
 #[test]

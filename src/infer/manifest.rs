@@ -447,7 +447,7 @@ impl ContractOverrides {
     }
 }
 
-const BUILT_IN: [(&str, &str); 19] = [
+const BUILT_IN: [(&str, &str); 20] = [
     (
         "h2g-patch-mobilenetv2",
         include_str!("../../models/h2g-patch-mobilenetv2.json"),
@@ -523,6 +523,10 @@ const BUILT_IN: [(&str, &str); 19] = [
     (
         "test-contract-patch-meanstd",
         include_str!("../../models/test-contract-patch-meanstd.json"),
+    ),
+    (
+        "test-contract-tissue-2out",
+        include_str!("../../models/test-contract-tissue-2out.json"),
     ),
 ];
 

@@ -940,3 +940,30 @@ fn contract_models_match_their_pinned_sha256() {
         assert_eq!(Some(h2g::digest::sha256_hex(&bytes)), m.sha256, "{name}");
     }
 }
+
+#[test]
+fn tissue_overrides_without_a_model_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = h2g::tissue::TissueRunSpec {
+        slide: repo().join("no-such-slide.svs"),
+        output: dir.path().to_path_buf(),
+        name: None,
+        method: h2g::tissue::Method::paper(),
+        at: None,
+        mpp: None,
+        tile: 512,
+        geojson: false,
+        threads: 1,
+        ort_lib: None,
+    };
+    let over = ManifestOverrides {
+        output: Some(OutputRef::Index(0)),
+        ..Default::default()
+    };
+    let e = h2g::infer::tissue_model::run_tissue_file_with(&spec, &over).unwrap_err();
+    assert!(
+        matches!(&e, h2g::infer::tissue_model::TissueFileError::OverridesWithoutModel { method } if method == "saturation"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

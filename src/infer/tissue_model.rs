@@ -43,6 +43,15 @@ pub enum TissueFileError {
     /// The tissue model could not be opened.
     #[error(transparent)]
     Model(#[from] OpenModelError),
+    /// Manifest overrides (`--model-scaling`, …) for a method that runs no model.
+    #[error(
+        "--model-scaling, --model-mean, --model-std, --model-channel-order and --model-output \
+         apply to --method model only (this run uses {method})"
+    )]
+    OverridesWithoutModel {
+        /// The method of the run.
+        method: String,
+    },
 }
 
 /// [`crate::tissue::run`] for any method of `spec`; [`Method::Model`] opens the model named
@@ -59,6 +68,11 @@ pub fn run_tissue_file_with(
     overrides: &ManifestOverrides,
 ) -> Result<TissueReport, TissueFileError> {
     let Method::Model { model, .. } = &spec.method else {
+        if !overrides.is_empty() {
+            return Err(TissueFileError::OverridesWithoutModel {
+                method: spec.method.name().to_string(),
+            });
+        }
         return Ok(crate::tissue::run(spec, None)?);
     };
     // a bad name is refused before the model is loaded

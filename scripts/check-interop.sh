@@ -189,6 +189,9 @@ for pair in refinement_2in:auto refinement_4ch:auto refinement_2in_nchw:auto ref
   run "$VENV/bin/python" scripts/segment_parity.py "$H" "$SLIDE" models/test/patch_classifier.onnx \
     models/test-patch-classifier.json models/test/$m.onnx "$T/seg-$m" "${pair#*:}"
 done
+# model contracts (scripts/make_contract_models.py): scaling, channel order, layout and the output
+# used, per manifest, for patch classifiers and refinements, against onnxruntime (within 1e-5)
+run "$VENV/bin/python" scripts/contract_parity.py "$H" "$SLIDE" "$T/contracts"
 SEG=$T/seg-refinement_2in/$(basename "${SLIDE%.*}").segment-h2g
 has "$CHECK_TIFF" && run "$VENV/bin/python" "$CHECK_TIFF" "$SEG.tif"
 has "$CHECK_GEOJSON" && exact "$SEG.geojson" "$SEG.mask.tif" 4

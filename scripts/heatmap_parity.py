@@ -32,10 +32,13 @@ import tifffile
 from PIL import Image
 
 
-def reference(slide_path, model, man, ours, batch):
+def reference(slide_path, model, man, ours, batch, prepare=None, pick=None):
     """The derived grid, the reference tissue rule and probabilities: a dict with cols, rows,
     level, k, ds, cover (per cell), want_run, unclear, and probs (per cell h2g ran, from
-    onnxruntime on the reference's own patches)."""
+    onnxruntime on the reference's own patches). `prepare(patches, channels_first)` turns a
+    uint8 [N, H, W, 3] batch into the model's input (default x / 255) and `pick(outputs)` the
+    outputs into P per patch (default channel 1 of the first); scripts/contract_parity.py
+    passes the manifest's."""
     s = openslide.OpenSlide(slide_path)
     w0, h0 = s.dimensions
     objective = float(s.properties[openslide.PROPERTY_NAME_OBJECTIVE_POWER])
@@ -94,10 +97,15 @@ def reference(slide_path, model, man, ours, batch):
     probs = {}
     for i in range(0, len(todo), batch):
         chunk = todo[i:i + batch]
-        x = np.stack([patch(r, c) for r, c in chunk]).astype(np.float32) / 255.0
-        if channels_first:
-            x = x.transpose(0, 3, 1, 2)
-        for rc, p in zip(chunk, sess.run(None, {inp.name: x})[0][:, 1]):
+        px = np.stack([patch(r, c) for r, c in chunk])
+        if prepare is not None:
+            x = prepare(px, channels_first)
+        else:
+            x = px.astype(np.float32) / 255.0
+            if channels_first:
+                x = x.transpose(0, 3, 1, 2)
+        outs = sess.run(None, {inp.name: x})
+        for rc, p in zip(chunk, pick(outs) if pick is not None else outs[0][:, 1]):
             probs[rc] = float(p)
     return dict(cols=cols, rows=rows, level=level, k=k, ds=ds, size=size, want_run=want_run,
                 unclear=unclear, ran=ran, probs=probs)

@@ -680,7 +680,7 @@ fn heatmap_cells_equal_the_closed_form_on_the_real_slide_nhwc_and_nchw() {
 
 #[test]
 fn the_refinement_level_follows_the_rule_and_bands_change_no_number() {
-    use h2g::infer::manifest::Scaling;
+    use h2g::infer::manifest::{InputScale, Scaling};
     use h2g::infer::refine_input::{choose_level, read_resized, BAND_PIXELS};
     use h2g::infer::segment::{resize_bilinear, SegmentError};
     // 4096 × 2048, 1024 × 512, 256 × 128: only level 0 is 1024 tall, so the paper's rule takes
@@ -709,17 +709,19 @@ fn the_refinement_level_follows_the_rule_and_bands_change_no_number() {
     let s = LayoutSlide::new(1900, 1400, &[1.0, 4.0], 20.0);
     let (w, h) = s.size(0);
     let whole = s.read_region(0, 0, 0, w as u32, h as u32).unwrap();
-    for scaling in [Scaling::Minmax, Scaling::Div255] {
-        let (lo, hi) = scaling.range(&whole.data);
+    for scaling in [Scaling::Minmax, Scaling::Div255, Scaling::Symmetric] {
+        let scale = InputScale::plain(scaling);
+        let map = scale.map_for(&whole.data);
         let f: Vec<f32> = whole
             .data
             .iter()
-            .map(|&v| (v as f32 - lo) / (hi - lo))
+            .enumerate()
+            .map(|(i, &v)| map.apply(v, i % 3))
             .collect();
         let want = resize_bilinear(&f, (w as usize, h as usize, 3), (1024, 1024));
         let input = choose_level(&s, RefineLevel::Level(0)).unwrap();
         for band in [2 * w, 7 * w + 3, BAND_PIXELS] {
-            let got = read_resized(&s, &input, scaling, band).unwrap();
+            let got = read_resized(&s, &input, scale, band).unwrap();
             assert!(got == want, "{scaling:?}, bands of {band} pixels");
         }
     }

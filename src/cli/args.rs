@@ -87,6 +87,129 @@ pub struct ModelArgs {
     /// Refinement network (designs h2g, unet-lr): a built-in name or an .onnx path.
     #[arg(long)]
     pub refine_model: Option<String>,
+    #[command(flatten)]
+    pub contract: ContractArgs,
+}
+
+/// Parses an output choice: a whole number is an index, anything else a name.
+fn output_ref(s: &str) -> Result<h2g::infer::manifest::OutputRef, String> {
+    s.parse()
+        .map_err(|e: std::convert::Infallible| e.to_string())
+}
+
+/// Value names of scalings and channel orders on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ScalingArg {
+    /// x / 255.
+    Div255,
+    /// (x - min) / (max - min) over the image.
+    Minmax,
+    /// x / 127.5 - 1 (Keras MobileNetV2 / InceptionV3).
+    Symmetric,
+    /// (x / 255 - mean) / std per channel (with --*-mean and --*-std, or the manifest's).
+    Meanstd,
+}
+
+impl From<ScalingArg> for h2g::infer::manifest::Scaling {
+    fn from(s: ScalingArg) -> Self {
+        use h2g::infer::manifest::Scaling;
+        match s {
+            ScalingArg::Div255 => Scaling::Div255,
+            ScalingArg::Minmax => Scaling::Minmax,
+            ScalingArg::Symmetric => Scaling::Symmetric,
+            ScalingArg::Meanstd => Scaling::Meanstd,
+        }
+    }
+}
+
+/// Colour channel order of a model's image input.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ChannelOrderArg {
+    /// Red, green, blue.
+    Rgb,
+    /// Blue, green, red.
+    Bgr,
+}
+
+impl From<ChannelOrderArg> for h2g::infer::manifest::ChannelOrder {
+    fn from(c: ChannelOrderArg) -> Self {
+        match c {
+            ChannelOrderArg::Rgb => Self::Rgb,
+            ChannelOrderArg::Bgr => Self::Bgr,
+        }
+    }
+}
+
+/// Overrides of the models' manifests: how pixels are scaled, the channel order, which output
+/// is used (`--model-*`: the patch classifier, or the tissue model; `--refine-*`: the
+/// refinement network).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ContractArgs {
+    /// Override the patch classifier's (tissue model's) pixel scaling.
+    #[arg(long, value_enum, value_name = "SCALING")]
+    pub model_scaling: Option<ScalingArg>,
+    /// Per-channel means for --model-scaling meanstd, 0-1 scale, in the model's channel order.
+    #[arg(long, value_delimiter = ',', num_args = 1.., value_name = "M,M,M")]
+    pub model_mean: Option<Vec<f64>>,
+    /// Per-channel standard deviations for --model-scaling meanstd (0-1 scale, each > 0).
+    #[arg(long, value_delimiter = ',', num_args = 1.., value_name = "S,S,S")]
+    pub model_std: Option<Vec<f64>>,
+    /// Override the patch classifier's (tissue model's) colour channel order.
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub model_channel_order: Option<ChannelOrderArg>,
+    /// Which output of the patch classifier (tissue model) to use: its index or its name.
+    #[arg(long, value_parser = output_ref, value_name = "NAME|INDEX")]
+    pub model_output: Option<h2g::infer::manifest::OutputRef>,
+    /// Override the refinement network's pixel scaling.
+    #[arg(long, value_enum, value_name = "SCALING")]
+    pub refine_scaling: Option<ScalingArg>,
+    /// Per-channel means for --refine-scaling meanstd, 0-1 scale, in the model's channel order.
+    #[arg(long, value_delimiter = ',', num_args = 1.., value_name = "M,M,M")]
+    pub refine_mean: Option<Vec<f64>>,
+    /// Per-channel standard deviations for --refine-scaling meanstd (0-1 scale, each > 0).
+    #[arg(long, value_delimiter = ',', num_args = 1.., value_name = "S,S,S")]
+    pub refine_std: Option<Vec<f64>>,
+    /// Override the refinement network's colour channel order.
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub refine_channel_order: Option<ChannelOrderArg>,
+    /// Which output of the refinement network to use: its index or its name (DoubleU-Net: 1).
+    #[arg(long, value_parser = output_ref, value_name = "NAME|INDEX")]
+    pub refine_output: Option<h2g::infer::manifest::OutputRef>,
+}
+
+impl ContractArgs {
+    /// The library's form; `refinement`: whether the command runs a refinement network (the
+    /// `--refine-*` flags are an error where it does not).
+    pub fn overrides(
+        &self,
+        refinement: bool,
+    ) -> anyhow::Result<h2g::infer::manifest::ContractOverrides> {
+        use h2g::infer::manifest::{ContractOverrides, ManifestOverrides};
+        let refine = ManifestOverrides {
+            scaling: self.refine_scaling.map(Into::into),
+            mean: self.refine_mean.clone(),
+            std: self.refine_std.clone(),
+            channel_order: self.refine_channel_order.map(Into::into),
+            output: self.refine_output.clone(),
+        };
+        if !refinement && !refine.is_empty() {
+            anyhow::bail!(
+                "--refine-scaling, --refine-mean, --refine-std, --refine-channel-order and \
+                 --refine-output apply to the refinement network, which this command does not \
+                 run: use --model-* for its model"
+            );
+        }
+        Ok(ContractOverrides {
+            model: ManifestOverrides {
+                scaling: self.model_scaling.map(Into::into),
+                mean: self.model_mean.clone(),
+                std: self.model_std.clone(),
+                channel_order: self.model_channel_order.map(Into::into),
+                output: self.model_output.clone(),
+            },
+            refine,
+        })
+    }
 }
 
 /// The ONNX Runtime library.
@@ -122,6 +245,7 @@ impl RuntimeArgs {
             read_threads: self.read_threads,
             device: self.device,
             ort_lib: self.lib.ort_lib.clone(),
+            ..Default::default()
         }
     }
 }

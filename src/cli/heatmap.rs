@@ -31,6 +31,8 @@ pub struct Args {
     input: super::args::SlideArgs,
     #[command(flatten)]
     rt: super::args::RuntimeArgs,
+    #[command(flatten)]
+    contract: super::args::ContractArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -44,7 +46,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         at: a.at,
         gate: a.gate.gate,
         mpp: a.input.mpp.mpp,
-        runtime: a.rt.runtime(),
+        runtime: a.rt.runtime().with_overrides(a.contract.overrides(false)?),
     };
     let bar = progress(Some(0), "patches", true);
     let run = run_heatmap(&spec, &super::bar_progress(&bar))?;

@@ -1,10 +1,13 @@
-//! `h2g models list|inspect`: the built-in model manifests, and what an ONNX file holds.
+//! `h2g models list|show|inspect|init|fetch`: the built-in model manifests, what an ONNX file
+//! holds, and a manifest drafted from one (`h2g::infer::manifest::draft`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use h2g::infer::fetch::fetch;
-use h2g::infer::manifest::{built_in, find, locate, search_dirs};
+use h2g::infer::manifest::{
+    built_in, draft, find, locate, resolve, search_dirs, write_manifest, Manifest, Role,
+};
 use h2g::infer::{inspect, load_runtime};
 
 pub type Args = super::args::Nested<Sub>;
@@ -33,6 +36,36 @@ pub enum Sub {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// One model's manifest (a built-in name, or an .onnx path with its manifest): contract,
+    /// scaling, channel order and the output used.
+    Show {
+        /// The model: a built-in name or an .onnx path.
+        model: String,
+        /// Print the manifest as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draft a manifest for an ONNX file from its inputs and outputs (layout, size, inputs,
+    /// outputs); the fields the file cannot tell are set to defaults and listed on stderr.
+    Init {
+        /// The .onnx file.
+        model: PathBuf,
+        /// What the model is for.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The manifest's name (default: the file's stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// Where to write the manifest (MODEL.json beside MODEL.onnx is found by --model
+        /// MODEL.onnx).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Replace an existing manifest (never anything but a regular file).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        lib: super::args::OrtLibArg,
+    },
     /// Inputs, outputs, shapes, IR version, producer and opsets of an ONNX file.
     Inspect {
         /// The .onnx file.
@@ -43,6 +76,30 @@ pub enum Sub {
         #[command(flatten)]
         lib: super::args::OrtLibArg,
     },
+}
+
+/// A model's role on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    /// A patch classifier (stage 1).
+    PatchClassifier,
+    /// A refinement network (stage 2).
+    Refinement,
+    /// A tissue segmenter.
+    Tissue,
+}
+
+/// The manifest's output choice and scaling, in words ("output 1, symmetric, bgr").
+fn contract_words(m: &Manifest) -> String {
+    let out = match &m.output.tensor {
+        Some(t) => format!("output {t}"),
+        None => "single output".into(),
+    };
+    let scaling = match (&m.mean, &m.std) {
+        (Some(mean), Some(std)) => format!("{} mean {mean:?} std {std:?}", m.scaling.name()),
+        _ => m.scaling.name().to_string(),
+    };
+    format!("{out}, {scaling}, {}", m.channel_order.name())
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -58,7 +115,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| "not found (pass --model PATH)".into());
                 println!(
-                    "{:<24} {:<17} {:<9} {}×{} {}, {}{}",
+                    "{:<28} {:<17} {:<9} {}×{} {}, {}{}",
                     m.name,
                     serde_json::to_value(m.role)
                         .ok()
@@ -67,10 +124,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     if m.trained { "trained" } else { "UNTRAINED" },
                     m.size,
                     m.size,
-                    serde_json::to_value(m.scaling)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
+                    contract_words(&m),
                     m.magnification
                         .map(|x| format!("{x}x, "))
                         .unwrap_or_default(),
@@ -91,6 +145,79 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             let dir = dir.unwrap_or_else(default_fetch_dir);
             let path = fetch(&m, url.as_deref(), sha256.as_deref(), &dir)?;
             eprintln!("{}: {} (sha256 verified)", m.name, path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::Show { model, json } => {
+            let (m, path) = resolve(&model)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&m)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("{} ({})", m.name, path.display());
+            println!(
+                "  role {}, {}, layout {:?}, {}×{}",
+                serde_json::to_value(m.role)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                if m.trained { "trained" } else { "UNTRAINED" },
+                m.layout,
+                m.size,
+                m.size
+            );
+            for (i, inp) in m.inputs.iter().enumerate() {
+                println!("  input {i}: {} channel(s), {}", inp.channels, inp.role);
+            }
+            println!("  scaling and channels: {}", contract_words(&m));
+            println!(
+                "  output: {} channel {} ({}), threshold {}",
+                m.output.kind, m.output.channel, m.output.meaning, m.threshold
+            );
+            for (i, o) in m.outputs.iter().enumerate() {
+                println!("  file output {i}: '{}' {:?}", o.name, o.shape);
+            }
+            if let Some(x) = m.magnification {
+                println!("  magnification {x}x");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::Init {
+            model,
+            role,
+            name,
+            output,
+            force,
+            lib,
+        } => {
+            load_runtime(lib.ort_lib.as_deref())?;
+            let info = inspect(&model)?;
+            let role = match role {
+                RoleArg::PatchClassifier => Role::PatchClassifier,
+                RoleArg::Refinement => Role::Refinement,
+                RoleArg::Tissue => Role::Tissue,
+            };
+            let name = name.unwrap_or_else(|| {
+                model
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "model".into())
+            });
+            let d = draft(&info, role, &name)?;
+            write_manifest(&output, &d.manifest, force)?;
+            eprintln!(
+                "wrote {}; check these (set by default, not read from the file):",
+                output.display()
+            );
+            for c in &d.check {
+                eprintln!("  {c}");
+            }
+            if output != model.with_extension("json") {
+                eprintln!(
+                    "(--model {} finds a manifest only as {})",
+                    model.display(),
+                    model.with_extension("json").display()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Sub::Inspect { model, json, lib } => {

@@ -50,6 +50,8 @@ pub struct Args {
     mpp: super::args::MppArg,
     #[command(flatten)]
     rt: super::args::RuntimeArgs,
+    #[command(flatten)]
+    contract: super::args::ContractArgs,
 }
 
 /// Prints each slide's line as it finishes.
@@ -87,7 +89,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         batch: a.patches.batch,
         qupath_frame: a.qupath_frame || a.frame.qupath(),
         mpp: a.mpp.mpp,
-        runtime: a.rt.runtime(),
+        runtime: a.rt.runtime().with_overrides(a.contract.overrides(false)?),
     };
     let outcomes = preannotate(&spec, &mut Lines)?;
     let failed: Vec<String> = outcomes

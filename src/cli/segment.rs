@@ -56,7 +56,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         gate: a.gate.gate,
         otsu_closing: a.otsu.closing(),
         mpp: a.input.mpp.mpp,
-        runtime: a.rt.runtime(),
+        runtime: a
+            .rt
+            .runtime()
+            .with_overrides(a.d.models.contract.overrides(true)?),
     };
     let bar = progress(Some(0), "patches", true);
     let run = run_segment(&spec, &super::bar_progress(&bar))?;

@@ -85,6 +85,8 @@ pub struct Args {
     threads: usize,
     #[command(flatten)]
     lib: super::args::OrtLibArg,
+    #[command(flatten)]
+    contract: super::args::ContractArgs,
     /// Also write the tissue as QuPath annotations (STEM.tissue-METHOD.geojson); for qupath, the
     /// one unclassified, locked annotation QuPath's simple tissue detection creates.
     #[arg(long)]
@@ -135,19 +137,23 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             threshold: 0.0,
         },
     };
-    let r = h2g::infer::tissue_model::run_tissue_file(&TissueRunSpec {
-        slide: a.input.slide,
-        output: a.out.output,
-        name: a.out.name,
-        method,
-        at: a.at,
-        mpp: a.input.mpp.mpp,
-        tile: a.tile_size,
-        geojson: a.geojson,
-        qupath_frame: a.frame.qupath(),
-        threads: a.threads,
-        ort_lib: a.lib.ort_lib,
-    })?;
+    let over = a.contract.overrides(false)?.model;
+    let r = h2g::infer::tissue_model::run_tissue_file_with(
+        &TissueRunSpec {
+            slide: a.input.slide,
+            output: a.out.output,
+            name: a.out.name,
+            method,
+            at: a.at,
+            mpp: a.input.mpp.mpp,
+            tile: a.tile_size,
+            geojson: a.geojson,
+            qupath_frame: a.frame.qupath(),
+            threads: a.threads,
+            ort_lib: a.lib.ort_lib,
+        },
+        &over,
+    )?;
     if a.json {
         println!(
             "{}",

@@ -13,7 +13,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::manifest::{Layout, Manifest, Scaling};
+use super::manifest::{ChannelOrder, InputScale, Layout, Manifest};
 use super::{InferError, Model};
 use crate::mask::MemoryRows;
 use crate::patches::{area_fractions, PatchGrid};
@@ -274,6 +274,9 @@ pub fn heatmap(
 ) -> Result<Heatmap, HeatmapError> {
     let layout = layout_of(manifest, model)?;
     check_contract(manifest, model, layout)?;
+    let scale = super::input_scale(manifest, model)?;
+    let order = manifest.channel_order;
+    let which = super::chosen_output(model, manifest)?;
     let at = match (spec.at, manifest.magnification) {
         (Some(r), _) => r,
         (None, Some(m)) => Resolution::Magnification(m),
@@ -371,7 +374,7 @@ pub fn heatmap(
                     *sum += t.elapsed().as_secs_f64();
                 }
                 let msg = patches
-                    .map(|ps| (chunk.to_vec(), to_tensor(&ps, n, layout, manifest.scaling)))
+                    .map(|ps| (chunk.to_vec(), to_tensor(&ps, n, layout, scale, order)))
                     .map_err(HeatmapError::from);
                 let failed = msg.is_err();
                 if tx.send(msg).is_err() || failed {
@@ -390,7 +393,7 @@ pub fn heatmap(
             let t = Instant::now();
             let outs = model.run(vec![(shape, data)])?;
             infer_seconds += t.elapsed().as_secs_f64();
-            let (oshape, out) = outs.into_iter().next().ok_or(HeatmapError::NoOutput)?;
+            let (oshape, out) = outs.into_iter().nth(which).ok_or(HeatmapError::NoOutput)?;
             let per = out.len().checked_div(b).unwrap_or(0);
             if per == 0 || channel >= per || oshape.first() != Some(&b) {
                 return Err(HeatmapError::OutputShape {
@@ -427,20 +430,30 @@ pub fn heatmap(
     })
 }
 
-/// Packs RGB patches into one float tensor in `layout`, scaled as the manifest says.
-fn to_tensor(patches: &[Vec<u8>], n: usize, layout: Layout, scaling: Scaling) -> Vec<f32> {
+/// Packs RGB patches into one float tensor in `layout`, scaled as the manifest says, colour
+/// channels in the model's `order`.
+fn to_tensor(
+    patches: &[Vec<u8>],
+    n: usize,
+    layout: Layout,
+    scale: InputScale,
+    order: ChannelOrder,
+) -> Vec<f32> {
     let mut out = Vec::with_capacity(patches.len() * n * n * 3);
+    let src = [order.source(0), order.source(1), order.source(2)];
     for p in patches {
-        let (lo, hi) = scaling.range(p);
-        // a division, as x / 255 is written in the reference pipelines (bit-identical inputs)
-        let range = hi - lo;
+        let map = scale.map_for(p);
         match layout {
             Layout::Nchw => {
-                for c in 0..3 {
-                    out.extend(p.chunks_exact(3).map(|px| (px[c] as f32 - lo) / range));
+                for &c in &src {
+                    out.extend(p.chunks_exact(3).map(|px| map.apply(px[c], c)));
                 }
             }
-            _ => out.extend(p.iter().map(|&v| (v as f32 - lo) / range)),
+            _ => {
+                for px in p.chunks_exact(3) {
+                    out.extend(src.iter().map(|&c| map.apply(px[c], c)));
+                }
+            }
         }
     }
     out
@@ -449,13 +462,22 @@ fn to_tensor(patches: &[Vec<u8>], n: usize, layout: Layout, scaling: Scaling) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::infer::manifest::Scaling;
 
     #[test]
     fn tensors_are_packed_in_either_layout() {
         let p = vec![vec![0u8, 51, 255, 255, 0, 102]]; // two pixels of a 1×... patch
-        let nhwc = to_tensor(&p, 1, Layout::Nhwc, Scaling::Div255);
+        let div = InputScale::plain(Scaling::Div255);
+        let nhwc = to_tensor(&p, 1, Layout::Nhwc, div, ChannelOrder::Rgb);
         assert_eq!(nhwc, vec![0.0, 51.0 / 255.0, 1.0, 1.0, 0.0, 102.0 / 255.0]);
-        let nchw = to_tensor(&p, 1, Layout::Nchw, Scaling::Div255);
+        let nchw = to_tensor(&p, 1, Layout::Nchw, div, ChannelOrder::Rgb);
         assert_eq!(nchw, vec![0.0, 1.0, 51.0 / 255.0, 0.0, 1.0, 102.0 / 255.0]);
+        // BGR: blue first; symmetric: x / 127.5 - 1, by hand
+        let sym = InputScale::plain(Scaling::Symmetric);
+        let bgr = to_tensor(&p, 1, Layout::Nhwc, sym, ChannelOrder::Bgr);
+        let s = |v: f32| v / 127.5 - 1.0;
+        assert_eq!(bgr, vec![1.0, s(51.0), -1.0, s(102.0), -1.0, 1.0]);
+        let bgr = to_tensor(&p, 1, Layout::Nchw, sym, ChannelOrder::Bgr);
+        assert_eq!(bgr, vec![1.0, s(102.0), s(51.0), -1.0, -1.0, 1.0]);
     }
 }

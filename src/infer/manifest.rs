@@ -31,13 +31,62 @@ pub enum Layout {
 }
 
 /// How pixel values (0–255) become model inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scaling {
-    /// x / 255.
+    /// x / 255: [0, 1].
     Div255,
-    /// (x − min) / (max − min) over all pixels and channels of the image.
+    /// (x − min) / (max − min) over all pixels and channels of the image (a flat image maps its
+    /// value to 0).
     Minmax,
+    /// x / 127.5 − 1: [−1, 1] (Keras' MobileNetV2 and InceptionV3 `preprocess_input`).
+    Symmetric,
+    /// (x / 255 − mean[c]) / std[c] per channel, with the manifest's `mean` and `std` on the
+    /// 0–1 scale (ImageNet's: mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225), listed in the
+    /// model's channel order.
+    Meanstd,
+}
+
+impl Scaling {
+    /// The name in manifests and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scaling::Div255 => "div255",
+            Scaling::Minmax => "minmax",
+            Scaling::Symmetric => "symmetric",
+            Scaling::Meanstd => "meanstd",
+        }
+    }
+}
+
+/// The order of the colour channels in a model's image input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelOrder {
+    /// Red, green, blue (the slide's order).
+    #[default]
+    Rgb,
+    /// Blue, green, red (OpenCV- and Caffe-trained models).
+    Bgr,
+}
+
+impl ChannelOrder {
+    /// The RGB channel (0 red, 1 green, 2 blue) that the model's colour channel `k` (0–2)
+    /// holds.
+    pub fn source(self, k: usize) -> usize {
+        match self {
+            ChannelOrder::Rgb => k,
+            ChannelOrder::Bgr => 2 - k.min(2),
+        }
+    }
+
+    /// The name in manifests and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChannelOrder::Rgb => "rgb",
+            ChannelOrder::Bgr => "bgr",
+        }
+    }
 }
 
 impl Layout {
@@ -52,19 +101,164 @@ impl Layout {
     }
 }
 
-impl Scaling {
-    /// The (low, high) pair mapped to (0, 1) for 8-bit `data`: (0, 255), or its min and max
-    /// over all pixels and channels (a flat image maps its value to 0).
-    pub fn range(self, data: &[u8]) -> (f32, f32) {
-        match self {
-            Scaling::Div255 => (0.0, 255.0),
+/// Why a manifest's scaling cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScalingError {
+    /// `meanstd` without `mean` or `std`.
+    #[error(
+        "scaling meanstd needs \"mean\" and \"std\" in the manifest (one value per colour \
+         channel, in the model's channel order, on the 0–1 scale; e.g. ImageNet's \
+         [0.485, 0.456, 0.406] and [0.229, 0.224, 0.225])"
+    )]
+    MeanStdMissing,
+    /// `mean` or `std` with another count than the colour channels.
+    #[error(
+        "manifest \"{field}\" has {len} value(s) but the image has {channels} colour channels: \
+         give one per channel"
+    )]
+    Length {
+        /// "mean" or "std".
+        field: &'static str,
+        /// Values given.
+        len: usize,
+        /// Colour channels of the image input.
+        channels: usize,
+    },
+    /// A `std` value that is not a positive finite number.
+    #[error("manifest \"std\" value {value} (channel {channel}) must be a finite number > 0")]
+    StdNotPositive {
+        /// The model's channel.
+        channel: usize,
+        /// The value given.
+        value: f64,
+    },
+    /// A `mean` value that is not finite.
+    #[error("manifest \"mean\" value {value} (channel {channel}) must be a finite number")]
+    MeanNotFinite {
+        /// The model's channel.
+        channel: usize,
+        /// The value given.
+        value: f64,
+    },
+}
+
+/// A manifest's scaling, validated ([`Manifest::input_scale`]); [`InputScale::map_for`] gives
+/// the map of one image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputScale {
+    scaling: Scaling,
+    /// Mean and std per RGB channel (red first, whatever the model's order).
+    mean: [f32; 3],
+    std: [f32; 3],
+}
+
+/// How one image's pixel values become the model's inputs ([`PixelMap::apply`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PixelMap {
+    /// (x − lo) / range (`div255`: 0 and 255; `minmax`: the image's min, and max − min).
+    Range {
+        /// Mapped to 0.
+        lo: f32,
+        /// Mapped to 1 above `lo`.
+        range: f32,
+    },
+    /// x / 127.5 − 1.
+    Symmetric,
+    /// (x / 255 − mean[c]) / std[c], per RGB channel.
+    MeanStd {
+        /// Per RGB channel.
+        mean: [f32; 3],
+        /// Per RGB channel.
+        std: [f32; 3],
+    },
+}
+
+impl InputScale {
+    /// A scale without parameters (every scaling but `meanstd`, which falls back to mean 0 and
+    /// std 1 here: use [`Manifest::input_scale`] for it).
+    pub fn plain(scaling: Scaling) -> InputScale {
+        InputScale {
+            scaling,
+            mean: [0.0; 3],
+            std: [1.0; 3],
+        }
+    }
+
+    /// The map of the 8-bit interleaved RGB image `data` (minmax takes its min and max over
+    /// all pixels and channels; the other scalings do not look at it).
+    pub fn map_for(&self, data: &[u8]) -> PixelMap {
+        match self.scaling {
+            Scaling::Div255 => PixelMap::Range {
+                lo: 0.0,
+                range: 255.0,
+            },
             Scaling::Minmax => {
                 let (a, b) = data
                     .iter()
                     .fold((255u8, 0u8), |(a, b), &v| (a.min(v), b.max(v)));
-                (a as f32, (b as f32).max(a as f32 + 1.0))
+                let lo = a.min(b) as f32;
+                PixelMap::Range {
+                    lo,
+                    range: (b as f32).max(lo + 1.0) - lo,
+                }
+            }
+            Scaling::Symmetric => PixelMap::Symmetric,
+            Scaling::Meanstd => PixelMap::MeanStd {
+                mean: self.mean,
+                std: self.std,
+            },
+        }
+    }
+
+    /// The scaling.
+    pub fn scaling(&self) -> Scaling {
+        self.scaling
+    }
+}
+
+impl PixelMap {
+    /// The model input of pixel value `v` of RGB channel `c` (0 red, 1 green, 2 blue).
+    pub fn apply(&self, v: u8, c: usize) -> f32 {
+        match *self {
+            // a division, as x / 255 is written in the reference pipelines (bit-identical inputs)
+            PixelMap::Range { lo, range } => (v as f32 - lo) / range,
+            PixelMap::Symmetric => v as f32 / 127.5 - 1.0,
+            PixelMap::MeanStd { mean, std } => {
+                let c = c.min(2);
+                (v as f32 / 255.0 - mean[c]) / std[c]
             }
         }
+    }
+}
+
+/// Which of a model's outputs holds the map: its index (0-based) or its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OutputRef {
+    /// The output's position among the model's outputs.
+    Index(usize),
+    /// The output's name in the graph.
+    Name(String),
+}
+
+impl std::fmt::Display for OutputRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputRef::Index(i) => write!(f, "{i}"),
+            OutputRef::Name(n) => write!(f, "\"{n}\""),
+        }
+    }
+}
+
+impl std::str::FromStr for OutputRef {
+    type Err = std::convert::Infallible;
+
+    /// A whole number is an index, anything else a name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim().parse::<usize>() {
+            Ok(i) => OutputRef::Index(i),
+            Err(_) => OutputRef::Name(s.to_string()),
+        })
     }
 }
 
@@ -86,6 +280,20 @@ pub struct OutputSpec {
     pub channel: usize,
     /// In words.
     pub meaning: String,
+    /// Which of the model's outputs holds the map (`"tensor": 1` or `"tensor": "name"`):
+    /// needed when the model has more than one output (deep supervision: 0, the full
+    /// resolution; DoubleU-Net: 1, the second network's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor: Option<OutputRef>,
+}
+
+/// An output of the model file, as listed in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedOutput {
+    /// Its name in the graph.
+    pub name: String,
+    /// Its shape (-1: dynamic).
+    pub shape: Vec<i64>,
 }
 
 /// A model manifest.
@@ -111,21 +319,135 @@ pub struct Manifest {
     pub size: u32,
     /// Inputs, in the order the model declares them (matched by channel count).
     pub inputs: Vec<InputSpec>,
-    /// Channel order of image inputs ("rgb").
-    pub channel_order: String,
+    /// Channel order of image inputs.
+    pub channel_order: ChannelOrder,
     /// Pixel scaling.
     pub scaling: Scaling,
+    /// Per-channel means for `meanstd` scaling, on the 0–1 scale, in the model's channel order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<Vec<f64>>,
+    /// Per-channel standard deviations for `meanstd` scaling (0–1 scale, each > 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<Vec<f64>>,
     /// Objective magnification the model expects (patch classifiers).
     pub magnification: Option<f64>,
     /// Output meaning.
     pub output: OutputSpec,
+    /// The model file's outputs as `h2g models init` read them (name and shape; -1 dynamic),
+    /// for reference: `output.tensor` picks one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<ListedOutput>,
     /// Decision threshold.
     pub threshold: f64,
     /// Free notes.
     pub notes: String,
 }
 
-const BUILT_IN: [(&str, &str); 11] = [
+impl Manifest {
+    /// The scaling of the image input, checked: `meanstd` needs `mean` and `std` with one value
+    /// per colour channel (3) and every std > 0.
+    pub fn input_scale(&self) -> Result<InputScale, ScalingError> {
+        if self.scaling != Scaling::Meanstd {
+            return Ok(InputScale::plain(self.scaling));
+        }
+        let (Some(mean), Some(std)) = (&self.mean, &self.std) else {
+            return Err(ScalingError::MeanStdMissing);
+        };
+        for (field, v) in [("mean", mean), ("std", std)] {
+            if v.len() != 3 {
+                return Err(ScalingError::Length {
+                    field,
+                    len: v.len(),
+                    channels: 3,
+                });
+            }
+        }
+        let mut scale = InputScale::plain(Scaling::Meanstd);
+        for k in 0..3 {
+            if !mean[k].is_finite() {
+                return Err(ScalingError::MeanNotFinite {
+                    channel: k,
+                    value: mean[k],
+                });
+            }
+            if !(std[k].is_finite() && std[k] > 0.0) {
+                return Err(ScalingError::StdNotPositive {
+                    channel: k,
+                    value: std[k],
+                });
+            }
+            // stored per RGB channel: the model's channel k holds RGB channel source(k)
+            let c = self.channel_order.source(k);
+            scale.mean[c] = mean[k] as f32;
+            scale.std[c] = std[k] as f32;
+        }
+        Ok(scale)
+    }
+}
+
+/// Changes to a loaded manifest from the command line (`--model-scaling`, `--refine-output`,
+/// …): each field given replaces the manifest's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ManifestOverrides {
+    /// Replaces `scaling`.
+    pub scaling: Option<Scaling>,
+    /// Replaces `mean`.
+    pub mean: Option<Vec<f64>>,
+    /// Replaces `std`.
+    pub std: Option<Vec<f64>>,
+    /// Replaces `channel_order`.
+    pub channel_order: Option<ChannelOrder>,
+    /// Replaces `output.tensor`.
+    pub output: Option<OutputRef>,
+}
+
+impl ManifestOverrides {
+    /// Whether nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        *self == ManifestOverrides::default()
+    }
+
+    /// Applies the overrides to `m`.
+    pub fn apply(&self, m: &mut Manifest) {
+        if let Some(s) = self.scaling {
+            m.scaling = s;
+        }
+        if let Some(v) = &self.mean {
+            m.mean = Some(v.clone());
+        }
+        if let Some(v) = &self.std {
+            m.std = Some(v.clone());
+        }
+        if let Some(o) = self.channel_order {
+            m.channel_order = o;
+        }
+        if let Some(o) = &self.output {
+            m.output.tensor = Some(o.clone());
+        }
+    }
+}
+
+/// Overrides for the models of a run: the patch classifier's (also the tissue model's) and the
+/// refinement network's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContractOverrides {
+    /// For the patch classifier and the tissue model (`--model-*`).
+    pub model: ManifestOverrides,
+    /// For the refinement network (`--refine-*`).
+    pub refine: ManifestOverrides,
+}
+
+impl ContractOverrides {
+    /// The overrides for a model of `role`.
+    pub fn for_role(&self, role: Role) -> &ManifestOverrides {
+        match role {
+            Role::Refinement => &self.refine,
+            Role::PatchClassifier | Role::Tissue => &self.model,
+        }
+    }
+}
+
+const BUILT_IN: [(&str, &str); 20] = [
     (
         "h2g-patch-mobilenetv2",
         include_str!("../../models/h2g-patch-mobilenetv2.json"),
@@ -169,6 +491,42 @@ const BUILT_IN: [(&str, &str); 11] = [
     (
         "test-unet-lr-nchw",
         include_str!("../../models/test-unet-lr-nchw.json"),
+    ),
+    (
+        "test-contract-unet-2in",
+        include_str!("../../models/test-contract-unet-2in.json"),
+    ),
+    (
+        "test-contract-unet-4ch",
+        include_str!("../../models/test-contract-unet-4ch.json"),
+    ),
+    (
+        "test-contract-agunet",
+        include_str!("../../models/test-contract-agunet.json"),
+    ),
+    (
+        "test-contract-doubleunet",
+        include_str!("../../models/test-contract-doubleunet.json"),
+    ),
+    (
+        "test-contract-inceptionv3",
+        include_str!("../../models/test-contract-inceptionv3.json"),
+    ),
+    (
+        "test-contract-mobilenetv2",
+        include_str!("../../models/test-contract-mobilenetv2.json"),
+    ),
+    (
+        "test-contract-patch-bgr",
+        include_str!("../../models/test-contract-patch-bgr.json"),
+    ),
+    (
+        "test-contract-patch-meanstd",
+        include_str!("../../models/test-contract-patch-meanstd.json"),
+    ),
+    (
+        "test-contract-tissue-2out",
+        include_str!("../../models/test-contract-tissue-2out.json"),
     ),
 ];
 
@@ -328,6 +686,332 @@ fn names() -> String {
         .map(|m| m.name.clone())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Why `h2g models init` cannot describe a model.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// A model without inputs or outputs.
+    #[error("{model}: the model has no {what}")]
+    Empty {
+        /// The file.
+        model: String,
+        /// "input" or "output".
+        what: &'static str,
+    },
+    /// An input that is no 4-D image batch with 1–4 channels first or last.
+    #[error(
+        "{model}: input '{input}' has shape {shape:?}: expected [N, H, W, C] or [N, C, H, W] with \
+         C of 1 to 4; write its manifest by hand (docs/models.md)"
+    )]
+    Shape {
+        /// The file.
+        model: String,
+        /// The input's name.
+        input: String,
+        /// Its shape.
+        shape: Vec<i64>,
+    },
+    /// Fixed height and width that differ (manifests describe square inputs).
+    #[error("{model}: input '{input}' is {h} × {w}; h2g runs square inputs only")]
+    NotSquare {
+        /// The file.
+        model: String,
+        /// The input's name.
+        input: String,
+        /// Height.
+        h: i64,
+        /// Width.
+        w: i64,
+    },
+    /// Inputs that do not fit the role (a patch classifier takes one 3-channel image; a
+    /// refinement one 3- or 4-channel input or a 3-channel image and a 1-channel heatmap).
+    #[error("{model}: inputs with {channels:?} channels do not fit a {role} model ({expected})")]
+    Inputs {
+        /// The file.
+        model: String,
+        /// Channels per input.
+        channels: Vec<i64>,
+        /// The role asked for.
+        role: &'static str,
+        /// What the role takes.
+        expected: &'static str,
+    },
+}
+
+/// A manifest drafted from a model file, and what in it was not read from the file.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// "field: value (why)" for each value set by default: check these.
+    pub check: Vec<String>,
+}
+
+/// The layout and the (H, W, C) of an input shape; `None` when it is no image batch.
+fn image_dims(shape: &[i64]) -> Option<(Layout, i64, i64, i64)> {
+    match shape {
+        [_, h, w, c] if (1..=4).contains(c) => Some((Layout::Nhwc, *h, *w, *c)),
+        [_, c, h, w] if (1..=4).contains(c) => Some((Layout::Nchw, *h, *w, *c)),
+        _ => None,
+    }
+}
+
+/// Drafts the manifest of the model described by `info` (its inputs and outputs as ONNX
+/// Runtime reads them), for `role`, called `name`: layout, size, inputs and outputs from the
+/// file; scaling (div255), magnification (10× for patch classifiers), threshold (0.5),
+/// channel order (rgb), output kind and channel, trained and licence set by default and listed
+/// in [`Draft::check`].
+pub fn draft(info: &super::ModelInfo, role: Role, name: &str) -> Result<Draft, InitError> {
+    let model = info.path.display().to_string();
+    let first = info.inputs.first().ok_or_else(|| InitError::Empty {
+        model: model.clone(),
+        what: "input",
+    })?;
+    if info.outputs.is_empty() {
+        return Err(InitError::Empty {
+            model,
+            what: "output",
+        });
+    }
+    let mut dims = Vec::new();
+    for t in &info.inputs {
+        let d = image_dims(&t.shape).ok_or_else(|| InitError::Shape {
+            model: model.clone(),
+            input: t.name.clone(),
+            shape: t.shape.clone(),
+        })?;
+        dims.push(d);
+    }
+    let (layout, h, w, _) = dims[0];
+    let mut check = Vec::new();
+    let size = match (h, w) {
+        (h, w) if h > 0 && w > 0 && h != w => {
+            return Err(InitError::NotSquare {
+                model,
+                input: first.name.clone(),
+                h,
+                w,
+            })
+        }
+        (h, _) if h > 0 => h as u32,
+        (_, w) if w > 0 => w as u32,
+        _ => {
+            let d = match role {
+                Role::PatchClassifier => 256,
+                Role::Refinement => 1024,
+                Role::Tissue => 512,
+            };
+            check.push(format!(
+                "size: {d} (the input's height and width are dynamic: set the side the model \
+                 was trained at, e.g. 299 for InceptionV3, 224 for MobileNetV2)"
+            ));
+            d
+        }
+    };
+    let channels: Vec<i64> = dims.iter().map(|d| d.3).collect();
+    let role_name = match role {
+        Role::PatchClassifier => "patch classifier",
+        Role::Refinement => "refinement",
+        Role::Tissue => "tissue",
+    };
+    let bad = |expected| InitError::Inputs {
+        model: model.clone(),
+        channels: channels.clone(),
+        role: role_name,
+        expected,
+    };
+    let roles: Vec<&str> = match (role, channels.as_slice()) {
+        (Role::PatchClassifier | Role::Tissue, [3]) => vec!["image"],
+        (Role::PatchClassifier | Role::Tissue, _) => return Err(bad("one 3-channel image")),
+        (Role::Refinement, [3]) => vec!["image"],
+        (Role::Refinement, [4]) => vec!["image+heatmap"],
+        (Role::Refinement, [3, 1]) => vec!["image", "heatmap"],
+        (Role::Refinement, [1, 3]) => vec!["heatmap", "image"],
+        (Role::Refinement, _) => {
+            return Err(bad(
+                "one 3- or 4-channel input, or a 3-channel image and a 1-channel heatmap",
+            ))
+        }
+    };
+    let inputs = roles
+        .iter()
+        .zip(&channels)
+        .map(|(r, &c)| InputSpec {
+            channels: c as u32,
+            role: r.to_string(),
+        })
+        .collect();
+    let outputs: Vec<ListedOutput> = info
+        .outputs
+        .iter()
+        .map(|t| ListedOutput {
+            name: t.name.clone(),
+            shape: t.shape.clone(),
+        })
+        .collect();
+    if outputs.len() > 1 {
+        check.push(format!(
+            "output.tensor: not set: the model has {} outputs ({}); set it to the index or name \
+             of the one to use (deep supervision, AGU-Net/DAGU-Net: 0, full resolution; \
+             DoubleU-Net: 1)",
+            outputs.len(),
+            outputs
+                .iter()
+                .enumerate()
+                .map(|(i, o)| format!("{i} '{}' {:?}", o.name, o.shape))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // the classes of the first output: last dimension (channels-last or [N, C]) or the second
+    let oshape = &info.outputs[0].shape;
+    let classes = match (layout, oshape.as_slice()) {
+        (_, [_, c]) => *c,
+        (Layout::Nchw, [_, c, _, _]) => *c,
+        (_, s) => s.last().copied().unwrap_or(-1),
+    };
+    let (kind, channel) = if classes == 1 {
+        ("sigmoid", 0)
+    } else {
+        ("softmax", 1)
+    };
+    check.push(format!(
+        "output.kind, output.channel: {kind}, {channel} (the class of interest; from {classes} \
+         output channel(s))"
+    ));
+    check.push(
+        "scaling: div255 (x / 255; see docs/models.md for minmax, symmetric, meanstd)".into(),
+    );
+    check.push("channel_order: rgb".into());
+    let magnification = match role {
+        Role::PatchClassifier => {
+            check.push("magnification: 10 (the objective power the patches are read at)".into());
+            Some(10.0)
+        }
+        _ => None,
+    };
+    check.push("threshold: 0.5".into());
+    check.push("trained: true, licence: unknown".into());
+    let file = info
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sha256 = std::fs::read(&info.path)
+        .ok()
+        .map(|b| crate::digest::sha256_hex(&b));
+    Ok(Draft {
+        manifest: Manifest {
+            name: name.to_string(),
+            role,
+            trained: true,
+            file,
+            sha256,
+            urls: Vec::new(),
+            licence: "unknown".into(),
+            layout,
+            size,
+            inputs,
+            channel_order: ChannelOrder::Rgb,
+            scaling: Scaling::Div255,
+            mean: None,
+            std: None,
+            magnification,
+            output: OutputSpec {
+                kind: kind.into(),
+                channel,
+                meaning: "check: what the output channel means".into(),
+                tensor: None,
+            },
+            outputs,
+            threshold: 0.5,
+            notes: "drafted by h2g models init from the file's inputs and outputs".into(),
+        },
+        check,
+    })
+}
+
+/// Why a manifest was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteManifestError {
+    /// The file exists and `force` was not given.
+    #[error("{} exists: pass --force to replace it", path.display())]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Something that is not a regular file is there (a directory, a link, a device).
+    #[error("{} exists and is not a regular file: refusing to write over it", path.display())]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Writing failed.
+    #[error("writing {}: {cause}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        cause: std::io::Error,
+    },
+}
+
+/// Writes `m` as pretty JSON to `path`: never over anything but a regular file, and over one
+/// only with `force` (then through a temporary file beside it, renamed into place).
+pub fn write_manifest(path: &Path, m: &Manifest, force: bool) -> Result<(), WriteManifestError> {
+    use std::io::Write;
+    let io = |cause| WriteManifestError::Io {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut text = serde_json::to_string_pretty(m).map_err(|e| io(std::io::Error::other(e)))?;
+    text.push('\n');
+    match std::fs::symlink_metadata(path) {
+        Ok(md) if !md.file_type().is_file() => Err(WriteManifestError::NotRegular {
+            path: path.to_path_buf(),
+        }),
+        Ok(_) if !force => Err(WriteManifestError::Exists {
+            path: path.to_path_buf(),
+        }),
+        Ok(_) => {
+            let name = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(io)?;
+            let written = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
+            drop(f);
+            if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, path)) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(io(e));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // create_new: a file (or link) that appeared meanwhile is not written through
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        WriteManifestError::Exists {
+                            path: path.to_path_buf(),
+                        }
+                    } else {
+                        io(e)
+                    }
+                })?;
+            f.write_all(text.as_bytes()).map_err(io)
+        }
+        Err(e) => Err(io(e)),
+    }
 }
 
 #[cfg(test)]

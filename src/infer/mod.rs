@@ -70,8 +70,34 @@ pub enum InferError {
 }
 
 /// How a model does not fit the stage that runs it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Contract {
+    /// A model with several outputs and no `output.tensor` in its manifest.
+    #[error(
+        "it has {} outputs ({}): set \"tensor\" in the manifest's \"output\" to the index or \
+         name of the one to use (or pass --model-output / --refine-output)",
+        outputs.len(),
+        list_outputs(outputs)
+    )]
+    OutputChoice {
+        /// The model's outputs.
+        outputs: Vec<TensorInfo>,
+    },
+    /// An `output.tensor` the model does not have.
+    #[error(
+        "the manifest's output \"tensor\" {asked} is not one of its outputs ({}): set it to one \
+         of these indices or names",
+        list_outputs(outputs)
+    )]
+    NoSuchOutput {
+        /// The choice.
+        asked: manifest::OutputRef,
+        /// The model's outputs.
+        outputs: Vec<TensorInfo>,
+    },
+    /// The manifest's scaling cannot be used.
+    #[error("{0}")]
+    Scaling(manifest::ScalingError),
     /// A model without inputs.
     #[error("it has no input")]
     NoInput,
@@ -134,6 +160,60 @@ pub enum Contract {
         /// The manifest's channel.
         channel: usize,
     },
+}
+
+/// "0 name [shape], 1 name [shape]".
+fn list_outputs(outputs: &[TensorInfo]) -> String {
+    outputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{i} '{}' {:?}", t.name, t.shape))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The index of the output `choice` names among `outputs`: a single output needs no choice.
+pub fn select_output(
+    outputs: &[TensorInfo],
+    choice: Option<&manifest::OutputRef>,
+) -> Result<usize, Contract> {
+    use manifest::OutputRef;
+    match choice {
+        None if outputs.len() == 1 => Ok(0),
+        None if outputs.is_empty() => Err(Contract::NoOutput),
+        None => Err(Contract::OutputChoice {
+            outputs: outputs.to_vec(),
+        }),
+        Some(OutputRef::Index(i)) if *i < outputs.len() => Ok(*i),
+        Some(OutputRef::Name(n)) if outputs.iter().any(|t| &t.name == n) => {
+            Ok(outputs.iter().position(|t| &t.name == n).unwrap_or(0))
+        }
+        Some(c) => Err(Contract::NoSuchOutput {
+            asked: c.clone(),
+            outputs: outputs.to_vec(),
+        }),
+    }
+}
+
+/// The output of `model` its manifest chooses (see [`select_output`]), as a contract error.
+pub fn chosen_output(model: &Model, manifest: &manifest::Manifest) -> Result<usize, InferError> {
+    select_output(&model.outputs, manifest.output.tensor.as_ref()).map_err(|problem| {
+        InferError::Contract {
+            path: model.path().into(),
+            problem,
+        }
+    })
+}
+
+/// The checked scaling of `manifest`, as a contract error of `model`.
+pub fn input_scale(
+    manifest: &manifest::Manifest,
+    model: &Model,
+) -> Result<manifest::InputScale, InferError> {
+    manifest.input_scale().map_err(|e| InferError::Contract {
+        path: model.path().into(),
+        problem: Contract::Scaling(e),
+    })
 }
 
 /// Why the runtime did not load (kept for every later call in the process).

@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::manifest::Scaling;
+use super::manifest::{InputScale, Scaling};
 use super::segment::{bilinear_coords, bilinear_row, SegmentError, REFINE_SIDE};
 use crate::slide::{RgbImage, Slide};
 
@@ -133,20 +133,19 @@ fn band(
     Ok(slide.read_region(input.level, 0, y, input.width as u32, rows as u32)?)
 }
 
-/// The level `input` names, scaled as `scaling` says and resized to 1024 × 1024 × 3 (bilinear,
+/// The level `input` names, scaled as `scale` says and resized to 1024 × 1024 × 3 (bilinear,
 /// pixel-centre sampling, edges clamped; the same numbers as [`super::segment::resize_bilinear`]
 /// on the whole scaled level), read in bands of at most `band_pixels` pixels.
 pub fn read_resized(
     slide: &dyn Slide,
     input: &RefineInput,
-    scaling: Scaling,
+    scale: InputScale,
     band_pixels: u64,
 ) -> Result<Vec<f32>, SegmentError> {
     let (w, h) = (input.width, input.height);
     let rows_per_band = (band_pixels / w).clamp(2, h.max(2));
     // min–max needs the whole level's range first: one pass over the bands
-    let (lo, hi) = match scaling {
-        Scaling::Div255 => scaling.range(&[]),
+    let map = match scale.scaling() {
         Scaling::Minmax => {
             let (mut a, mut b) = (255u8, 0u8);
             let mut y = 0;
@@ -159,15 +158,20 @@ pub fn read_resized(
                 }
                 y += rows;
             }
-            Scaling::Minmax.range(&[a, b])
+            scale.map_for(&[a, b])
         }
+        _ => scale.map_for(&[]),
     };
     let n = REFINE_SIDE;
-    let (wi, hi_rows) = (w as usize, h as usize);
+    let (wi, hi) = (w as usize, h as usize);
     let xs = bilinear_coords(n, wi);
-    let ys = bilinear_coords(n, hi_rows);
-    let scale_row =
-        |data: &[u8]| -> Vec<f32> { data.iter().map(|&v| (v as f32 - lo) / (hi - lo)).collect() };
+    let ys = bilinear_coords(n, hi);
+    let scale_row = |data: &[u8]| -> Vec<f32> {
+        data.iter()
+            .enumerate()
+            .map(|(i, &v)| map.apply(v, i % 3))
+            .collect()
+    };
     let mut out = vec![0f32; n * n * 3];
     let mut held = (0u64, band(slide, input, 0, rows_per_band.min(h))?);
     for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::manifest::{resolve, Manifest, Role};
+use super::manifest::{resolve, ContractOverrides, Manifest, Role};
 use super::{load_runtime, Device, InferError, Model};
 
 /// The machine settings of a stage that runs a model (the command line's `--threads`,
@@ -19,6 +19,9 @@ pub struct Runtime {
     pub device: Device,
     /// The ONNX Runtime shared library (default: the set-up's, `H2G_ORT_LIB`, `ORT_DYLIB_PATH`).
     pub ort_lib: Option<PathBuf>,
+    /// Changes to the manifests of the models opened (`--model-scaling`, `--refine-output`, …),
+    /// applied by [`Runtime::open_model`].
+    pub overrides: ContractOverrides,
 }
 
 /// Why a model could not be opened for a stage.
@@ -60,6 +63,12 @@ fn words(r: Role) -> String {
 }
 
 impl Runtime {
+    /// This runtime with `overrides` applied to the manifests of the models it opens.
+    pub fn with_overrides(mut self, overrides: ContractOverrides) -> Runtime {
+        self.overrides = overrides;
+        self
+    }
+
     /// The cores given (`threads`, else all).
     pub fn cores(&self) -> usize {
         if self.threads > 0 {
@@ -92,7 +101,8 @@ impl Runtime {
     }
 
     /// Loads ONNX Runtime and opens the model `name` (built-in name or .onnx path, given by
-    /// the option `flag`), which must have `role`, with the threads left to inference beside
+    /// the option `flag`), which must have `role`, its manifest changed by the overrides for
+    /// `role`, with the threads left to inference beside
     /// patch readers (`direct`: patches of the slide are read directly). Its idle threads spin
     /// only when the readers have cores of their own; sharing cores, a spinning thread would
     /// take them from the readers.
@@ -104,7 +114,7 @@ impl Runtime {
         direct: bool,
     ) -> Result<(Model, Manifest), OpenModelError> {
         self.load()?;
-        let (m, path) = resolve(name).map_err(|error| OpenModelError::Resolve {
+        let (mut m, path) = resolve(name).map_err(|error| OpenModelError::Resolve {
             name: name.to_string(),
             error,
         })?;
@@ -116,6 +126,7 @@ impl Runtime {
                 wanted: role,
             });
         }
+        self.overrides.for_role(role).apply(&mut m);
         let model = Model::open_with(
             &path,
             self.inference_threads(direct),

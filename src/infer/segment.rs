@@ -231,6 +231,19 @@ pub fn refine(
         }
         v
     };
+    // the image's colour channels in the model's order
+    let order = manifest.channel_order;
+    let reordered: Vec<f32>;
+    let image: &[f32] = if order == super::manifest::ChannelOrder::Rgb {
+        image
+    } else {
+        reordered = image
+            .chunks_exact(3)
+            .flat_map(|px| [0, 1, 2].map(|k| px[order.source(k)]))
+            .collect();
+        &reordered
+    };
+    let which = super::chosen_output(model, manifest)?;
     let mut feeds = Vec::new();
     let inputs = model.inputs.clone();
     match (inputs.len(), heat) {
@@ -277,7 +290,7 @@ pub fn refine(
     let outs = model.run(feeds)?;
     let (shape, out) = outs
         .into_iter()
-        .next()
+        .nth(which)
         .ok_or_else(|| bad(Contract::NoOutput))?;
     // [1, n, n, 2] or [1, 2, n, n]; tumour iff P1 > 0.5 and P1 >= P0 is applied by the caller
     let ch = manifest.output.channel;
@@ -439,7 +452,7 @@ pub fn segment(
                 refinement.ok_or_else(|| need("--refine-model (the refinement network)"))?;
             let t = Instant::now();
             let input = choose_level(slide, refine_level)?;
-            let image = read_resized(slide, &input, man.scaling, BAND_PIXELS)?;
+            let image = read_resized(slide, &input, super::input_scale(man, m)?, BAND_PIXELS)?;
             timings.refine_reading = Some(t.elapsed().as_secs_f64());
             let t = Instant::now();
             let heat = hm.as_ref().map(|h| {

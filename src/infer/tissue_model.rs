@@ -3,7 +3,7 @@
 //! at the manifest's value (P ≥ threshold), and the model's grid is mapped back onto the
 //! thumbnail by nearest pixel centre.
 
-use super::manifest::{Layout, Manifest, Role};
+use super::manifest::{ContractOverrides, Layout, Manifest, ManifestOverrides, Role};
 use super::segment::resize_bilinear;
 use super::{Device, InferError, Model, OpenModelError, Runtime};
 use crate::slide::RgbImage;
@@ -43,13 +43,36 @@ pub enum TissueFileError {
     /// The tissue model could not be opened.
     #[error(transparent)]
     Model(#[from] OpenModelError),
+    /// Manifest overrides (`--model-scaling`, …) for a method that runs no model.
+    #[error(
+        "--model-scaling, --model-mean, --model-std, --model-channel-order and --model-output \
+         apply to --method model only (this run uses {method})"
+    )]
+    OverridesWithoutModel {
+        /// The method of the run.
+        method: String,
+    },
 }
 
 /// [`crate::tissue::run`] for any method of `spec`; [`Method::Model`] opens the model named
 /// there (a built-in name or an .onnx path) with ONNX Runtime on the CPU, `spec.threads`
 /// threads.
 pub fn run_tissue_file(spec: &TissueRunSpec) -> Result<TissueReport, TissueFileError> {
+    run_tissue_file_with(spec, &ManifestOverrides::default())
+}
+
+/// [`run_tissue_file`] with `overrides` applied to the tissue model's manifest
+/// (`--model-scaling`, `--model-channel-order`, `--model-output`).
+pub fn run_tissue_file_with(
+    spec: &TissueRunSpec,
+    overrides: &ManifestOverrides,
+) -> Result<TissueReport, TissueFileError> {
     let Method::Model { model, .. } = &spec.method else {
+        if !overrides.is_empty() {
+            return Err(TissueFileError::OverridesWithoutModel {
+                method: spec.method.name().to_string(),
+            });
+        }
         return Ok(crate::tissue::run(spec, None)?);
     };
     // a bad name is refused before the model is loaded
@@ -61,6 +84,10 @@ pub fn run_tissue_file(spec: &TissueRunSpec) -> Result<TissueReport, TissueFileE
         read_threads: Some(0),
         device: Device::Cpu,
         ort_lib: spec.ort_lib.clone(),
+        overrides: ContractOverrides {
+            model: overrides.clone(),
+            ..ContractOverrides::default()
+        },
     };
     let (mut session, manifest) = rt.open_model(model, Role::Tissue, "--model", false)?;
     let mut detect = |img: &RgbImage, _mpp: Option<f64>| {
@@ -83,11 +110,13 @@ pub fn detect_with_model(
 ) -> Result<Detection, TissueModelError> {
     let n = manifest.size as usize;
     let (w, h) = (img.width as usize, img.height as usize);
-    let (lo, hi) = manifest.scaling.range(&img.data);
+    let map = super::input_scale(manifest, model)?.map_for(&img.data);
+    let order = manifest.channel_order;
+    // scaled, colour channels in the model's order
     let f: Vec<f32> = img
         .data
-        .iter()
-        .map(|&v| (v as f32 - lo) / (hi - lo))
+        .chunks_exact(3)
+        .flat_map(|px| [0, 1, 2].map(|k| map.apply(px[order.source(k)], order.source(k))))
         .collect();
     let x = resize_bilinear(&f, (w, h, 3), (n, n));
     let shape = model
@@ -108,8 +137,12 @@ pub fn detect_with_model(
         }
         _ => (vec![1, n, n, 3], x),
     };
+    let which = super::chosen_output(model, manifest)?;
     let outs = model.run(vec![(tshape, data)])?;
-    let (oshape, out) = outs.into_iter().next().ok_or(TissueModelError::NoOutput)?;
+    let (oshape, out) = outs
+        .into_iter()
+        .nth(which)
+        .ok_or(TissueModelError::NoOutput)?;
     let ch = manifest.output.channel;
     let prob: Vec<f32> = match oshape.as_slice() {
         [1, a, b, c] if *a == n && *b == n && ch < *c => {

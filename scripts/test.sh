@@ -30,3 +30,6 @@ scripts/check-snakemake.sh
 # independent readers and references (PyPI packages, pinned); the parts that need the test kit
 # beside the checkout say "skipped" without it
 scripts/check-interop.sh
+# the paper's ablation study (designs I-IX, one h2g run, the paper's tables, Tukey against
+# statsmodels) on a synthetic cohort made by the test kit's generators ("skipped" without them)
+scripts/ablation_cohort.sh

@@ -55,7 +55,10 @@ fn broken_and_hostile_masks_are_refused_with_their_reason() {
         ("empty-file.png", "the file is empty"),
         ("mask-absurd.tif", "claims 1000000 × 1000000"),
         ("mask-strip-past-end.tif", "is truncated"),
-        ("mask-float.tif", "32-bit floats (a probability map), not integer labels"),
+        (
+            "mask-float.tif",
+            "32-bit floats (a probability map), not integer labels",
+        ),
         ("mask-zero-size.tif", "invalid dimensions: 0x0"),
         ("mask-ifd-loop.tif", "a cycle in the list of IFDs"),
         ("mask-not-tiff.tif", "past the end of the file (16 bytes)"),

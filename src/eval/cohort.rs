@@ -347,6 +347,8 @@ pub struct Evaluation {
     pub tukey_family_rule: String,
     /// Per design.
     pub designs: BTreeMap<String, DesignSummary>,
+    /// The designs in the order the table first names them (the tables' row order).
+    pub design_order: Vec<String>,
     /// Rows left out for an empty truth (`slide / design`).
     pub excluded_empty_truth: Vec<String>,
     /// Rows that could not be compared (`slide / design: status`).
@@ -365,6 +367,15 @@ pub struct Evaluation {
     /// The slides of the table.
     #[serde(skip)]
     pub slides: usize,
+}
+
+impl Evaluation {
+    /// The designs' summaries in the order the evaluation table first names each design.
+    pub fn in_order(&self) -> impl Iterator<Item = (&String, &DesignSummary)> {
+        self.design_order
+            .iter()
+            .filter_map(|d| self.designs.get_key_value(d))
+    }
 }
 
 fn metrics(rs: &[&SlideResult]) -> Metrics {
@@ -503,6 +514,12 @@ fn evaluate_row(
 
 fn summarize_results(spec: &EvaluateSpec, results: Vec<SlideResult>) -> Evaluation {
     let designs: BTreeSet<&str> = results.iter().map(|r| r.design.as_str()).collect();
+    let mut design_order: Vec<String> = Vec::new();
+    for r in &results {
+        if !design_order.contains(&r.design) {
+            design_order.push(r.design.clone());
+        }
+    }
     let slides: BTreeSet<&str> = results.iter().map(|r| r.slide.as_str()).collect();
     let mut summary = BTreeMap::new();
     let mut warnings = Vec::new();
@@ -607,6 +624,7 @@ fn summarize_results(spec: &EvaluateSpec, results: Vec<SlideResult>) -> Evaluati
         tukey_family: groups.iter().map(|g| g.0.clone()).collect(),
         tukey_family_rule: spec.tukey_family.describe(),
         designs: summary,
+        design_order,
         excluded_empty_truth: excluded,
         errors,
         warnings,

@@ -279,7 +279,7 @@ impl Exporter for Markdown {
             "# Evaluation\n\n{}\n\n| design | slides | Dice | precision | recall | n Dice | n precision | n recall | empty predictions |\n|---|---|---|---|---|---|---|---|---|\n",
             e(&scope(ev))
         );
-        for (d, s) in &ev.designs {
+        for (d, s) in ev.in_order() {
             md += &format!(
                 "| {} | {} | {} | {} | {} | {} |\n",
                 e(d),
@@ -291,7 +291,7 @@ impl Exporter for Markdown {
             );
         }
         md += "\nMean ± population standard deviation over slides; precision = TP / predicted, recall = TP / truth; n: the slides each mean is over (an empty prediction has no precision).\n\n## Per grade\n\n| design | grade | slides | Dice | precision | recall | n Dice | n precision | n recall | empty predictions |\n|---|---|---|---|---|---|---|---|---|---|\n";
-        for (d, s) in &ev.designs {
+        for (d, s) in ev.in_order() {
             for (g, m) in &s.by_grade {
                 md += &format!(
                     "| {} | {} | {} | {} | {} | {} | {} |\n",
@@ -373,7 +373,7 @@ fn html(ev: &Evaluation) -> String {
     };
     h += "<h2>Designs</h2><table id=\"summary\"><tr><th>design</th><th>slides</th><th>Dice</th><th>precision</th><th>recall</th>\
           <th>n Dice</th><th>n precision</th><th>n recall</th><th>empty predictions</th></tr>";
-    for (d, s) in &ev.designs {
+    for (d, s) in ev.in_order() {
         h += &format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
             esc(d),
@@ -386,7 +386,7 @@ fn html(ev: &Evaluation) -> String {
     }
     h += "</table><h2>Per grade</h2><table id=\"grades\"><tr><th>design</th><th>grade</th><th>slides</th><th>Dice</th><th>precision</th><th>recall</th>\
           <th>n Dice</th><th>n precision</th><th>n recall</th><th>empty predictions</th></tr>";
-    for (d, s) in &ev.designs {
+    for (d, s) in ev.in_order() {
         for (g, m) in &s.by_grade {
             h += &format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",

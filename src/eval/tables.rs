@@ -70,8 +70,7 @@ fn stat(s: Option<Summary>, slides: usize) -> Cell {
 /// with n where it differs from the slides (an empty prediction has no precision).
 pub fn table1(ev: &Evaluation) -> Table {
     let rows = ev
-        .designs
-        .iter()
+        .in_order()
         .map(|(d, s)| {
             let m = &s.overall;
             vec![
@@ -119,8 +118,7 @@ pub fn table2(ev: &Evaluation) -> Table {
     let mut header = vec!["design".to_string()];
     header.extend(grades.iter().map(|(g, n)| format!("grade {g} (n = {n})")));
     let rows = ev
-        .designs
-        .iter()
+        .in_order()
         .map(|(d, s)| {
             let mut row = vec![Cell::Text(d.clone())];
             row.extend(
@@ -369,7 +367,7 @@ pub fn table1_csv(ev: &Evaluation) -> Vec<Vec<String>> {
     ]
     .map(String::from)
     .to_vec()];
-    for (d, s) in &ev.designs {
+    for (d, s) in ev.in_order() {
         let m = &s.overall;
         let mut row = vec![
             split_name(ev).to_string(),
@@ -399,7 +397,7 @@ pub fn table2_csv(ev: &Evaluation) -> Vec<Vec<String>> {
     ]
     .map(String::from)
     .to_vec()];
-    for (d, s) in &ev.designs {
+    for (d, s) in ev.in_order() {
         for (g, m) in &s.by_grade {
             let mut row = vec![
                 split_name(ev).to_string(),
@@ -462,7 +460,7 @@ pub fn summary_csv(ev: &Evaluation) -> Vec<Vec<String>> {
     ]
     .map(String::from)
     .to_vec()];
-    for (d, s) in &ev.designs {
+    for (d, s) in ev.in_order() {
         let all = std::iter::once(("all", &s.overall));
         for (g, m) in all.chain(s.by_grade.iter().map(|(g, m)| (g.as_str(), m))) {
             let mut row = vec![

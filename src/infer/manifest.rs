@@ -41,7 +41,7 @@ pub enum Scaling {
     Minmax,
     /// x / 127.5 − 1: [−1, 1] (Keras' MobileNetV2 and InceptionV3 `preprocess_input`).
     Symmetric,
-    /// (x / 255 − mean[c]) / std[c] per channel, with the manifest's `mean` and `std` on the
+    /// (x / 255 − mean\[c\]) / std\[c\] per channel, with the manifest's `mean` and `std` on the
     /// 0–1 scale (ImageNet's: mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225), listed in the
     /// model's channel order.
     Meanstd,
@@ -164,7 +164,7 @@ pub enum PixelMap {
     },
     /// x / 127.5 − 1.
     Symmetric,
-    /// (x / 255 − mean[c]) / std[c], per RGB channel.
+    /// (x / 255 − mean\[c\]) / std\[c\], per RGB channel.
     MeanStd {
         /// Per RGB channel.
         mean: [f32; 3],

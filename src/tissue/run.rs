@@ -543,17 +543,13 @@ fn write_tissue_geojson(
 }
 
 /// One QuPath annotation holding every polygon, as QuPath exports the object its simple tissue
-/// detection creates: no classification, locked; coordinates at full double precision (pixel
-/// corners times QuPath's downsample, as QuPath scales its outlines).
+/// detection creates: no classification, locked; coordinates on QuPath's 0.01 grid, which
+/// QuPath 0.6+ reduces every imported geometry to (full doubles would change its area there).
 pub(super) fn single_annotation(
     polys: &[crate::vector::Polygon],
     place: &crate::vector::Placement,
 ) -> String {
-    // shortest round-trip form of a double, integers without a fraction
-    let fmt_coord = |v: f64| -> String {
-        let v = if v == 0.0 { 0.0 } else { v };
-        format!("{v}")
-    };
+    use crate::vector::fmt_coord;
     let ring = |r: &[(i64, i64)]| -> String {
         let pts: Vec<String> = r
             .iter()

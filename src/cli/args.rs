@@ -97,49 +97,6 @@ fn output_ref(s: &str) -> Result<h2g::infer::manifest::OutputRef, String> {
         .map_err(|e: std::convert::Infallible| e.to_string())
 }
 
-/// Value names of scalings and channel orders on the command line.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ScalingArg {
-    /// x / 255.
-    Div255,
-    /// (x - min) / (max - min) over the image.
-    Minmax,
-    /// x / 127.5 - 1 (Keras MobileNetV2 / InceptionV3).
-    Symmetric,
-    /// (x / 255 - mean) / std per channel (with --*-mean and --*-std, or the manifest's).
-    Meanstd,
-}
-
-impl From<ScalingArg> for h2g::infer::manifest::Scaling {
-    fn from(s: ScalingArg) -> Self {
-        use h2g::infer::manifest::Scaling;
-        match s {
-            ScalingArg::Div255 => Scaling::Div255,
-            ScalingArg::Minmax => Scaling::Minmax,
-            ScalingArg::Symmetric => Scaling::Symmetric,
-            ScalingArg::Meanstd => Scaling::Meanstd,
-        }
-    }
-}
-
-/// Colour channel order of a model's image input.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ChannelOrderArg {
-    /// Red, green, blue.
-    Rgb,
-    /// Blue, green, red.
-    Bgr,
-}
-
-impl From<ChannelOrderArg> for h2g::infer::manifest::ChannelOrder {
-    fn from(c: ChannelOrderArg) -> Self {
-        match c {
-            ChannelOrderArg::Rgb => Self::Rgb,
-            ChannelOrderArg::Bgr => Self::Bgr,
-        }
-    }
-}
-
 /// Overrides of the models' manifests: how pixels are scaled, the channel order, which output
 /// is used (`--model-*`: the patch classifier, or the tissue model; `--refine-*`: the
 /// refinement network).
@@ -147,7 +104,7 @@ impl From<ChannelOrderArg> for h2g::infer::manifest::ChannelOrder {
 pub struct ContractArgs {
     /// Override the patch classifier's (tissue model's) pixel scaling.
     #[arg(long, value_enum, value_name = "SCALING")]
-    pub model_scaling: Option<ScalingArg>,
+    pub model_scaling: Option<h2g::infer::manifest::Scaling>,
     /// Per-channel means for --model-scaling meanstd, 0-1 scale, in the model's channel order.
     #[arg(long, value_delimiter = ',', num_args = 1.., value_name = "M,M,M")]
     pub model_mean: Option<Vec<f64>>,
@@ -156,13 +113,13 @@ pub struct ContractArgs {
     pub model_std: Option<Vec<f64>>,
     /// Override the patch classifier's (tissue model's) colour channel order.
     #[arg(long, value_enum, value_name = "ORDER")]
-    pub model_channel_order: Option<ChannelOrderArg>,
+    pub model_channel_order: Option<h2g::infer::manifest::ChannelOrder>,
     /// Which output of the patch classifier (tissue model) to use: its index or its name.
     #[arg(long, value_parser = output_ref, value_name = "NAME|INDEX")]
     pub model_output: Option<h2g::infer::manifest::OutputRef>,
     /// Override the refinement network's pixel scaling.
     #[arg(long, value_enum, value_name = "SCALING")]
-    pub refine_scaling: Option<ScalingArg>,
+    pub refine_scaling: Option<h2g::infer::manifest::Scaling>,
     /// Per-channel means for --refine-scaling meanstd, 0-1 scale, in the model's channel order.
     #[arg(long, value_delimiter = ',', num_args = 1.., value_name = "M,M,M")]
     pub refine_mean: Option<Vec<f64>>,
@@ -171,7 +128,7 @@ pub struct ContractArgs {
     pub refine_std: Option<Vec<f64>>,
     /// Override the refinement network's colour channel order.
     #[arg(long, value_enum, value_name = "ORDER")]
-    pub refine_channel_order: Option<ChannelOrderArg>,
+    pub refine_channel_order: Option<h2g::infer::manifest::ChannelOrder>,
     /// Which output of the refinement network to use: its index or its name (DoubleU-Net: 1).
     #[arg(long, value_parser = output_ref, value_name = "NAME|INDEX")]
     pub refine_output: Option<h2g::infer::manifest::OutputRef>,
@@ -186,10 +143,10 @@ impl ContractArgs {
     ) -> anyhow::Result<h2g::infer::manifest::ContractOverrides> {
         use h2g::infer::manifest::{ContractOverrides, ManifestOverrides};
         let refine = ManifestOverrides {
-            scaling: self.refine_scaling.map(Into::into),
+            scaling: self.refine_scaling,
             mean: self.refine_mean.clone(),
             std: self.refine_std.clone(),
-            channel_order: self.refine_channel_order.map(Into::into),
+            channel_order: self.refine_channel_order,
             output: self.refine_output.clone(),
         };
         if !refinement && !refine.is_empty() {
@@ -201,10 +158,10 @@ impl ContractArgs {
         }
         Ok(ContractOverrides {
             model: ManifestOverrides {
-                scaling: self.model_scaling.map(Into::into),
+                scaling: self.model_scaling,
                 mean: self.model_mean.clone(),
                 std: self.model_std.clone(),
-                channel_order: self.model_channel_order.map(Into::into),
+                channel_order: self.model_channel_order,
                 output: self.model_output.clone(),
             },
             refine,

@@ -32,6 +32,7 @@ pub enum Layout {
 
 /// How pixel values (0–255) become model inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Scaling {
     /// x / 255: [0, 1].
@@ -61,6 +62,7 @@ impl Scaling {
 
 /// The order of the colour channels in a model's image input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelOrder {
     /// Red, green, blue (the slide's order).

@@ -145,20 +145,22 @@ pub fn read_resized(
     let (w, h) = (input.width, input.height);
     let rows_per_band = (band_pixels / w).clamp(2, h.max(2));
     // min–max needs the whole level's range first: one pass over the bands
+    // the first band, kept for the resize; min–max needs the whole level's range first, from
+    // it and the bands after it (a level that fits one band is read once)
+    let first = band(slide, input, 0, rows_per_band.min(h))?;
     let map = match scale.scaling() {
         Scaling::Minmax => {
-            let (mut a, mut b) = (255u8, 0u8);
-            let mut y = 0;
+            let range = |data: &[u8], (a, b): (u8, u8)| {
+                data.iter().fold((a, b), |(a, b), &v| (a.min(v), b.max(v)))
+            };
+            let mut ab = range(&first.data, (255, 0));
+            let mut y = first.height as u64;
             while y < h {
                 let rows = rows_per_band.min(h - y);
-                let img = band(slide, input, y, rows)?;
-                for &v in &img.data {
-                    a = a.min(v);
-                    b = b.max(v);
-                }
+                ab = range(&band(slide, input, y, rows)?.data, ab);
                 y += rows;
             }
-            scale.map_for(&[a, b])
+            scale.map_for(&[ab.0, ab.1])
         }
         _ => scale.map_for(&[]),
     };
@@ -173,7 +175,7 @@ pub fn read_resized(
             .collect()
     };
     let mut out = vec![0f32; n * n * 3];
-    let mut held = (0u64, band(slide, input, 0, rows_per_band.min(h))?);
+    let mut held = (0u64, first);
     for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
         let (y0, y1) = (y0 as u64, y1 as u64);
         if !(held.0 <= y0 && y1 < held.0 + held.1.height as u64) {

@@ -18,6 +18,10 @@ by the same `reference`, the slide's lowest level scaled as the manifest says, b
 1024 x 1024 with OpenCV (INTER_LINEAR), fed by channel count (3 image, 1 heatmap, 4 both); the
 chosen output's P(tumour) must match h2g's .prob.tif within 1e-5. The demo slide has one level,
 so the level the refinement reads is level 0 under any level rule (asserted).
+Multiclass (test-contract-patch-4class, test-contract-refine-4class): every heatmap band, the
+pw labels (argmax over 1 - the bands' sum and the bands), the refinement's class probabilities
+and its argmax labels (pixels whose two best classes are within 1e-5 left out), the per-class
+masks against the label mask, and the GeoJSON's class names.
 """
 import json
 import os
@@ -164,11 +168,88 @@ def refine_parity(h2g, slide_path, out):
     return fails, lines
 
 
+def multiclass_parity(h2g, slide_path, out):
+    """The 4-class contract models through `segment --design h2g` and `--design pw`: heatmap
+    bands, pw labels, the refinement's class probabilities and labels, the per-class masks and
+    the GeoJSON classes, against this file's own computation."""
+    fails = []
+    pm, rm = manifest("test-contract-patch-4class"), manifest("test-contract-refine-4class")
+    names = [c["name"] for c in rm["classes"]]
+    k = len(names)
+    d = os.path.join(out, "multiclass")
+    stem = os.path.splitext(os.path.basename(slide_path))[0]
+    for design in ["h2g", "pw"]:
+        subprocess.run([h2g, "segment", slide_path, "--design", design, "--model", pm["name"],
+                        "--refine-model", rm["name"], "--batch", str(BATCH), "-o", d],
+                       check=True, stdout=subprocess.DEVNULL)
+    heat = tifffile.imread(os.path.join(d, stem + ".heatmap.tif")).astype(np.float64)
+    assert heat.shape[0] == k - 1, heat.shape
+    with tifffile.TiffFile(os.path.join(d, stem + ".heatmap.tif")) as t:
+        pages = [p.tags["PageName"].value for p in t.pages]
+    if pages != names[1:]:
+        fails.append(f"heatmap page names {pages}")
+    # the bands, one reference run each, on the cells h2g ran
+    patch_model = os.path.join(ROOT, "models", pm["file"])
+    ran = heat.sum(0) != 0
+    ref = np.zeros_like(heat)
+    for b in range(k - 1):
+        r = reference(slide_path, patch_model, pm, ran.astype(np.float64), BATCH,
+                      pick=lambda outs, b=b: outs[0][:, b + 1])
+        for (row, col), p in r["probs"].items():
+            if ran[row, col]:
+                ref[b, row, col] = p
+    dheat = float(np.abs(ref - heat).max())
+    # pw: the cell's class by argmax over (1 - the bands' sum, the bands)
+    full = np.concatenate([1 - ref.sum(0, keepdims=True), ref])
+    pw_want = full.argmax(0).astype(np.uint8)
+    pw_ours = tifffile.imread(os.path.join(d, stem + ".segment-pw.tif"))[:pw_want.shape[0], :pw_want.shape[1]]
+    top2 = np.sort(full, 0)[-2:]
+    clear = (top2[1] - top2[0]) > 1e-5
+    pw_bad = int(((pw_ours != pw_want) & clear).sum())
+    # the refinement: image / 255 and the reference bands, both to 1024 (OpenCV), NHWC
+    s = openslide.OpenSlide(slide_path)
+    rgb = np.asarray(s.read_region((0, 0), 0, s.level_dimensions[0]).convert("RGB")).astype(np.float32)
+    image = cv2.resize(rgb / np.float32(255.0), (N, N), interpolation=cv2.INTER_LINEAR)
+    bands = cv2.resize(ref.transpose(1, 2, 0).astype(np.float32), (N, N), interpolation=cv2.INTER_LINEAR)
+    x = np.concatenate([image, bands.reshape(N, N, k - 1)], -1)[None].astype(np.float32)
+    sess = ort.InferenceSession(os.path.join(ROOT, "models", rm["file"]),
+                                providers=["CPUExecutionProvider"])
+    prob = sess.run(None, {sess.get_inputs()[0].name: x})[0][0]  # [k, N, N]
+    ours_p = tifffile.imread(os.path.join(d, stem + ".segment-h2g.prob.tif"))
+    dprob = float(np.abs(prob[1:] - ours_p).max())
+    want = prob.argmax(0).astype(np.uint8)
+    ours = tifffile.imread(os.path.join(d, stem + ".segment-h2g.tif"))
+    top2 = np.sort(prob, 0)[-2:]
+    clear = (top2[1] - top2[0]) > 1e-5
+    bad = int(((ours != want) & clear).sum())
+    counts = np.bincount(want.ravel(), minlength=k)
+    # one 0/1 mask per class, equal to the label mask's class
+    mask = tifffile.imread(os.path.join(d, stem + ".segment-h2g.mask.tif"))
+    masks_bad = []
+    for v, n in enumerate(names[1:], 1):
+        m = tifffile.imread(os.path.join(d, f"{stem}.segment-h2g.{n.lower().replace(' ', '-')}.mask.tif"))
+        if not np.array_equal(m, (mask == v).astype(m.dtype)):
+            masks_bad.append(n)
+    gj = json.load(open(os.path.join(d, stem + ".segment-h2g.geojson")))
+    got = {f["properties"]["classification"]["name"] for f in gj["features"]}
+    if dheat > 1e-5 or pw_bad or dprob > 1e-5 or bad or masks_bad or got != set(names[1:]) \
+            or (counts == 0).any():
+        fails.append(f"multiclass: heatmap {dheat:.2e}, pw labels {pw_bad} off, prob {dprob:.2e}, "
+                     f"labels {bad} off, class counts {counts.tolist()}, masks {masks_bad}, "
+                     f"GeoJSON classes {sorted(got)}")
+    line = (f"multiclass ({k} classes): heatmap bands {dheat:.2e}, pw labels {pw_bad} of "
+            f"{pw_want.size} off, refinement P {dprob:.2e}, labels {bad} of {want.size} off "
+            f"(per class {counts.tolist()}), {len(names) - 1} class masks and GeoJSON classes as named")
+    return fails, [line]
+
+
 def main():
     h2g, slide, out = sys.argv[1:4]
     f1, l1 = patch_parity(h2g, slide, out)
     f2, l2 = refine_parity(h2g, slide, out)
-    fails = f1 + f2
+    f3, l3 = multiclass_parity(h2g, slide, out)
+    fails = f1 + f2 + f3
+    l2 = l2 + l3
     print(("FAIL " + "; ".join(fails)) if fails else
           f"PASS model contracts vs numpy + OpenCV + onnxruntime {ort.__version__} (limit 1e-5): "
           + "; ".join(l1 + l2))

@@ -26,6 +26,11 @@ Runtime (scripts/contract_parity.py checks the whole commands against onnxruntim
     patch-bgr     input [N, 3, 128, 128] (bgr); div255
     patch-meanstd input [N, 96, 96, 3]; meanstd (ImageNet's)
 
+  multiclass (classes Background, Tumor, Benign, In situ)
+    patch-4class  input [N, 128, 128, 3]; div255; out [N, 4] = softmax(W2 . mean tanh(conv3(x)))
+    refine-4class input [1, 1024, 1024, 6] = R, G, B, heatmap bands 1-3; div255;
+                  out [1, 4, 1024, 1024] = softmax(conv3(x)) (channels first)
+
   tissue (256 x 256)
     tissue-2out   input [1, 256, 256, 3] (bgr); symmetric; outputs aux [1, 2, 64, 64] (a stride-4
                   conv3) FIRST and mask [1, 2, 256, 256] = softmax(conv3(x)), chosen by name
@@ -64,8 +69,9 @@ class Net:
         if centre is not None:
             # logits of two classes equal on a flat image of colour `centre` (per input
             # channel): the texture decides, so the map crosses 0.5
-            at = [float((w[k] * np.asarray(centre)[:, None, None]).sum()) for k in range(2)]
-            b[1] = np.float32(b[0] + at[0] - at[1])
+            at = [float((w[k] * np.asarray(centre)[:, None, None]).sum()) for k in range(cout)]
+            for k in range(1, cout):
+                b[k] = np.float32(b[0] + at[0] - at[k])
         self.inits += [numpy_helper.from_array(w, name + "_w"), numpy_helper.from_array(b, name + "_b")]
         self.nodes.append(helper.make_node("Conv", [x, name + "_w", name + "_b"], [name],
                                            kernel_shape=[3, 3], pads=[1, 1, 1, 1],
@@ -78,9 +84,14 @@ class Net:
         self.nodes.append(helper.make_node(op, ins, [out], **kw))
         return out
 
-    def dense(self, name, x, cin, cout):
-        w = (self.rng.standard_normal((cin, cout)) * 1.0).astype(np.float32)
+    def dense(self, name, x, cin, cout, scale=1.0, centre=None):
+        w = (self.rng.standard_normal((cin, cout)) * scale).astype(np.float32)
         b = (self.rng.standard_normal(cout) * 0.3).astype(np.float32)
+        if centre is not None:
+            # all logits equal at the features `centre`: the patch's texture decides the class
+            at = np.asarray(centre, np.float64) @ w.astype(np.float64)
+            for k in range(1, cout):
+                b[k] = np.float32(b[0] + at[0] - at[k])
         self.inits += [numpy_helper.from_array(w, name + "_w"), numpy_helper.from_array(b, name + "_b")]
         mm = self.node("MatMul", [x, name + "_w"], name + "_mm")
         self.weights[name] = {"shape": list(w.shape), "w": w.ravel().tolist(), "b": b.tolist()}
@@ -160,6 +171,33 @@ def patch(name, seed, shape, nhwc):
     return net.save(name, [vi("input", shape)], [vi("prob", ["N", 2])])
 
 
+# the demo slide's mean pink, 0-1 scale (R, G, B)
+PINK = [205 / 255, 120 / 255, 185 / 255]
+
+
+def patch_4class():
+    net = Net(1610)
+    x = nhwc_in(net, "input")
+    c1 = net.conv("c1", x, 3, 6)
+    t = net.node("Tanh", [c1], "t")
+    gap = net.node("GlobalAveragePool", [t], "gap")
+    flat = net.node("Flatten", [gap], "flat", axis=1)
+    # the features of a flat pink patch (its inside), where the four logits are made equal
+    w1 = np.asarray(net.weights["c1"]["w"]).reshape(6, 3, 3, 3)
+    f0 = np.tanh((w1 * np.asarray(PINK)[None, :, None, None]).sum((1, 2, 3)) + net.weights["c1"]["b"])
+    net.node("Softmax", [net.dense("d1", flat, 6, 4, scale=8.0, centre=f0)], "prob", axis=1)
+    return net.save("patch_4class", [vi("input", ["N", 128, 128, 3])], [vi("prob", ["N", 4])])
+
+
+def refine_4class():
+    net = Net(1611)
+    x = nhwc_in(net, "input")
+    # logits equal at the pink of the slide under heatmap bands of 0.25: texture decides
+    net.node("Softmax", [net.conv("c1", x, 6, 4, centre=PINK + [0.25] * 3)], "prob", axis=1)
+    return net.save("refine_4class", [vi("input", [1, 1024, 1024, 6])],
+                    [vi("prob", [1, 4, 1024, 1024])])
+
+
 def tissue_2out():
     net = Net(1609)
     x = nhwc_in(net, "input")
@@ -228,6 +266,17 @@ def main():
              "Two outputs, the map second and chosen by name; BGR.", order="bgr", tensor="mask")
     manifest("patch-meanstd", "patch_meanstd", patch("patch_meanstd", 1608, ["N", 96, 96, 3], True),
              pc, 96, [(3, "image")], "meanstd", "ImageNet mean/std scaling (0-1 scale).")
+
+    classes = {"classes": [{"name": "Background"}, {"name": "Tumor", "color": [200, 0, 0]},
+                           {"name": "Benign", "color": [0, 150, 255]}, {"name": "In situ"}]}
+    manifest("patch-4class", "patch_4class", patch_4class(), pc, 128, [(3, "image")], "div255",
+             "Multiclass contract: [N, 128, 128, 3] to a softmax over 4 classes (background "
+             "first).", extra=classes)
+    manifest("refine-4class", "refine_4class", refine_4class(), ref, 1024,
+             [(6, "image+heatmap")], "div255",
+             "Multiclass contract: one input [R, G, B, and the heatmap's 3 class bands], channels "
+             "last; out [1, 4, 1024, 1024] channels first, a softmax over the 4 classes.",
+             extra=classes)
 
 
 if __name__ == "__main__":

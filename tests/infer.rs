@@ -735,9 +735,9 @@ fn refinement_models_that_do_not_fit_the_design_are_named_by_variant() {
     let problem = |name: &str, heat: Option<&[f32]>| {
         let (manifest, path) = resolve(name).unwrap();
         let mut m = Model::open(&path, 1, Device::Cpu).unwrap();
-        match refine(&mut m, &manifest, &image, heat) {
+        match refine(&mut m, &manifest, &image, heat.map(|h| (h, 1))) {
             Err(InferError::Contract { problem, .. }) => problem,
-            other => panic!("{name}: {:?}", other.map(|v| v.len())),
+            other => panic!("{name}: {:?}", other.map(|v| v.labels.len())),
         }
     };
     assert_eq!(
@@ -766,7 +766,9 @@ fn refinement_models_that_do_not_fit_the_design_are_named_by_variant() {
     ] {
         let (manifest, path) = resolve(name).unwrap();
         let mut m = Model::open(&path, 1, Device::Cpu).unwrap();
-        let p = refine(&mut m, &manifest, &image, Some(&heat)).unwrap();
+        let p = refine(&mut m, &manifest, &image, Some((&heat[..], 1)))
+            .unwrap()
+            .probability;
         assert_eq!(p.len(), n, "{name}");
         probs.push(p);
     }

@@ -515,7 +515,9 @@ fn refinements_of_every_contract_use_the_output_their_manifest_names() {
         ("test-contract-doubleunet", "doubleunet", 1),
     ] {
         let (mut model, m) = open(name);
-        let got = refine(&mut model, &m, &image, Some(&heat)).unwrap();
+        let got = refine(&mut model, &m, &image, Some((&heat[..], 1)))
+            .unwrap()
+            .probability;
         let outs = refine_reference(&m, file, &image, &heat);
         let want = channel_plane(&outs[used].0, m.output.channel);
         let d = max_diff(&got, want);
@@ -534,10 +536,14 @@ fn refinements_of_every_contract_use_the_output_their_manifest_names() {
     }
     // DoubleU-Net's second output by name gives the same map
     let (mut model, mut m) = open("test-contract-doubleunet");
-    let by_index = refine(&mut model, &m, &image, Some(&heat)).unwrap();
+    let by_index = refine(&mut model, &m, &image, Some((&heat[..], 1)))
+        .unwrap()
+        .probability;
     m.output.tensor = Some(OutputRef::Name("refined".into()));
     assert_eq!(
-        refine(&mut model, &m, &image, Some(&heat)).unwrap(),
+        refine(&mut model, &m, &image, Some((&heat[..], 1)))
+            .unwrap()
+            .probability,
         by_index
     );
 }
@@ -693,10 +699,11 @@ fn several_outputs_without_a_choice_and_choices_the_file_lacks_are_named() {
     }
     let (image, heat) = refine_inputs();
     let (mut model, mut m) = open("test-contract-agunet");
-    let problem = |model: &mut Model, m: &Manifest| match refine(model, m, &image, Some(&heat)) {
-        Err(InferError::Contract { problem, .. }) => problem,
-        other => panic!("{:?}", other.map(|v| v.len())),
-    };
+    let problem =
+        |model: &mut Model, m: &Manifest| match refine(model, m, &image, Some((&heat[..], 1))) {
+            Err(InferError::Contract { problem, .. }) => problem,
+            other => panic!("{:?}", other.map(|v| v.labels.len())),
+        };
     m.output.tensor = None;
     let p = problem(&mut model, &m);
     let text = p.to_string();

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use h2g::infer::heatmap::{heatmap, HeatmapSpec};
 use h2g::infer::manifest::{resolve, Manifest};
 use h2g::infer::refine_input::RefineLevel;
-use h2g::infer::segment::{segment, Design};
+use h2g::infer::segment::{segment, Design, DesignParams};
 use h2g::infer::{Device, Model};
 use h2g::slide::{check_region, Rect, RgbImage, Slide, SlideError, SlideMeta};
 
@@ -537,7 +537,10 @@ fn refinement_probabilities_equal_the_convolution_of_what_the_published_rule_fee
                 Some((&mut patch.0, &patch.1)),
                 Some((&mut rm.0, &rm.1)),
                 &HeatmapSpec::default(),
-                rule,
+                &DesignParams {
+                    refine_level: rule,
+                    ..DesignParams::default()
+                },
                 &|_, _| {},
             )
             .unwrap();
@@ -550,7 +553,7 @@ fn refinement_probabilities_equal_the_convolution_of_what_the_published_rule_fee
                 "{refine} {rule}"
             );
             assert_eq!(input.upsampled, lw < 1024 || lh < 1024);
-            let p = seg.probability.expect("a refinement ran");
+            let p = seg.probability.expect("a refinement ran").0;
             let want = if design == Design::H2g {
                 &with_heat
             } else {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use h2g::infer::heatmap::{heatmap, Gate, HeatmapSpec};
 use h2g::infer::manifest::resolve;
-use h2g::infer::segment::{segment, Design};
+use h2g::infer::segment::{segment, Design, DesignParams};
 use h2g::infer::{Device, Model};
 use h2g::slide::{open_slide, SlideMeta};
 use h2g::tissue::Closing;
@@ -101,9 +101,9 @@ fn design_i_has_no_closing_unless_the_authors_disk_is_asked_for() {
     let slide = open_slide(&pic, 1 << 30).unwrap();
     let meta = SlideMeta::from_properties(slide.properties(), None);
     for (closing, want) in [(Closing::None, 639_991u64), (Closing::Disk5, 640_000)] {
-        let spec = HeatmapSpec {
+        let params = DesignParams {
             otsu_closing: closing,
-            ..HeatmapSpec::default()
+            ..DesignParams::default()
         };
         let seg = segment(
             &*slide,
@@ -111,8 +111,8 @@ fn design_i_has_no_closing_unless_the_authors_disk_is_asked_for() {
             Design::Otsu,
             None,
             None,
-            &spec,
-            Default::default(),
+            &HeatmapSpec::default(),
+            &params,
             &|_, _| {},
         )
         .unwrap();

@@ -81,8 +81,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             i.scale[1]
         );
     }
+    let per_class = if r.classes.len() > 1 {
+        let v: Vec<String> = r
+            .classes
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.cells))
+            .collect();
+        format!(" ({})", v.join(", "))
+    } else {
+        String::new()
+    };
     eprintln!(
-        "{}: {}: {} of {} × {} result cells positive, {} annotations{} → {}",
+        "{}: {}: {} of {} × {} result cells positive{per_class}, {} annotations{} → {}",
         spec.slide.display(),
         r.label,
         r.result.positive_cells,

@@ -100,13 +100,13 @@ pub enum HeatmapError {
         /// The widest level read.
         limit: u64,
     },
-    /// The output has no tumour channel per patch.
-    #[error("output shape {shape:?} has no channel {channel} per patch (manifest '{model}')")]
+    /// The output has no tumour channel per patch, or not one channel per class.
+    #[error("output shape {shape:?} does not fit manifest '{model}': {expected}")]
     OutputShape {
         /// The output's shape.
         shape: Vec<usize>,
-        /// The channel the manifest names.
-        channel: usize,
+        /// What the manifest needs, in words.
+        expected: String,
         /// The manifest's name.
         model: String,
     },
@@ -154,8 +154,6 @@ pub struct HeatmapSpec {
     pub at: Option<Resolution>,
     /// Tissue detection method for the gate ([`Gate::method`]).
     pub tissue: Method,
-    /// The closing of design I (`segment --design otsu`): none, as the paper publishes it.
-    pub otsu_closing: crate::tissue::Closing,
     /// Patch reader threads of their own (`None`: readers share all cores with inference).
     pub readers: Option<usize>,
 }
@@ -167,7 +165,6 @@ impl Default for HeatmapSpec {
             batch: 16,
             at: None,
             tissue: Method::paper(),
-            otsu_closing: crate::tissue::Closing::None,
             readers: None,
         }
     }
@@ -181,9 +178,15 @@ pub struct Heatmap {
     /// How patches were read.
     #[serde(skip)]
     pub plan: ReadPlan,
-    /// Row-major probabilities, 0 where no patch ran.
+    /// Row-major probabilities, 0 where no patch ran: `bands` values per cell (band `b` is the
+    /// class `classes[b]`).
     #[serde(skip)]
     pub values: Vec<f32>,
+    /// Values per cell: 1 for a binary classifier (P(tumour)), K − 1 for a K-class one (the
+    /// background's band left out).
+    pub bands: usize,
+    /// The class of each band.
+    pub classes: Vec<super::manifest::ResultClass>,
     /// Cells that ran.
     pub ran: usize,
     /// Seconds of the tissue detection that gates the patches.
@@ -324,13 +327,15 @@ pub fn heatmap(
         .filter(|&i| fractions[i] >= spec.min_tissue && fractions[i] > 0.0)
         .collect();
     let gate_seconds = gate_started.elapsed().as_secs_f64();
-    let mut values = vec![0f32; grid.len()];
+    let bands = manifest.bands();
+    let nb = bands.len();
+    let mut values = vec![0f32; grid.len() * nb];
     let started = Instant::now();
     let read_seconds = std::sync::Mutex::new(0f64);
     let mut infer_seconds = 0.0;
     let batch = spec.batch.max(1);
     let n = size as usize;
-    let channel = manifest.output.channel;
+    let need = bands.iter().max().map_or(1, |&c| c + 1);
     let total = run.len() as u64;
     // readers kept on threads of their own (the cores inference was not given): a reader that
     // pre-empts one of ONNX Runtime's threads stalls the whole operator that thread is part of
@@ -395,15 +400,30 @@ pub fn heatmap(
             infer_seconds += t.elapsed().as_secs_f64();
             let (oshape, out) = outs.into_iter().nth(which).ok_or(HeatmapError::NoOutput)?;
             let per = out.len().checked_div(b).unwrap_or(0);
-            if per == 0 || channel >= per || oshape.first() != Some(&b) {
+            // a multiclass model's output has one channel per class, no more
+            let fits = if manifest.is_multiclass() {
+                per == manifest.classes.len()
+            } else {
+                per >= need
+            };
+            if per == 0 || !fits || oshape.first() != Some(&b) {
                 return Err(HeatmapError::OutputShape {
                     shape: oshape.clone(),
-                    channel,
+                    expected: if manifest.is_multiclass() {
+                        format!(
+                            "[N, {}], one channel per class it lists",
+                            manifest.classes.len()
+                        )
+                    } else {
+                        format!("channel {} per patch", manifest.output.channel)
+                    },
                     model: manifest.name.clone(),
                 });
             }
             for (k, &cell) in cells.iter().enumerate() {
-                values[cell] = out[k * per + channel];
+                for (j, &c) in bands.iter().enumerate() {
+                    values[cell * nb + j] = out[k * per + c];
+                }
             }
             done += b as u64;
             progress(done, total);
@@ -416,6 +436,8 @@ pub fn heatmap(
         grid,
         plan,
         values,
+        bands: nb,
+        classes: manifest.result_classes(("Tumor", [200, 0, 0])),
         ran: run.len(),
         gate_seconds,
         read_seconds: read_seconds.into_inner().unwrap_or(0.0),

@@ -105,6 +105,9 @@ pub struct HeatmapReport {
     pub batch: usize,
     /// Cells the classifier ran on.
     pub cells_run: usize,
+    /// The class of each band of the heatmap (its TIFF pages, in order): one for a binary
+    /// classifier, the foreground classes of a multiclass one.
+    pub classes: Vec<super::manifest::ResultClass>,
     /// Where inference ran.
     pub device: Device,
     /// The heatmap's files.
@@ -174,7 +177,6 @@ pub fn run_heatmap(
         readers: rt.readers(direct),
         at: spec.at,
         tissue: spec.gate.method(),
-        ..HeatmapSpec::default()
     };
     let hm = heatmap(&*slide, &meta, &mut model, &manifest, &hspec, progress)?;
     let stem = output_stem(&spec.output, &spec.slide, spec.name.as_deref())?;
@@ -183,6 +185,7 @@ pub fn run_heatmap(
     let report = HeatmapReport {
         batch: hspec.batch,
         cells_run: hm.ran,
+        classes: hm.classes.clone(),
         device: rt.device,
         files,
         gate: spec.gate,

@@ -93,11 +93,18 @@ impl ChannelOrder {
 
 impl Layout {
     /// The layout of an input of `shape` under this setting: `Auto` follows FAST's rule (last
-    /// dimension 1–4 → channels-last, else channels-first).
+    /// dimension 1–4 → channels-last, else channels-first), except that a 4-D shape whose
+    /// middle dimensions are equal and differ from the last (`[1, 1024, 1024, 6]`, a multiclass
+    /// refinement's image and heatmap bands) is channels-last.
     pub fn resolve(self, shape: &[i64]) -> Layout {
         match self {
             Layout::Auto if matches!(shape.last(), Some(1..=4)) => Layout::Nhwc,
-            Layout::Auto => Layout::Nchw,
+            // more channels than FAST's rule knows (a multiclass refinement's image and
+            // heatmap bands): the two equal sides of the square input tell where they are
+            Layout::Auto => match shape {
+                [_, h, w, c] if h == w && h != c => Layout::Nhwc,
+                _ => Layout::Nchw,
+            },
             l => l,
         }
     }
@@ -341,11 +348,193 @@ pub struct Manifest {
     pub outputs: Vec<ListedOutput>,
     /// Decision threshold.
     pub threshold: f64,
+    /// The classes of a multiclass model, one per output channel in channel order, the first
+    /// the background (`[{"name": "Background"}, {"name": "Tumor", "color": [200, 0, 0]}, …]`).
+    /// Empty for a binary model, whose `output.channel` holds P(tumour).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<ClassDef>,
+    /// How a multiclass output becomes labels (`argmax`, the default, or `fast`); binary
+    /// models keep FAST's two-class rule whatever this says.
+    #[serde(default, skip_serializing_if = "ClassRule::is_default")]
+    pub class_rule: ClassRule,
     /// Free notes.
     pub notes: String,
 }
 
+/// The most classes (background included) a multiclass model may have: labels are 8-bit and
+/// every class adds a band to the heatmap and a mask to the outputs.
+pub const MAX_CLASSES: usize = 64;
+
+/// One class of a multiclass model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassDef {
+    /// Its QuPath class name (letters, digits, spaces, `-`, `_`; at most 64 characters).
+    pub name: String,
+    /// Its QuPath colour (default: one of a fixed palette, by index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<[u8; 3]>,
+}
+
+/// How a multiclass model's per-pixel probabilities become a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum ClassRule {
+    /// The class of the largest probability, background included (the first on ties).
+    #[default]
+    Argmax,
+    /// FAST's TensorToSegmentation: the foreground class of the largest probability among
+    /// those above the threshold and at least the background's (the later on ties); background
+    /// when none is above the threshold.
+    Fast,
+}
+
+impl ClassRule {
+    fn is_default(&self) -> bool {
+        *self == ClassRule::Argmax
+    }
+
+    /// The rule's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClassRule::Argmax => "argmax",
+            ClassRule::Fast => "fast",
+        }
+    }
+}
+
+/// The colour of class `k` (1-based foreground index) when its manifest gives none: QuPath's
+/// Tumor red first, then well-separated hues.
+pub fn default_class_color(k: usize) -> [u8; 3] {
+    const PALETTE: [[u8; 3]; 8] = [
+        [200, 0, 0],
+        [0, 150, 255],
+        [255, 200, 0],
+        [150, 0, 200],
+        [0, 180, 80],
+        [255, 100, 180],
+        [120, 80, 40],
+        [0, 200, 200],
+    ];
+    PALETTE[k.saturating_sub(1) % PALETTE.len()]
+}
+
+/// Why a manifest's classes cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassesError {
+    /// One class, or more than [`MAX_CLASSES`].
+    #[error(
+        "manifest \"classes\" lists {0} class(es): give the background first and then at least one \
+         class, {MAX_CLASSES} at most (or leave \"classes\" out for a binary model)"
+    )]
+    Count(usize),
+    /// A name that is empty, too long or has characters other than letters, digits, spaces,
+    /// `-` and `_`.
+    #[error(
+        "manifest class name {0:?}: use 1 to 64 letters, digits, spaces, '-' or '_' (it names \
+         QuPath classes and files)"
+    )]
+    Name(String),
+    /// Two classes whose names are the same (ignoring case, spaces as `-`).
+    #[error("manifest classes {0:?} and {1:?} name the same file: give each class its own name")]
+    Duplicate(String, String),
+    /// `output.channel` set for a multiclass model, whose classes are its channels.
+    #[error(
+        "manifest output.channel is {0}, but a model with \"classes\" uses channel k for class k: \
+         set output.channel to 1 or remove \"classes\""
+    )]
+    Channel(usize),
+}
+
+/// A class of a model's result, as the outputs name it: its label value in masks, QuPath name
+/// and colour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResultClass {
+    /// Its value in the label masks (1, 2, …; 0 is the background).
+    pub value: u8,
+    /// Its QuPath class name.
+    pub name: String,
+    /// Its QuPath colour.
+    pub color: [u8; 3],
+}
+
+impl ClassDef {
+    /// The class name as a file-name part: lower case, spaces as `-`.
+    pub fn file_part(name: &str) -> String {
+        name.trim().to_lowercase().replace(' ', "-")
+    }
+}
+
 impl Manifest {
+    /// Whether the model is multiclass (it lists `classes`).
+    pub fn is_multiclass(&self) -> bool {
+        !self.classes.is_empty()
+    }
+
+    /// The output channels that carry the heatmap's (or the probability map's) bands: the
+    /// binary model's `output.channel`, or channels 1..K of a multiclass one.
+    pub fn bands(&self) -> Vec<usize> {
+        if self.is_multiclass() {
+            (1..self.classes.len()).collect()
+        } else {
+            vec![self.output.channel]
+        }
+    }
+
+    /// The foreground classes of the result: the manifest's classes after the background, or
+    /// the one class `binary` (e.g. `("Tumor", [200, 0, 0])`) of a binary model.
+    pub fn result_classes(&self, binary: (&str, [u8; 3])) -> Vec<ResultClass> {
+        if !self.is_multiclass() {
+            return vec![ResultClass {
+                value: 1,
+                name: binary.0.into(),
+                color: binary.1,
+            }];
+        }
+        self.classes
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(k, c)| ResultClass {
+                value: k as u8,
+                name: c.name.trim().to_string(),
+                color: c.color.unwrap_or_else(|| default_class_color(k)),
+            })
+            .collect()
+    }
+
+    /// Checks the classes: none (binary), or 2 to [`MAX_CLASSES`] with valid, distinct names,
+    /// and `output.channel` left at 1.
+    pub fn check_classes(&self) -> Result<(), ClassesError> {
+        if self.classes.is_empty() {
+            return Ok(());
+        }
+        let k = self.classes.len();
+        if !(2..=MAX_CLASSES).contains(&k) {
+            return Err(ClassesError::Count(k));
+        }
+        let mut seen: Vec<(String, &str)> = Vec::new();
+        for c in &self.classes {
+            let n = c.name.trim();
+            let ok = !n.is_empty()
+                && n.chars().count() <= 64
+                && n.chars()
+                    .all(|ch| ch.is_alphanumeric() || matches!(ch, ' ' | '-' | '_'));
+            if !ok {
+                return Err(ClassesError::Name(c.name.clone()));
+            }
+            let f = ClassDef::file_part(n);
+            if let Some((_, first)) = seen.iter().find(|(g, _)| *g == f) {
+                return Err(ClassesError::Duplicate(first.to_string(), n.to_string()));
+            }
+            seen.push((f, n));
+        }
+        if self.output.channel != 1 {
+            return Err(ClassesError::Channel(self.output.channel));
+        }
+        Ok(())
+    }
+
     /// The scaling of the image input, checked: `meanstd` needs `mean` and `std` with one value
     /// per colour channel (3) and every std > 0.
     pub fn input_scale(&self) -> Result<InputScale, ScalingError> {
@@ -449,7 +638,7 @@ impl ContractOverrides {
     }
 }
 
-const BUILT_IN: [(&str, &str); 20] = [
+const BUILT_IN: [(&str, &str); 22] = [
     (
         "h2g-patch-mobilenetv2",
         include_str!("../../models/h2g-patch-mobilenetv2.json"),
@@ -529,6 +718,14 @@ const BUILT_IN: [(&str, &str); 20] = [
     (
         "test-contract-tissue-2out",
         include_str!("../../models/test-contract-tissue-2out.json"),
+    ),
+    (
+        "test-contract-patch-4class",
+        include_str!("../../models/test-contract-patch-4class.json"),
+    ),
+    (
+        "test-contract-refine-4class",
+        include_str!("../../models/test-contract-refine-4class.json"),
     ),
 ];
 
@@ -610,6 +807,14 @@ pub enum ResolveError {
         /// The built-in names.
         built_in: String,
     },
+    /// A manifest whose classes cannot be used.
+    #[error("{}: {problem}", manifest.display())]
+    Classes {
+        /// The manifest file.
+        manifest: PathBuf,
+        /// What is wrong.
+        problem: ClassesError,
+    },
     /// A name that is no built-in model.
     #[error("unknown model '{name}' (built in: {built_in})")]
     Unknown {
@@ -653,6 +858,10 @@ pub fn resolve(arg: &str) -> Result<(Manifest, PathBuf), ResolveError> {
                     path: side.clone(),
                     cause: source,
                 })?;
+            m.check_classes().map_err(|problem| ResolveError::Classes {
+                manifest: side.clone(),
+                problem,
+            })?;
             return Ok((m, p.to_path_buf()));
         }
         let fname = p.file_name().and_then(|f| f.to_str()).unwrap_or("");
@@ -752,12 +961,17 @@ pub struct Draft {
 
 /// The layout and the (H, W, C) of an input shape; `None` when it is no image batch.
 fn image_dims(shape: &[i64]) -> Option<(Layout, i64, i64, i64)> {
-    match shape {
-        [_, h, w, c] if (1..=4).contains(c) => Some((Layout::Nhwc, *h, *w, *c)),
-        [_, c, h, w] if (1..=4).contains(c) => Some((Layout::Nchw, *h, *w, *c)),
+    let fits = |c: i64| (1..=MAX_INPUT_CHANNELS as i64).contains(&c);
+    match (Layout::Auto.resolve(shape), shape) {
+        (Layout::Nhwc, [_, h, w, c]) if fits(*c) => Some((Layout::Nhwc, *h, *w, *c)),
+        (Layout::Nchw, [_, c, h, w]) if fits(*c) => Some((Layout::Nchw, *h, *w, *c)),
         _ => None,
     }
 }
+
+/// The most channels an input may have: the image's 3 and one heatmap band per foreground
+/// class of a [`MAX_CLASSES`]-class model.
+pub const MAX_INPUT_CHANNELS: usize = 3 + MAX_CLASSES - 1;
 
 /// Drafts the manifest of the model described by `info` (its inputs and outputs as ONNX
 /// Runtime reads them), for `role`, called `name`: layout, size, inputs and outputs from the
@@ -823,19 +1037,19 @@ pub fn draft(info: &super::ModelInfo, role: Role, name: &str) -> Result<Draft, I
         role: role_name,
         expected,
     };
-    let roles: Vec<&str> = match (role, channels.as_slice()) {
-        (Role::PatchClassifier | Role::Tissue, [3]) => vec!["image"],
-        (Role::PatchClassifier | Role::Tissue, _) => return Err(bad("one 3-channel image")),
-        (Role::Refinement, [3]) => vec!["image"],
-        (Role::Refinement, [4]) => vec!["image+heatmap"],
-        (Role::Refinement, [3, 1]) => vec!["image", "heatmap"],
-        (Role::Refinement, [1, 3]) => vec!["heatmap", "image"],
-        (Role::Refinement, _) => {
-            return Err(bad(
-                "one 3- or 4-channel input, or a 3-channel image and a 1-channel heatmap",
-            ))
-        }
-    };
+    let roles: Vec<&str> =
+        match (role, channels.as_slice()) {
+            (Role::PatchClassifier | Role::Tissue, [3]) => vec!["image"],
+            (Role::PatchClassifier | Role::Tissue, _) => return Err(bad("one 3-channel image")),
+            (Role::Refinement, [3]) => vec!["image"],
+            (Role::Refinement, [c]) if *c > 3 => vec!["image+heatmap"],
+            (Role::Refinement, [3, _]) => vec!["image", "heatmap"],
+            (Role::Refinement, [_, 3]) => vec!["heatmap", "image"],
+            (Role::Refinement, _) => return Err(bad(
+                "one input of the image's 3 channels (and the heatmap's bands), or a 3-channel \
+                 image and a heatmap",
+            )),
+        };
     let inputs = roles
         .iter()
         .zip(&channels)
@@ -866,12 +1080,12 @@ pub fn draft(info: &super::ModelInfo, role: Role, name: &str) -> Result<Draft, I
                 .join(", ")
         ));
     }
-    // the classes of the first output: last dimension (channels-last or [N, C]) or the second
+    // the classes of the first output: [N, C], or its channels by the layout rule
     let oshape = &info.outputs[0].shape;
-    let classes = match (layout, oshape.as_slice()) {
-        (_, [_, c]) => *c,
-        (Layout::Nchw, [_, c, _, _]) => *c,
-        (_, s) => s.last().copied().unwrap_or(-1),
+    let classes = match oshape.as_slice() {
+        [_, c] => *c,
+        s @ [_, c, _, _] if Layout::Auto.resolve(s) == Layout::Nchw => *c,
+        s => s.last().copied().unwrap_or(-1),
     };
     let (kind, channel) = if classes == 1 {
         ("sigmoid", 0)
@@ -882,6 +1096,27 @@ pub fn draft(info: &super::ModelInfo, role: Role, name: &str) -> Result<Draft, I
         "output.kind, output.channel: {kind}, {channel} (the class of interest; from {classes} \
          output channel(s))"
     ));
+    // more than two output channels: a multiclass model, one class per channel
+    let drafted_classes: Vec<ClassDef> = if classes > 2 && classes as usize <= MAX_CLASSES {
+        let v: Vec<ClassDef> = (0..classes as usize)
+            .map(|k| ClassDef {
+                name: if k == 0 {
+                    "Background".into()
+                } else {
+                    format!("Class {k}")
+                },
+                color: None,
+            })
+            .collect();
+        check.push(format!(
+            "classes: Background, Class 1 … Class {} (one per output channel, the background \
+             first): name them as your QuPath classes",
+            classes - 1
+        ));
+        v
+    } else {
+        Vec::new()
+    };
     check.push(
         "scaling: div255 (x / 255; see docs/models.md for minmax, symmetric, meanstd)".into(),
     );
@@ -928,6 +1163,8 @@ pub fn draft(info: &super::ModelInfo, role: Role, name: &str) -> Result<Draft, I
             },
             outputs,
             threshold: 0.5,
+            classes: drafted_classes,
+            class_rule: ClassRule::Argmax,
             notes: "drafted by h2g models init from the file's inputs and outputs".into(),
         },
         check,
@@ -1026,9 +1263,64 @@ mod tests {
         for (name, _) in BUILT_IN {
             assert_eq!(find(name).map(|m| m.name), Some(name.to_string()));
         }
+        for m in built_in() {
+            m.check_classes().unwrap();
+        }
         let r = find("h2g-refinement-unet").unwrap();
         assert_eq!(r.inputs.len(), 2);
         assert_eq!(r.scaling, Scaling::Minmax);
+    }
+
+    #[test]
+    fn classes_are_checked_and_name_their_fault() {
+        let mut m = find("test-contract-refine-4class").unwrap();
+        assert_eq!(m.bands(), vec![1, 2, 3]);
+        let rc = m.result_classes(("Tumor", [1, 2, 3]));
+        // the manifest's colours, and the palette's third for "In situ", which has none
+        assert_eq!(
+            rc.iter()
+                .map(|c| (c.value, c.name.as_str(), c.color))
+                .collect::<Vec<_>>(),
+            vec![
+                (1, "Tumor", [200, 0, 0]),
+                (2, "Benign", [0, 150, 255]),
+                (3, "In situ", [255, 200, 0])
+            ]
+        );
+        let named = |n: &str| ClassDef {
+            name: n.into(),
+            color: None,
+        };
+        m.classes.push(named("in-situ"));
+        assert!(matches!(
+            m.check_classes(),
+            Err(ClassesError::Duplicate(a, b)) if a == "In situ" && b == "in-situ"
+        ));
+        m.classes.truncate(1);
+        assert!(matches!(m.check_classes(), Err(ClassesError::Count(1))));
+        m.classes = vec![named("Background"), named("Tumor/DCIS")];
+        assert!(matches!(m.check_classes(), Err(ClassesError::Name(n)) if n == "Tumor/DCIS"));
+        m.classes = vec![named("Background"), named("Tumor")];
+        m.output.channel = 0;
+        assert!(matches!(m.check_classes(), Err(ClassesError::Channel(0))));
+        m.classes.clear();
+        assert!(m.check_classes().is_ok());
+        assert_eq!(m.bands(), vec![0]);
+        assert_eq!(
+            m.result_classes(("Tumor", [200, 0, 0]))[0].name,
+            "Tumor".to_string()
+        );
+    }
+
+    #[test]
+    fn auto_layout_follows_fast_and_the_square_sides_beyond_four_channels() {
+        let r = |s: &[i64]| Layout::Auto.resolve(s);
+        assert_eq!(r(&[1, 1024, 1024, 4]), Layout::Nhwc);
+        assert_eq!(r(&[1, 4, 1024, 1024]), Layout::Nchw);
+        assert_eq!(r(&[1, 1024, 1024, 6]), Layout::Nhwc);
+        assert_eq!(r(&[1, 6, 1024, 1024]), Layout::Nchw);
+        assert_eq!(r(&[-1, -1, -1, 6]), Layout::Nhwc);
+        assert_eq!(r(&[-1, 6, -1, -1]), Layout::Nchw);
     }
 
     #[test]
@@ -1042,6 +1334,8 @@ mod tests {
             "test-refinement-2in-nchw",
             "test-refinement-4ch-nchw",
             "test-unet-lr-nchw",
+            "test-contract-patch-4class",
+            "test-contract-refine-4class",
         ] {
             let (m, path) = resolve(name).unwrap();
             assert!(!m.trained);

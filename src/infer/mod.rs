@@ -133,16 +133,30 @@ pub enum Contract {
     /// An image-only refinement given a heatmap.
     #[error("this model takes the image alone: use --design unet-lr")]
     ImageAlone,
-    /// A one-input refinement whose channels are neither 3 nor 4.
-    #[error("input with {0} channels: expected 3 (image) or 4 (image + heatmap)")]
-    Channels(i64),
-    /// An input of a two-input refinement with neither 3 nor 1 channels.
-    #[error("input '{input}' has {channels} channels: expected 3 (image) and 1 (heatmap)")]
+    /// A one-input refinement whose channels are neither 3 nor 3 + the heatmap's bands.
+    #[error(
+        "input with {channels} channels: expected 3 (image) or {} (image + the heatmap's {bands} \
+         band(s))",
+        3 + bands
+    )]
+    Channels {
+        /// The input's channels.
+        channels: i64,
+        /// The heatmap's bands (1 for a binary classifier, K − 1 for a K-class one).
+        bands: usize,
+    },
+    /// An input of a two-input refinement with neither 3 nor the heatmap's band count.
+    #[error(
+        "input '{input}' has {channels} channels: expected 3 (image) and {bands} (the heatmap's \
+         bands)"
+    )]
     InputChannels {
         /// The input's name.
         input: String,
         /// Its channels.
         channels: i64,
+        /// The heatmap's bands.
+        bands: usize,
     },
     /// A refinement with neither 1 nor 2 inputs.
     #[error("{0} inputs: a refinement model takes 1 or 2")]
@@ -150,15 +164,16 @@ pub enum Contract {
     /// No output tensor.
     #[error("no output")]
     NoOutput,
-    /// An output that is no `side × side` map with the manifest's channel.
-    #[error("output shape {shape:?}: expected [1, {side}, {side}, C] or [1, C, {side}, {side}] with channel {channel}")]
+    /// An output that is no `side × side` map with the manifest's channel (or, for a
+    /// multiclass model, one channel per class).
+    #[error("output shape {shape:?}: expected [1, {side}, {side}, C] or [1, C, {side}, {side}] with {channels}")]
     OutputShape {
         /// The output's shape.
         shape: Vec<usize>,
         /// The side expected.
         side: usize,
-        /// The manifest's channel.
-        channel: usize,
+        /// The channels expected, in words ("channel 1", "C = 4, one per class").
+        channels: String,
     },
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::heatmap::Heatmap;
+use super::manifest::ResultClass;
 use super::refine_input::RefineInput;
 use super::segment::{mask_size, write_grid_geojson, Design, GridRows, Segmentation, StageTimes};
 use crate::convert::{write_mask, ConvertError, ConvertSpec, PaletteMode};
@@ -42,31 +43,74 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     }
 }
 
+/// TIFF tag 285, PageName: the name of a page (here the class of a probability band).
+const PAGE_NAME: u16 = 285;
+
 /// A one-strip float32 grey TIFF (SampleFormat 3), written atomically.
 pub fn write_f32_tiff(path: &Path, w: u32, h: u32, v: &[f32]) -> Result<(), OutputError> {
+    write_f32_pages(path, w, h, v, &[])
+}
+
+/// A float32 grey TIFF (SampleFormat 3) of one page per band, written atomically: `v` holds
+/// `max(names.len(), 1)` values per pixel, interleaved; page `b` is band `b`, its PageName
+/// `names[b]` (no PageName for a single unnamed band). tifffile reads it as one
+/// (bands, height, width) series.
+pub fn write_f32_pages(
+    path: &Path,
+    w: u32,
+    h: u32,
+    v: &[f32],
+    names: &[&str],
+) -> Result<(), OutputError> {
+    use tiff::encoder::colortype::Gray32Float;
+    let bands = names.len().max(1);
     write_file(path, |out| {
         let mut buf = Vec::new();
         {
             let mut enc = tiff::encoder::TiffEncoder::new(std::io::Cursor::new(&mut buf))
                 .map_err(std::io::Error::other)?;
-            enc.write_image::<tiff::encoder::colortype::Gray32Float>(w, h, v)
-                .map_err(std::io::Error::other)?;
+            if names.is_empty() {
+                enc.write_image::<Gray32Float>(w, h, v)
+                    .map_err(std::io::Error::other)?;
+            }
+            for (b, name) in names.iter().enumerate() {
+                let page: Vec<f32> = v.iter().skip(b).step_by(bands).copied().collect();
+                let mut img = enc
+                    .new_image::<Gray32Float>(w, h)
+                    .map_err(std::io::Error::other)?;
+                img.encoder()
+                    .write_tag(tiff::tags::Tag::Unknown(PAGE_NAME), *name)
+                    .map_err(std::io::Error::other)?;
+                img.write_data(&page).map_err(std::io::Error::other)?;
+            }
         }
         out.write_all(&buf)
     })
     .map_err(write_err(path))
 }
 
+/// The page names of a probability map of `classes`: none for one band (binary), the class
+/// names otherwise.
+fn band_names(classes: &[ResultClass]) -> Vec<&str> {
+    if classes.len() > 1 {
+        classes.iter().map(|c| c.name.as_str()).collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// The two files of a heatmap (in the order `STEM.heatmap.json` lists them).
 #[derive(Debug, Clone, Serialize)]
 pub struct HeatmapFiles {
-    /// `STEM.heatmap.png`: the preview, values × 255.
+    /// `STEM.heatmap.png`: the preview, values × 255 (a multiclass heatmap: each class's
+    /// colour weighted by its probability).
     pub png: PathBuf,
-    /// `STEM.heatmap.tif`: one float32 per patch.
+    /// `STEM.heatmap.tif`: one float32 per patch (a multiclass heatmap: one page per class).
     pub tiff: PathBuf,
 }
 
-/// Writes `DIR/STEM.heatmap.tif` (float32) and `.png` (preview ×255).
+/// Writes `DIR/STEM.heatmap.tif` (float32, a page per class when multiclass) and `.png`
+/// (preview ×255, or the classes' colours weighted by their probabilities).
 pub fn write_heatmap_files(
     dir: &Path,
     stem: &str,
@@ -74,14 +118,26 @@ pub fn write_heatmap_files(
 ) -> Result<HeatmapFiles, OutputError> {
     let (w, h) = (hm.grid.cols, hm.grid.rows);
     let tiff = super::heatmap_run::heatmap_path(dir, stem, "tif");
-    write_f32_tiff(&tiff, w, h, &hm.values)?;
+    let names = band_names(&hm.classes);
+    write_f32_pages(&tiff, w, h, &hm.values, &names)?;
     let png = super::heatmap_run::heatmap_path(dir, stem, "png");
-    let preview: Vec<u8> = hm
-        .values
-        .iter()
-        .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
-        .collect();
-    write_png(&png, w, h, 1, &preview).map_err(write_err(&png))?;
+    let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    if hm.bands == 1 {
+        let preview: Vec<u8> = hm.values.iter().map(|&v| byte(v)).collect();
+        write_png(&png, w, h, 1, &preview).map_err(write_err(&png))?;
+    } else {
+        let mut preview = Vec::with_capacity(hm.values.len() / hm.bands * 3);
+        for cell in hm.values.chunks_exact(hm.bands) {
+            let mut rgb = [0f32; 3];
+            for (p, c) in cell.iter().zip(&hm.classes) {
+                for (v, &col) in rgb.iter_mut().zip(&c.color) {
+                    *v += p * col as f32 / 255.0;
+                }
+            }
+            preview.extend(rgb.map(byte));
+        }
+        write_png(&png, w, h, 3, &preview).map_err(write_err(&png))?;
+    }
     Ok(HeatmapFiles { tiff, png })
 }
 
@@ -124,7 +180,12 @@ pub struct SegmentFiles {
     pub mask: PathBuf,
     /// The QuPath annotations (`.geojson`).
     pub geojson: PathBuf,
-    /// The refinement's P(tumour) (`.prob.tif`), for designs that ran it.
+    /// One 0/1 mask per class of a multiclass result (`.CLASS.mask.tif`, the class name in
+    /// lower case, spaces as `-`), in class order; empty for a binary one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub class_masks: Vec<PathBuf>,
+    /// The refinement's P(tumour) (`.prob.tif`; a multiclass one: a page per class), for
+    /// designs that ran it.
     pub probability: Option<PathBuf>,
     /// The stage-1 heatmap (tiff, png), for designs that ran it.
     pub heatmap: Option<[PathBuf; 2]>,
@@ -154,8 +215,21 @@ pub struct ResultInfo {
     pub scale_x: f64,
     /// Level-0 pixels per row.
     pub scale_y: f64,
-    /// Cells that are positive.
+    /// Cells that are positive (any class).
     pub positive_cells: usize,
+}
+
+/// A class of the result, as a report gives it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassInfo {
+    /// Its value in the result grid and the mask.
+    pub value: u8,
+    /// Its QuPath class name (the GeoJSON's classification).
+    pub name: String,
+    /// Its QuPath colour.
+    pub color: [u8; 3],
+    /// Result cells of this class.
+    pub cells: usize,
 }
 
 /// The full-frame mask, as a report gives it.
@@ -205,6 +279,8 @@ pub struct SegmentReport {
     pub device: super::Device,
     /// The result grid.
     pub result: ResultInfo,
+    /// The classes of the result's non-zero values (binary designs: one).
+    pub classes: Vec<ClassInfo>,
     /// The full-frame mask.
     pub mask: MaskInfo,
     /// `file` or `qupath`.
@@ -261,6 +337,7 @@ pub fn write_segmentation(
         grid,
         heatmap,
         probability,
+        classes,
         refine_input,
         timings,
     } = seg;
@@ -305,13 +382,44 @@ pub fn write_segmentation(
             ..tiff_spec.clone()
         },
     )?;
+    let multiclass = classes.len() > 1;
+    let mut class_masks = Vec::new();
+    for c in classes.iter().filter(|_| multiclass) {
+        let path = base(&format!(
+            "{}.mask.tif",
+            super::manifest::ClassDef::file_part(&c.name)
+        ));
+        let value = c.value;
+        write_mask(
+            &spec.slide,
+            MaskHeader {
+                width: mw as u32,
+                height: mh as u32,
+                encoding: format!("{design} {} mask at downsample {d}", c.name),
+                palette: None,
+            },
+            MaskReader::U8(Box::new(ClassRows {
+                rows: GridRows::new(g.clone(), d),
+                value,
+            })),
+            &path,
+            &ConvertSpec {
+                tile: 512,
+                mpp: meta.mpp.map(|p| (p.x * d, p.y * d)),
+                ..tiff_spec.clone()
+            },
+        )?;
+        class_masks.push(path);
+    }
     let place = Placement::at_downsample(d, spec.qupath_frame.then(|| slide.bounds()));
-    let (class_name, color) = spec.design.annotation_class();
-    let class = ClassSpec {
-        label: 1,
-        name: class_name.into(),
-        color,
-    };
+    let specs: Vec<ClassSpec> = classes
+        .iter()
+        .map(|c| ClassSpec {
+            label: c.value as u64,
+            name: c.name.clone(),
+            color: c.color,
+        })
+        .collect();
     let geojson = base("geojson");
     let annotations = write_file(&geojson, |out| {
         let (n, mut w) = write_grid_geojson(
@@ -319,7 +427,7 @@ pub fn write_segmentation(
             d,
             (mw, mh),
             place,
-            &class,
+            &specs,
             (0.0, 0.0),
             std::io::BufWriter::new(out),
         )?;
@@ -328,9 +436,10 @@ pub fn write_segmentation(
     })
     .map_err(write_err(&geojson))?;
     let probability = match &probability {
-        Some(p) => {
+        Some((p, _)) => {
             let path = base("prob.tif");
-            write_f32_tiff(&path, g.width as u32, g.height as u32, p)?;
+            let names = band_names(&classes);
+            write_f32_pages(&path, g.width as u32, g.height as u32, p, &names)?;
             Some(path)
         }
         None => None,
@@ -343,9 +452,14 @@ pub fn write_segmentation(
         result,
         mask,
         geojson,
+        class_masks,
         probability,
         heatmap: heat.map(|h| [h.tiff, h.png]),
     };
+    let mut counts = vec![0usize; 256];
+    for &v in &g.data {
+        counts[v as usize] += 1;
+    }
     let (scale_x, scale_y) = g.scale();
     let report = SegmentReport {
         slide: spec.slide.clone(),
@@ -368,6 +482,15 @@ pub fn write_segmentation(
             scale_y,
             positive_cells: g.data.iter().filter(|&&v| v != 0).count(),
         },
+        classes: classes
+            .iter()
+            .map(|c| ClassInfo {
+                value: c.value,
+                name: c.name.clone(),
+                color: c.color,
+                cells: counts[c.value as usize],
+            })
+            .collect(),
         mask: MaskInfo {
             width: mw,
             height: mh,
@@ -392,4 +515,20 @@ pub fn write_segmentation(
     let json = base("json");
     write_json(&json, &report).map_err(write_err(&json))?;
     Ok(SegmentOutput { files, report })
+}
+
+/// The 0/1 rows of one class of a label mask's rows.
+struct ClassRows {
+    rows: GridRows,
+    value: u8,
+}
+
+impl crate::mask::RowSource<u8> for ClassRows {
+    fn read_rows(&mut self, out: &mut [u8], rows: usize) -> Result<(), crate::mask::MaskError> {
+        self.rows.read_rows(out, rows)?;
+        for v in out.iter_mut() {
+            *v = u8::from(*v == self.value);
+        }
+        Ok(())
+    }
 }

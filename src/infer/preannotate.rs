@@ -88,6 +88,17 @@ pub enum PreannotateError {
         /// The maximum hole given.
         max_hole: f64,
     },
+    /// AN2 with a multiclass patch classifier.
+    #[error(
+        "--method an2 pre-annotates tumour with a binary patch classifier; '{model}' has {classes} \
+         classes: use `h2g segment --design pw` for one annotation class per model class"
+    )]
+    Multiclass {
+        /// The model's name.
+        model: String,
+        /// Its classes.
+        classes: usize,
+    },
     /// AN2 without a model.
     #[error("--method an2 needs --model (the patch classifier)")]
     NoModel,
@@ -255,6 +266,14 @@ pub fn preannotate(
         }
         PreMethod::An1 => None,
     };
+    if let Some((_, man)) = &model {
+        if man.is_multiclass() {
+            return Err(PreannotateError::Multiclass {
+                model: man.name.clone(),
+                classes: man.classes.len(),
+            });
+        }
+    }
     let n = spec.slides.len();
     let mut outcomes = Vec::with_capacity(n);
     for (k, slide) in spec.slides.iter().enumerate() {
@@ -342,8 +361,15 @@ fn one(
     let filters = (spec.min_area / px_um2, spec.max_hole / px_um2);
     let n = write_file(&geojson, |out| {
         let out = std::io::BufWriter::new(out);
-        let (n, mut w) =
-            write_grid_geojson(grid.clone(), d, (mw, mh), place, &class, filters, out)?;
+        let (n, mut w) = write_grid_geojson(
+            grid.clone(),
+            d,
+            (mw, mh),
+            place,
+            std::slice::from_ref(&class),
+            filters,
+            out,
+        )?;
         w.flush()?;
         Ok(n)
     })

@@ -9,7 +9,7 @@
 //! * `otsu` (design I): tissue by Otsu on saturation of the 1024 × 1024 thumbnail.
 
 use super::heatmap::{heatmap, Heatmap, HeatmapSpec};
-use super::manifest::{Layout, Manifest};
+use super::manifest::{ClassRule, Layout, Manifest};
 use super::refine_input::{choose_level, read_resized, RefineInput, RefineLevel, BAND_PIXELS};
 use super::{Contract, InferError, Model};
 use crate::mask::{MaskError, RowSource};
@@ -96,24 +96,28 @@ impl RowSource<u8> for GridRows {
 }
 
 /// Writes the QuPath annotations of `grid`'s full-frame mask (`mw × mh` at downsample `d`) to
-/// `out`, streaming: polygons of `class`, areas below `min_px` dropped and holes below `hole_px`
-/// filled (both in mask pixels). Returns the number of annotations.
+/// `out`, streaming: the polygons of each label that `classes` names, as that class, areas below
+/// `min_px` dropped and holes below `hole_px` filled (both in mask pixels). Returns the number
+/// of annotations.
 #[allow(clippy::too_many_arguments)]
 pub fn write_grid_geojson<W: std::io::Write>(
     grid: std::sync::Arc<ResultGrid>,
     d: f64,
     (mw, mh): (usize, usize),
     place: Placement,
-    class: &ClassSpec,
+    classes: &[ClassSpec],
     (min_px, hole_px): (f64, f64),
     out: W,
 ) -> std::io::Result<(usize, W)> {
     let mut rows = GridRows::new(grid, d);
     let mut g = GeoJsonWriter::new(out, place, ClassEncoding::ColorRgb)?;
-    let mut t = LabelTracer::new(Some(vec![1]));
+    let mut t = LabelTracer::new(Some(classes.iter().map(|c| c.label as u16).collect()));
     let mut buf = vec![0u8; mw * 256];
     let emit = |t: &mut LabelTracer, g: &mut GeoJsonWriter<W>| -> std::io::Result<()> {
-        for (_, p) in t.take_done() {
+        for (label, p) in t.take_done() {
+            let Some(class) = classes.iter().find(|c| c.label == label as u64) else {
+                continue;
+            };
             for p in filter_areas(vec![p], min_px, hole_px) {
                 g.polygon(class, &p)?;
             }
@@ -192,14 +196,57 @@ pub(super) fn bilinear_row(
     }
 }
 
-/// Runs a refinement model on the 1024 × 1024 image (and heatmap, when given): P(tumour) per
-/// pixel, row-major.
+/// What a refinement network returned, per pixel of its 1024 × 1024 grid.
+#[derive(Debug, Clone)]
+pub struct Refined {
+    /// The labels: 0/1 by FAST's rule for a binary model, 0..K−1 by the manifest's
+    /// [`ClassRule`] for a K-class one.
+    pub labels: Vec<u8>,
+    /// The foreground probabilities, `bands` per pixel, row-major: P(tumour) for a binary
+    /// model, P(class 1..K−1) for a multiclass one.
+    pub probability: Vec<f32>,
+    /// Probabilities per pixel.
+    pub bands: usize,
+}
+
+/// The label of one pixel's class probabilities `p` (`p[k]` = class `k`, 0 the background).
+/// Two classes: FAST's rule, class 1 iff P₁ > 0.5 and P₁ ≥ P₀ (whatever `rule` says). More:
+/// [`ClassRule::Argmax`], the first largest; [`ClassRule::Fast`], FAST's TensorToSegmentation
+/// (the foreground class above `threshold` and at least as large as the best so far, starting
+/// from the background; background when none is above). NaN never wins.
+pub fn class_label(p: &[f32], rule: ClassRule, threshold: f32) -> u8 {
+    let fast = |t: f32| {
+        let mut best = 0usize;
+        for j in 1..p.len() {
+            if p[j] > t && p[j] >= p[best] {
+                best = j;
+            }
+        }
+        best as u8
+    };
+    match (p.len(), rule) {
+        (2, _) => fast(0.5),
+        (_, ClassRule::Fast) => fast(threshold),
+        (_, ClassRule::Argmax) => {
+            let mut best = 0usize;
+            for j in 1..p.len() {
+                if p[j] > p[best] || (p[best].is_nan() && !p[j].is_nan()) {
+                    best = j;
+                }
+            }
+            best as u8
+        }
+    }
+}
+
+/// Runs a refinement model on the 1024 × 1024 image (and heatmap, when given: `heat_bands`
+/// values per pixel), and labels its output.
 pub fn refine(
     model: &mut Model,
     manifest: &Manifest,
     image: &[f32],
-    heat: Option<&[f32]>,
-) -> Result<Vec<f32>, InferError> {
+    heat: Option<(&[f32], usize)>,
+) -> Result<Refined, InferError> {
     let n = REFINE_SIDE;
     let path = model.path().to_path_buf();
     let bad = move |problem: Contract| InferError::Contract {
@@ -246,16 +293,23 @@ pub fn refine(
     let which = super::chosen_output(model, manifest)?;
     let mut feeds = Vec::new();
     let inputs = model.inputs.clone();
+    let hb = heat.map_or(1, |h| h.1);
+    let both = 3 + hb as i64;
     match (inputs.len(), heat) {
         (1, h) => {
             let layout = layout_of(&inputs[0].shape);
             let c = chans(&inputs[0].shape, layout);
             let planes: Vec<(&[f32], usize)> = match (c, h) {
-                (4, Some(h)) => vec![(image, 3), (h, 1)],
+                (c, Some((h, b))) if c == both => vec![(image, 3), (h, b)],
                 (3, None) => vec![(image, 3)],
-                (4, None) => return Err(bad(Contract::NeedsHeatmap("4-channel"))),
+                (c, None) if c > 3 => return Err(bad(Contract::NeedsHeatmap("4-channel"))),
                 (3, Some(_)) => return Err(bad(Contract::ImageAlone)),
-                (c, _) => return Err(bad(Contract::Channels(c))),
+                (c, _) => {
+                    return Err(bad(Contract::Channels {
+                        channels: c,
+                        bands: hb,
+                    }))
+                }
             };
             let shape = match layout {
                 Layout::Nchw => vec![1, planes.iter().map(|p| p.1).sum(), n, n],
@@ -263,17 +317,18 @@ pub fn refine(
             };
             feeds.push((shape, pack(&planes, layout)));
         }
-        (2, Some(h)) => {
+        (2, Some((h, b))) => {
             // image and heatmap told apart by channel count, not by name
             for inp in &inputs {
                 let layout = layout_of(&inp.shape);
                 let (data, pc) = match chans(&inp.shape, layout) {
                     3 => (image, 3),
-                    1 => (h, 1),
+                    c if c == b as i64 => (h, b),
                     channels => {
                         return Err(bad(Contract::InputChannels {
                             input: inp.name.clone(),
                             channels,
+                            bands: b,
                         }))
                     }
                 };
@@ -292,21 +347,66 @@ pub fn refine(
         .into_iter()
         .nth(which)
         .ok_or_else(|| bad(Contract::NoOutput))?;
-    // [1, n, n, 2] or [1, 2, n, n]; tumour iff P1 > 0.5 and P1 >= P0 is applied by the caller
-    let ch = manifest.output.channel;
-    match shape.as_slice() {
-        [1, a, b, c] if *a == n && *b == n && ch < *c => {
-            Ok((0..n * n).map(|i| out[i * c + ch]).collect())
+    // [1, n, n, C] or [1, C, n, n]; the value of channel k at pixel i
+    let (c, last) = match shape.as_slice() {
+        [1, a, b, c] if *a == n && *b == n => (*c, true),
+        [1, c, a, b] if *a == n && *b == n => (*c, false),
+        _ => (0, false),
+    };
+    let at = |i: usize, k: usize| {
+        if last {
+            out[i * c + k]
+        } else {
+            out[k * n * n + i]
         }
-        [1, c, a, b] if *a == n && *b == n && ch < *c => {
-            Ok(out[ch * n * n..(ch + 1) * n * n].to_vec())
-        }
-        s => Err(bad(Contract::OutputShape {
-            shape: s.to_vec(),
+    };
+    let classes = manifest.classes.len();
+    let fits = if manifest.is_multiclass() {
+        c == classes
+    } else {
+        manifest.output.channel < c
+    };
+    if !fits {
+        return Err(bad(Contract::OutputShape {
+            shape,
             side: n,
-            channel: ch,
-        })),
+            channels: if manifest.is_multiclass() {
+                format!("C = {classes}, one per class the manifest lists")
+            } else {
+                format!("channel {}", manifest.output.channel)
+            },
+        }));
     }
+    if !manifest.is_multiclass() {
+        // FAST's rule: P1 > 0.5 and P1 >= P0 (= 1 - P1 for a softmax over two classes)
+        let ch = manifest.output.channel;
+        let probability: Vec<f32> = (0..n * n).map(|i| at(i, ch)).collect();
+        let labels = probability
+            .iter()
+            .map(|&v| u8::from(v > 0.5 && v >= 1.0 - v))
+            .collect();
+        return Ok(Refined {
+            labels,
+            probability,
+            bands: 1,
+        });
+    }
+    let (rule, thr) = (manifest.class_rule, manifest.threshold as f32);
+    let mut labels = Vec::with_capacity(n * n);
+    let mut probability = Vec::with_capacity(n * n * (classes - 1));
+    let mut p = vec![0f32; classes];
+    for i in 0..n * n {
+        for (k, v) in p.iter_mut().enumerate() {
+            *v = at(i, k);
+        }
+        labels.push(class_label(&p, rule, thr));
+        probability.extend_from_slice(&p[1..]);
+    }
+    Ok(Refined {
+        labels,
+        probability,
+        bands: classes - 1,
+    })
 }
 
 /// Which design to run.
@@ -352,8 +452,12 @@ pub struct Segmentation {
     pub grid: ResultGrid,
     /// The stage-1 heatmap, for designs that ran one.
     pub heatmap: Option<Heatmap>,
-    /// The refinement's P(tumour) on the 1024 grid, for designs that ran it.
-    pub probability: Option<Vec<f32>>,
+    /// The refinement's foreground probabilities on the 1024 grid (`bands` per pixel: P(tumour),
+    /// or P(class 1..K−1)), for designs that ran it.
+    pub probability: Option<(Vec<f32>, usize)>,
+    /// The classes of the grid's non-zero labels: one (tumour, or tissue for `otsu`) for a
+    /// binary design, the manifest's foreground classes for a multiclass one.
+    pub classes: Vec<super::manifest::ResultClass>,
     /// The level the refinement (or design I's thumbnail) was read from.
     pub refine_input: Option<RefineInput>,
     /// Where the time went.
@@ -381,7 +485,28 @@ pub struct StageTimes {
     pub writing: Option<f64>,
 }
 
-/// Runs `design` on `slide`.
+/// The settings of a design's second stage (stage 1's are a [`HeatmapSpec`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DesignParams {
+    /// Which pyramid level the refinement (designs II, VI–IX) reads.
+    pub refine_level: RefineLevel,
+    /// The closing of design I (`otsu`): none, as the paper publishes it, or the authors'
+    /// evaluated disk(5).
+    pub otsu_closing: crate::tissue::Closing,
+}
+
+impl Default for DesignParams {
+    /// The paper's: the coarsest level of at least 1024 × 1024, design I without closing.
+    fn default() -> Self {
+        DesignParams {
+            refine_level: RefineLevel::default(),
+            otsu_closing: crate::tissue::Closing::None,
+        }
+    }
+}
+
+/// Runs `design` on `slide`: stage 1 (designs with a patch classifier) under `spec`, the
+/// second stage under `params`.
 #[allow(clippy::too_many_arguments)]
 pub fn segment(
     slide: &dyn Slide,
@@ -390,9 +515,10 @@ pub fn segment(
     patch: Option<(&mut Model, &Manifest)>,
     refinement: Option<(&mut Model, &Manifest)>,
     spec: &HeatmapSpec,
-    refine_level: RefineLevel,
+    params: &DesignParams,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Segmentation, SegmentError> {
+    let refine_level = params.refine_level;
     let started = Instant::now();
     let mut timings = StageTimes::default();
     let (w0, h0) = slide.level_size(0)?;
@@ -409,10 +535,17 @@ pub fn segment(
         data,
     };
     let mut thr = 0.5;
+    let mut rule = (ClassRule::Argmax, 0.5f32);
+    let binary = vec![super::manifest::ResultClass {
+        value: 1,
+        name: design.annotation_class().0.into(),
+        color: design.annotation_class().1,
+    }];
     let hm = match design {
         Design::H2g | Design::Pw => {
             let (m, man) = patch.ok_or_else(|| need("--model (the patch classifier)"))?;
             thr = man.threshold;
+            rule = (man.class_rule, man.threshold as f32);
             let hm = heatmap(slide, meta, m, man, spec, progress)?;
             timings.tissue_gate = Some(hm.gate_seconds);
             timings.patch_reading = Some(hm.read_seconds);
@@ -425,6 +558,23 @@ pub fn segment(
     match design {
         Design::Pw => {
             let hm = hm.ok_or_else(|| need("a heatmap"))?;
+            let data = if hm.bands == 1 {
+                hm.values
+                    .iter()
+                    .map(|&v| u8::from(v as f64 >= thr))
+                    .collect()
+            } else {
+                // a softmax's background is what the foreground bands leave
+                let mut p = vec![0f32; hm.bands + 1];
+                hm.values
+                    .chunks_exact(hm.bands)
+                    .map(|fg| {
+                        p[0] = 1.0 - fg.iter().sum::<f32>();
+                        p[1..].copy_from_slice(fg);
+                        class_label(&p, rule.0, rule.1)
+                    })
+                    .collect()
+            };
             let grid = ResultGrid {
                 width: hm.grid.cols as usize,
                 height: hm.grid.rows as usize,
@@ -432,15 +582,12 @@ pub fn segment(
                     hm.grid.cols as f64 * hm.grid.side(),
                     hm.grid.rows as f64 * hm.grid.side(),
                 ),
-                data: hm
-                    .values
-                    .iter()
-                    .map(|&v| u8::from(v as f64 >= thr))
-                    .collect(),
+                data,
             };
             timings.total = started.elapsed().as_secs_f64();
             Ok(Segmentation {
                 grid,
+                classes: hm.classes.clone(),
                 heatmap: Some(hm),
                 probability: None,
                 refine_input: None,
@@ -456,24 +603,27 @@ pub fn segment(
             timings.refine_reading = Some(t.elapsed().as_secs_f64());
             let t = Instant::now();
             let heat = hm.as_ref().map(|h| {
-                resize_bilinear(
+                let hb = h.bands;
+                let v = resize_bilinear(
                     &h.values,
-                    (h.grid.cols as usize, h.grid.rows as usize, 1),
+                    (h.grid.cols as usize, h.grid.rows as usize, hb),
                     (n, n),
-                )
+                );
+                (v, hb)
             });
-            let p = refine(m, man, &image, heat.as_deref())?;
-            // FAST's rule: P1 > 0.5 and P1 >= P0 (= 1 - P1 for a softmax over two classes)
-            let data = p
-                .iter()
-                .map(|&v| u8::from(v > 0.5 && v >= 1.0 - v))
-                .collect();
+            let r = refine(m, man, &image, heat.as_ref().map(|(v, b)| (&v[..], *b)))?;
             timings.refinement = Some(t.elapsed().as_secs_f64());
             timings.total = started.elapsed().as_secs_f64();
+            let classes = if man.is_multiclass() {
+                man.result_classes(design.annotation_class())
+            } else {
+                binary
+            };
             Ok(Segmentation {
-                grid: whole(data),
+                grid: whole(r.labels),
                 heatmap: hm,
-                probability: Some(p),
+                probability: Some((r.probability, r.bands)),
+                classes,
                 refine_input: Some(input),
                 timings,
             })
@@ -494,7 +644,7 @@ pub fn segment(
             };
             // the paper's design I: Otsu on the thumbnail's saturation, no closing (or the
             // authors' evaluated disk(5) closing, when asked)
-            let d = detect(&thumb, &Method::otsu_design(spec.otsu_closing), None)
+            let d = detect(&thumb, &Method::otsu_design(params.otsu_closing), None)
                 .map_err(SegmentError::Otsu)?;
             let data = d.mask.to_bytes(1);
             timings.total = started.elapsed().as_secs_f64();
@@ -502,6 +652,7 @@ pub fn segment(
                 grid: whole(data),
                 heatmap: None,
                 probability: None,
+                classes: binary,
                 refine_input: None,
                 timings,
             })
@@ -525,6 +676,30 @@ mod tests {
         // downsampling by 2 averages neighbour pairs
         let r = resize_bilinear(&[0.0, 2.0, 4.0, 6.0], (4, 1, 1), (2, 1));
         assert_eq!(r, vec![1.0, 5.0]);
+    }
+
+    #[test]
+    fn class_labels_follow_fast_for_two_and_the_rule_for_more() {
+        let (a, f) = (ClassRule::Argmax, ClassRule::Fast);
+        // two classes: P1 > 0.5 and P1 >= P0, whichever rule is asked for
+        for rule in [a, f] {
+            assert_eq!(class_label(&[0.3, 0.7], rule, 0.9), 1);
+            assert_eq!(class_label(&[0.5, 0.5], rule, 0.0), 0);
+            assert_eq!(class_label(&[0.7, 0.7], rule, 0.9), 1);
+            assert_eq!(class_label(&[0.1, 0.4], rule, 0.0), 0);
+        }
+        // four: argmax takes the largest, the first on ties, background included
+        assert_eq!(class_label(&[0.1, 0.2, 0.4, 0.3], a, 0.5), 2);
+        assert_eq!(class_label(&[0.4, 0.1, 0.4, 0.1], a, 0.5), 0);
+        assert_eq!(class_label(&[0.1, 0.4, 0.4, 0.1], a, 0.5), 1);
+        assert_eq!(class_label(&[f32::NAN, 0.1, 0.3, 0.2], a, 0.5), 2);
+        // FAST: nothing above 0.5 is background, even when a class beats it
+        assert_eq!(class_label(&[0.1, 0.2, 0.4, 0.3], f, 0.5), 0);
+        assert_eq!(class_label(&[0.1, 0.2, 0.4, 0.3], f, 0.25), 2);
+        // ... and a tie goes to the later class
+        assert_eq!(class_label(&[0.0, 0.3, 0.0, 0.3], f, 0.25), 3);
+        // ... and a class above the threshold must reach the background's value
+        assert_eq!(class_label(&[0.6, 0.55, 0.0, 0.0], f, 0.5), 0);
     }
 
     #[test]

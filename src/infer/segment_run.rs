@@ -142,7 +142,6 @@ pub fn run_segment(
         // most slides are read directly (JPEG-tiled TIFF/SVS); one model serves them all
         readers: rt.readers(true),
         tissue: spec.gate.method(),
-        otsu_closing: spec.otsu_closing,
         ..HeatmapSpec::default()
     };
     let seg = segment(
@@ -152,7 +151,10 @@ pub fn run_segment(
         patch.as_mut().map(|(m, man)| (m, &*man)),
         refine.as_mut().map(|(m, man)| (m, &*man)),
         &hspec,
-        spec.refine_level,
+        &super::segment::DesignParams {
+            refine_level: spec.refine_level,
+            otsu_closing: spec.otsu_closing,
+        },
         progress,
     )?;
     let stem = output_stem(&spec.output, &spec.slide, spec.name.as_deref())?;

@@ -910,3 +910,102 @@ fn preannotate_an1_in_qupaths_frame_moves_every_vertex_by_the_bounds_origin() {
     assert_eq!(f.len(), 1);
     assert_moved_by(&f, &q, (1000.0, 500.0));
 }
+
+/// A 2048 × 1024 RGB picture (given 1 µm/px): neutral grey 150 left of x = 768, pale pink
+/// (250, 220, 250) from there on.
+fn grey_and_pink(path: &Path) {
+    let (w, h) = (2048usize, 1024usize);
+    let mut px = Vec::with_capacity(w * h * 3);
+    for _ in 0..h {
+        for x in 0..w {
+            px.extend_from_slice(if x < 768 {
+                &[150, 150, 150]
+            } else {
+                &[250, 220, 250]
+            });
+        }
+    }
+    common::write_png(
+        path,
+        w as u32,
+        h as u32,
+        png::ColorType::Rgb,
+        png::BitDepth::Eight,
+        &px,
+        None,
+    );
+}
+
+// Why the gates must differ on `grey_and_pink`: grey 150 has saturation 0 (under the paper's
+// 20) but lies √3 · 105 = 181.9 from white (over FAST's 85): FAST's tissue, the saturation rule's
+// glass. Pink (250, 220, 250) has saturation 255 · 30 / 250 = 30.6 (tissue for the paper) and
+// lies √(5² + 35² + 5²) = 35.7 from white (glass for FAST). At 10× (1 µm/px) the test
+// classifier's 256-px patches make an 8 × 4 grid; the split at x = 768 is a patch edge and pixel
+// 96 of the saturation rule's 1.25× image, and closings leave half-planes as they are, so FAST
+// runs columns 0..3 (12 patches) and the saturation rule columns 3..8 (20 patches).
+const GATE_CELLS: [(&str, u64); 2] = [("saturation", 20), ("fast", 12)];
+
+#[test]
+fn heatmap_reports_name_the_gate_that_ran_and_its_cell_count() {
+    if common::runtime().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pic = dir.path().join("halves.png");
+    grey_and_pink(&pic);
+    for (extra, (gate, cells)) in [
+        (&[][..], GATE_CELLS[0]),
+        (&["--gate", "saturation"][..], GATE_CELLS[0]),
+        (&["--gate", "fast"][..], GATE_CELLS[1]),
+    ] {
+        let out = dir.path().join(format!("out-{}", extra.join("-")));
+        let mut args = vec!["--mpp", "1.0"];
+        args.extend_from_slice(extra);
+        let o = heatmap(&pic, "test-patch-classifier".as_ref(), &out, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let rep: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("halves.heatmap.json")).unwrap())
+                .unwrap();
+        assert_eq!(rep["gate"], gate, "{extra:?}");
+        assert_eq!(
+            (rep["grid"]["cols"].as_u64(), rep["grid"]["rows"].as_u64()),
+            (Some(8), Some(4))
+        );
+        assert_eq!(rep["cells_run"].as_u64(), Some(cells), "{extra:?}");
+    }
+}
+
+#[test]
+fn segment_reports_name_the_gate_that_ran_and_its_cell_count() {
+    if common::runtime().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pic = dir.path().join("halves.png");
+    grey_and_pink(&pic);
+    for (extra, (gate, cells)) in [
+        (&[][..], GATE_CELLS[0]),
+        (&["--gate", "fast"][..], GATE_CELLS[1]),
+    ] {
+        let out = dir.path().join(format!("out-{}", extra.join("-")));
+        let o = h2g()
+            .arg("segment")
+            .arg(&pic)
+            .args(["--design", "pw", "--model", "test-patch-classifier"])
+            .args(["--mpp", "1.0", "-o"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let rep: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("halves.segment-pw.json")).unwrap())
+                .unwrap();
+        assert_eq!(rep["heatmap"]["gate"], gate, "{extra:?}");
+        assert_eq!(
+            rep["heatmap"]["cells_run"].as_u64(),
+            Some(cells),
+            "{extra:?}"
+        );
+    }
+}

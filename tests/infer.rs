@@ -788,27 +788,22 @@ fn refinement_models_that_do_not_fit_the_design_are_named_by_variant() {
     }
 }
 
-/// Each feature's vertices of a GeoJSON file, in the file's order.
-fn feature_vertices(path: &Path) -> Vec<Vec<(f64, f64)>> {
-    fn walk(v: &serde_json::Value, out: &mut Vec<(f64, f64)>) {
-        match v.as_array() {
-            Some(a) if a.len() == 2 && a[0].is_number() => {
-                out.push((a[0].as_f64().unwrap(), a[1].as_f64().unwrap()))
-            }
-            Some(a) => a.iter().for_each(|x| walk(x, out)),
-            None => {}
-        }
+/// The vertices of a GeoJSON `coordinates` value (a point, or nested arrays of them), in order.
+fn vertices(v: &serde_json::Value) -> Vec<(f64, f64)> {
+    let a = v.as_array().unwrap();
+    if a.first().is_some_and(|x| x.is_number()) {
+        return vec![(a[0].as_f64().unwrap(), a[1].as_f64().unwrap())];
     }
+    a.iter().flat_map(vertices).collect()
+}
+
+/// Each feature's vertices of a GeoJSON file, features in the file's order.
+fn feature_vertices(path: &Path) -> Vec<Vec<(f64, f64)>> {
     let g: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    g["features"]
-        .as_array()
-        .unwrap()
+    let features = g["features"].as_array().unwrap();
+    features
         .iter()
-        .map(|f| {
-            let mut xy = Vec::new();
-            walk(&f["geometry"]["coordinates"], &mut xy);
-            xy
-        })
+        .map(|f| vertices(&f["geometry"]["coordinates"]))
         .collect()
 }
 
@@ -828,10 +823,22 @@ fn assert_moved_by(file: &[Vec<(f64, f64)>], qupath: &[Vec<(f64, f64)>], (bx, by
     }
 }
 
-/// fixtures/slides/leica-bounds.scn: OpenSlide's bounds (its README: the main image at (1000,
-/// 500) of a 4000 × 3000 collection).
-fn bounded_slide() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/slides/leica-bounds.scn")
+/// `h2g preannotate` of fixtures/slides/leica-bounds.scn (OpenSlide's bounds: the main image at
+/// (1000, 500) of a 4000 × 3000 collection, its README says) at 0.5 µm/px with `args`, into
+/// `dir/sub`, which it returns.
+fn preannotate_bounded(dir: &Path, sub: &str, args: &[&str]) -> PathBuf {
+    let slide = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/slides/leica-bounds.scn");
+    let out = dir.join(sub);
+    let o = h2g()
+        .arg("preannotate")
+        .arg(&slide)
+        .args(["--mpp", "0.5", "-o"])
+        .arg(&out)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
 }
 
 #[test]
@@ -839,19 +846,11 @@ fn preannotate_an2_in_qupaths_frame_moves_every_vertex_by_the_bounds_origin() {
     if common::runtime().is_none() {
         return;
     }
-    let slide = bounded_slide();
     let dir = tempfile::tempdir().unwrap();
-    let run = |sub: &str, extra: &[&str]| {
-        let out = dir.path().join(sub);
-        let o = h2g()
-            .arg("preannotate")
-            .arg(&slide)
-            .args(["--model", "test-patch-classifier", "--mpp", "0.5", "-o"])
-            .arg(&out)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = |sub: &str, frame: &[&str]| {
+        let mut args = vec!["--model", "test-patch-classifier"];
+        args.extend_from_slice(frame);
+        let out = preannotate_bounded(dir.path(), sub, &args);
         let report: serde_json::Value = serde_json::from_slice(
             &std::fs::read(out.join("leica-bounds.preannotate-an2.json")).unwrap(),
         )
@@ -871,10 +870,9 @@ fn preannotate_an2_in_qupaths_frame_moves_every_vertex_by_the_bounds_origin() {
     // by hand: at 0.5 µm/px the 10× patches are 512 level-0 px, an 8 × 6 grid of the 4000 ×
     // 3000 slide; the (180, 90, 160) rectangle (file frame 1400..2400 × 800..1400) covers half
     // or more of cells (3, 2) (1536..2048 × 1024..1536: 376/512 of it) and (4, 2) (352 · 376 /
-    // 512² = 0.505 of it) only, the two cells the report says ran
+    // 512² = 0.505 of it) only, so two cells run
     assert_eq!(file_rep["cells_run"].as_u64(), Some(2));
     let (f, q) = (feature_vertices(&file), feature_vertices(&qupath));
-    assert!(!f.is_empty(), "no annotation to compare");
     // the test classifier puts both over 0.5: one rectangle, 1536..2560 × 1024..1536
     assert_eq!(file_rep["cells_positive"].as_u64(), Some(2));
     assert_eq!(f.len(), 1);
@@ -889,22 +887,13 @@ fn preannotate_an2_in_qupaths_frame_moves_every_vertex_by_the_bounds_origin() {
 
 #[test]
 fn preannotate_an1_in_qupaths_frame_moves_every_vertex_by_the_bounds_origin() {
-    let slide = bounded_slide();
     let dir = tempfile::tempdir().unwrap();
-    let run = |sub: &str, extra: &[&str]| {
-        let out = dir.path().join(sub);
-        let o = h2g()
-            .arg("preannotate")
-            .arg(&slide)
-            .args(["--method", "an1", "--mpp", "0.5", "-o"])
-            .arg(&out)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let [f, q] = [("file", None), ("qupath", Some("qupath"))].map(|(sub, frame)| {
+        let mut args = vec!["--method", "an1"];
+        args.extend(frame.iter().flat_map(|f| ["--frame", f]));
+        let out = preannotate_bounded(dir.path(), sub, &args);
         feature_vertices(&out.join("leica-bounds.tissue-qupath.geojson"))
-    };
-    let (f, q) = (run("file", &[]), run("qupath", &["--frame", "qupath"]));
+    });
     // QuPath's detection at downsample 40 finds the rectangle, one annotation (tests/tissue.rs
     // works it by hand)
     assert_eq!(f.len(), 1);
@@ -936,76 +925,65 @@ fn grey_and_pink(path: &Path) {
     );
 }
 
-// Why the gates must differ on `grey_and_pink`: grey 150 has saturation 0 (under the paper's
-// 20) but lies √3 · 105 = 181.9 from white (over FAST's 85): FAST's tissue, the saturation rule's
-// glass. Pink (250, 220, 250) has saturation 255 · 30 / 250 = 30.6 (tissue for the paper) and
-// lies √(5² + 35² + 5²) = 35.7 from white (glass for FAST). At 10× (1 µm/px) the test
-// classifier's 256-px patches make an 8 × 4 grid; the split at x = 768 is a patch edge and pixel
-// 96 of the saturation rule's 1.25× image, and closings leave half-planes as they are, so FAST
-// runs columns 0..3 (12 patches) and the saturation rule columns 3..8 (20 patches).
-const GATE_CELLS: [(&str, u64); 2] = [("saturation", 20), ("fast", 12)];
-
 #[test]
-fn heatmap_reports_name_the_gate_that_ran_and_its_cell_count() {
+fn heatmap_and_segment_reports_name_the_gate_that_ran_and_its_cell_count() {
     if common::runtime().is_none() {
         return;
     }
+    // Why the gates must differ here: grey 150 has saturation 0 (under the paper's 20) but lies
+    // √3 · 105 = 181.9 from white (over FAST's 85): FAST's tissue, the saturation rule's glass.
+    // Pink (250, 220, 250) has saturation 255 · 30 / 250 = 30.6 (tissue for the paper) and lies
+    // √(5² + 35² + 5²) = 35.7 from white (glass for FAST). At 10× (1 µm/px) the test
+    // classifier's 256-px patches make an 8 × 4 grid; the split at x = 768 is a patch edge and
+    // pixel 96 of the saturation rule's 1.25× image, and closings leave half-planes as they
+    // are, so FAST runs columns 0..3 (12 patches) and the saturation rule columns 3..8 (20).
     let dir = tempfile::tempdir().unwrap();
     let pic = dir.path().join("halves.png");
     grey_and_pink(&pic);
-    for (extra, (gate, cells)) in [
-        (&[][..], GATE_CELLS[0]),
-        (&["--gate", "saturation"][..], GATE_CELLS[0]),
-        (&["--gate", "fast"][..], GATE_CELLS[1]),
-    ] {
-        let out = dir.path().join(format!("out-{}", extra.join("-")));
-        let mut args = vec!["--mpp", "1.0"];
-        args.extend_from_slice(extra);
-        let o = heatmap(&pic, "test-patch-classifier".as_ref(), &out, &args);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let rep: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("halves.heatmap.json")).unwrap())
+    // each command, its report and where in it the heatmap's fields are
+    let commands: [(&[&str], &str, &str); 2] = [
+        (&["heatmap"], "halves.heatmap.json", ""),
+        (
+            &["segment", "--design", "pw"],
+            "halves.segment-pw.json",
+            "/heatmap",
+        ),
+    ];
+    for (command, report, at) in commands {
+        for (gate, want, cells) in [
+            (None, "saturation", 20),
+            (Some("saturation"), "saturation", 20),
+            (Some("fast"), "fast", 12),
+        ] {
+            let out = dir.path().join(format!("{}-{gate:?}", command[0]));
+            let o = h2g()
+                .args(command)
+                .arg(&pic)
+                .args(["--model", "test-patch-classifier", "--mpp", "1.0", "-o"])
+                .arg(&out)
+                .args(gate.iter().flat_map(|g| ["--gate", g]))
+                .output()
                 .unwrap();
-        assert_eq!(rep["gate"], gate, "{extra:?}");
-        assert_eq!(
-            (rep["grid"]["cols"].as_u64(), rep["grid"]["rows"].as_u64()),
-            (Some(8), Some(4))
-        );
-        assert_eq!(rep["cells_run"].as_u64(), Some(cells), "{extra:?}");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let rep: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(out.join(report)).unwrap()).unwrap();
+            let what = format!("{command:?} --gate {gate:?}");
+            assert_eq!(rep.pointer(&format!("{at}/gate")).unwrap(), want, "{what}");
+            assert_eq!(
+                rep.pointer(&format!("{at}/cells_run"))
+                    .and_then(|v| v.as_u64()),
+                Some(cells),
+                "{what}"
+            );
+        }
     }
-}
-
-#[test]
-fn segment_reports_name_the_gate_that_ran_and_its_cell_count() {
-    if common::runtime().is_none() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let pic = dir.path().join("halves.png");
-    grey_and_pink(&pic);
-    for (extra, (gate, cells)) in [
-        (&[][..], GATE_CELLS[0]),
-        (&["--gate", "fast"][..], GATE_CELLS[1]),
-    ] {
-        let out = dir.path().join(format!("out-{}", extra.join("-")));
-        let o = h2g()
-            .arg("segment")
-            .arg(&pic)
-            .args(["--design", "pw", "--model", "test-patch-classifier"])
-            .args(["--mpp", "1.0", "-o"])
-            .arg(&out)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let rep: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("halves.segment-pw.json")).unwrap())
-                .unwrap();
-        assert_eq!(rep["heatmap"]["gate"], gate, "{extra:?}");
-        assert_eq!(
-            rep["heatmap"]["cells_run"].as_u64(),
-            Some(cells),
-            "{extra:?}"
-        );
-    }
+    // the heatmap report's grid, as worked above
+    let rep: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("heatmap-None/halves.heatmap.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (rep["grid"]["cols"].as_u64(), rep["grid"]["rows"].as_u64()),
+        (Some(8), Some(4))
+    );
 }

@@ -977,6 +977,24 @@ fn heatmap_and_segment_reports_name_the_gate_that_ran_and_its_cell_count() {
             );
         }
     }
+    // preannotate has no --gate (and, so far, no gate field in its report): its cell count
+    // says it gates with the saturation rule
+    let out = dir.path().join("preannotate");
+    let o = h2g()
+        .arg("preannotate")
+        .arg(&pic)
+        .args(["--model", "test-patch-classifier", "--mpp", "1.0", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("halves.preannotate-an2.json")).unwrap())
+            .unwrap();
+    assert_eq!(rep["cells_run"].as_u64(), Some(20));
+    if let Some(gate) = rep.get("gate") {
+        assert_eq!(gate, "saturation");
+    }
     // the heatmap report's grid, as worked above
     let rep: serde_json::Value = serde_json::from_slice(
         &std::fs::read(dir.path().join("heatmap-None/halves.heatmap.json")).unwrap(),

@@ -9,14 +9,12 @@
 #        KILL_AT=0.4: fraction of the first run's time at which a third run is killed, 0: none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TOOLS=../shared/tools
-[ -d "$TOOLS" ] || { echo "needs ../shared/tools" >&2; exit 1; }
-VENV=${H2G_BENCH_VENV:-.deps/bench-venv}
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q numpy opencv-python-headless pyvips pyvips-binary
+. benches/lib.sh
+bench_tools
+bench_venv "numpy, cv2, pyvips" numpy opencv-python-headless pyvips pyvips-binary
 JOBS=("$@"); [ ${#JOBS[@]} -gt 0 ] || JOBS=(1 2)
 D=.bench/cohort; mkdir -p "$D"
-[ -s .bench/tex2048.png ] || "$VENV/bin/python" "$TOOLS/gen_texture.py" 2048 .bench/tex2048.png >&2
+bench_texture
 # 20 sizes from 16000 x 12000 to 64000 x 40000 (0.19 to 2.56 Gpx)
 SIZES=(16000x12000 20000x15000 24000x16000 24000x20000 28000x20000 30000x24000 32000x22000
        32000x28000 36000x24000 36000x30000 40000x26000 40000x32000 44000x30000 46000x34000
@@ -43,13 +41,7 @@ H=target/release/h2g
 # stage 1 at the published classifier's cost: MobileNetV2's layers with random weights (made by
 # benches/make_mobilenetv2.py, with the test classifier's manifest); the small test U-Net refines
 MODEL=.bench/mobilenetv2_bench.onnx
-if [ ! -s "$MODEL" ]; then
-  "$VENV/bin/pip" install -q onnx==1.19.1
-  "$VENV/bin/python" benches/make_mobilenetv2.py "$MODEL"
-fi
-sed -e 's/"name": "test-patch-classifier"/"name": "mobilenetv2-bench"/' \
-    -e 's#"file": "test/patch_classifier.onnx"#"file": "mobilenetv2_bench.onnx"#' \
-    -e 's/"sha256": "[0-9a-f]*"/"sha256": null/' models/test-patch-classifier.json >"${MODEL%.onnx}.json"
+bench_mobilenetv2 "$MODEL"
 MODELS=(--model "$MODEL" --refine-model test-refinement-2in)
 # run_sampled OUT_PREFIX CMD...: runs CMD in its own process group, sampling the group's RSS
 run_sampled() {

@@ -5,15 +5,11 @@
 # Sizes beyond 50000x25000 that are multiples of it are tiled from it with vips arrayjoin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 W=${1:-50000}; H=${2:-25000}; N=${3:-3}
-TOOLS=../shared/tools
-[ -d "$TOOLS" ] || { echo "needs ../shared/tools (gen_masks.py)" >&2; exit 1; }
-for pkg in libvips-tools time bc; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
-done
-VENV=${H2G_BENCH_VENV:-.deps/bench-venv}
-[ -x "$VENV/bin/python" ] || { python3 -m venv "$VENV"; "$VENV/bin/pip" install -q numpy opencv-python-headless pyvips pyvips-binary; }
-D=.bench; mkdir -p "$D"
+bench_tools gen_masks.py
+bench_debs libvips-tools time bc
+bench_venv "numpy, cv2, pyvips" numpy opencv-python-headless pyvips pyvips-binary
 IN=$D/mask_${W}x${H}.png
 if [ ! -s "$IN" ]; then
   if [ $((W * H)) -gt $((50000 * 25000)) ] && [ $((W % 50000)) -eq 0 ] && [ $((H % 25000)) -eq 0 ]; then

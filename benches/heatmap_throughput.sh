@@ -8,27 +8,14 @@
 # usage: benches/heatmap_throughput.sh [THREADS]   (default: all cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 THREADS=${1:-$(nproc)}
-TOOLS=../shared/tools
-D=.bench; mkdir -p "$D"
-VENV=${H2G_BENCH_VENV:-.deps/bench-venv}
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -c "import numpy, onnx, onnxruntime, openslide, pyvips, tifffile" 2>/dev/null ||
-  "$VENV/bin/pip" install -q numpy onnx==1.19.1 onnxruntime==1.31.1 openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless tifffile
+bench_venv "numpy, onnx, onnxruntime, openslide, pyvips, tifffile" numpy onnx==1.19.1 \
+  onnxruntime==1.31.1 openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless tifffile
 SLIDE=${H2G_BENCH_SLIDE:-$D/wsi_100000x50000.tif}
-if [ ! -s "$SLIDE" ]; then
-  [ -d "$TOOLS" ] || { echo "needs ../shared/tools (gen_texture.py, build_wsi.py)" >&2; exit 1; }
-  [ -s "$D/tex2048.png" ] || "$VENV/bin/python" "$TOOLS/gen_texture.py" 2048 "$D/tex2048.png" >&2
-  "$VENV/bin/python" "$TOOLS/build_wsi.py" "$D/tex2048.png" 100000 50000 512 "$SLIDE" >&2
-fi
+bench_wsi "$SLIDE"
 MODEL=$D/mobilenetv2_bench.onnx
-if [ ! -s "$MODEL" ]; then
-  "$VENV/bin/python" benches/make_mobilenetv2.py "$MODEL"
-fi
-# its manifest: the published patch classifier's contract, marked untrained
-sed -e 's/"name": "test-patch-classifier"/"name": "mobilenetv2-bench"/' \
-    -e 's#"file": "test/patch_classifier.onnx"#"file": "mobilenetv2_bench.onnx"#' \
-    -e 's/"sha256": "[0-9a-f]*"/"sha256": null/' models/test-patch-classifier.json >"${MODEL%.onnx}.json"
+bench_mobilenetv2 "$MODEL"
 cargo build --release --locked -q
 cargo build --release --locked -q --example model_throughput
 OUT=$D/heatmap-bench; rm -rf "$OUT"

@@ -11,29 +11,17 @@
 # usage: benches/segment_stages.sh [THREADS]   (default: all cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 THREADS=${1:-$(nproc)}
-TOOLS=../shared/tools
-D=.bench; mkdir -p "$D"
-VENV=${H2G_BENCH_VENV:-.deps/bench-venv}
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -c "import numpy, onnx, onnxruntime, openslide, pyvips, tifffile" 2>/dev/null ||
-  "$VENV/bin/pip" install -q numpy onnx==1.19.1 onnxruntime==1.31.1 openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless tifffile
+bench_venv "numpy, onnx, onnxruntime, openslide, pyvips, tifffile" numpy onnx==1.19.1 \
+  onnxruntime==1.31.1 openslide-python openslide-bin pyvips pyvips-binary opencv-python-headless tifffile
 SLIDE=${H2G_BENCH_SLIDE:-$D/wsi_100000x50000.tif}
-if [ ! -s "$SLIDE" ]; then
-  [ -d "$TOOLS" ] || { echo "needs ../shared/tools (gen_texture.py, build_wsi.py)" >&2; exit 1; }
-  [ -s "$D/tex2048.png" ] || "$VENV/bin/python" "$TOOLS/gen_texture.py" 2048 "$D/tex2048.png" >&2
-  "$VENV/bin/python" "$TOOLS/build_wsi.py" "$D/tex2048.png" 100000 50000 512 "$SLIDE" >&2
-fi
+bench_wsi "$SLIDE"
 PATCH=$D/mobilenetv2_bench.onnx
-[ -s "$PATCH" ] || "$VENV/bin/python" benches/make_mobilenetv2.py "$PATCH"
-sed -e 's/"name": "test-patch-classifier"/"name": "mobilenetv2-bench"/' \
-    -e 's#"file": "test/patch_classifier.onnx"#"file": "mobilenetv2_bench.onnx"#' \
-    -e 's/"sha256": "[0-9a-f]*"/"sha256": null/' models/test-patch-classifier.json >"${PATCH%.onnx}.json"
+bench_mobilenetv2 "$PATCH"
 UNET=$D/unet_bench.onnx
 [ -s "$UNET" ] || "$VENV/bin/python" benches/make_unet.py "$UNET"
-sed -e 's/"name": "test-refinement-2in"/"name": "unet-bench"/' \
-    -e 's#"file": "test/refinement_2in.onnx"#"file": "unet_bench.onnx"#' \
-    -e 's/"sha256": "[0-9a-f]*"/"sha256": null/' models/test-refinement-2in.json >"${UNET%.onnx}.json"
+bench_manifest test-refinement-2in unet-bench "$UNET"
 cargo build --release --locked -q
 OUT=$D/segment-bench; rm -rf "$OUT"
 /usr/bin/time -f "%e %M" -o "$D/time.txt" target/release/h2g segment "$SLIDE" --design h2g \

@@ -5,13 +5,10 @@
 # usage: benches/tissue_vs_opencv.sh [RUNS]   (default 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 RUNS=${1:-15}
-TOOLS=../shared/tools
-[ -d "$TOOLS" ] || { echo "needs ../shared/tools (gen_texture.py)" >&2; exit 1; }
-VENV=${H2G_BENCH_VENV:-.deps/bench-venv}
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q numpy opencv-python-headless pyvips pyvips-binary
-D=.bench; mkdir -p "$D"
+bench_tools gen_texture.py
+bench_venv "numpy, cv2, pyvips" numpy opencv-python-headless pyvips pyvips-binary
 IN=$D/thumb_6000x3000.png
 if [ ! -s "$IN" ]; then
   "$VENV/bin/python" "$TOOLS/gen_texture.py" 6000 "$D/texture_6000.png" >&2

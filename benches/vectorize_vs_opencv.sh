@@ -13,19 +13,13 @@
 # usage: benches/vectorize_vs_opencv.sh [WIDTH HEIGHT [RUNS]]   (default 50000 25000 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 W=${1:-50000}; H=${2:-25000}; N=${3:-3}
-TOOLS=../shared/tools
-[ -d "$TOOLS" ] || { echo "needs ../shared/tools (gen_masks.py, check_geojson.py)" >&2; exit 1; }
-for pkg in time bc; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
-done
-VENV=${H2G_BENCH_VENV:-.deps/bench-venv}
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -c "import numpy, cv2, shapely, rasterio" 2>/dev/null ||
-  "$VENV/bin/pip" install -q numpy opencv-python-headless shapely rasterio
+bench_tools "gen_masks.py, check_geojson.py"
+bench_debs time bc
+bench_venv "numpy, cv2, shapely, rasterio" numpy opencv-python-headless shapely rasterio
 PY=$VENV/bin/python
 export OPENCV_IO_MAX_IMAGE_PIXELS=$((1 << 40))
-D=.bench; mkdir -p "$D"
 IN=$D/mask_${W}x${H}.png
 [ -s "$IN" ] || "$PY" "$TOOLS/gen_masks.py" "$W" "$H" "$IN" >&2
 cargo build --release --locked -q

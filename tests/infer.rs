@@ -789,3 +789,221 @@ fn refinement_models_that_do_not_fit_the_design_are_named_by_variant() {
         assert!(max < 1e-6, "layouts differ by {max}");
     }
 }
+
+/// The vertices of a GeoJSON `coordinates` value (a point, or nested arrays of them), in order.
+fn vertices(v: &serde_json::Value) -> Vec<(f64, f64)> {
+    let a = v.as_array().unwrap();
+    if a.first().is_some_and(|x| x.is_number()) {
+        return vec![(a[0].as_f64().unwrap(), a[1].as_f64().unwrap())];
+    }
+    a.iter().flat_map(vertices).collect()
+}
+
+/// Each feature's vertices of a GeoJSON file, features in the file's order.
+fn feature_vertices(path: &Path) -> Vec<Vec<(f64, f64)>> {
+    let g: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let features = g["features"].as_array().unwrap();
+    features
+        .iter()
+        .map(|f| vertices(&f["geometry"]["coordinates"]))
+        .collect()
+}
+
+/// Asserts that `qupath` holds the features of `file`, in the same order, every vertex moved by
+/// exactly `(-bx, -by)`.
+fn assert_moved_by(file: &[Vec<(f64, f64)>], qupath: &[Vec<(f64, f64)>], (bx, by): (f64, f64)) {
+    assert_eq!(file.len(), qupath.len(), "feature count");
+    for (k, (f, q)) in file.iter().zip(qupath).enumerate() {
+        assert_eq!(f.len(), q.len(), "feature {k}: vertex count");
+        for (i, (a, b)) in f.iter().zip(q).enumerate() {
+            assert_eq!(
+                (a.0 - bx, a.1 - by),
+                *b,
+                "feature {k} vertex {i}: file frame {a:?}, QuPath frame {b:?}"
+            );
+        }
+    }
+}
+
+/// `h2g preannotate` of fixtures/slides/leica-bounds.scn (OpenSlide's bounds: the main image at
+/// (1000, 500) of a 4000 × 3000 collection, its README says) at 0.5 µm/px with `args`, into
+/// `dir/sub`, which it returns.
+fn preannotate_bounded(dir: &Path, sub: &str, args: &[&str]) -> PathBuf {
+    let slide = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/slides/leica-bounds.scn");
+    let out = dir.join(sub);
+    let o = h2g()
+        .arg("preannotate")
+        .arg(&slide)
+        .args(["--mpp", "0.5", "-o"])
+        .arg(&out)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+#[test]
+fn preannotate_an2_in_qupaths_frame_moves_every_vertex_by_the_bounds_origin() {
+    if common::runtime().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = |sub: &str, frame: &[&str]| {
+        let mut args = vec!["--model", "test-patch-classifier"];
+        args.extend_from_slice(frame);
+        let out = preannotate_bounded(dir.path(), sub, &args);
+        let report: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join("leica-bounds.preannotate-an2.json")).unwrap(),
+        )
+        .unwrap();
+        (out.join("leica-bounds.preannotate-an2.geojson"), report)
+    };
+    let (file, file_rep) = run("file", &[]);
+    let (qupath, q_rep) = run("qupath", &["--frame", "qupath"]);
+    let (alias, _) = run("alias", &["--qupath-frame"]);
+    assert_eq!(file_rep["qupath_frame"], false);
+    assert_eq!(q_rep["qupath_frame"], true);
+    // the two spellings of the flag write the same file
+    assert_eq!(
+        std::fs::read(&qupath).unwrap(),
+        std::fs::read(&alias).unwrap()
+    );
+    // by hand: at 0.5 µm/px the 10× patches are 512 level-0 px, an 8 × 6 grid of the 4000 ×
+    // 3000 slide; the (180, 90, 160) rectangle (file frame 1400..2400 × 800..1400) covers half
+    // or more of cells (3, 2) (1536..2048 × 1024..1536: 376/512 of it) and (4, 2) (352 · 376 /
+    // 512² = 0.505 of it) only, so two cells run
+    assert_eq!(file_rep["cells_run"].as_u64(), Some(2));
+    let (f, q) = (feature_vertices(&file), feature_vertices(&qupath));
+    // the test classifier puts both over 0.5: one rectangle, 1536..2560 × 1024..1536
+    assert_eq!(file_rep["cells_positive"].as_u64(), Some(2));
+    assert_eq!(f.len(), 1);
+    let extent = f[0]
+        .iter()
+        .fold((f64::MAX, f64::MIN, f64::MAX, f64::MIN), |a, &(x, y)| {
+            (a.0.min(x), a.1.max(x), a.2.min(y), a.3.max(y))
+        });
+    assert_eq!(extent, (1536.0, 2560.0, 1024.0, 1536.0));
+    assert_moved_by(&f, &q, (1000.0, 500.0));
+}
+
+#[test]
+fn preannotate_an1_in_qupaths_frame_moves_every_vertex_by_the_bounds_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let [f, q] = [("file", None), ("qupath", Some("qupath"))].map(|(sub, frame)| {
+        let mut args = vec!["--method", "an1"];
+        args.extend(frame.iter().flat_map(|f| ["--frame", f]));
+        let out = preannotate_bounded(dir.path(), sub, &args);
+        feature_vertices(&out.join("leica-bounds.tissue-qupath.geojson"))
+    });
+    // QuPath's detection at downsample 40 finds the rectangle, one annotation (tests/tissue.rs
+    // works it by hand)
+    assert_eq!(f.len(), 1);
+    assert_moved_by(&f, &q, (1000.0, 500.0));
+}
+
+/// A 2048 × 1024 RGB picture (given 1 µm/px): neutral grey 150 left of x = 768, pale pink
+/// (250, 220, 250) from there on.
+fn grey_and_pink(path: &Path) {
+    let (w, h) = (2048usize, 1024usize);
+    let mut px = Vec::with_capacity(w * h * 3);
+    for _ in 0..h {
+        for x in 0..w {
+            px.extend_from_slice(if x < 768 {
+                &[150, 150, 150]
+            } else {
+                &[250, 220, 250]
+            });
+        }
+    }
+    common::write_png(
+        path,
+        w as u32,
+        h as u32,
+        png::ColorType::Rgb,
+        png::BitDepth::Eight,
+        &px,
+        None,
+    );
+}
+
+#[test]
+fn heatmap_and_segment_reports_name_the_gate_that_ran_and_its_cell_count() {
+    if common::runtime().is_none() {
+        return;
+    }
+    // Why the gates must differ here: grey 150 has saturation 0 (under the paper's 20) but lies
+    // √3 · 105 = 181.9 from white (over FAST's 85): FAST's tissue, the saturation rule's glass.
+    // Pink (250, 220, 250) has saturation 255 · 30 / 250 = 30.6 (tissue for the paper) and lies
+    // √(5² + 35² + 5²) = 35.7 from white (glass for FAST). At 10× (1 µm/px) the test
+    // classifier's 256-px patches make an 8 × 4 grid; the split at x = 768 is a patch edge and
+    // pixel 96 of the saturation rule's 1.25× image, and closings leave half-planes as they
+    // are, so FAST runs columns 0..3 (12 patches) and the saturation rule columns 3..8 (20).
+    let dir = tempfile::tempdir().unwrap();
+    let pic = dir.path().join("halves.png");
+    grey_and_pink(&pic);
+    // each command, its report and where in it the heatmap's fields are
+    let commands: [(&[&str], &str, &str); 2] = [
+        (&["heatmap"], "halves.heatmap.json", ""),
+        (
+            &["segment", "--design", "pw"],
+            "halves.segment-pw.json",
+            "/heatmap",
+        ),
+    ];
+    for (command, report, at) in commands {
+        for (gate, want, cells) in [
+            (None, "saturation", 20),
+            (Some("saturation"), "saturation", 20),
+            (Some("fast"), "fast", 12),
+        ] {
+            let out = dir.path().join(format!("{}-{gate:?}", command[0]));
+            let o = h2g()
+                .args(command)
+                .arg(&pic)
+                .args(["--model", "test-patch-classifier", "--mpp", "1.0", "-o"])
+                .arg(&out)
+                .args(gate.iter().flat_map(|g| ["--gate", g]))
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let rep: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(out.join(report)).unwrap()).unwrap();
+            let what = format!("{command:?} --gate {gate:?}");
+            assert_eq!(rep.pointer(&format!("{at}/gate")).unwrap(), want, "{what}");
+            assert_eq!(
+                rep.pointer(&format!("{at}/cells_run"))
+                    .and_then(|v| v.as_u64()),
+                Some(cells),
+                "{what}"
+            );
+        }
+    }
+    // preannotate has no --gate (and, so far, no gate field in its report): its cell count
+    // says it gates with the saturation rule
+    let out = dir.path().join("preannotate");
+    let o = h2g()
+        .arg("preannotate")
+        .arg(&pic)
+        .args(["--model", "test-patch-classifier", "--mpp", "1.0", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("halves.preannotate-an2.json")).unwrap())
+            .unwrap();
+    assert_eq!(rep["cells_run"].as_u64(), Some(20));
+    if let Some(gate) = rep.get("gate") {
+        assert_eq!(gate, "saturation");
+    }
+    // the heatmap report's grid, as worked above
+    let rep: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("heatmap-None/halves.heatmap.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (rep["grid"]["cols"].as_u64(), rep["grid"]["rows"].as_u64()),
+        (Some(8), Some(4))
+    );
+}

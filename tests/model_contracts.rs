@@ -20,7 +20,9 @@ use h2g::infer::manifest::{
 use h2g::infer::refine_input::{choose_level, read_resized, RefineLevel, BAND_PIXELS};
 use h2g::infer::segment::refine;
 use h2g::infer::{Contract, Device, InferError, Model, Runtime};
-use h2g::slide::{check_region, Rect, RgbImage, Slide, SlideError, SlideMeta};
+use h2g::slide::{Slide, SlideMeta};
+
+use common::pattern_slide::PatternSlide;
 
 /// ONNX Runtime's float32 against this file's float64.
 const TOL: f64 = 1e-4;
@@ -160,107 +162,17 @@ fn source(m: &Manifest, k: usize) -> usize {
 
 // ---- a one-level slide whose colour is a known function of position --------------------------
 
-struct TestSlide {
-    width: u64,
-    height: u64,
-    props: BTreeMap<String, String>,
-}
-
 /// Pink, textured, asymmetric between x and y and between R and B: tissue everywhere.
-fn colour(x: u64, y: u64) -> [u8; 3] {
-    let (x, y) = (x as f64, y as f64);
+fn colour(x: f64, y: f64) -> [u8; 3] {
     let r = 205.0 + 25.0 * (x / 37.0 + (y / 83.0).sin()).sin() + 10.0 * (y / 11.0).cos();
     let g = 120.0 + 25.0 * (y / 29.0 - x / 120.0).sin() + 8.0 * (x / 7.0).sin();
     let b = 185.0 + 22.0 * (x / 23.0 - y / 51.0).cos() + 6.0 * ((x + 2.0 * y) / 5.0).sin();
     [r, g, b].map(|v| v.round().clamp(0.0, 255.0) as u8)
 }
 
-impl TestSlide {
-    /// A 20× slide (0.5 µm pixels) of `width × height`.
-    fn new(width: u64, height: u64) -> Self {
-        let mut props = BTreeMap::new();
-        props.insert("openslide.objective-power".into(), "20".into());
-        props.insert("openslide.mpp-x".into(), "0.5".into());
-        props.insert("openslide.mpp-y".into(), "0.5".into());
-        TestSlide {
-            width,
-            height,
-            props,
-        }
-    }
-
-    fn pixel(&self, x: u64, y: u64) -> [u8; 3] {
-        if x >= self.width || y >= self.height {
-            [255; 3]
-        } else {
-            colour(x, y)
-        }
-    }
-}
-
-impl Slide for TestSlide {
-    fn source(&self) -> String {
-        format!("contract test slide {}x{}", self.width, self.height)
-    }
-    fn vendor(&self) -> Option<String> {
-        None
-    }
-    fn level_count(&self) -> usize {
-        1
-    }
-    fn level_size(&self, level: usize) -> Result<(u64, u64), SlideError> {
-        self.level_downsample(level)?;
-        Ok((self.width, self.height))
-    }
-    fn level_downsample(&self, level: usize) -> Result<f64, SlideError> {
-        if level == 0 {
-            Ok(1.0)
-        } else {
-            Err(SlideError::NoSuchLevel { level, count: 1 })
-        }
-    }
-    fn properties(&self) -> &BTreeMap<String, String> {
-        &self.props
-    }
-    fn bounds(&self) -> Rect {
-        Rect {
-            x: 0,
-            y: 0,
-            width: self.width,
-            height: self.height,
-        }
-    }
-    fn associated_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn read_associated(&self, name: &str) -> Result<RgbImage, SlideError> {
-        Err(SlideError::NoSuchAssociated {
-            name: name.into(),
-            available: String::new(),
-        })
-    }
-    fn read_region(
-        &self,
-        level: usize,
-        x: u64,
-        y: u64,
-        width: u32,
-        height: u32,
-    ) -> Result<RgbImage, SlideError> {
-        self.level_downsample(level)?;
-        check_region(width, height)?;
-        let mut data = Vec::with_capacity(3 * width as usize * height as usize);
-        for j in 0..height as u64 {
-            for i in 0..width as u64 {
-                data.extend_from_slice(&self.pixel(x + i, y + j));
-            }
-        }
-        Ok(RgbImage {
-            width,
-            height,
-            data,
-        })
-    }
+/// A one-level 20× slide (0.5 µm pixels) of `width × height` painted by [`colour`].
+fn test_slide(width: u64, height: u64) -> PatternSlide {
+    PatternSlide::new((width, height), &[1.0], 20.0, colour)
 }
 
 // ---- patch classifiers -------------------------------------------------------------------------
@@ -268,14 +180,14 @@ impl Slide for TestSlide {
 /// P(tumour) of patch classifier `file` for the `n × n` patch at level-0 (x0, y0) of `s` (20×
 /// models on a 20× slide: level-0 pixels, white beyond the slide): the model's channels are
 /// the manifest's order and scaling of the patch, then softmax(W2 · mean(tanh(conv(x))) + b2).
-fn patch_reference(m: &Manifest, file: &str, s: &TestSlide, (x0, y0): (u64, u64)) -> f64 {
+fn patch_reference(m: &Manifest, file: &str, s: &PatternSlide, (x0, y0): (u64, u64)) -> f64 {
     let w = weights(file);
     let n = m.size as usize;
     let mut x = vec![0f64; 3 * n * n];
     for k in 0..3 {
         for r in 0..n {
             for c in 0..n {
-                let px = s.pixel(x0 + c as u64, y0 + r as u64);
+                let px = s.pixel(0, x0 + c as u64, y0 + r as u64);
                 x[(k * n + r) * n + c] = scaled(m, px[source(m, k)], k, (0.0, 255.0));
             }
         }
@@ -292,9 +204,9 @@ fn patch_reference(m: &Manifest, file: &str, s: &TestSlide, (x0, y0): (u64, u64)
 }
 
 /// A slide of 2.7 × 1.8 patches: a 3 × 2 grid whose last column and row are partial.
-fn patch_slide(m: &Manifest) -> TestSlide {
+fn patch_slide(m: &Manifest) -> PatternSlide {
     let s = m.size as f64;
-    TestSlide::new((2.7 * s) as u64, (1.8 * s) as u64)
+    test_slide((2.7 * s) as u64, (1.8 * s) as u64)
 }
 
 fn open(name: &str) -> (Model, Manifest) {
@@ -565,7 +477,7 @@ fn the_references_tell_contract_errors_apart() {
     assert!(d > 100.0 * TOL, "channel order moves P by {d}");
     // a patch transposed (x for y) moves P by more than the tolerance
     let (_, m) = open("test-contract-patch-meanstd");
-    let s = TestSlide::new(96, 96);
+    let s = test_slide(96, 96);
     let p = patch_reference(&m, "patch_meanstd", &s, (0, 0));
     let transposed = {
         // the same patch with rows and columns swapped, through the same reference
@@ -575,7 +487,7 @@ fn the_references_tell_contract_errors_apart() {
         for k in 0..3 {
             for r in 0..n {
                 for c in 0..n {
-                    let px = s.pixel(r as u64, c as u64);
+                    let px = s.pixel(0, r as u64, c as u64);
                     x[(k * n + r) * n + c] = scaled(&m, px[source(&m, k)], k, (0.0, 255.0));
                 }
             }
@@ -596,7 +508,7 @@ fn the_references_tell_contract_errors_apart() {
 #[test]
 fn the_refinement_level_is_scaled_as_the_manifest_says() {
     // 1024 × 1024: the resize to the network's side keeps every pixel as it is
-    let s = TestSlide::new(1024, 1024);
+    let s = test_slide(1024, 1024);
     let img = s.read_region(0, 0, 0, 1024, 1024).unwrap();
     let input = choose_level(&s, RefineLevel::Level(0)).unwrap();
     let lo = *img.data.iter().min().unwrap() as f64;
@@ -634,7 +546,7 @@ fn a_tissue_model_uses_the_output_its_manifest_names_in_bgr() {
     }
     // a 256 × 256 thumbnail: the model's own side, so the resize to it is the identity
     let n = 256usize;
-    let img = TestSlide::new(n as u64, n as u64)
+    let img = test_slide(n as u64, n as u64)
         .read_region(0, 0, 0, n as u32, n as u32)
         .unwrap();
     let (mut model, m) = open("test-contract-tissue-2out");

@@ -16,7 +16,9 @@ use h2g::infer::manifest::{resolve, Manifest};
 use h2g::infer::refine_input::RefineLevel;
 use h2g::infer::segment::{segment, Design, DesignParams};
 use h2g::infer::{Device, Model};
-use h2g::slide::{check_region, Rect, RgbImage, Slide, SlideError, SlideMeta};
+use h2g::slide::{Slide, SlideMeta};
+
+use common::pattern_slide::PatternSlide;
 
 /// Tolerance on a probability: ONNX Runtime's float32 sums against this file's float64.
 const TOL: f64 = 1e-4;
@@ -91,15 +93,6 @@ fn patch_probability(p: &[u8]) -> f64 {
 
 // ---- a slide whose pixels are a known function of position ---------------------------------
 
-/// A pink, textured slide covered with tissue, whose level-`l` pixel (i, j) is `colour` at the
-/// level-0 centre of the block it covers: asymmetric in x and y and between R and B.
-struct LayoutSlide {
-    width: u64,
-    height: u64,
-    downsamples: Vec<f64>,
-    props: BTreeMap<String, String>,
-}
-
 /// The texture at level-0 point (x, y).
 fn colour(x: f64, y: f64) -> [u8; 3] {
     // coarse structure, and fine texture (periods of 10–40 pixels at 10× on the 40× slide)
@@ -117,110 +110,14 @@ fn colour(x: f64, y: f64) -> [u8; 3] {
     [r, g, b].map(|v| v.round().clamp(0.0, 255.0) as u8)
 }
 
-impl LayoutSlide {
-    fn new(width: u64, height: u64, downsamples: &[f64], objective: f64) -> Self {
-        let mut props = BTreeMap::new();
-        props.insert("openslide.objective-power".into(), format!("{objective}"));
-        let mpp = 10.0 / objective;
-        props.insert("openslide.mpp-x".into(), format!("{mpp}"));
-        props.insert("openslide.mpp-y".into(), format!("{mpp}"));
-        LayoutSlide {
-            width,
-            height,
-            downsamples: downsamples.to_vec(),
-            props,
-        }
-    }
-
-    /// The objective power, from the slide's own property.
-    fn objective(&self) -> f64 {
-        self.props["openslide.objective-power"].parse().unwrap()
-    }
-
-    /// Level `l` pixel (i, j), white beyond the level's size.
-    fn pixel(&self, l: usize, i: u64, j: u64) -> [u8; 3] {
-        let d = self.downsamples[l];
-        let (w, h) = self.size(l);
-        if i >= w || j >= h {
-            return [255; 3];
-        }
-        colour((i as f64 + 0.5) * d, (j as f64 + 0.5) * d)
-    }
-
-    fn size(&self, l: usize) -> (u64, u64) {
-        let d = self.downsamples[l];
-        (
-            ((self.width as f64 / d).floor() as u64).max(1),
-            ((self.height as f64 / d).floor() as u64).max(1),
-        )
-    }
-}
-
-impl Slide for LayoutSlide {
-    fn source(&self) -> String {
-        format!("layout test slide {}x{}", self.width, self.height)
-    }
-    fn vendor(&self) -> Option<String> {
-        None
-    }
-    fn level_count(&self) -> usize {
-        self.downsamples.len()
-    }
-    fn level_size(&self, level: usize) -> Result<(u64, u64), SlideError> {
-        self.level_downsample(level)?;
-        Ok(self.size(level))
-    }
-    fn level_downsample(&self, level: usize) -> Result<f64, SlideError> {
-        self.downsamples
-            .get(level)
-            .copied()
-            .ok_or(SlideError::NoSuchLevel {
-                level,
-                count: self.downsamples.len(),
-            })
-    }
-    fn properties(&self) -> &BTreeMap<String, String> {
-        &self.props
-    }
-    fn bounds(&self) -> Rect {
-        Rect {
-            x: 0,
-            y: 0,
-            width: self.width,
-            height: self.height,
-        }
-    }
-    fn associated_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn read_associated(&self, name: &str) -> Result<RgbImage, SlideError> {
-        Err(SlideError::NoSuchAssociated {
-            name: name.into(),
-            available: String::new(),
-        })
-    }
-    fn read_region(
-        &self,
-        level: usize,
-        x: u64,
-        y: u64,
-        width: u32,
-        height: u32,
-    ) -> Result<RgbImage, SlideError> {
-        self.level_downsample(level)?;
-        check_region(width, height)?;
-        let mut data = Vec::with_capacity(3 * width as usize * height as usize);
-        for j in 0..height as u64 {
-            for i in 0..width as u64 {
-                data.extend_from_slice(&self.pixel(level, x + i, y + j));
-            }
-        }
-        Ok(RgbImage {
-            width,
-            height,
-            data,
-        })
-    }
+/// A pink, textured slide covered with tissue at `objective`×, whose level-`l` pixel (i, j) is
+/// [`colour`] at the level-0 centre of the block it covers ((i + ½) · d, (j + ½) · d with pixel k
+/// spanning k..k + 1): asymmetric in x and y and between R and B.
+fn layout_slide(width: u64, height: u64, downsamples: &[f64], objective: f64) -> PatternSlide {
+    // PatternSlide's coordinates put pixel k's centre at k
+    PatternSlide::new((width, height), downsamples, objective, |x, y| {
+        colour(x + 0.5, y + 0.5)
+    })
 }
 
 // ---- the published grid rule, derived here from the slide's own properties ----------------
@@ -228,7 +125,7 @@ impl Slide for LayoutSlide {
 /// The patch grid of a 256-pixel model at 10× (docs/models.md): the level-0 pixels per patch
 /// pixel (objective / 10), columns and rows (ceil of the level-0 size over a patch's level-0
 /// side).
-fn expected_grid(s: &LayoutSlide) -> (f64, u32, u32) {
+fn expected_grid(s: &PatternSlide) -> (f64, u32, u32) {
     let t = s.objective() / 10.0;
     let side = 256.0 * t;
     (
@@ -241,7 +138,7 @@ fn expected_grid(s: &LayoutSlide) -> (f64, u32, u32) {
 /// Patch (col, row) as the published pipeline reads it: level-0 origin (col, row) · 256 · t,
 /// pixels at downsample t (read from the level of downsample t, or the 2 × 2 mean of level 0
 /// when t is 2 and only level 0 is as fine), white beyond the slide.
-fn reference_patch(s: &LayoutSlide, t: f64, col: u32, row: u32) -> Vec<u8> {
+fn reference_patch(s: &PatternSlide, t: f64, col: u32, row: u32) -> Vec<u8> {
     let n = 256u64;
     let (ox, oy) = (col as u64 * n * t as u64, row as u64 * n * t as u64);
     let inside = |o: u64, full: u64| ((full.saturating_sub(o)) as f64 / t).floor() as u64;
@@ -272,7 +169,7 @@ fn reference_patch(s: &LayoutSlide, t: f64, col: u32, row: u32) -> Vec<u8> {
 }
 
 /// The reference heatmap: every cell (the slide is tissue all over), row-major.
-fn reference_heatmap(s: &LayoutSlide) -> (u32, u32, Vec<f64>) {
+fn reference_heatmap(s: &PatternSlide) -> (u32, u32, Vec<f64>) {
     let (t, cols, rows) = expected_grid(s);
     let mut v = Vec::new();
     for row in 0..rows {
@@ -301,13 +198,13 @@ fn runtime_loaded() -> bool {
 
 /// 2848 × 2748: a 3 × 3 grid at 10× whose last column and row are partial (800 and 700 level-0
 /// pixels of 1024) but still mostly tissue, so every cell runs.
-fn slide40() -> LayoutSlide {
-    LayoutSlide::new(2848, 2748, &[1.0, 4.0, 16.0], 40.0)
+fn slide40() -> PatternSlide {
+    layout_slide(2848, 2748, &[1.0, 4.0, 16.0], 40.0)
 }
 
 /// The same at 20× with only a 4× level: 10× is read from level 0 and halved.
-fn slide20() -> LayoutSlide {
-    LayoutSlide::new(1900, 1400, &[1.0, 4.0], 20.0)
+fn slide20() -> PatternSlide {
+    layout_slide(1900, 1400, &[1.0, 4.0], 20.0)
 }
 
 #[test]
@@ -688,17 +585,17 @@ fn the_refinement_level_follows_the_rule_and_bands_change_no_number() {
     use h2g::infer::segment::{resize_bilinear, SegmentError};
     // 4096 × 2048, 1024 × 512, 256 × 128: only level 0 is 1024 tall, so the paper's rule takes
     // it; 2048 × 2048 at ds 2 would be chosen over it
-    let wide = LayoutSlide::new(4096, 2048, &[1.0, 4.0, 16.0], 40.0);
-    let pick = |s: &LayoutSlide, rule| choose_level(s, rule).map(|i| (i.level, i.upsampled));
+    let wide = layout_slide(4096, 2048, &[1.0, 4.0, 16.0], 40.0);
+    let pick = |s: &PatternSlide, rule| choose_level(s, rule).map(|i| (i.level, i.upsampled));
     assert_eq!(pick(&wide, RefineLevel::Auto).unwrap(), (0, false));
     assert_eq!(pick(&wide, RefineLevel::Lowest).unwrap(), (2, true));
-    let deep = LayoutSlide::new(4096, 4096, &[1.0, 2.0, 8.0], 40.0);
+    let deep = layout_slide(4096, 4096, &[1.0, 2.0, 8.0], 40.0);
     assert_eq!(pick(&deep, RefineLevel::Auto).unwrap(), (1, false));
     let i = choose_level(&deep, RefineLevel::Auto).unwrap();
     assert_eq!((i.width, i.height, i.downsample), (2048, 2048, 2.0));
     assert_eq!(i.scale, [0.5, 0.5]);
     // none at 1024: level 0, enlarged, and said so
-    let small = LayoutSlide::new(900, 1500, &[1.0, 4.0], 40.0);
+    let small = layout_slide(900, 1500, &[1.0, 4.0], 40.0);
     let i = choose_level(&small, RefineLevel::Auto).unwrap();
     assert_eq!((i.level, i.upsampled), (0, true));
     assert_eq!(i.scale, [1024.0 / 900.0, 1024.0 / 1500.0]);
@@ -709,7 +606,7 @@ fn the_refinement_level_follows_the_rule_and_bands_change_no_number() {
         other => panic!("{other:?}"),
     }
     // bands of 2, 7 and many rows give the numbers of one resize of the whole scaled level
-    let s = LayoutSlide::new(1900, 1400, &[1.0, 4.0], 20.0);
+    let s = layout_slide(1900, 1400, &[1.0, 4.0], 20.0);
     let (w, h) = s.size(0);
     let whole = s.read_region(0, 0, 0, w as u32, h as u32).unwrap();
     for scaling in [Scaling::Minmax, Scaling::Div255, Scaling::Symmetric] {

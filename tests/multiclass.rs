@@ -359,3 +359,16 @@ fn models_init_drafts_the_classes_of_a_multiclass_refinement() {
         .collect();
     assert_eq!(names, ["Background", "Class 1", "Class 2", "Class 3"]);
 }
+
+#[test]
+fn models_show_lists_the_classes_and_the_rule() {
+    let o = h2g()
+        .args(["models", "show", "test-contract-refine-4class"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("over 4 classes (Background, Tumor, Benign, In situ), one per channel; labels by argmax"),
+        "{out}"
+    );
+}

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use h2g::infer::fetch::fetch;
-use h2g::infer::manifest::{
-    built_in, draft, find, locate, resolve, search_dirs, write_manifest, Manifest, Role,
-};
+use h2g::infer::manifest::{built_in, draft, find, resolve, search_dirs, write_manifest, Role};
+use h2g::infer::models_text::{default_name, init_text, inspect_text, list_text, show_text};
 use h2g::infer::{inspect, load_runtime};
 
 pub type Args = super::args::Nested<Sub>;
@@ -89,50 +88,20 @@ pub enum RoleArg {
     Tissue,
 }
 
-/// The manifest's output choice and scaling, in words ("output 1, symmetric, bgr").
-fn contract_words(m: &Manifest) -> String {
-    let out = match &m.output.tensor {
-        Some(t) => format!("output {t}"),
-        None => "single output".into(),
-    };
-    let scaling = match (&m.mean, &m.std) {
-        (Some(mean), Some(std)) => format!("{} mean {mean:?} std {std:?}", m.scaling.name()),
-        _ => m.scaling.name().to_string(),
-    };
-    format!("{out}, {scaling}, {}", m.channel_order.name())
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::PatchClassifier => Role::PatchClassifier,
+            RoleArg::Refinement => Role::Refinement,
+            RoleArg::Tissue => Role::Tissue,
+        }
+    }
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     match a.command {
-        Sub::List { json } => {
-            let ms = built_in();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&ms)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            for m in ms {
-                let found = locate(&m)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "not found (pass --model PATH)".into());
-                println!(
-                    "{:<28} {:<17} {:<9} {}×{} {}, {}{}",
-                    m.name,
-                    serde_json::to_value(m.role)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                    if m.trained { "trained" } else { "UNTRAINED" },
-                    m.size,
-                    m.size,
-                    contract_words(&m),
-                    m.magnification
-                        .map(|x| format!("{x}x, "))
-                        .unwrap_or_default(),
-                    found
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Sub::List { json: true } => println!("{}", serde_json::to_string_pretty(&built_in())?),
+        Sub::List { json: false } => print!("{}", list_text(&built_in())),
         Sub::Fetch {
             name,
             url,
@@ -145,41 +114,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             let dir = dir.unwrap_or_else(default_fetch_dir);
             let path = fetch(&m, url.as_deref(), sha256.as_deref(), &dir)?;
             eprintln!("{}: {} (sha256 verified)", m.name, path.display());
-            Ok(ExitCode::SUCCESS)
         }
         Sub::Show { model, json } => {
             let (m, path) = resolve(&model)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&m)?);
-                return Ok(ExitCode::SUCCESS);
+            } else {
+                print!("{}", show_text(&m, &path));
             }
-            println!("{} ({})", m.name, path.display());
-            println!(
-                "  role {}, {}, layout {:?}, {}×{}",
-                serde_json::to_value(m.role)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                if m.trained { "trained" } else { "UNTRAINED" },
-                m.layout,
-                m.size,
-                m.size
-            );
-            for (i, inp) in m.inputs.iter().enumerate() {
-                println!("  input {i}: {} channel(s), {}", inp.channels, inp.role);
-            }
-            println!("  scaling and channels: {}", contract_words(&m));
-            println!(
-                "  output: {} channel {} ({}), threshold {}",
-                m.output.kind, m.output.channel, m.output.meaning, m.threshold
-            );
-            for (i, o) in m.outputs.iter().enumerate() {
-                println!("  file output {i}: '{}' {:?}", o.name, o.shape);
-            }
-            if let Some(x) = m.magnification {
-                println!("  magnification {x}x");
-            }
-            Ok(ExitCode::SUCCESS)
         }
         Sub::Init {
             model,
@@ -190,63 +132,22 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             lib,
         } => {
             load_runtime(lib.ort_lib.as_deref())?;
-            let info = inspect(&model)?;
-            let role = match role {
-                RoleArg::PatchClassifier => Role::PatchClassifier,
-                RoleArg::Refinement => Role::Refinement,
-                RoleArg::Tissue => Role::Tissue,
-            };
-            let name = name.unwrap_or_else(|| {
-                model
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "model".into())
-            });
-            let d = draft(&info, role, &name)?;
+            let name = name.unwrap_or_else(|| default_name(&model));
+            let d = draft(&inspect(&model)?, role.into(), &name)?;
             write_manifest(&output, &d.manifest, force)?;
-            eprintln!(
-                "wrote {}; check these (set by default, not read from the file):",
-                output.display()
-            );
-            for c in &d.check {
-                eprintln!("  {c}");
-            }
-            if output != model.with_extension("json") {
-                eprintln!(
-                    "(--model {} finds a manifest only as {})",
-                    model.display(),
-                    model.with_extension("json").display()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+            eprint!("{}", init_text(&model, &output, &d.check));
         }
         Sub::Inspect { model, json, lib } => {
             load_runtime(lib.ort_lib.as_deref())?;
             let info = inspect(&model)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
-                return Ok(ExitCode::SUCCESS);
+            } else {
+                print!("{}", inspect_text(&info));
             }
-            println!("{}", info.path.display());
-            println!(
-                "  IR version {}, producer '{}', opsets {}",
-                info.header.ir_version,
-                info.header.producer,
-                info.header
-                    .opsets
-                    .iter()
-                    .map(|(d, v)| format!("{d} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            for (what, list) in [("input ", &info.inputs), ("output", &info.outputs)] {
-                for t in list {
-                    println!("  {what} {:<24} {} {:?}", t.name, t.element, t.shape);
-                }
-            }
-            Ok(ExitCode::SUCCESS)
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `.deps/models` of the repository the binary was built in (searched by `--model NAME`), else

@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod heatmap;
 pub mod heatmap_run;
 pub mod manifest;
+pub mod models_text;
 mod onnx;
 pub mod outputs;
 pub mod preannotate;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod java2d;
+pub mod pattern_slide;
 
 use std::fs::File;
 use std::io::BufWriter;

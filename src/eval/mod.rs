@@ -407,6 +407,40 @@ mod tests {
 
     proptest! {
         #[test]
+        fn class_blocks_are_block_majority_of_each_class_mask(
+            w in 1usize..20, h in 1usize..20, seed in any::<u64>(),
+        ) {
+            use crate::mask::MemoryRows;
+            use std::sync::Arc;
+            let mut s = seed | 1;
+            // values 0..4 and 256 + 1 (no class: above 255)
+            let m: Vec<u16> = (0..w * h).map(|_| { s ^= s << 13; s ^= s >> 7; s ^= s << 17; [0, 1, 2, 3, 257][(s % 5) as usize] }).collect();
+            // classes: index 0 is value 3, index 1 value 1
+            let mut lut = vec![0u8; 256];
+            (lut[3], lut[1]) = (1, 2);
+            for f in 1..5usize {
+                let mut c = ClassBlocks::new(Box::new(MemoryRows::new(Arc::new(m.clone()), w)), w, h, f, lut.clone(), 2);
+                let (ow, oh) = c.size();
+                let mut got = vec![0u8; 2 * ow];
+                let mut want = vec![vec![0u8; ow]; 2];
+                let mut refs: Vec<BlockMajority<u16>> = [3u16, 1].iter().map(|&v| {
+                    let only: Vec<u16> = m.iter().map(|&x| (x == v) as u16).collect();
+                    BlockMajority::new(Box::new(MemoryRows::new(Arc::new(only), w)), w, h, f, 0)
+                }).collect();
+                for _ in 0..oh {
+                    c.next_row(&mut got).unwrap();
+                    for (r, o) in refs.iter_mut().zip(want.iter_mut()) {
+                        r.next_row(o).unwrap();
+                    }
+                    prop_assert_eq!(&got[..ow], &want[0][..]);
+                    prop_assert_eq!(&got[ow..], &want[1][..]);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
         fn metric_invariants(
             a in proptest::collection::vec(0u8..3, 1..300),
             seed in any::<u64>(),

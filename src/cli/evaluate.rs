@@ -153,6 +153,10 @@ fn print_classes(
     }
     for ev in &cev.per_class {
         let c = ev.class.as_ref().map_or("", |c| c.name.as_str());
+        // a class's own warnings (e.g. Tukey not computed for it)
+        for w in ev.warnings.iter().filter(|w| !first.warnings.contains(w)) {
+            eprintln!("warning: class {c}: {w}");
+        }
         eprintln!(
             "{}class {c}: {} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed",
             ev.split

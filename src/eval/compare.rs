@@ -306,8 +306,8 @@ fn run(
     downsample: Option<f64>,
     classes: Option<&[LabelClass]>,
 ) -> Result<ComparedClasses, CompareError> {
-    // rows per grid row: 1 binary, else one per class
-    let k = classes.map_or(1, |c| c.len()).max(1);
+    // rows per grid row: 1 binary, else one per class (none: nothing counted)
+    let k = classes.map_or(1, |c| c.len());
     // mask headers first: their downsamples decide the grid
     // each mask is opened once: its header decides the grid, its reader serves the rows
     let header = |inp: &Input| -> Result<(Own, Option<AnyMask>), CompareError> {

@@ -1180,3 +1180,57 @@ fn without_classes_the_binary_outputs_are_those_of_a_binary_mask() {
     let s = std::fs::read_to_string(p("out/summary.json")).unwrap();
     assert!(!s.contains("\"class\""), "{s}");
 }
+
+#[test]
+fn each_class_has_its_own_empty_truths_summaries_and_tukey() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    // s1: the 3-class case (design a) and a perfect prediction (b); s2: Tumor only, x 0..3 of
+    // 6 × 3, predicted exactly by both designs — an empty truth for Benign
+    write_labels_tif(&p("t1.tif"), 6, 3, &TRUTH_3);
+    write_labels_tif(&p("a1.tif"), 6, 3, &PRED_3);
+    let t2: Vec<u8> = (0..18).map(|i| (i % 6 < 3) as u8).collect();
+    write_labels_tif(&p("t2.tif"), 6, 3, &t2);
+    std::fs::write(
+        p("c.csv"),
+        "slide,design,truth,prediction,truth_downsample,prediction_downsample\n\
+         s1,a,t1.tif,a1.tif,4,4\ns1,b,t1.tif,t1.tif,4,4\n\
+         s2,a,t2.tif,t2.tif,4,4\ns2,b,t2.tif,t2.tif,4,4\n",
+    )
+    .unwrap();
+    let o = evaluate(&["--classes", "Tumor=1,Benign=2"], &p("c.csv"), &p("out"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("out/summary.json")).unwrap()).unwrap();
+    let (tumor, benign) = (&s["per_class"]["Tumor"], &s["per_class"]["Benign"]);
+    assert_eq!(tumor["excluded_empty_truth"], serde_json::json!([]));
+    assert_eq!(
+        benign["excluded_empty_truth"],
+        serde_json::json!(["s2 / a", "s2 / b"])
+    );
+    // Tumor Dice: a = 2/3 (s1), 1 (s2); b = 1, 1: Tukey's meandiff b − a = 1 − 5/6
+    let d = tumor["tukey"]["pairs"][0]["meandiff"].as_f64().unwrap();
+    assert!((d - 1.0 / 6.0).abs() < 1e-12, "{}", tumor["tukey"]);
+    let mean = tumor["designs"]["a"]["overall"]["dice"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!((mean - 5.0 / 6.0).abs() < 1e-12);
+    // Benign: one slide per design (a 6/7, b 1) leaves no degrees of freedom: not computed,
+    // said for that class only
+    assert!(benign["tukey"].is_null());
+    assert_eq!(
+        benign["designs"]["a"]["overall"]["dice"]["mean"].as_f64(),
+        Some(6.0 / 7.0)
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("warning: class Benign: Tukey HSD not computed"),
+        "{e}"
+    );
+    assert!(!e.contains("class Tumor: Tukey"), "{e}");
+    let per_slide = std::fs::read_to_string(p("out/per_slide.Benign.csv")).unwrap();
+    assert!(
+        per_slide.contains("\ns2,a,,,4,0,0,0,18,,,,,,,false,empty truth\n"),
+        "{per_slide}"
+    );
+}

@@ -218,12 +218,18 @@ pub enum EvaluateError {
         /// The option.
         flag: &'static str,
     },
-    /// The binary entry point called with classes, or the class one without.
+    /// [`evaluate_rows`] (binary) called with classes.
     #[error(
-        "{0}: the spec's classes ({1}) do not suit this entry point (evaluate_rows is binary, \
-         evaluate_classes needs classes)"
+        "evaluate_rows compares binary masks but the spec has {classes} class(es): call \
+         evaluate_classes"
     )]
-    EntryPoint(&'static str, usize),
+    ClassesNeedEvaluateClasses {
+        /// How many classes the spec has.
+        classes: usize,
+    },
+    /// [`evaluate_classes`] called without classes.
+    #[error("evaluate_classes needs at least one class in the spec's classes: call evaluate_rows for a binary comparison")]
+    NoClasses,
 }
 
 /// One row of an evaluation table: a slide's truth and one design's prediction.
@@ -464,10 +470,9 @@ pub fn evaluate_rows(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Evaluation, EvaluateError> {
     if !spec.classes.is_empty() {
-        return Err(EvaluateError::EntryPoint(
-            "evaluate_rows",
-            spec.classes.len(),
-        ));
+        return Err(EvaluateError::ClassesNeedEvaluateClasses {
+            classes: spec.classes.len(),
+        });
     }
     spec.check()?;
     let rows = spec.select(rows)?;
@@ -538,7 +543,7 @@ pub fn evaluate_classes(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ClassEvaluation, EvaluateError> {
     if spec.classes.is_empty() {
-        return Err(EvaluateError::EntryPoint("evaluate_classes", 0));
+        return Err(EvaluateError::NoClasses);
     }
     spec.check()?;
     let rows = spec.select(rows)?;

@@ -13,7 +13,7 @@
 //! [`LabelClass`], positive = the pixel's value is the class's (in the truth and in the
 //! prediction with their own values), a finer mask brought to the grid by block majority of each
 //! class's mask, GeoJSON filled per class name (where annotations of two classes overlap, the
-//! later class in the list wins, as in a labelled export).
+//! later class in the list wins).
 
 use std::path::{Path, PathBuf};
 

@@ -813,3 +813,424 @@ fn float_maps_in_tiles_either_byte_order_and_the_floating_point_predictor() {
         }
     }
 }
+
+// ---- classes: label masks compared class by class (--classes) ----
+
+/// A `w × h` 8-bit label TIFF (the `tiff` crate's encoder).
+fn write_labels_tif(path: &Path, w: u32, h: u32, v: &[u8]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut enc = tiff::encoder::TiffEncoder::new(std::io::BufWriter::new(f)).unwrap();
+    enc.write_image::<tiff::encoder::colortype::Gray8>(w, h, v)
+        .unwrap();
+}
+
+/// A `w × h` 16-bit label TIFF.
+fn write_labels16_tif(path: &Path, w: u32, h: u32, v: &[u16]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut enc = tiff::encoder::TiffEncoder::new(std::io::BufWriter::new(f)).unwrap();
+    enc.write_image::<tiff::encoder::colortype::Gray16>(w, h, v)
+        .unwrap();
+}
+
+fn classes(s: &str) -> Vec<h2g::eval::LabelClass> {
+    h2g::eval::LabelClass::parse_list(s).unwrap()
+}
+
+/// The hand-worked 3-class case: 6 × 3 label masks; the prediction marks Stroma with 5, the
+/// truth with 3.
+///
+/// ```text
+/// truth        prediction
+/// 1 1 1 2 2 0  1 1 2 2 2 0
+/// 1 1 3 3 2 0  1 5 5 5 2 0
+/// 0 0 3 3 0 0  0 0 5 0 1 0
+/// ```
+///
+/// Tumor (1/1): truth (0,0) (1,0) (2,0) (0,1) (1,1) = 5, predicted (0,0) (1,0) (0,1) (4,2) = 4,
+/// TP 3 → FP 1, FN 2, TN 18 − 6 = 12; Dice 6/9, precision 3/4, recall 3/5.
+/// Benign (2/2): truth (3,0) (4,0) (4,1) = 3, predicted those and (2,0) = 4: TP 3, FP 1, FN 0,
+/// TN 14; Dice 6/7, precision 3/4, recall 1.
+/// Stroma (5 predicted, 3 truth): truth (2,1) (3,1) (2,2) (3,2), predicted (1,1) (2,1) (3,1)
+/// (2,2): TP 3, FP 1, FN 1, TN 13; Dice 6/8.
+const TRUTH_3: [u8; 18] = [1, 1, 1, 2, 2, 0, 1, 1, 3, 3, 2, 0, 0, 0, 3, 3, 0, 0];
+const PRED_3: [u8; 18] = [1, 1, 2, 2, 2, 0, 1, 5, 5, 5, 2, 0, 0, 0, 5, 0, 1, 0];
+
+#[test]
+fn three_classes_by_hand_from_label_tiffs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    write_labels_tif(&p("t.tif"), 6, 3, &TRUTH_3);
+    write_labels_tif(&p("p.tif"), 6, 3, &PRED_3);
+    let spec = classes("Tumor=1,Benign=2,Stroma=5:3");
+    let c = h2g::eval::compare_classes(
+        &mask(&p("t.tif"), 4.0),
+        &mask(&p("p.tif"), 4.0),
+        None,
+        None,
+        &spec,
+    )
+    .unwrap();
+    assert_eq!((c.downsample, c.size), (4.0, (6, 3)));
+    let k: Vec<(u64, u64, u64, u64)> = c
+        .confusion
+        .iter()
+        .map(|k| (k.tp, k.fp, k.fn_, k.tn))
+        .collect();
+    assert_eq!(k, vec![(3, 1, 2, 12), (3, 1, 0, 14), (3, 1, 1, 13)]);
+    assert_eq!(c.confusion[0].dice(), Some(6.0 / 9.0));
+    assert_eq!(
+        (c.confusion[0].precision(), c.confusion[0].recall()),
+        (Some(0.75), Some(0.6))
+    );
+    assert_eq!(c.confusion[1].dice(), Some(6.0 / 7.0));
+    assert_eq!(c.confusion[2].dice(), Some(0.75));
+    // through the CLI: one per_slide row per class, each class's own reports
+    std::fs::write(
+        p("c.csv"),
+        "slide,design,truth,prediction,truth_downsample,prediction_downsample,mpp\n\
+         s1,a,t.tif,p.tif,4,4,0.25\n",
+    )
+    .unwrap();
+    let o = evaluate(
+        &["--classes", "Tumor=1,Benign=2,Stroma=5:3"],
+        &p("c.csv"),
+        &p("out"),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |n: &str| std::fs::read_to_string(p("out").join(n)).unwrap();
+    let per_slide = read("per_slide.csv");
+    let lines: Vec<&str> = per_slide.lines().collect();
+    assert_eq!(lines[0], "slide,design,class,grade,split,downsample,tp,fp,fn,tn,dice,precision,recall,truth_um2,predicted_um2,tp_um2,included,status");
+    assert_eq!(
+        &lines[1..],
+        &[
+            format!(
+                "s1,a,Tumor,,,4,3,1,2,12,{},0.75,0.6,5,4,3,true,ok",
+                6.0 / 9.0
+            ),
+            format!(
+                "s1,a,Benign,,,4,3,1,0,14,{},0.75,1,3,4,3,true,ok",
+                6.0 / 7.0
+            ),
+            "s1,a,Stroma,,,4,3,1,1,13,0.75,0.75,0.75,4,4,3,true,ok".to_string(),
+        ]
+    );
+    // each class's per_slide file has the binary layout (for h2g stats tukey)
+    assert_eq!(
+        read("per_slide.Benign.csv").lines().nth(1),
+        Some(format!("s1,a,,,4,3,1,0,14,{},0.75,1,3,4,3,true,ok", 6.0 / 7.0).as_str())
+    );
+    assert!(read("table1.Stroma.md")
+        .contains("| a | 1 | 0.750 ± 0.000 | 0.750 ± 0.000 | 0.750 ± 0.000 |"));
+    assert!(read("table1.Tumor.md").contains("class Tumor, all rows"));
+    let summary = read("summary.csv");
+    assert!(
+        summary.starts_with("split,design,class,grade,slides,"),
+        "{summary}"
+    );
+    assert!(summary.contains("\nall,a,Benign,all,1,0,1,"), "{summary}");
+    let s: serde_json::Value = serde_json::from_str(&read("summary.json")).unwrap();
+    assert_eq!(
+        s["classes"][2],
+        serde_json::json!({"name": "Stroma", "prediction": 5, "truth": 3})
+    );
+    let dice = s["per_class"]["Tumor"]["designs"]["a"]["overall"]["dice"]["mean"].as_f64();
+    assert_eq!(dice, Some(6.0 / 9.0));
+    let keys: Vec<&String> = s["per_class"].as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 3);
+    assert!(read("report.html").contains("href=\"report.Stroma.html\""));
+    assert!(read("report.Tumor.html").contains("class Tumor"));
+}
+
+/// Per class, by brute force: positive = value equal to the class's, counted pixel by pixel.
+fn naive(truth: &[u16], pred: &[u16], kt: u16, kp: u16) -> (u64, u64, u64, u64) {
+    let (mut tp, mut fp, mut fn_, mut tn) = (0, 0, 0, 0);
+    for (&a, &b) in truth.iter().zip(pred) {
+        match (a == kt, b == kp) {
+            (true, true) => tp += 1,
+            (false, true) => fp += 1,
+            (true, false) => fn_ += 1,
+            (false, false) => tn += 1,
+        }
+    }
+    (tp, fp, fn_, tn)
+}
+
+#[test]
+fn per_class_counts_match_a_pixel_loop_and_the_binary_comparison_of_each_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let spec = classes("A=1,B=2:3,C=3:2");
+    for seed in 0..12u64 {
+        let (w, h) = (17 + seed as u32 % 5, 9 + seed as u32 % 4);
+        // 16-bit truth with values above 255 (257 = 1 + 256 must be no class), 8-bit prediction
+        let truth: Vec<u16> = common::labels(w, h, 5, seed)
+            .iter()
+            .map(|&v| if v == 4 { 257 } else { v as u16 })
+            .collect();
+        let pred8 = common::labels(w, h, 4, seed + 100);
+        let pred: Vec<u16> = pred8.iter().map(|&v| v as u16).collect();
+        write_labels16_tif(&p("t.tif"), w, h, &truth);
+        write_labels_tif(&p("p.tif"), w, h, &pred8);
+        let c = h2g::eval::compare_classes(
+            &mask(&p("t.tif"), 1.0),
+            &mask(&p("p.tif"), 1.0),
+            None,
+            None,
+            &spec,
+        )
+        .unwrap();
+        for (k, cl) in spec.iter().enumerate() {
+            let x = c.confusion[k];
+            assert_eq!(
+                (x.tp, x.fp, x.fn_, x.tn),
+                naive(&truth, &pred, cl.truth as u16, cl.prediction as u16),
+                "seed {seed} class {}",
+                cl.name
+            );
+        }
+        // a prediction at half the resolution: each class's counts are those of the binary
+        // comparison of that class's masks (block majority, as for binary masks)
+        let (w2, h2) = (w.div_ceil(2), h.div_ceil(2));
+        let coarse = common::labels(w2, h2, 4, seed + 200);
+        write_labels_tif(&p("p2.tif"), w2, h2, &coarse);
+        let c = h2g::eval::compare_classes(
+            &mask(&p("t.tif"), 1.0),
+            &mask(&p("p2.tif"), 2.0),
+            None,
+            None,
+            &spec,
+        )
+        .unwrap();
+        assert_eq!(c.downsample, 2.0);
+        for (k, cl) in spec.iter().enumerate() {
+            let only = |v: &[u16], value: u8| -> Vec<u8> {
+                v.iter().map(|&x| (x == value as u16) as u8).collect()
+            };
+            common::write_gray8(&p("bt.png"), w, h, &only(&truth, cl.truth));
+            let coarse16: Vec<u16> = coarse.iter().map(|&v| v as u16).collect();
+            common::write_gray8(&p("bp.png"), w2, h2, &only(&coarse16, cl.prediction));
+            let b = compare(
+                &mask(&p("bt.png"), 1.0),
+                &mask(&p("bp.png"), 2.0),
+                None,
+                None,
+            )
+            .unwrap()
+            .confusion;
+            assert_eq!(c.confusion[k], b, "seed {seed} class {}", cl.name);
+        }
+    }
+}
+
+#[test]
+fn geojson_truth_counts_each_annotation_for_the_class_of_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    // level 0 100 × 80, grid at downsample 4 25 × 20: Tumor x 2..10, y 2..10 (64 pixels),
+    // Benign x 12..16, y 2..6 (16), an Other annotation that is no class
+    let feature = |class: &str, (x0, y0, x1, y1): (u32, u32, u32, u32)| {
+        format!(
+            r#"{{"type":"Feature","properties":{{"objectType":"annotation","classification":{{"name":"{class}"}}}},"geometry":{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}}}"#
+        )
+    };
+    std::fs::write(
+        p("t.geojson"),
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{},{},{}]}}"#,
+            feature("Tumor", (8, 8, 40, 40)),
+            feature("Benign", (48, 8, 64, 24)),
+            feature("Other", (0, 60, 100, 80)),
+        ),
+    )
+    .unwrap();
+    // prediction: Tumor (1) x 4..12, y 2..10; Benign (2) x 12..16, y 2..6
+    let mut m = vec![0u8; 25 * 20];
+    for y in 2..10 {
+        for x in 4..12 {
+            m[y * 25 + x] = 1;
+        }
+    }
+    for y in 2..6 {
+        for x in 12..16 {
+            m[y * 25 + x] = 2;
+        }
+    }
+    write_labels_tif(&p("p.tif"), 25, 20, &m);
+    let c = h2g::eval::compare_classes(
+        &Input::from_path(&p("t.geojson"), None, 0.0),
+        &mask(&p("p.tif"), 4.0),
+        Some((100, 80)),
+        None,
+        &classes("Tumor=1,Benign=2"),
+    )
+    .unwrap();
+    // Tumor: overlap x 4..10 × 8 rows = 48 of 64 and 64; Benign: the same 16 pixels
+    let k: Vec<(u64, u64, u64)> = c.confusion.iter().map(|k| (k.tp, k.fp, k.fn_)).collect();
+    assert_eq!(k, vec![(48, 16, 16), (16, 0, 0)]);
+}
+
+#[test]
+fn classes_refuse_thresholds_float_maps_and_bad_lists_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    write_labels_tif(&p("t.tif"), 6, 3, &TRUTH_3);
+    write_f32(&p("map.tif"), 6, 3, &[0.5f32; 18]);
+    std::fs::write(
+        p("c.csv"),
+        "slide,design,truth,prediction,truth_downsample,prediction_downsample\n\
+         s1,a,t.tif,t.tif,4,4\ns1,map,t.tif,map.tif,4,4\n",
+    )
+    .unwrap();
+    let out = p("out");
+    let err = |args: &[&str]| {
+        let o = evaluate(args, &p("c.csv"), &out);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(!out.exists(), "nothing written for {args:?}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let e = err(&["--classes", "Tumor=1", "--threshold", "0.5"]);
+    assert!(
+        e.contains("--threshold 0.5 cannot be used with --classes"),
+        "{e}"
+    );
+    let e = err(&["--classes", "Tumor=1", "--truth-threshold", "127"]);
+    assert!(
+        e.contains("--truth-threshold 127 cannot be used with --classes"),
+        "{e}"
+    );
+    let e = err(&["--classes", "Tumor=1", "--truth-class", "Tumor"]);
+    assert!(
+        e.contains("--truth-class cannot be used with --classes"),
+        "{e}"
+    );
+    let e = err(&["--classes", "Tumor=0"]);
+    assert!(
+        e.contains("class Tumor: value '0' is not a whole number from 1 to 255"),
+        "{e}"
+    );
+    let e = err(&["--classes", "Tumor=1,Benign=1"]);
+    assert!(
+        e.contains("classes Tumor and Benign both have prediction value 1"),
+        "{e}"
+    );
+    let e = err(&["--classes", "Tumor=1,tumor=2"]);
+    assert!(e.contains("class name 'tumor' is given twice"), "{e}");
+    let e = err(&["--classes", "Tu/mor=1"]);
+    assert!(e.contains("class name 'Tu/mor' contains '/'"), "{e}");
+    let e = err(&["--classes", "Tumor"]);
+    assert!(e.contains("'Tumor' is not NAME=VALUE"), "{e}");
+    // a float map is that row's error, naming the file and the fix; the label row is evaluated
+    let o = evaluate(&["--classes", "Tumor=1,Benign=2"], &p("c.csv"), &out);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("map.tif: a 32-bit float map has no class values"),
+        "{e}"
+    );
+    let per_slide = std::fs::read_to_string(out.join("per_slide.csv")).unwrap();
+    assert!(
+        per_slide.contains("\ns1,a,Tumor,,,4,5,0,0,13,1,1,1,"),
+        "{per_slide}"
+    );
+    assert_eq!(per_slide.lines().filter(|l| l.contains(",map,")).count(), 2);
+    let e = h2g::eval::compare_classes(
+        &mask(&p("t.tif"), 4.0),
+        &mask(&p("map.tif"), 4.0),
+        None,
+        None,
+        &classes("A=1"),
+    )
+    .unwrap_err();
+    assert!(matches!(e, CompareError::FloatLabels { .. }), "{e}");
+}
+
+#[test]
+fn without_classes_the_binary_outputs_are_those_of_a_binary_mask() {
+    // the label masks of the 3-class case, compared without --classes: positive = non-zero,
+    // as the same masks binarised by hand (truth 12 non-zero pixels, prediction 13, both 12)
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    write_labels_tif(&p("t.tif"), 6, 3, &TRUTH_3);
+    write_labels_tif(&p("p.tif"), 6, 3, &PRED_3);
+    std::fs::write(
+        p("c.csv"),
+        "slide,design,truth,prediction,truth_downsample,prediction_downsample\n\
+         s1,a,t.tif,p.tif,4,4\n",
+    )
+    .unwrap();
+    let o = evaluate(&[], &p("c.csv"), &p("out"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let per_slide = std::fs::read_to_string(p("out/per_slide.csv")).unwrap();
+    assert_eq!(per_slide.lines().next().unwrap(), "slide,design,grade,split,downsample,tp,fp,fn,tn,dice,precision,recall,truth_um2,predicted_um2,tp_um2,included,status");
+    // truth non-zero 12, prediction non-zero 12, both 11: TP 11, FP 1, FN 1, TN 5
+    assert!(
+        per_slide.contains(&format!("\ns1,a,,,4,11,1,1,5,{},", 22.0 / 24.0)),
+        "{per_slide}"
+    );
+    let names: std::collections::BTreeSet<String> = std::fs::read_dir(p("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 14, "{names:?}");
+    assert!(
+        names.iter().all(|n| n.matches('.').count() == 1),
+        "{names:?}"
+    );
+    let s = std::fs::read_to_string(p("out/summary.json")).unwrap();
+    assert!(!s.contains("\"class\""), "{s}");
+}
+
+#[test]
+fn each_class_has_its_own_empty_truths_summaries_and_tukey() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    // s1: the 3-class case (design a) and a perfect prediction (b); s2: Tumor only, x 0..3 of
+    // 6 × 3, predicted exactly by both designs — an empty truth for Benign
+    write_labels_tif(&p("t1.tif"), 6, 3, &TRUTH_3);
+    write_labels_tif(&p("a1.tif"), 6, 3, &PRED_3);
+    let t2: Vec<u8> = (0..18).map(|i| (i % 6 < 3) as u8).collect();
+    write_labels_tif(&p("t2.tif"), 6, 3, &t2);
+    std::fs::write(
+        p("c.csv"),
+        "slide,design,truth,prediction,truth_downsample,prediction_downsample\n\
+         s1,a,t1.tif,a1.tif,4,4\ns1,b,t1.tif,t1.tif,4,4\n\
+         s2,a,t2.tif,t2.tif,4,4\ns2,b,t2.tif,t2.tif,4,4\n",
+    )
+    .unwrap();
+    let o = evaluate(&["--classes", "Tumor=1,Benign=2"], &p("c.csv"), &p("out"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("out/summary.json")).unwrap()).unwrap();
+    let (tumor, benign) = (&s["per_class"]["Tumor"], &s["per_class"]["Benign"]);
+    assert_eq!(tumor["excluded_empty_truth"], serde_json::json!([]));
+    assert_eq!(
+        benign["excluded_empty_truth"],
+        serde_json::json!(["s2 / a", "s2 / b"])
+    );
+    // Tumor Dice: a = 2/3 (s1), 1 (s2); b = 1, 1: Tukey's meandiff b − a = 1 − 5/6
+    let d = tumor["tukey"]["pairs"][0]["meandiff"].as_f64().unwrap();
+    assert!((d - 1.0 / 6.0).abs() < 1e-12, "{}", tumor["tukey"]);
+    let mean = tumor["designs"]["a"]["overall"]["dice"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!((mean - 5.0 / 6.0).abs() < 1e-12);
+    // Benign: one slide per design (a 6/7, b 1) leaves no degrees of freedom: not computed,
+    // said for that class only
+    assert!(benign["tukey"].is_null());
+    assert_eq!(
+        benign["designs"]["a"]["overall"]["dice"]["mean"].as_f64(),
+        Some(6.0 / 7.0)
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("warning: class Benign: Tukey HSD not computed"),
+        "{e}"
+    );
+    assert!(!e.contains("class Tumor: Tukey"), "{e}");
+    let per_slide = std::fs::read_to_string(p("out/per_slide.Benign.csv")).unwrap();
+    assert!(
+        per_slide.contains("\ns2,a,,,4,0,0,0,18,,,,,,,false,empty truth\n"),
+        "{per_slide}"
+    );
+}

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use h2g::eval::cohort::{evaluate_rows, EvaluateSpec, Metric};
+use h2g::eval::cohort::{evaluate_classes, evaluate_rows, EvaluateSpec, Metric};
+use h2g::eval::LabelClass;
 use h2g::stats::Family;
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +57,13 @@ pub struct Args {
     /// The per-slide metric Tukey's HSD compares.
     #[arg(long, value_enum, default_value_t = Metric::Dice)]
     tukey_metric: Metric,
+    /// Label masks compared class by class: NAME=VALUE pairs (e.g. Tumor=1,Benign=2; NAME=PRED:TRUTH
+    /// where the prediction's value and the truth's differ, e.g. Tumor=1:3). Each class is one
+    /// binary comparison (positive = value equal to the class's); every report is written per
+    /// class (table1.Tumor.csv, ...) with combined per_slide.csv and summary.csv (a class
+    /// column). Thresholds do not apply.
+    #[arg(long)]
+    classes: Option<String>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<super::Finished> {
@@ -71,6 +79,10 @@ pub fn run(a: Args) -> anyhow::Result<super::Finished> {
         include_empty_truth: a.include_empty_truth,
         alpha: a.alpha,
         tukey_metric: a.tukey_metric,
+        classes: match &a.classes {
+            Some(c) => LabelClass::parse_list(c)?,
+            None => Vec::new(),
+        },
     };
     // the settings and the table are checked before the output folder is made
     spec.check()?;
@@ -78,10 +90,17 @@ pub fn run(a: Args) -> anyhow::Result<super::Finished> {
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("{}: cannot create", a.output.display()))?;
     let bar = h2g::output::progress(None, "comparisons", true);
-    let ev = evaluate_rows(&spec, rows, &|total| {
+    let tick = |total| {
         bar.set_length(total);
         bar.inc(1)
-    })?;
+    };
+    if !spec.classes.is_empty() {
+        let cev = evaluate_classes(&spec, rows, &tick)?;
+        bar.finish_and_clear();
+        h2g::eval::export::write_class_reports(&cev, &a.output)?;
+        return Ok(print_classes(&cev, &a.output));
+    }
+    let ev = evaluate_rows(&spec, rows, &tick)?;
     bar.finish_and_clear();
     h2g::eval::export::write_reports(&ev, &a.output)?;
     for w in &ev.warnings {
@@ -112,4 +131,53 @@ pub fn run(a: Args) -> anyhow::Result<super::Finished> {
         },
         failure: ev.errors.first().cloned(),
     })
+}
+
+/// Prints a comparison of classes: each row's error once, then a line per class.
+fn print_classes(
+    cev: &h2g::eval::cohort::ClassEvaluation,
+    out: &std::path::Path,
+) -> super::Finished {
+    let Some(first) = cev.per_class.first() else {
+        return super::Finished {
+            code: ExitCode::SUCCESS,
+            failure: None,
+        };
+    };
+    // the warnings and errors of the rows are the same for every class
+    for w in &first.warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &first.errors {
+        eprintln!("error: {e}");
+    }
+    for ev in &cev.per_class {
+        let c = ev.class.as_ref().map_or("", |c| c.name.as_str());
+        // a class's own warnings (e.g. Tukey not computed for it)
+        for w in ev.warnings.iter().filter(|w| !first.warnings.contains(w)) {
+            eprintln!("warning: class {c}: {w}");
+        }
+        eprintln!(
+            "{}class {c}: {} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed",
+            ev.split
+                .as_ref()
+                .map(|s| format!("split {s}: "))
+                .unwrap_or_default(),
+            ev.results.len(),
+            ev.designs.len(),
+            ev.slides,
+            ev.results.iter().filter(|r| r.included).count(),
+            ev.excluded_empty_truth.len(),
+            ev.errors.len(),
+        );
+    }
+    eprintln!("→ {}", out.display());
+    super::Finished {
+        code: if first.errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+        failure: first.errors.first().cloned(),
+    }
 }

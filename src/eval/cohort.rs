@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{compare, summarize, Compared, Input, Summary};
+use super::{compare, compare_classes, summarize, Confusion, Input, LabelClass, Outline, Summary};
 use crate::stats::{tukey_hsd, Family, FamilyError, Tukey};
 
 /// The per-slide metric Tukey's HSD compares.
@@ -70,6 +70,9 @@ pub struct EvaluateSpec {
     pub alpha: f64,
     /// The metric Tukey's HSD compares.
     pub tukey_metric: Metric,
+    /// Label masks compared class by class (`--classes`; empty: the binary comparison), with
+    /// [`evaluate_classes`].
+    pub classes: Vec<LabelClass>,
 }
 
 impl Default for EvaluateSpec {
@@ -87,6 +90,7 @@ impl Default for EvaluateSpec {
             include_empty_truth: false,
             alpha: 0.05,
             tukey_metric: Metric::Dice,
+            classes: Vec::new(),
         }
     }
 }
@@ -105,6 +109,19 @@ impl EvaluateSpec {
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(EvaluateError::Threshold { flag, value });
+            }
+            if !self.classes.is_empty() && value != 0.0 {
+                return Err(EvaluateError::ClassesThreshold { flag, value });
+            }
+        }
+        if !self.classes.is_empty() {
+            for (flag, list) in [
+                ("--truth-class", &self.truth_class),
+                ("--prediction-class", &self.prediction_class),
+            ] {
+                if !list.is_empty() {
+                    return Err(EvaluateError::ClassesGeoJsonClass { flag });
+                }
             }
         }
         Ok(())
@@ -178,6 +195,41 @@ pub enum EvaluateError {
     /// The Tukey family names a design the rows do not have.
     #[error(transparent)]
     Family(#[from] FamilyError),
+    /// A `--classes` list that cannot be used.
+    #[error(transparent)]
+    Classes(#[from] super::ClassError),
+    /// A threshold with `--classes`: label values are compared for equality.
+    #[error(
+        "{flag} {value} cannot be used with --classes: a class is the pixels whose value equals \
+         the class's, no threshold applies (drop {flag}, or drop --classes for a binary comparison)"
+    )]
+    ClassesThreshold {
+        /// The option.
+        flag: &'static str,
+        /// Its value.
+        value: f64,
+    },
+    /// `--truth-class` / `--prediction-class` with `--classes`.
+    #[error(
+        "{flag} cannot be used with --classes: with --classes, GeoJSON annotations count for the \
+         class of their name (drop {flag})"
+    )]
+    ClassesGeoJsonClass {
+        /// The option.
+        flag: &'static str,
+    },
+    /// [`evaluate_rows`] (binary) called with classes.
+    #[error(
+        "evaluate_rows compares binary masks but the spec has {classes} class(es): call \
+         evaluate_classes"
+    )]
+    ClassesNeedEvaluateClasses {
+        /// How many classes the spec has.
+        classes: usize,
+    },
+    /// [`evaluate_classes`] called without classes.
+    #[error("evaluate_classes needs at least one class in the spec's classes: call evaluate_rows for a binary comparison")]
+    NoClasses,
 }
 
 /// One row of an evaluation table: a slide's truth and one design's prediction.
@@ -263,6 +315,9 @@ pub struct SlideResult {
     pub slide: String,
     /// The design.
     pub design: String,
+    /// The class, in a comparison of classes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
     /// Its grade.
     pub grade: String,
     /// Its split.
@@ -337,6 +392,9 @@ pub struct DesignSummary {
 /// A cohort's evaluation: the model every report renders.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
+    /// The class this evaluation is of, in a comparison of classes ([`evaluate_classes`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<LabelClass>,
     /// The evaluation table.
     pub cohort: PathBuf,
     /// The split evaluated (`None`: every row).
@@ -411,39 +469,30 @@ pub fn evaluate_rows(
     rows: Vec<EvalRow>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Evaluation, EvaluateError> {
+    if !spec.classes.is_empty() {
+        return Err(EvaluateError::ClassesNeedEvaluateClasses {
+            classes: spec.classes.len(),
+        });
+    }
     spec.check()?;
     let rows = spec.select(rows)?;
     let total = rows.len() as u64;
-    let input = |p: &Path, ds: Option<f64>, thr: f64, classes: &[String]| {
-        let mut i = Input::from_path(p, ds, thr);
-        if let Input::GeoJson { classes: c, .. } = &mut i {
-            *c = classes.to_vec();
-        }
-        i
-    };
     // a slide's thumbnail is read once for all the designs compared on it
     let backgrounds: Backgrounds = Default::default();
     let results: Vec<SlideResult> = rows
         .par_iter()
         .map(|r| {
-            let t = input(
-                &r.truth,
-                r.truth_downsample,
-                spec.truth_threshold,
-                &spec.truth_class,
-            );
-            let p = input(
-                &r.prediction,
-                r.prediction_downsample,
-                spec.threshold,
-                &spec.prediction_class,
-            );
-            let out = evaluate_row(
-                spec,
-                r,
-                compare(&t, &p, r.level0, spec.downsample),
-                &backgrounds,
-            );
+            let (t, p) = inputs(spec, r);
+            let out = match compare(&t, &p, r.level0, spec.downsample) {
+                Ok(c) => evaluate_row(
+                    spec,
+                    r,
+                    None,
+                    Ok((c.confusion, c.downsample, &c.outline)),
+                    &backgrounds,
+                ),
+                Err(e) => evaluate_row(spec, r, None, Err(&e), &backgrounds),
+            };
             progress(total);
             out
         })
@@ -451,15 +500,140 @@ pub fn evaluate_rows(
     Ok(summarize_results(spec, results))
 }
 
+/// A comparison of classes: one [`Evaluation`] per class of `spec.classes`, in their order.
+#[derive(Debug, Clone)]
+pub struct ClassEvaluation {
+    /// The classes, as given.
+    pub classes: Vec<LabelClass>,
+    /// Each class's evaluation (its [`Evaluation::class`] set), in the order of `classes`.
+    pub per_class: Vec<Evaluation>,
+}
+
+impl Serialize for ClassEvaluation {
+    /// `{"cohort", "split", "classes": [...], "per_class": {"NAME": Evaluation, ...}}`, the
+    /// classes in the order given.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct PerClass<'a>(&'a [Evaluation]);
+        impl Serialize for PerClass<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for e in self.0 {
+                    m.serialize_entry(e.class.as_ref().map_or("", |c| c.name.as_str()), e)?;
+                }
+                m.end()
+            }
+        }
+        let first = self.per_class.first();
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("cohort", &first.map(|e| &e.cohort))?;
+        m.serialize_entry("split", &first.and_then(|e| e.split.as_ref()))?;
+        m.serialize_entry("classes", &self.classes)?;
+        m.serialize_entry("per_class", &PerClass(&self.per_class))?;
+        m.end()
+    }
+}
+
+/// Evaluates `rows` class by class (`spec.classes`, at least one): each row's label masks are
+/// read once and compared for every class in that pass ([`compare_classes`]); each class then
+/// has the per-slide results, summaries and Tukey's HSD of a binary evaluation.
+pub fn evaluate_classes(
+    spec: &EvaluateSpec,
+    rows: Vec<EvalRow>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ClassEvaluation, EvaluateError> {
+    if spec.classes.is_empty() {
+        return Err(EvaluateError::NoClasses);
+    }
+    spec.check()?;
+    let rows = spec.select(rows)?;
+    let total = rows.len() as u64;
+    let backgrounds: Backgrounds = Default::default();
+    // per row, one result per class
+    let results: Vec<Vec<SlideResult>> = rows
+        .par_iter()
+        .map(|r| {
+            let (t, p) = inputs(spec, r);
+            let out = match compare_classes(&t, &p, r.level0, spec.downsample, &spec.classes) {
+                Ok(c) => spec
+                    .classes
+                    .iter()
+                    .zip(c.confusion.iter().zip(&c.outline))
+                    .map(|(k, (conf, o))| {
+                        evaluate_row(
+                            spec,
+                            r,
+                            Some(&k.name),
+                            Ok((*conf, c.downsample, o)),
+                            &backgrounds,
+                        )
+                    })
+                    .collect(),
+                Err(e) => spec
+                    .classes
+                    .iter()
+                    .map(|k| evaluate_row(spec, r, Some(&k.name), Err(&e), &backgrounds))
+                    .collect(),
+            };
+            progress(total);
+            out
+        })
+        .collect();
+    let per_class = spec
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let mine: Vec<SlideResult> = results.iter().map(|r| r[i].clone()).collect();
+            let mut ev = summarize_results(spec, mine);
+            ev.class = Some(k.clone());
+            ev
+        })
+        .collect();
+    Ok(ClassEvaluation {
+        classes: spec.classes.clone(),
+        per_class,
+    })
+}
+
+/// The truth and prediction inputs of a row under `spec`.
+fn inputs(spec: &EvaluateSpec, r: &EvalRow) -> (Input, Input) {
+    let input = |p: &Path, ds: Option<f64>, thr: f64, classes: &[String]| {
+        let mut i = Input::from_path(p, ds, thr);
+        if let Input::GeoJson { classes: c, .. } = &mut i {
+            *c = classes.to_vec();
+        }
+        i
+    };
+    (
+        input(
+            &r.truth,
+            r.truth_downsample,
+            spec.truth_threshold,
+            &spec.truth_class,
+        ),
+        input(
+            &r.prediction,
+            r.prediction_downsample,
+            spec.threshold,
+            &spec.prediction_class,
+        ),
+    )
+}
+
+/// One row's result from its comparison: the counts, the grid's downsample and the outlines, or
+/// why it could not be compared.
 fn evaluate_row(
     spec: &EvaluateSpec,
     r: &EvalRow,
-    compared: Result<Compared, super::CompareError>,
+    class: Option<&str>,
+    compared: Result<(Confusion, f64, &Outline), &super::CompareError>,
     backgrounds: &Backgrounds,
 ) -> SlideResult {
     let mut out = SlideResult {
         slide: r.slide.clone(),
         design: r.design.clone(),
+        class: class.map(String::from),
         grade: r.grade.clone(),
         split: r.split.clone(),
         downsample: None,
@@ -477,13 +651,12 @@ fn evaluate_row(
         thumb_warning: None,
     };
     match compared {
-        Ok(c) => {
-            let k = c.confusion;
-            out.downsample = Some(c.downsample);
+        Ok((k, downsample, outline)) => {
+            out.downsample = Some(downsample);
             (out.tp, out.fp, out.fn_, out.tn) = (Some(k.tp), Some(k.fp), Some(k.fn_), Some(k.tn));
             (out.dice, out.precision, out.recall) = (k.dice(), k.precision(), k.recall());
-            out.px_um2 = r.mpp.map(|m| (m * c.downsample).powi(2));
-            let (svg, warning) = thumbnail(r.image.as_deref(), &c, backgrounds);
+            out.px_um2 = r.mpp.map(|m| (m * downsample).powi(2));
+            let (svg, warning) = thumbnail(r.image.as_deref(), downsample, outline, backgrounds);
             out.thumb = Some(svg);
             out.thumb_warning = warning;
             if k.truth() == 0 {
@@ -501,7 +674,7 @@ fn evaluate_row(
         Err(e) => {
             // the whole cause chain: "cannot read X: No such file or directory"
             let mut msg = e.to_string();
-            let mut src = std::error::Error::source(&e);
+            let mut src = std::error::Error::source(e);
             while let Some(s) = src {
                 msg += &format!(": {s}");
                 src = s.source();
@@ -619,6 +792,7 @@ fn summarize_results(spec: &EvaluateSpec, results: Vec<SlideResult>) -> Evaluati
     };
     let n_slides = slides.len();
     Evaluation {
+        class: None,
         cohort: spec.cohort.clone(),
         split: spec.split.clone(),
         tukey_family: groups.iter().map(|g| g.0.clone()).collect(),
@@ -655,9 +829,13 @@ type Backgrounds = std::sync::Mutex<
 
 /// The thumbnail of one comparison: the slide (when `image` opens) under the truth and
 /// prediction outlines, as inline SVG; and why the slide is not under it, when it cannot be read.
-fn thumbnail(image: Option<&Path>, c: &Compared, seen: &Backgrounds) -> (String, Option<String>) {
-    let o = &c.outline;
-    let ds = c.downsample * o.scale as f64;
+fn thumbnail(
+    image: Option<&Path>,
+    downsample: f64,
+    o: &Outline,
+    seen: &Backgrounds,
+) -> (String, Option<String>) {
+    let ds = downsample * o.scale as f64;
     let read = |p: &Path| -> Result<String, ThumbError> {
         let key = (p.to_path_buf(), ds.to_bits(), o.w, o.h);
         if let Some(done) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {

@@ -8,10 +8,17 @@
 //! GeoJSON is filled at `D` as QuPath's labelled-image export draws it ([`PixelRule::Qupath`],
 //! docs/rasterize.md). The grid is the smallest of the inputs' sizes at `D`; inputs that differ from it by more
 //! than one pixel are a size/downsample mismatch, never silently cropped.
+//!
+//! [`compare_classes`] compares label masks class by class in the same single pass: for each
+//! [`LabelClass`], positive = the pixel's value is the class's (in the truth and in the
+//! prediction with their own values), a finer mask brought to the grid by block majority of each
+//! class's mask, GeoJSON filled per class name (where annotations of two classes overlap, the
+//! later class in the list wins).
 
 use std::path::{Path, PathBuf};
 
-use super::{BlockMajority, Confusion};
+use super::classes::lookup;
+use super::{BlockMajority, ClassBlocks, Confusion, LabelClass};
 use crate::mask::RowSource;
 use crate::mask::{open_any_mask, AboveThreshold, AnyMask, MaskError, MaskOptions, MaskReader};
 use crate::vector::{read_annotations, PixelRule, ReadError, ScanFill};
@@ -95,6 +102,16 @@ pub enum CompareError {
         path: PathBuf,
         cause: Box<crate::slide::DownsampleError>,
     },
+    /// A float probability map in a comparison of classes.
+    #[error(
+        "{}: a 32-bit float map has no class values; --classes compares label masks (8- or \
+         16-bit, value = class index): give the label mask, or drop --classes and use --threshold",
+        path.display()
+    )]
+    FloatLabels {
+        /// The map.
+        path: PathBuf,
+    },
     /// A threshold that is negative or not a number.
     #[error("{}: threshold {threshold} must be a finite number ≥ 0 (e.g. 0 for labels, 0.5 for a 0–1 map)", path.display())]
     Threshold {
@@ -165,6 +182,19 @@ pub struct Compared {
     pub outline: Outline,
 }
 
+/// The result of one comparison of classes ([`compare_classes`]).
+#[derive(Debug, Clone)]
+pub struct ComparedClasses {
+    /// Pixel counts on the common grid, one per class in the order given.
+    pub confusion: Vec<Confusion>,
+    /// The grid's downsample.
+    pub downsample: f64,
+    /// The grid's size.
+    pub size: (usize, usize),
+    /// Each class's truth and prediction at thumbnail scale, in the order given.
+    pub outline: Vec<Outline>,
+}
+
 /// Truth and prediction at thumbnail scale: `scale` grid pixels per cell, row-major `w × h`.
 #[derive(Debug, Clone, Default)]
 pub struct Outline {
@@ -183,11 +213,16 @@ pub struct Outline {
 /// The longest side of the thumbnails, in pixels.
 pub const THUMB_SIDE: usize = 320;
 
-/// A binary row source of one input at the common grid.
+/// The row source of one input at the common grid: one binary row, or one per class (class
+/// `k`'s at `k × width`).
 enum Rows {
     U8(BlockMajority<u8>),
     U16(BlockMajority<u16>),
     Fill(ScanFill, Vec<u8>),
+    ClassU8(ClassBlocks<u8>),
+    ClassU16(ClassBlocks<u16>),
+    /// Filled with the class index + 1 of each pixel, split into `classes` rows.
+    FillClasses(ScanFill, Vec<u8>, usize),
 }
 
 impl Rows {
@@ -195,10 +230,22 @@ impl Rows {
         match self {
             Rows::U8(b) => b.next_row(out),
             Rows::U16(b) => b.next_row(out),
+            Rows::ClassU8(b) => b.next_row(out),
+            Rows::ClassU16(b) => b.next_row(out),
             Rows::Fill(f, buf) => {
                 f.read_rows(buf, 1)?;
                 for (o, v) in out.iter_mut().zip(buf.iter()) {
                     *o = (*v != 0) as u8;
+                }
+                Ok(())
+            }
+            Rows::FillClasses(f, buf, classes) => {
+                f.read_rows(buf, 1)?;
+                let w = buf.len();
+                for (k, row) in out.chunks_exact_mut(w).take(*classes).enumerate() {
+                    for (o, v) in row.iter_mut().zip(buf.iter()) {
+                        *o = (*v as usize == k + 1) as u8;
+                    }
                 }
                 Ok(())
             }
@@ -227,6 +274,40 @@ pub fn compare(
     level0: Option<(u64, u64)>,
     downsample: Option<f64>,
 ) -> Result<Compared, CompareError> {
+    let mut c = run(truth, pred, level0, downsample, None)?;
+    Ok(Compared {
+        confusion: c.confusion[0],
+        downsample: c.downsample,
+        size: c.size,
+        outline: c.outline.swap_remove(0),
+    })
+}
+
+/// Compares label masks `truth` and `pred` class by class in one pass over their rows, on the
+/// grid [`compare`] chooses: for each of `classes`, a binary comparison in which a pixel is
+/// positive when its value is the class's (`truth` values in the truth, `prediction` values in
+/// the prediction). GeoJSON is positive for a class where an annotation of that class name lies.
+/// Thresholds do not apply; a float probability map is [`CompareError::FloatLabels`].
+pub fn compare_classes(
+    truth: &Input,
+    pred: &Input,
+    level0: Option<(u64, u64)>,
+    downsample: Option<f64>,
+    classes: &[LabelClass],
+) -> Result<ComparedClasses, CompareError> {
+    run(truth, pred, level0, downsample, Some(classes))
+}
+
+/// The comparison: binary (`classes` `None`: one confusion) or one per class.
+fn run(
+    truth: &Input,
+    pred: &Input,
+    level0: Option<(u64, u64)>,
+    downsample: Option<f64>,
+    classes: Option<&[LabelClass]>,
+) -> Result<ComparedClasses, CompareError> {
+    // rows per grid row: 1 binary, else one per class (none: nothing counted)
+    let k = classes.map_or(1, |c| c.len());
     // mask headers first: their downsamples decide the grid
     // each mask is opened once: its header decides the grid, its reader serves the rows
     let header = |inp: &Input| -> Result<(Own, Option<AnyMask>), CompareError> {
@@ -281,7 +362,11 @@ pub fn compare(
             .map(|(ds, (w, h))| ((*w as f64 * ds) as u64, (*h as f64 * ds) as u64))
             .next()
     });
-    let open = |inp: &Input, own: Own, reader: Option<AnyMask>| -> Result<Opened, CompareError> {
+    let open = |inp: &Input,
+                own: Own,
+                reader: Option<AnyMask>,
+                side: fn(&LabelClass) -> u8|
+     -> Result<Opened, CompareError> {
         match inp {
             Input::Mask {
                 path, threshold, ..
@@ -308,14 +393,23 @@ pub fn compare(
                 let (w, h) = (w as usize, h as usize);
                 // integer labels: v > t ⟺ v > ⌊t⌋ (t ≥ 0, checked with the header)
                 let int = threshold.floor() as u64;
-                let rows = match reader {
-                    AnyMask::Labels(MaskReader::U8(r)) => {
+                let rows = match (reader, classes) {
+                    (AnyMask::Labels(MaskReader::U8(r)), Some(c)) => {
+                        Rows::ClassU8(ClassBlocks::new(r, w, h, f, lookup(c, side), k))
+                    }
+                    (AnyMask::Labels(MaskReader::U16(r)), Some(c)) => {
+                        Rows::ClassU16(ClassBlocks::new(r, w, h, f, lookup(c, side), k))
+                    }
+                    (AnyMask::Float(_), Some(_)) => {
+                        return Err(CompareError::FloatLabels { path: path.clone() })
+                    }
+                    (AnyMask::Labels(MaskReader::U8(r)), None) => {
                         Rows::U8(BlockMajority::new(r, w, h, f, int))
                     }
-                    AnyMask::Labels(MaskReader::U16(r)) => {
+                    (AnyMask::Labels(MaskReader::U16(r)), None) => {
                         Rows::U16(BlockMajority::new(r, w, h, f, int))
                     }
-                    AnyMask::Float(r) => Rows::U8(BlockMajority::new(
+                    (AnyMask::Float(r), None) => Rows::U8(BlockMajority::new(
                         Box::new(AboveThreshold::new(r, *threshold)),
                         w,
                         h,
@@ -345,7 +439,10 @@ pub fn compare(
             }
         }
     };
-    let (mut t, mut p) = (open(truth, ht, reader_t)?, open(pred, hp, reader_p)?);
+    let (mut t, mut p) = (
+        open(truth, ht, reader_t, |c| c.truth)?,
+        open(pred, hp, reader_p, |c| c.prediction)?,
+    );
     let gw = t.size.0.min(p.size.0);
     let gh = t.size.1.min(p.size.1);
     for (inp, o) in [(truth, &t), (pred, &p)] {
@@ -360,45 +457,73 @@ pub fn compare(
         }
     }
     // GeoJSON is filled on the common grid itself
+    let classes_of = classes;
     for (inp, o) in [(truth, &mut t), (pred, &mut p)] {
         if let Input::GeoJson { path, classes } = inp {
             let ann = read_annotations(path)?;
-            let figs = ann.figures_where(|c| {
-                classes.is_empty() || c.is_some_and(|c| classes.iter().any(|k| k == c))
+            o.rows = Some(match classes_of {
+                None => {
+                    let figs = ann.figures_where(|c| {
+                        classes.is_empty() || c.is_some_and(|c| classes.iter().any(|k| k == c))
+                    });
+                    Rows::Fill(
+                        ScanFill::figures(&[(1, figs)], o.size.0, o.size.1, d, PixelRule::Qupath),
+                        vec![0u8; o.size.0],
+                    )
+                }
+                Some(list) => {
+                    // one layer per class, labelled with its index + 1
+                    let layers: Vec<(u16, Vec<crate::vector::Figure>)> = list
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            let figs = ann.figures_where(|n| n == Some(c.name.as_str()));
+                            ((i + 1) as u16, figs)
+                        })
+                        .collect();
+                    Rows::FillClasses(
+                        ScanFill::figures(&layers, o.size.0, o.size.1, d, PixelRule::Qupath),
+                        vec![0u8; o.size.0],
+                        k,
+                    )
+                }
             });
-            o.rows = Some(Rows::Fill(
-                ScanFill::figures(&[(1, figs)], o.size.0, o.size.1, d, PixelRule::Qupath),
-                vec![0u8; o.size.0],
-            ));
         }
     }
-    let mut c = Confusion::default();
-    let (mut rt, mut rp) = (vec![0u8; t.size.0], vec![0u8; p.size.0]);
+    let mut conf = vec![Confusion::default(); k];
+    let (tw, pw) = (t.size.0, p.size.0);
+    let (mut rt, mut rp) = (vec![0u8; k * tw], vec![0u8; k * pw]);
     let (tr, pr) = (
         t.rows.as_mut().expect("opened"),
         p.rows.as_mut().expect("opened"),
     );
     let scale = gw.max(gh).div_ceil(THUMB_SIDE).max(1);
     let (ow, oh) = (gw.div_ceil(scale), gh.div_ceil(scale));
-    let mut outline = Outline {
-        scale,
-        w: ow,
-        h: oh,
-        truth: vec![false; ow * oh],
-        pred: vec![false; ow * oh],
-    };
+    let mut outline = vec![
+        Outline {
+            scale,
+            w: ow,
+            h: oh,
+            truth: vec![false; ow * oh],
+            pred: vec![false; ow * oh],
+        };
+        k
+    ];
     for y in 0..gh {
         tr.next(&mut rt)?;
         pr.next(&mut rp)?;
-        c.add_row(&rt[..gw], &rp[..gw]);
         let base = (y / scale) * ow;
-        for x in 0..gw {
-            outline.truth[base + x / scale] |= rt[x] != 0;
-            outline.pred[base + x / scale] |= rp[x] != 0;
+        for (i, (c, o)) in conf.iter_mut().zip(&mut outline).enumerate() {
+            let (a, b) = (&rt[i * tw..i * tw + gw], &rp[i * pw..i * pw + gw]);
+            c.add_row(a, b);
+            for x in 0..gw {
+                o.truth[base + x / scale] |= a[x] != 0;
+                o.pred[base + x / scale] |= b[x] != 0;
+            }
         }
     }
-    Ok(Compared {
-        confusion: c,
+    Ok(ComparedClasses {
+        confusion: conf,
         downsample: d,
         size: (gw, gh),
         outline,

@@ -1,12 +1,15 @@
 //! The reports of an [`Evaluation`]: one [`Exporter`] per format, each rendering the same model
 //! (`per_slide.csv`, `summary.csv`, `summary.json`, `summary.md`, `report.html`, and the
-//! paper's tables `table1`, `table2`, `supp_table1` as `.csv`, `.md` and `.tex`).
+//! paper's tables `table1`, `table2`, `supp_table1` as `.csv`, `.md` and `.tex`); and, for a
+//! comparison of classes ([`write_class_reports`]), all of them per class
+//! (`per_slide.Tumor.csv`, `table1.Tumor.md`, ...) with the combined `per_slide.csv` and
+//! `summary.csv` (a `class` column), `summary.json`, `summary.md` and an index `report.html`.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::cohort::{Evaluation, Metrics, SlideResult};
+use super::cohort::{ClassEvaluation, Evaluation, Metrics, SlideResult};
 use super::report::{boxplot_svg, esc};
 use super::tables::{self, Table};
 use super::Summary;
@@ -167,6 +170,131 @@ pub fn write_reports(ev: &Evaluation, dir: &Path) -> std::io::Result<Vec<PathBuf
         .collect()
 }
 
+/// `NAME.EXT` with the class inserted: `table1.csv` → `table1.Tumor.csv`.
+pub fn class_file_name(name: &str, class: &str) -> String {
+    match name.split_once('.') {
+        Some((stem, ext)) => format!("{stem}.{class}.{ext}"),
+        None => format!("{name}.{class}"),
+    }
+}
+
+/// Writes the reports of a comparison of classes into `dir` (atomically, each), returning their
+/// paths: every report of [`write_reports`] for each class under [`class_file_name`], then the
+/// combined `per_slide.csv` and `summary.csv` (the binary columns with `class` after `design`,
+/// classes in the order given), `summary.json` (the classes and each class's summary),
+/// `summary.md` (each class's in turn) and `report.html` (each class's Table 1 and a link to
+/// its report).
+pub fn write_class_reports(cev: &ClassEvaluation, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let write = |name: String, f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| {
+        let path = dir.join(name);
+        crate::output::write_file(&path, f).map_err(|err| {
+            std::io::Error::new(
+                err.kind(),
+                format!("{}: cannot write: {err}", path.display()),
+            )
+        })?;
+        Ok::<_, std::io::Error>(path)
+    };
+    let name = |ev: &Evaluation| {
+        ev.class
+            .as_ref()
+            .map_or("", |c| c.name.as_str())
+            .to_string()
+    };
+    let mut out = Vec::new();
+    for ev in &cev.per_class {
+        for e in all() {
+            out.push(write(class_file_name(e.file_name(), &name(ev)), &|w| {
+                e.export(ev, w)
+            })?);
+        }
+    }
+    // the long tables: the class after the design
+    let long = |table: fn(&Evaluation) -> Vec<Vec<String>>| {
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        for ev in &cev.per_class {
+            for (i, mut r) in table(ev).into_iter().enumerate() {
+                if i == 0 && !rows.is_empty() {
+                    continue;
+                }
+                r.insert(2, if i == 0 { "class".into() } else { name(ev) });
+                rows.push(r);
+            }
+        }
+        rows
+    };
+    out.push(write("per_slide.csv".into(), &|w| {
+        write_csv(w, &long(per_slide_rows))
+    })?);
+    out.push(write("summary.csv".into(), &|w| {
+        write_csv(w, &long(tables::summary_csv))
+    })?);
+    out.push(write("summary.json".into(), &|w| {
+        serde_json::to_writer_pretty(&mut *w, cev)?;
+        w.write_all(b"\n")
+    })?);
+    out.push(write("summary.md".into(), &|w| {
+        for (i, ev) in cev.per_class.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b"\n")?;
+            }
+            Markdown.export(ev, w)?;
+        }
+        Ok(())
+    })?);
+    out.push(write("report.html".into(), &|w| {
+        w.write_all(class_index_html(cev).as_bytes())
+    })?);
+    Ok(out)
+}
+
+/// The index page of a comparison of classes: per class its values, Table 1 and its report.
+fn class_index_html(cev: &ClassEvaluation) -> String {
+    let cohort = cev
+        .per_class
+        .first()
+        .map(|e| e.cohort.display().to_string())
+        .unwrap_or_default();
+    let mut h = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>h2g evaluation \
+         by class</title><style>body{{font-family:sans-serif;margin:2em;color:#222}}\
+         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:3px \
+         8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>\
+         <body><h1>Evaluation by class</h1><p>Cohort: {}. Each class is one binary comparison: \
+         a pixel is positive where its value is the class's.</p>",
+        esc(&cohort)
+    );
+    for ev in &cev.per_class {
+        let Some(c) = &ev.class else { continue };
+        let report = class_file_name("report.html", &c.name);
+        h += &format!(
+            "<h2>{} (prediction value {}, truth value {})</h2><p><a href=\"{}\">the full \
+             report</a>; {} error(s), {} warning(s)</p>",
+            esc(&c.name),
+            c.prediction,
+            c.truth,
+            esc(&href(&report)),
+            ev.errors.len(),
+            ev.warnings.len()
+        );
+        h += &tables::table1(ev).html(&format!("table1-{}", href(&c.name)));
+    }
+    h + "</body></html>\n"
+}
+
+/// A relative link to a file name: bytes outside `A–Z a–z 0–9 - _ .` percent-encoded.
+fn href(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
 }
@@ -211,50 +339,56 @@ impl Exporter for Csv {
     }
 
     fn export(&self, ev: &Evaluation, w: &mut dyn Write) -> std::io::Result<()> {
-        let mut c = csv::Writer::from_writer(w);
-        c.write_record([
-            "slide",
-            "design",
-            "grade",
-            "split",
-            "downsample",
-            "tp",
-            "fp",
-            "fn",
-            "tn",
-            "dice",
-            "precision",
-            "recall",
-            "truth_um2",
-            "predicted_um2",
-            "tp_um2",
-            "included",
-            "status",
-        ])?;
-        for r in &ev.results {
-            let int = |n: Option<u64>| n.map(|v| v.to_string()).unwrap_or_default();
-            c.write_record([
-                r.slide.clone(),
-                r.design.clone(),
-                r.grade.clone(),
-                r.split.clone(),
-                opt(r.downsample),
-                int(r.tp),
-                int(r.fp),
-                int(r.fn_),
-                int(r.tn),
-                opt(r.dice),
-                opt(r.precision),
-                opt(r.recall),
-                opt(r.area_um2(r.tp.zip(r.fn_).map(|(a, b)| a + b))),
-                opt(r.area_um2(r.tp.zip(r.fp).map(|(a, b)| a + b))),
-                opt(r.area_um2(r.tp)),
-                r.included.to_string(),
-                r.status.clone(),
-            ])?;
-        }
-        c.flush()
+        write_csv(w, &per_slide_rows(ev))
     }
+}
+
+/// The per-slide table: its header, then one row per result in table order.
+fn per_slide_rows(ev: &Evaluation) -> Vec<Vec<String>> {
+    let mut out = vec![[
+        "slide",
+        "design",
+        "grade",
+        "split",
+        "downsample",
+        "tp",
+        "fp",
+        "fn",
+        "tn",
+        "dice",
+        "precision",
+        "recall",
+        "truth_um2",
+        "predicted_um2",
+        "tp_um2",
+        "included",
+        "status",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for r in &ev.results {
+        let int = |n: Option<u64>| n.map(|v| v.to_string()).unwrap_or_default();
+        out.push(vec![
+            r.slide.clone(),
+            r.design.clone(),
+            r.grade.clone(),
+            r.split.clone(),
+            opt(r.downsample),
+            int(r.tp),
+            int(r.fp),
+            int(r.fn_),
+            int(r.tn),
+            opt(r.dice),
+            opt(r.precision),
+            opt(r.recall),
+            opt(r.area_um2(r.tp.zip(r.fn_).map(|(a, b)| a + b))),
+            opt(r.area_um2(r.tp.zip(r.fp).map(|(a, b)| a + b))),
+            opt(r.area_um2(r.tp)),
+            r.included.to_string(),
+            r.status.clone(),
+        ]);
+    }
+    out
 }
 
 impl Exporter for Json {
@@ -275,8 +409,16 @@ impl Exporter for Markdown {
 
     fn export(&self, ev: &Evaluation, w: &mut dyn Write) -> std::io::Result<()> {
         let e = tables::md_escape;
+        let title = match &ev.class {
+            Some(c) => format!(
+                "Evaluation: class {} (prediction value {}, truth value {})",
+                c.name, c.prediction, c.truth
+            ),
+            None => "Evaluation".into(),
+        };
         let mut md = format!(
-            "# Evaluation\n\n{}\n\n| design | slides | Dice | precision | recall | n Dice | n precision | n recall | empty predictions |\n|---|---|---|---|---|---|---|---|---|\n",
+            "# {}\n\n{}\n\n| design | slides | Dice | precision | recall | n Dice | n precision | n recall | empty predictions |\n|---|---|---|---|---|---|---|---|---|\n",
+            e(&title),
             e(&scope(ev))
         );
         for (d, s) in ev.in_order() {
@@ -359,9 +501,16 @@ fn html(ev: &Evaluation) -> String {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>h2g evaluation</title>\
          <style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}\
          td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}\
-         .bad{{color:#b00}}</style></head><body><h1>Evaluation</h1><p>Cohort: {}. Mean ± population standard \
+         .bad{{color:#b00}}</style></head><body><h1>{}</h1><p>Cohort: {}. Mean ± population standard \
          deviation over slides; precision = TP / predicted, recall = TP / truth; n: the slides each \
          mean is over (an empty prediction has no precision).</p><p id=\"scope\">{}</p>",
+        match &ev.class {
+            Some(c) => esc(&format!(
+                "Evaluation: class {} (prediction value {}, truth value {})",
+                c.name, c.prediction, c.truth
+            )),
+            None => "Evaluation".into(),
+        },
         esc(&ev.cohort.display().to_string()),
         esc(&scope(ev))
     );

@@ -3,6 +3,7 @@
 //! right way round: precision = TP / predicted, recall = TP / truth), and mean ± population
 //! standard deviation overall and per group (e.g. histological grade).
 
+pub mod classes;
 pub mod cohort;
 pub mod compare;
 pub mod export;
@@ -16,7 +17,10 @@ use serde::Serialize;
 use crate::mask::{MaskError, RowSource};
 use crate::pyramid::Sample;
 
-pub use compare::{compare, CompareError, Compared, Input, Outline, THUMB_SIDE};
+pub use classes::{ClassError, LabelClass};
+pub use compare::{
+    compare, compare_classes, CompareError, Compared, ComparedClasses, Input, Outline, THUMB_SIDE,
+};
 
 /// Pixel counts of one binary comparison (a pixel is positive when its value is non-zero).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -196,6 +200,109 @@ impl<T: Sample> BlockMajority<T> {
     }
 }
 
+/// A label mask brought to `factor` times its pixel size as one binary mask per class, one
+/// output row at a time, in one pass: for class `k`, a source pixel is positive when its value
+/// is the class's (`lut[value] == k + 1`; values above 255 are no class), and an output pixel
+/// when at least half of the source pixels its block covers are — the rule of
+/// [`BlockMajority`] applied to each class's mask. Memory: `factor` source rows.
+pub struct ClassBlocks<T: Sample> {
+    src: Box<dyn RowSource<T>>,
+    lut: Vec<u8>,
+    classes: usize,
+    width: usize,
+    height: usize,
+    factor: usize,
+    y: usize,
+    buf: Vec<T>,
+    counts: Vec<u32>,
+}
+
+impl<T: Sample> ClassBlocks<T> {
+    /// Reduces `src` (`width × height`) by `factor` (≥ 1) into `classes` binary masks; `lut`
+    /// (256 entries) gives each value's class index + 1, 0 for none.
+    pub fn new(
+        src: Box<dyn RowSource<T>>,
+        width: usize,
+        height: usize,
+        factor: usize,
+        mut lut: Vec<u8>,
+        classes: usize,
+    ) -> Self {
+        let factor = factor.max(1);
+        lut.resize(256, 0);
+        ClassBlocks {
+            src,
+            lut,
+            classes,
+            width,
+            height,
+            factor,
+            y: 0,
+            buf: vec![T::default(); width * factor],
+            counts: vec![0; (classes + 1) * width.div_ceil(factor)],
+        }
+    }
+
+    /// The reduced size: ⌈width / factor⌉ × ⌈height / factor⌉.
+    pub fn size(&self) -> (usize, usize) {
+        (
+            self.width.div_ceil(self.factor),
+            self.height.div_ceil(self.factor),
+        )
+    }
+
+    /// Writes the next reduced row of every class into `out` (at least `classes × w` long,
+    /// `w` the reduced width): class `k`'s row, 0 or 1 per pixel, at `out[k * w..(k + 1) * w]`.
+    pub fn next_row(&mut self, out: &mut [u8]) -> Result<(), MaskError> {
+        let (w, _) = self.size();
+        let out = &mut out[..self.classes * w];
+        let rows = self.factor.min(self.height.saturating_sub(self.y));
+        if rows == 0 {
+            out.fill(0);
+            return Ok(());
+        }
+        let n = rows * self.width;
+        self.src.read_rows(&mut self.buf[..n], rows)?;
+        self.y += rows;
+        let lut = &self.lut;
+        let class_of = |v: &T| {
+            let v = v.to_u64();
+            if v < 256 {
+                lut[v as usize] as usize
+            } else {
+                0
+            }
+        };
+        if self.factor == 1 {
+            out.fill(0);
+            for (x, v) in self.buf[..n].iter().enumerate() {
+                let k = class_of(v);
+                if k > 0 {
+                    out[(k - 1) * w + x] = 1;
+                }
+            }
+            return Ok(());
+        }
+        // counts[block × (classes + 1) + class index + 1]; index 0: no class
+        self.counts.fill(0);
+        let stride = self.classes + 1;
+        for row in self.buf[..n].chunks_exact(self.width) {
+            for (b, px) in row.chunks(self.factor).enumerate() {
+                for v in px {
+                    self.counts[b * stride + class_of(v)] += 1;
+                }
+            }
+        }
+        for k in 0..self.classes {
+            for (i, o) in out[k * w..(k + 1) * w].iter_mut().enumerate() {
+                let cols = self.factor.min(self.width - i * self.factor);
+                *o = (2 * self.counts[i * stride + k + 1] as usize >= rows * cols) as u8;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +400,40 @@ mod tests {
                         let same: Vec<u8> = m[oy * w..(oy + 1) * w].iter().map(|&v| (v != 0) as u8).collect();
                         prop_assert_eq!(&row, &same);
                     }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn class_blocks_are_block_majority_of_each_class_mask(
+            w in 1usize..20, h in 1usize..20, seed in any::<u64>(),
+        ) {
+            use crate::mask::MemoryRows;
+            use std::sync::Arc;
+            let mut s = seed | 1;
+            // values 0..4 and 256 + 1 (no class: above 255)
+            let m: Vec<u16> = (0..w * h).map(|_| { s ^= s << 13; s ^= s >> 7; s ^= s << 17; [0, 1, 2, 3, 257][(s % 5) as usize] }).collect();
+            // classes: index 0 is value 3, index 1 value 1
+            let mut lut = vec![0u8; 256];
+            (lut[3], lut[1]) = (1, 2);
+            for f in 1..5usize {
+                let mut c = ClassBlocks::new(Box::new(MemoryRows::new(Arc::new(m.clone()), w)), w, h, f, lut.clone(), 2);
+                let (ow, oh) = c.size();
+                let mut got = vec![0u8; 2 * ow];
+                let mut want = vec![vec![0u8; ow]; 2];
+                let mut refs: Vec<BlockMajority<u16>> = [3u16, 1].iter().map(|&v| {
+                    let only: Vec<u16> = m.iter().map(|&x| (x == v) as u16).collect();
+                    BlockMajority::new(Box::new(MemoryRows::new(Arc::new(only), w)), w, h, f, 0)
+                }).collect();
+                for _ in 0..oh {
+                    c.next_row(&mut got).unwrap();
+                    for (r, o) in refs.iter_mut().zip(want.iter_mut()) {
+                        r.next_row(o).unwrap();
+                    }
+                    prop_assert_eq!(&got[..ow], &want[0][..]);
+                    prop_assert_eq!(&got[ow..], &want[1][..]);
                 }
             }
         }

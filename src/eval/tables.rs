@@ -49,10 +49,15 @@ pub fn split_name(ev: &Evaluation) -> &str {
     ev.split.as_deref().unwrap_or("all")
 }
 
+/// The scope in a caption: the split, after the class in a comparison of classes.
 fn split_words(ev: &Evaluation) -> String {
-    match &ev.split {
+    let split = match &ev.split {
         Some(s) => format!("split {s}"),
         None => "all rows".into(),
+    };
+    match &ev.class {
+        Some(c) => format!("class {}, {split}", c.name),
+        None => split,
     }
 }
 
@@ -347,35 +352,23 @@ fn summary_cols(s: Option<Summary>) -> [String; 3] {
     }
 }
 
-/// Table 1 as CSV: `split,design,slides,empty_predictions` and n, mean, std of recall,
-/// precision and Dice (numbers in full; empty where undefined).
-pub fn table1_csv(ev: &Evaluation) -> Vec<Vec<String>> {
-    let mut out = vec![[
-        "split",
-        "design",
-        "slides",
-        "empty_predictions",
-        "recall_n",
-        "recall_mean",
-        "recall_std",
-        "precision_n",
-        "precision_mean",
-        "precision_std",
-        "dice_n",
-        "dice_mean",
-        "dice_std",
-    ]
-    .map(String::from)
-    .to_vec()];
-    for (d, s) in ev.in_order() {
-        let m = &s.overall;
-        let mut row = vec![
-            split_name(ev).to_string(),
-            d.clone(),
-            m.slides.to_string(),
-            m.empty_predictions.to_string(),
-        ];
-        for x in [m.recall, m.precision, m.dice] {
+/// A CSV table of summaries, the one builder of [`table1_csv`], [`table2_csv`] and
+/// [`summary_csv`]: the header is `lead` then `NAME_n, NAME_mean, NAME_std` for each of
+/// `metrics`; each row its lead cells then n, mean, std of each summary (n 0 and empty cells
+/// where undefined).
+fn summaries_csv(
+    lead: &[&str],
+    metrics: &[&str],
+    rows: impl IntoIterator<Item = (Vec<String>, Vec<Option<Summary>>)>,
+) -> Vec<Vec<String>> {
+    let mut header: Vec<String> = lead.iter().map(|h| h.to_string()).collect();
+    for m in metrics {
+        header.extend(["n", "mean", "std"].map(|x| format!("{m}_{x}")));
+    }
+    let mut out = vec![header];
+    for (mut row, stats) in rows {
+        debug_assert_eq!((row.len(), stats.len()), (lead.len(), metrics.len()));
+        for x in stats {
             row.extend(summary_cols(x));
         }
         out.push(row);
@@ -383,33 +376,45 @@ pub fn table1_csv(ev: &Evaluation) -> Vec<Vec<String>> {
     out
 }
 
+/// Table 1 as CSV: `split,design,slides,empty_predictions` and n, mean, std of recall,
+/// precision and Dice (numbers in full; empty where undefined).
+pub fn table1_csv(ev: &Evaluation) -> Vec<Vec<String>> {
+    let rows = ev.in_order().map(|(d, s)| {
+        let m = &s.overall;
+        (
+            vec![
+                split_name(ev).to_string(),
+                d.clone(),
+                m.slides.to_string(),
+                m.empty_predictions.to_string(),
+            ],
+            vec![m.recall, m.precision, m.dice],
+        )
+    });
+    summaries_csv(
+        &["split", "design", "slides", "empty_predictions"],
+        &["recall", "precision", "dice"],
+        rows,
+    )
+}
+
 /// Table 2 as CSV: `split,design,grade,slides,dice_n,dice_mean,dice_std`, one row per design
 /// and grade it has.
 pub fn table2_csv(ev: &Evaluation) -> Vec<Vec<String>> {
-    let mut out = vec![[
-        "split",
-        "design",
-        "grade",
-        "slides",
-        "dice_n",
-        "dice_mean",
-        "dice_std",
-    ]
-    .map(String::from)
-    .to_vec()];
-    for (d, s) in ev.in_order() {
-        for (g, m) in &s.by_grade {
-            let mut row = vec![
-                split_name(ev).to_string(),
-                d.clone(),
-                g.clone(),
-                m.slides.to_string(),
-            ];
-            row.extend(summary_cols(m.dice));
-            out.push(row);
-        }
-    }
-    out
+    let rows = ev.in_order().flat_map(|(d, s)| {
+        s.by_grade.iter().map(move |(g, m)| {
+            (
+                vec![
+                    split_name(ev).to_string(),
+                    d.clone(),
+                    g.clone(),
+                    m.slides.to_string(),
+                ],
+                vec![m.dice],
+            )
+        })
+    });
+    summaries_csv(&["split", "design", "grade", "slides"], &["dice"], rows)
 }
 
 /// Supplementary Table 1 as CSV, one line per pair of the family in statsmodels' order:
@@ -442,41 +447,27 @@ pub fn supp_table1_csv(ev: &Evaluation) -> Vec<Vec<String>> {
 /// Every design's summaries as CSV, overall (grade `all`) and per grade: `split,design,grade,
 /// slides,empty_predictions` and n, mean, std of Dice, precision and recall.
 pub fn summary_csv(ev: &Evaluation) -> Vec<Vec<String>> {
-    let mut out = vec![[
-        "split",
-        "design",
-        "grade",
-        "slides",
-        "empty_predictions",
-        "dice_n",
-        "dice_mean",
-        "dice_std",
-        "precision_n",
-        "precision_mean",
-        "precision_std",
-        "recall_n",
-        "recall_mean",
-        "recall_std",
-    ]
-    .map(String::from)
-    .to_vec()];
-    for (d, s) in ev.in_order() {
+    let rows = ev.in_order().flat_map(|(d, s)| {
         let all = std::iter::once(("all", &s.overall));
-        for (g, m) in all.chain(s.by_grade.iter().map(|(g, m)| (g.as_str(), m))) {
-            let mut row = vec![
-                split_name(ev).to_string(),
-                d.clone(),
-                g.to_string(),
-                m.slides.to_string(),
-                m.empty_predictions.to_string(),
-            ];
-            for x in [m.dice, m.precision, m.recall] {
-                row.extend(summary_cols(x));
-            }
-            out.push(row);
-        }
-    }
-    out
+        all.chain(s.by_grade.iter().map(|(g, m)| (g.as_str(), m)))
+            .map(move |(g, m)| {
+                (
+                    vec![
+                        split_name(ev).to_string(),
+                        d.clone(),
+                        g.to_string(),
+                        m.slides.to_string(),
+                        m.empty_predictions.to_string(),
+                    ],
+                    vec![m.dice, m.precision, m.recall],
+                )
+            })
+    });
+    summaries_csv(
+        &["split", "design", "grade", "slides", "empty_predictions"],
+        &["dice", "precision", "recall"],
+        rows,
+    )
 }
 
 #[cfg(test)]

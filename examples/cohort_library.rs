@@ -99,6 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         truth_class: None,
         eval_split: None,
         tukey_family: Default::default(),
+        eval_classes: Vec::new(),
         jobs: 2,
         threads: 0,
         memory_mib: None,

@@ -623,6 +623,17 @@ fn the_library_example_runs_a_cohort_and_evaluates_it() {
 
 /// Dice of a 0/1 mask TIFF (level 0) against an 8-bit truth PNG of the same size, counted here.
 fn dice_of(mask: &Path, truth: &Path) -> f64 {
+    dice_where(mask, truth, |p| p != 0, |q| q != 0)
+}
+
+/// Dice of a mask TIFF (level 0) against an 8-bit PNG of the same size, positive where
+/// `in_mask` and `in_truth` say.
+fn dice_where(
+    mask: &Path,
+    truth: &Path,
+    in_mask: impl Fn(u16) -> bool,
+    in_truth: impl Fn(u8) -> bool,
+) -> f64 {
     let m = &common::read_levels(mask)[0];
     let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(truth).unwrap()));
     let mut r = dec.read_info().unwrap();
@@ -631,7 +642,7 @@ fn dice_of(mask: &Path, truth: &Path) -> f64 {
     assert_eq!((info.width, info.height), (m.width, m.height));
     let (mut tp, mut pos, mut truth_n) = (0u64, 0u64, 0u64);
     for (&p, &q) in m.data.iter().zip(&t) {
-        let (p, q) = (p != 0, q != 0);
+        let (p, q) = (in_mask(p), in_truth(q));
         tp += (p && q) as u64;
         pos += p as u64;
         truth_n += q as u64;
@@ -796,5 +807,110 @@ fn a_designs_file_with_a_repeated_label_or_unknown_design_is_refused() {
         assert_eq!(o.status.code(), Some(1), "{text}: {err}");
         assert!(err.contains(want), "{text}: {err}");
         assert!(!dir.path().join("out").exists(), "{text}: nothing written");
+    }
+}
+
+/// Per-class Dice of a label mask TIFF (level 0) against an 8-bit label PNG of the same size,
+/// counted here: for the class value, positive = equal to it.
+fn class_dice_of(mask: &Path, truth: &Path, value: u8) -> f64 {
+    dice_where(mask, truth, |p| p == u16::from(value), |q| q == value)
+}
+
+#[test]
+fn a_multiclass_cohort_is_evaluated_class_by_class() {
+    let (Some(slide), Some(ort)) = (common::cmu_slide(), common::runtime()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for n in ["a", "b"] {
+        std::fs::copy(&slide, dir.path().join(format!("{n}.svs"))).unwrap();
+    }
+    // a label truth at downsample 4 (555 × 741): three class rectangles over the tissue
+    let (w, h) = (555u32, 741u32);
+    let mut t = vec![0u8; (w * h) as usize];
+    for (v, (x0, x1, y0, y1)) in [
+        (1u8, (50, 300, 50, 400)),
+        (2, (300, 500, 50, 400)),
+        (3, (50, 500, 400, 700)),
+    ] {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                t[(y * w + x) as usize] = v;
+            }
+        }
+    }
+    common::write_gray8(&dir.path().join("labels.png"), w, h, &t);
+    let cohort = dir.path().join("mc.csv");
+    std::fs::write(
+        &cohort,
+        "id,slide,truth,grade\na,a.svs,labels.png,1\nb,b.svs,labels.png,2\n",
+    )
+    .unwrap();
+    let designs = dir.path().join("designs.csv");
+    std::fs::write(
+        &designs,
+        "label,design,model,refine_model,refine_level\n\
+         mc,h2g,test-contract-patch-4class,test-contract-refine-4class,\n\
+         mc-pw,pw,test-contract-patch-4class,,\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = Command::new(BIN)
+        .args(["run", "--cohort"])
+        .arg(&cohort)
+        .arg("-o")
+        .arg(&out)
+        .arg("--designs")
+        .arg(&designs)
+        .args([
+            "--steps",
+            "segment,evaluate",
+            "--classes",
+            "Tumor=1,Benign=2,In situ=3",
+            "--threads",
+            "2",
+            "-q",
+        ])
+        .arg("--ort-lib")
+        .arg(&ort)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // one row per slide, design and class, each Dice as this test counts it from the masks
+    let per_slide = std::fs::read_to_string(out.join("cohort/evaluate/per_slide.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(per_slide.as_bytes());
+    let head = rows.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (cs, cd, cc, cdice) = (col("slide"), col("design"), col("class"), col("dice"));
+    let mut seen = Vec::new();
+    for r in rows.records() {
+        let r = r.unwrap();
+        let (id, label, class) = (&r[cs], &r[cd], &r[cc]);
+        let value = ["Tumor", "Benign", "In situ"]
+            .iter()
+            .position(|&c| c == class)
+            .unwrap() as u8
+            + 1;
+        let mask = out.join(format!(
+            "slides/{id}/segment.{label}/{id}.segment-{label}.mask.tif"
+        ));
+        let want = class_dice_of(&mask, &dir.path().join("labels.png"), value);
+        let got: f64 = r[cdice].parse().unwrap();
+        assert!(
+            (got - want).abs() < 1e-9,
+            "{id} {label} {class}: {got} vs {want}"
+        );
+        seen.push(format!("{id}/{label}/{class}"));
+    }
+    seen.sort();
+    assert_eq!(seen.len(), 12, "{seen:?}");
+    // each class's own tables beside the combined ones
+    for f in [
+        "table1.Tumor.csv",
+        "table1.Benign.csv",
+        "table1.In situ.csv",
+    ] {
+        assert!(out.join("cohort/evaluate").join(f).is_file(), "{f}");
     }
 }

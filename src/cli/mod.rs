@@ -71,7 +71,7 @@ enum Command {
     Stats(stats::Args),
     /// A whole cohort through tissue, patches, segment, vectorize and evaluate: resumable, bad
     /// slides recorded and skipped, slides in parallel within a memory budget.
-    Run(run::Args),
+    Run(Box<run::Args>),
     /// Print a shell completion script for bash, zsh, fish, elvish or PowerShell.
     Completions(docs::CompletionArgs),
     /// Write man pages for h2g and each subcommand into a folder.
@@ -111,7 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Finished> {
         Command::Preannotate(a) => preannotate::run(a).map(Into::into),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Stats(a) => stats::run(a).map(Into::into),
-        Command::Run(a) => run::run(a).map(Into::into),
+        Command::Run(a) => run::run(*a).map(Into::into),
         Command::Completions(a) => docs::completions(a).map(Into::into),
         Command::Man(a) => docs::man(a).map(Into::into),
     }

@@ -72,6 +72,10 @@ pub struct Args {
     /// split column, e.g. test; every slide is still run and evaluated on its own.
     #[arg(long)]
     split: Option<String>,
+    /// Label masks evaluated class by class, as `evaluate --classes`: NAME=VALUE pairs
+    /// (Tumor=1,Benign=2; NAME=PRED:TRUTH where the values differ), for multiclass designs.
+    #[arg(long, conflicts_with = "truth_class")]
+    classes: Option<String>,
     /// The cohort's Tukey HSD between these designs only (labels, comma-separated).
     #[arg(long, value_delimiter = ',', conflicts_with = "tukey_exclude")]
     tukey_designs: Option<Vec<String>>,
@@ -145,6 +149,10 @@ impl Args {
                 (Some(v), _) => h2g::stats::Family::Only(v),
                 (None, Some(v)) => h2g::stats::Family::Exclude(v),
                 (None, None) => h2g::stats::Family::All,
+            },
+            eval_classes: match &self.classes {
+                Some(c) => h2g::eval::LabelClass::parse_list(c)?,
+                None => Vec::new(),
             },
             jobs: self.jobs,
             threads: self.threads,

@@ -588,6 +588,7 @@ fn cohort_evaluation(ctx: &Ctx, evaluated: &[&CohortSlide]) -> Outcome {
     if let Some(s) = &ctx.spec.eval_split {
         args.extend(["--split".into(), s.clone()]);
     }
+    args.extend(super::plan::classes_args(&ctx.spec.eval_classes));
     match &ctx.spec.tukey_family {
         crate::stats::Family::All => {}
         crate::stats::Family::Only(v) => {

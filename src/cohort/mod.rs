@@ -175,6 +175,9 @@ pub struct RunSpec {
     pub eval_split: Option<String>,
     /// The designs the cohort's Tukey HSD compares.
     pub tukey_family: crate::stats::Family,
+    /// Label-mask classes the evaluations compare one by one (`evaluate --classes`); empty:
+    /// binary masks, positive = non-zero.
+    pub eval_classes: Vec<crate::eval::LabelClass>,
     /// Slides processed at once (0: one per 4 cores, within the memory budget).
     pub jobs: usize,
     /// Cores for the whole run (0: all); each slide's steps get their share.

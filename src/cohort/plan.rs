@@ -241,6 +241,7 @@ pub(super) fn plan(
             if let Some(c) = &a.truth_class {
                 args.extend(["--truth-class".into(), c.clone()]);
             }
+            args.extend(classes_args(&a.eval_classes));
         }
     }
     Ok(Plan {
@@ -249,6 +250,15 @@ pub(super) fn plan(
         upstream,
         prelude,
     })
+}
+
+/// `--classes NAME=VALUE,…` for an evaluate step, or nothing for binary masks.
+pub(super) fn classes_args(classes: &[crate::eval::LabelClass]) -> Vec<String> {
+    if classes.is_empty() {
+        return Vec::new();
+    }
+    let list: Vec<String> = classes.iter().map(|c| c.spec()).collect();
+    vec!["--classes".into(), list.join(",")]
 }
 
 const COHORT_HEADER: [&str; 12] = [

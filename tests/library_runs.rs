@@ -243,6 +243,7 @@ fn pspec(slides: Vec<PathBuf>, output: &Path, method: PreMethod) -> PreannotateS
         qupath_frame: false,
         mpp: None,
         runtime: h2g::infer::Runtime::default(),
+        gate: Default::default(),
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Args {
     #[command(flatten)]
     frame: super::args::FrameArg,
     #[command(flatten)]
+    gate: super::args::GateArg,
+    #[command(flatten)]
     mpp: super::args::MppArg,
     #[command(flatten)]
     rt: super::args::RuntimeArgs,
@@ -88,6 +90,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         min_tissue: a.patches.min_tissue,
         batch: a.patches.batch,
         qupath_frame: a.qupath_frame || a.frame.qupath(),
+        gate: a.gate.gate,
         mpp: a.mpp.mpp,
         runtime: a.rt.runtime().with_overrides(a.contract.overrides(false)?),
     };

@@ -71,6 +71,8 @@ pub struct PreannotateSpec {
     pub batch: usize,
     /// Coordinates in QuPath's frame (minus the OpenSlide bounds origin).
     pub qupath_frame: bool,
+    /// AN2's stage-1 tissue gate (the paper's saturation rule, or FAST's).
+    pub gate: super::heatmap::Gate,
     /// Level-0 pixel size in µm, for slides without one.
     pub mpp: Option<f64>,
     /// Cores, device and runtime library.
@@ -147,6 +149,8 @@ pub struct An2Report {
     pub closing_cells: usize,
     /// The files written.
     pub files: An2Files,
+    /// The stage-1 tissue gate that chose the patches.
+    pub gate: super::heatmap::Gate,
     /// Level-0 pixels per mask pixel.
     pub mask_downsample: f64,
     /// Holes filled below this area.
@@ -324,6 +328,7 @@ fn one(
         batch: spec.batch.max(1),
         // most slides are read directly (JPEG-tiled TIFF/SVS); one model serves them all
         readers: spec.runtime.readers(true),
+        tissue: spec.gate.method(),
         ..HeatmapSpec::default()
     };
     let hm = heatmap(&*slide, &meta, m, man, &hspec, &|_, _| {})?;
@@ -387,6 +392,7 @@ fn one(
             geojson,
             heatmap: [files.tiff, files.png],
         },
+        gate: spec.gate,
         mask_downsample: d,
         max_hole_um2: spec.max_hole,
         method: PreMethod::An2,

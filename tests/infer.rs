@@ -990,3 +990,65 @@ fn heatmap_segment_and_preannotate_reports_name_the_gate_that_ran_and_its_cell_c
         (Some(8), Some(4))
     );
 }
+
+#[test]
+fn segment_reports_the_contract_each_model_ran_under_and_which_flags_changed_it() {
+    let (Some(slide), Some(_)) = (common::cmu_slide(), common::runtime()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |sub: &str, extra: &[&str]| -> serde_json::Value {
+        let out = dir.path().join(sub);
+        let o = h2g()
+            .arg("segment")
+            .arg(&slide)
+            .args(["--design", "h2g", "--model", "test-patch-classifier"])
+            .args(["--refine-model", "test-contract-doubleunet", "-o"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let stem = slide.file_stem().unwrap().to_string_lossy();
+        serde_json::from_slice(
+            &std::fs::read(out.join(format!("{stem}.segment-h2g.json"))).unwrap(),
+        )
+        .unwrap()
+    };
+    // as the manifests say: test-patch-classifier div255 rgb; the DoubleU-Net contract meanstd
+    // (ImageNet's), output 1
+    let plain = run("plain", &[]);
+    let (p, r) = (&plain["patch_model"], &plain["refine_model"]);
+    assert_eq!(
+        (&p["scaling"], &p["channel_order"]),
+        (&"div255".into(), &"rgb".into())
+    );
+    assert_eq!(p["overridden"], serde_json::json!([]));
+    assert_eq!(r["scaling"], "meanstd");
+    assert_eq!(r["mean_std"][0], serde_json::json!([0.485, 0.456, 0.406]));
+    assert_eq!(r["output"], 1);
+    assert_eq!(r["overridden"], serde_json::json!([]));
+    // flags replace fields, and the report says which
+    let flagged = run(
+        "flagged",
+        &[
+            "--model-scaling",
+            "symmetric",
+            "--refine-channel-order",
+            "bgr",
+            "--refine-output",
+            "0",
+        ],
+    );
+    let (p, r) = (&flagged["patch_model"], &flagged["refine_model"]);
+    assert_eq!(p["scaling"], "symmetric");
+    assert_eq!(p["overridden"], serde_json::json!(["scaling"]));
+    assert_eq!(
+        (&r["channel_order"], &r["output"]),
+        (&"bgr".into(), &0.into())
+    );
+    assert_eq!(
+        r["overridden"],
+        serde_json::json!(["channel_order", "output"])
+    );
+}

@@ -160,7 +160,8 @@ pub struct SegmentOutputSpec {
     pub qupath_frame: bool,
 }
 
-/// A model a run used, as its report names it.
+/// A model a run used, as its report names it: the contract it ran under, after any
+/// command-line overrides of its manifest.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelUse {
     /// Its manifest name.
@@ -169,6 +170,51 @@ pub struct ModelUse {
     pub file: PathBuf,
     /// Whether it has trained weights.
     pub trained: bool,
+    /// The input scaling used.
+    pub scaling: super::manifest::Scaling,
+    /// `meanstd`'s means and standard deviations (model channel order, 0–1 scale).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_std: Option<(Vec<f64>, Vec<f64>)>,
+    /// The colour channel order of its image input.
+    pub channel_order: super::manifest::ChannelOrder,
+    /// The output used, when the manifest (or a flag) chose one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<super::manifest::OutputRef>,
+    /// The manifest fields replaced by command-line flags (`scaling`, `mean`, `std`,
+    /// `channel_order`, `output`); empty when the manifest ran as written.
+    pub overridden: Vec<&'static str>,
+}
+
+impl ModelUse {
+    /// The report entry of `model` run under `manifest` (overrides applied), `overrides` being
+    /// the flags that changed it.
+    pub fn new(
+        model: &super::Model,
+        manifest: &super::manifest::Manifest,
+        overrides: &super::manifest::ManifestOverrides,
+    ) -> ModelUse {
+        let o = overrides;
+        let overridden = [
+            ("scaling", o.scaling.is_some()),
+            ("mean", o.mean.is_some()),
+            ("std", o.std.is_some()),
+            ("channel_order", o.channel_order.is_some()),
+            ("output", o.output.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(f, set)| set.then_some(f))
+        .collect();
+        ModelUse {
+            name: manifest.name.clone(),
+            file: model.path().to_path_buf(),
+            trained: manifest.trained,
+            scaling: manifest.scaling,
+            mean_std: manifest.mean.clone().zip(manifest.std.clone()),
+            channel_order: manifest.channel_order,
+            output: manifest.output.tensor.clone(),
+            overridden,
+        }
+    }
 }
 
 /// The files of a segmentation.

@@ -159,11 +159,8 @@ pub fn run_segment(
     )?;
     let stem = output_stem(&spec.output, &spec.slide, spec.name.as_deref())?;
     let used = |m: &Option<(Model, Manifest)>| {
-        m.as_ref().map(|(m, man)| ModelUse {
-            name: man.name.clone(),
-            file: m.path().to_path_buf(),
-            trained: man.trained,
-        })
+        m.as_ref()
+            .map(|(m, man)| ModelUse::new(m, man, rt.overrides.for_role(man.role)))
     };
     let output = write_segmentation(
         &*slide,

@@ -72,6 +72,40 @@ assert "tissue" not in jobs and "patches" not in jobs, jobs
 assert all(int(jobs.get(r, 0)) == n for r in ("segment", "vectorize")), jobs
 print(jobs)
 PY
+# several labelled designs in one folder (config designs=): a record per slide and design step,
+# and h2g run with the same designs file finds them all up to date
+cat >"$T/designs.csv" <<'CSV'
+label,design,model,refine_model,refine_level
+I-otsu,otsu,,,
+mob-pw,pw,test-patch-classifier,,
+h2g-net,h2g,test-patch-classifier,test-refinement-2in,
+CSV
+DOPTS="--truth-class Tumor --ort-lib $(pwd)/.deps/onnxruntime/lib/libonnxruntime.so.1.31.1"
+"$VENV/bin/snakemake" -s workflow/Snakefile --profile workflow/profiles/local --cores 2 \
+  --directory "$T" --config cohort="$T/cohort.csv" out="$T/out3" h2g="$H" options="$DOPTS" \
+  designs="$T/designs.csv" steps=segment,vectorize,evaluate \
+  >"$T/designs.log" 2>&1 || { cat "$T/designs.log"; echo "FAIL snakemake with designs"; exit 1; }
+desc="snakemake with a designs file: segment.LABEL and vectorize.LABEL per slide and design"
+check python3 - "$T/out3" "$n" <<'PY'
+import glob, os, sys
+out, n = sys.argv[1], int(sys.argv[2])
+for step in ("segment", "vectorize"):
+    for label in ("I-otsu", "mob-pw", "h2g-net"):
+        got = glob.glob(os.path.join(out, "slides", "*", f"{step}.{label}.record.json"))
+        assert len(got) == n, (step, label, len(got))
+assert os.path.getsize(os.path.join(out, "cohort", "evaluate", "per_slide.csv")) > 0
+print(sorted({os.path.basename(p) for p in glob.glob(os.path.join(out, "slides", "*", "*.record.json"))}))
+PY
+"$H" run --cohort "$T/cohort.csv" -o "$T/out3" --designs "$T/designs.csv" $DOPTS \
+  --steps segment,vectorize,evaluate --json -q >"$T/dsummary.json"
+desc="h2g run with the designs file finds Snakemake's design steps up to date"
+check python3 - "$T/dsummary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["steps_ran"] == 0 and not s["failures"], s
+assert {"segment.I-otsu", "segment.mob-pw", "segment.h2g-net", "vectorize.h2g-net"} <= set(s["steps"]), s["steps"]
+print({k: v for k, v in s["steps"].items()})
+PY
 # the Slurm profile (no cluster here): parsed, and the jobs it would submit carry its resources
 "$VENV/bin/snakemake" -s workflow/Snakefile --profile workflow/profiles/slurm -n --forceall \
   --directory "$T" --config cohort="$T/cohort.csv" out="$T/out" h2g="$H" options="$OPTS" \

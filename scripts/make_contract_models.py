@@ -236,6 +236,8 @@ def manifest(name, file, sha, role, size, inputs, scaling, notes, order="rgb", t
         m["mean"], m["std"] = IMAGENET_MEAN, IMAGENET_STD
     if extra:
         m.update(extra)
+        if "classes" in extra:
+            m["output"]["meaning"] = "UNTRAINED stand-in for P(class), one channel per class"
     with open(os.path.join(ROOT, "models", "test-contract-" + name + ".json"), "w") as f:
         json.dump(m, f, indent=2)
         f.write("\n")

@@ -13,6 +13,7 @@ pub mod cohort;
 pub mod convert;
 pub mod digest;
 pub mod eval;
+pub mod guard;
 pub mod infer;
 pub mod mask;
 pub mod naming;

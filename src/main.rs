@@ -14,6 +14,8 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let args = cli::Cli::parse();
+    // one command per process: no output of it may replace a file it reads
+    h2g::guard::protect_inputs();
     // Ctrl-C, SIGTERM (cluster schedulers) or SIGHUP: remove half-written outputs, then stop.
     let _ = ctrlc::set_handler(|| {
         h2g::output::remove_unfinished();

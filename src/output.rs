@@ -10,12 +10,116 @@ use std::sync::Mutex;
 /// Temporary files not yet committed or dropped, for [`remove_unfinished`].
 static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// The process's umask (read from /proc, else set and restored once).
+#[cfg(unix)]
+fn umask() -> u32 {
+    static MASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *MASK.get_or_init(|| {
+        let from_proc = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            });
+        from_proc.unwrap_or_else(|| {
+            // SAFETY: umask only swaps the process's mask; it is put back at once
+            let m = unsafe { libc::umask(0o022) };
+            unsafe { libc::umask(m) };
+            m as u32
+        })
+    })
+}
+
+/// Where an output for `target` may go: the target itself, or the file a symlink points to,
+/// and the mode an existing file there has (kept when it is replaced). A directory, a device,
+/// a FIFO, a socket or an input of this process is refused, naming the path.
+fn writable_target(target: &Path) -> io::Result<(PathBuf, Option<u32>)> {
+    let refuse = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{}: {what}; h2g writes outputs only as new or replaced regular files: give \
+                 another path",
+                target.display()
+            ),
+        )
+    };
+    let mut path = target.to_path_buf();
+    let md = match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            // a link is written through, deliberately: its target is replaced, the link kept
+            let link = std::fs::read_link(&path)?;
+            path = match path.parent() {
+                Some(dir) if link.is_relative() => dir.join(link),
+                _ => link,
+            };
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    path = std::fs::canonicalize(&path).map_err(|e| {
+                        io::Error::new(
+                            e.kind(),
+                            format!("{}: cannot follow the symlink ({e})", target.display()),
+                        )
+                    })?;
+                    Some(std::fs::metadata(&path)?)
+                }
+                Ok(m) => Some(m),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let Some(md) = md else {
+        return Ok((path, None));
+    };
+    let ft = md.file_type();
+    if ft.is_dir() {
+        return Err(refuse("is an existing directory"));
+    }
+    if !ft.is_file() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            let what = if ft.is_fifo() {
+                "is a FIFO (named pipe)"
+            } else if ft.is_char_device() || ft.is_block_device() {
+                "is a device"
+            } else if ft.is_socket() {
+                "is a socket"
+            } else {
+                "is not a regular file"
+            };
+            return Err(refuse(what));
+        }
+        #[cfg(not(unix))]
+        return Err(refuse("is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Some(input) = crate::guard::input_of(&md) {
+            return Err(refuse(&format!(
+                "is the same file as the input {} (it would be overwritten)",
+                input.display()
+            )));
+        }
+        Ok((path, Some(md.permissions().mode() & 0o7777)))
+    }
+    #[cfg(not(unix))]
+    Ok((path, None))
+}
+
 /// A file being written for `target`; it appears at `target` only on [`AtomicFile::commit`].
 /// Dropped without commit, the temporary file is removed.
 #[derive(Debug)]
 pub struct AtomicFile {
     tmp: tempfile::NamedTempFile,
     target: PathBuf,
+    mode: Option<u32>,
     _registered: Registered,
 }
 
@@ -59,6 +163,8 @@ impl AtomicFile {
     /// Creates `.NAME.XXXXXX.tmp` in the target's directory (so the final rename is atomic).
     /// An error names the directory and why it cannot hold a file.
     pub fn create(target: &Path) -> io::Result<Self> {
+        let (target, mode) = writable_target(target)?;
+        let target = target.as_path();
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -81,6 +187,7 @@ impl AtomicFile {
             _registered: Registered::new(tmp.path()),
             tmp,
             target: target.to_path_buf(),
+            mode,
         };
         hold_if_asked();
         Ok(f)
@@ -91,15 +198,16 @@ impl AtomicFile {
         self.tmp.as_file()
     }
 
-    /// Makes the file readable like any other output (temporary files start as 0600), then
-    /// renames it over the target.
+    /// Gives the file its mode (temporary files start as 0600): the replaced file's, or a new
+    /// file's under the umask (0666 less the umask), then renames it over the target.
     pub fn commit(self) -> io::Result<()> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
+            let mode = self.mode.unwrap_or(0o666 & !umask());
             self.tmp
                 .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+                .set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
         self.tmp
             .persist(&self.target)

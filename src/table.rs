@@ -180,6 +180,7 @@ impl std::fmt::Debug for Table {
 impl Table {
     /// Opens `path` and reads its header; `kind` names the table in errors.
     pub fn open(path: &Path, kind: &'static str) -> Result<Table, TableError> {
+        crate::guard::register_input(path);
         let read = |error| TableError::Read {
             path: path.into(),
             kind,

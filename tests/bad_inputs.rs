@@ -323,3 +323,124 @@ fn bad_cohort_tables_are_refused_before_anything_runs() {
         "no column 'truth'",
     );
 }
+
+/// `h2g patches SLIDE -o OUT` in `dir` (a picture slide, read without OpenSlide's formats).
+fn patches_to(dir: &Path, out: &str) -> std::process::Output {
+    Command::new(BIN)
+        .args(["patches", "s.png", "--mpp", "0.5", "-o", out])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// A 512 × 512 pink picture `s.png` in `dir`, a slide of two by two patches at 0.5 µm/px.
+fn pink_slide(dir: &Path) {
+    let pink: Vec<u8> = (0..512 * 512).flat_map(|_| [220u8, 120, 200]).collect();
+    common::write_png(
+        &dir.join("s.png"),
+        512,
+        512,
+        png::ColorType::Rgb,
+        png::BitDepth::Eight,
+        &pink,
+        None,
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn no_output_replaces_an_input_a_fifo_or_a_directory_and_links_are_written_through() {
+    use std::os::unix::fs::{symlink, FileTypeExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pink_slide(d);
+    let before = std::fs::read(d.join("s.png")).unwrap();
+    symlink("s.png", d.join("link.csv")).unwrap();
+    std::fs::hard_link(d.join("s.png"), d.join("hard.csv")).unwrap();
+    // the input itself, a symlink to it, a hard link of it: refused, the input untouched
+    for out in ["s.png", "link.csv", "hard.csv"] {
+        let o = patches_to(d, out);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{out}: {err}");
+        assert!(
+            err.contains("is the same file as the input s.png"),
+            "{out}: {err}"
+        );
+        assert_eq!(std::fs::read(d.join("s.png")).unwrap(), before, "{out}");
+    }
+    assert!(std::fs::symlink_metadata(d.join("link.csv"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // a FIFO and a directory are refused and left as they are
+    let fifo = d.join("pipe.csv");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.map(|s| s.success()).unwrap_or(false) {
+        let o = patches_to(d, "pipe.csv");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("is a FIFO"), "{err}");
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+    }
+    std::fs::create_dir(d.join("dir.csv")).unwrap();
+    let o = patches_to(d, "dir.csv");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is an existing directory"));
+    assert!(d.join("dir.csv").is_dir());
+    // a symlink to a new file: the file is written, the link kept
+    symlink("real.csv", d.join("to-real.csv")).unwrap();
+    let o = patches_to(d, "to-real.csv");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::symlink_metadata(d.join("to-real.csv"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(d.join("real.csv"))
+        .unwrap()
+        .starts_with("slide,x,y,"));
+    // a replaced file keeps its mode
+    std::fs::set_permissions(d.join("real.csv"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(patches_to(d, "real.csv").status.success());
+    let mode = std::fs::metadata(d.join("real.csv"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    // nothing half-written is left: no temporary files
+    let left: Vec<String> = common::entries(d)
+        .into_iter()
+        .filter(|f| f.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn new_outputs_honour_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pink_slide(d);
+    for (mask, want) in [("077", 0o600), ("022", 0o644), ("002", 0o664)] {
+        let out = format!("p{mask}.csv");
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask {mask} && exec \"$0\" patches s.png --mpp 0.5 -o {out}"
+            ))
+            .arg(BIN)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mode = std::fs::metadata(d.join(&out))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, want, "umask {mask}");
+    }
+}

@@ -309,6 +309,7 @@ impl<T: Sample> RowSource<T> for MemoryRows<T> {
 
 /// Opens a PNG or TIFF mask, telling the format from its first bytes.
 pub fn open_mask(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskReader), MaskError> {
+    crate::guard::register_input(path);
     match sniff(path)? {
         Sniffed::Png => png::open(path, opts),
         Sniffed::Tiff => tiff::open(path, opts),

@@ -63,6 +63,7 @@ pub fn open_slide(
     path: &std::path::Path,
     max_picture_pixels: u64,
 ) -> Result<Box<dyn Slide>, SlideError> {
+    crate::guard::register_input(path);
     match OpenSlideSlide::open(path) {
         Ok(s) => Ok(Box::new(s)),
         Err(e @ SlideError::Unsupported { .. }) => {

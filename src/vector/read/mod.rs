@@ -402,6 +402,7 @@ pub fn is_geojson_path(path: &Path) -> bool {
 
 /// Reads the annotations of `path`.
 pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
+    crate::guard::register_input(path);
     use std::io::BufRead;
     let io = |source| ReadError::Io {
         path: path.to_path_buf(),

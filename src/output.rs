@@ -45,34 +45,38 @@ fn writable_target(target: &Path) -> io::Result<(PathBuf, Option<u32>)> {
             ),
         )
     };
+    let missing = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
     let mut path = target.to_path_buf();
-    let md = match std::fs::symlink_metadata(&path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            // a link is written through, deliberately: its target is replaced, the link kept
-            let link = std::fs::read_link(&path)?;
-            path = match path.parent() {
-                Some(dir) if link.is_relative() => dir.join(link),
-                _ => link,
-            };
-            match std::fs::symlink_metadata(&path) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    path = std::fs::canonicalize(&path).map_err(|e| {
-                        io::Error::new(
-                            e.kind(),
-                            format!("{}: cannot follow the symlink ({e})", target.display()),
-                        )
-                    })?;
-                    Some(std::fs::metadata(&path)?)
-                }
-                Ok(m) => Some(m),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                Err(e) => return Err(e),
-            }
-        }
+    let mut md = match std::fs::symlink_metadata(&path) {
         Ok(m) => Some(m),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) if missing(&e) => None,
         Err(e) => return Err(e),
     };
+    if md.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
+        // a link is written through, deliberately: the file it names is replaced, the link kept
+        path = match std::fs::canonicalize(&path) {
+            Ok(p) => p,
+            // a dangling link: the file it names is created
+            Err(e) if missing(&e) => {
+                let link = std::fs::read_link(&path)?;
+                match path.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                }
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("{}: cannot follow the symlink ({e})", target.display()),
+                ))
+            }
+        };
+        md = match std::fs::metadata(&path) {
+            Ok(m) => Some(m),
+            Err(e) if missing(&e) => None,
+            Err(e) => return Err(e),
+        };
+    }
     let Some(md) = md else {
         return Ok((path, None));
     };

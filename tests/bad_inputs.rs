@@ -444,3 +444,29 @@ fn new_outputs_honour_the_umask() {
         assert_eq!(mode, want, "umask {mask}");
     }
 }
+
+#[test]
+fn models_init_with_force_never_writes_over_the_model_it_reads() {
+    if common::runtime().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.onnx");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/test/patch_classifier.onnx"),
+        &model,
+    )
+    .unwrap();
+    let before = std::fs::read(&model).unwrap();
+    let o = Command::new(BIN)
+        .args(["models", "init"])
+        .arg(&model)
+        .args(["--role", "patch-classifier", "--force", "-o"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("is the same file as the input"), "{err}");
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+}

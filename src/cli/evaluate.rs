@@ -109,20 +109,7 @@ pub fn run(a: Args) -> anyhow::Result<super::Finished> {
     for e in &ev.errors {
         eprintln!("error: {e}");
     }
-    eprintln!(
-        "{}{} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed → {}",
-        ev.split
-            .as_ref()
-            .map(|s| format!("split {s}: "))
-            .unwrap_or_default(),
-        ev.results.len(),
-        ev.designs.len(),
-        ev.slides,
-        ev.results.iter().filter(|r| r.included).count(),
-        ev.excluded_empty_truth.len(),
-        ev.errors.len(),
-        a.output.display()
-    );
+    eprintln!("{} → {}", ev.counts_line(), a.output.display());
     Ok(super::Finished {
         code: if ev.errors.is_empty() {
             ExitCode::SUCCESS
@@ -157,19 +144,7 @@ fn print_classes(
         for w in ev.warnings.iter().filter(|w| !first.warnings.contains(w)) {
             eprintln!("warning: class {c}: {w}");
         }
-        eprintln!(
-            "{}class {c}: {} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed",
-            ev.split
-                .as_ref()
-                .map(|s| format!("split {s}: "))
-                .unwrap_or_default(),
-            ev.results.len(),
-            ev.designs.len(),
-            ev.slides,
-            ev.results.iter().filter(|r| r.included).count(),
-            ev.excluded_empty_truth.len(),
-            ev.errors.len(),
-        );
+        eprintln!("class {c}: {}", ev.counts_line());
     }
     eprintln!("→ {}", out.display());
     super::Finished {

@@ -428,6 +428,24 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// The counts in words: `[split S: ]N rows (D designs, S slides): E evaluated, X left out
+    /// for empty truth, F failed`.
+    pub fn counts_line(&self) -> String {
+        format!(
+            "{}{} rows ({} designs, {} slides): {} evaluated, {} left out for empty truth, {} failed",
+            self.split
+                .as_ref()
+                .map(|s| format!("split {s}: "))
+                .unwrap_or_default(),
+            self.results.len(),
+            self.designs.len(),
+            self.slides,
+            self.results.iter().filter(|r| r.included).count(),
+            self.excluded_empty_truth.len(),
+            self.errors.len(),
+        )
+    }
+
     /// The designs' summaries in the order the evaluation table first names each design.
     pub fn in_order(&self) -> impl Iterator<Item = (&String, &DesignSummary)> {
         self.design_order

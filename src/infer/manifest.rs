@@ -1213,25 +1213,8 @@ pub fn write_manifest(path: &Path, m: &Manifest, force: bool) -> Result<(), Writ
         Ok(_) if !force => Err(WriteManifestError::Exists {
             path: path.to_path_buf(),
         }),
-        Ok(_) => {
-            let name = path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(io)?;
-            let written = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
-            drop(f);
-            if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, path)) {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(io(e));
-            }
-            Ok(())
-        }
+        // replaced through the shared atomic writer, which refuses an input of the command
+        Ok(_) => crate::output::write_file(path, |w| w.write_all(text.as_bytes())).map_err(io),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // create_new: a file (or link) that appeared meanwhile is not written through
             let mut f = std::fs::OpenOptions::new()

@@ -394,6 +394,7 @@ impl Model {
         if !path.is_file() {
             return Err(bad(&"no such file"));
         }
+        crate::guard::register_input(path);
         let mut b = Session::builder(env).map_err(|e| bad(&e))?;
         if threads > 0 {
             b = b.with_intra_threads(threads).map_err(|e| bad(&e))?;

@@ -136,6 +136,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<OnnxHeader, OnnxHeaderError> {
 
 /// Reads the header of the ONNX file at `path`.
 pub fn read_header(path: &Path) -> Result<OnnxHeader, OnnxHeaderError> {
+    crate::guard::register_input(path);
     let bytes = std::fs::read(path)?;
     parse_header(&bytes)
 }

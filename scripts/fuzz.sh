@@ -4,7 +4,7 @@
 # target runs SECONDS (default 60) from a seed corpus of the project's fixtures (and ../shared's
 # real annotations when present). Needs a nightly toolchain (`rustup toolchain install nightly`)
 # and cargo-fuzz (installed here if missing). Exit 1 when a target crashed: its input is left in
-# fuzz/artifacts/TARGET/; add it to fixtures/bad-inputs/ with a case in tests/bad_inputs.rs.
+# fuzz/artifacts/TARGET/; add it to fixtures/bad-inputs/ with a case in tests/bad_inputs/.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the bad-input corpus into fixtures/bad-inputs/ (standard library only): broken and
 hostile PNGs, TIFFs, GeoJSON, ASAP XML and cohort tables, each small. The cases and their
-expected errors are in fixtures/bad-inputs/cases.tsv; tests/bad_inputs.rs runs them."""
+expected errors are in fixtures/bad-inputs/cases.tsv; tests/bad_inputs/ runs them."""
 import json, os, struct, sys, zlib
 
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "fixtures", "bad-inputs")

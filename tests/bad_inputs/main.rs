@@ -3,46 +3,15 @@
 //! non-conformant DICOM, through the binary. Each must end with its own specific message and
 //! exit status, never a panic, and leave nothing half-written behind.
 
+#[path = "../common/mod.rs"]
 mod common;
+// one module per class of defect, each with its own cases
+mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_h2g");
-
-fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/bad-inputs")
-        .join(name)
-}
-
-/// Runs `h2g ARGS` (`{out}` in an argument becomes a fresh folder's path) and checks the exit
-/// status, that stderr holds `want`, that nothing panicked, and on failure that the folder is
-/// empty.
-fn case(args: &[&str], code: i32, want: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    std::fs::create_dir(&out).unwrap();
-    let argv: Vec<String> = args
-        .iter()
-        .map(|a| a.replace("{out}", &out.to_string_lossy()))
-        .collect();
-    let o = Command::new(BIN)
-        .args(&argv)
-        .current_dir(corpus(""))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    let shown = format!("h2g {}\n{err}", argv.join(" "));
-    assert!(!err.contains("panicked"), "{shown}");
-    assert_eq!(o.status.code(), Some(code), "{shown}");
-    assert!(err.contains(want), "wanted '{want}' in:\n{shown}");
-    if code != 0 {
-        let left = common::entries(&out);
-        // `tissue` and the like create their output folder; nothing may be in it
-        assert!(left.is_empty(), "{shown}\nleft behind: {left:?}");
-    }
-}
+use support::{case, BIN};
 
 #[test]
 fn broken_and_hostile_masks_are_refused_with_their_reason() {

@@ -62,7 +62,7 @@ pub struct Tracer {
     slots: Vec<u32>,
     free_slots: Vec<u32>,
     /// Rings of the components open on the previous row, by compact id.
-    comps: Vec<Vec<Ring>>,
+    comps: Vec<Rope>,
     /// Rings closed on the current line, with the union–find node of their component.
     closed: Vec<(u32, Ring)>,
     parent: Vec<u32>,
@@ -70,6 +70,20 @@ pub struct Tracer {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// The rings of one component, in order, as pieces: a component that continues into the next
+/// row moves as a whole and two that meet join their piece lists, so no ring is copied per
+/// row (a component open over many rows with many closed holes stays linear).
+type Rope = Vec<Vec<Ring>>;
+
+/// Appends `more` to `rope`, keeping the order.
+fn join_rope(rope: &mut Rope, more: Rope) {
+    if rope.is_empty() {
+        *rope = more;
+    } else {
+        rope.extend(more);
+    }
+}
 
 impl Tracer {
     /// A tracer at row 0.
@@ -360,7 +374,7 @@ impl Tracer {
     /// and renumbers the ones that continue into the new row.
     fn settle(&mut self) {
         let mut new_id: HashMap<u32, u32> = HashMap::new();
-        let mut next: Vec<Vec<Ring>> = Vec::new();
+        let mut next: Vec<Rope> = Vec::new();
         for j in 0..self.cur.len() {
             let r = self.find(self.cur[j].comp);
             let id = *new_id.entry(r).or_insert_with(|| {
@@ -369,30 +383,35 @@ impl Tracer {
             });
             self.cur[j].comp = id;
         }
-        let mut ended: HashMap<u32, Vec<Ring>> = HashMap::new();
+        let mut ended: HashMap<u32, Rope> = HashMap::new();
         let mut order: Vec<u32> = Vec::new();
         let old = std::mem::take(&mut self.comps);
         let closed = std::mem::take(&mut self.closed);
         let items = old
             .into_iter()
             .enumerate()
-            .map(|(k, rings)| (k as u32, rings))
-            .chain(closed.into_iter().map(|(n, r)| (n, vec![r])));
-        for (node, rings) in items {
+            .map(|(k, rope)| (k as u32, rope))
+            .chain(closed.into_iter().map(|(n, r)| (n, vec![vec![r]])));
+        for (node, rope) in items {
             let r = self.find(node);
             match new_id.get(&r) {
-                Some(&id) => next[id as usize].extend(rings),
-                None => ended
-                    .entry(r)
-                    .or_insert_with(|| {
+                Some(&id) => join_rope(&mut next[id as usize], rope),
+                None => join_rope(
+                    ended.entry(r).or_insert_with(|| {
                         order.push(r);
                         Vec::new()
-                    })
-                    .extend(rings),
+                    }),
+                    rope,
+                ),
             }
         }
         for r in order {
-            let rings = ended.remove(&r).unwrap_or_default();
+            let rings: Vec<Ring> = ended
+                .remove(&r)
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .collect();
             let shells = rings.iter().filter(|r| ring_area2(r) > 0).count();
             if shells == 1 {
                 let (mut shell, mut holes) = (Vec::new(), Vec::new());

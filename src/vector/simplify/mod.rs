@@ -388,7 +388,7 @@ impl Topology {
         // 2. no node or isolated ring on the other side of a shortcut
         let mut points: Vec<P> = self.nodes.iter().copied().collect();
         points.extend(self.arcs.iter().filter(|a| a.closed).map(|a| a.orig[0]));
-        points.sort_unstable();
+        let points = PointIndex::new(points);
         for (a, arc) in self.arcs.iter().enumerate() {
             if bad[a] {
                 continue;
@@ -453,22 +453,70 @@ impl Topology {
     }
 }
 
-/// Whether a point of `points` (sorted) other than the chain's ends lies inside, or on the
-/// closing side of, the region between `chain` and the straight shortcut from its last vertex
-/// back to its first (even-odd: exactly the points whose side of the ring changes).
-fn swept_holds_a_point(chain: &[P], points: &[P]) -> bool {
+/// The points a shortcut must not pass over, found by box: sorted by x for tall, narrow
+/// boxes, and in square cells for the rest, so that a box meets about the points near it
+/// (holes stacked in one column, or spread in a row, cost no scan of all of them per box).
+struct PointIndex {
+    by_x: Vec<P>,
+    cells: HashMap<P, Vec<P>>,
+}
+
+/// The side of a [`PointIndex`] cell, in mask pixels.
+const CELL: i64 = 64;
+
+impl PointIndex {
+    fn new(mut points: Vec<P>) -> Self {
+        points.sort_unstable();
+        let mut cells: HashMap<P, Vec<P>> = HashMap::new();
+        for &p in &points {
+            cells
+                .entry((p.0.div_euclid(CELL), p.1.div_euclid(CELL)))
+                .or_default()
+                .push(p);
+        }
+        PointIndex {
+            by_x: points,
+            cells,
+        }
+    }
+
+    /// Whether `f` holds for a point in the box `[x0, x1] × [y0, y1]`.
+    fn any_in(&self, (x0, y0, x1, y1): (i64, i64, i64, i64), mut f: impl FnMut(P) -> bool) -> bool {
+        let s = self.by_x.partition_point(|&p| p < (x0, i64::MIN));
+        let e = self.by_x.partition_point(|&p| p <= (x1, i64::MAX));
+        let (cx0, cy0, cx1, cy1) = (
+            x0.div_euclid(CELL),
+            y0.div_euclid(CELL),
+            x1.div_euclid(CELL),
+            y1.div_euclid(CELL),
+        );
+        let ncells = (cx1 - cx0 + 1).saturating_mul(cy1 - cy0 + 1);
+        let inside = |p: P| p.0 >= x0 && p.0 <= x1 && p.1 >= y0 && p.1 <= y1;
+        if ncells as usize >= e - s {
+            return self.by_x[s..e].iter().any(|&p| inside(p) && f(p));
+        }
+        (cx0..=cx1).any(|cx| {
+            (cy0..=cy1).any(|cy| {
+                self.cells
+                    .get(&(cx, cy))
+                    .is_some_and(|v| v.iter().any(|&p| inside(p) && f(p)))
+            })
+        })
+    }
+}
+
+/// Whether a point of `points` other than the chain's ends lies inside, or on the closing
+/// side of, the region between `chain` and the straight shortcut from its last vertex back to
+/// its first (even-odd: exactly the points whose side of the ring changes).
+fn swept_holds_a_point(chain: &[P], points: &PointIndex) -> bool {
     let (a, b) = (chain[0], chain[chain.len() - 1]);
     let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
     for &(x, y) in chain {
         (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
     }
-    let s = points.partition_point(|&p| p < (x0, i64::MIN));
-    for &p in &points[s..] {
-        if p.0 > x1 {
-            break;
-        }
-        if p.1 < y0 || p.1 > y1 || p == a || p == b {
-            continue;
+    points.any_in((x0, y0, x1, y1), |p| {
+        if p == a || p == b {
+            return false;
         }
         if matches!(meet(a, b, p, p), Meet::Touch(_)) {
             return true;
@@ -484,11 +532,8 @@ fn swept_holds_a_point(chain: &[P], points: &[P]) -> bool {
                 }
             }
         }
-        if inside {
-            return true;
-        }
-    }
-    false
+        inside
+    })
 }
 
 fn rings_of(p: &Polygon) -> impl Iterator<Item = &Ring> {

@@ -5,35 +5,11 @@
 # records), and a second Snakemake run must have nothing to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${H2G_SNAKEMAKE_VENV:-.deps/snakemake-venv}
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-# a no-op when they are there
-"$VENV/bin/pip" install -q snakemake==9.27.1 snakemake-executor-plugin-slurm==2.8.0
-cargo build --release --locked -q
-H=$(pwd)/target/release/h2g
+. scripts/lib-workflow.sh
+workflow_setup
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-SLIDE=$(pwd)/.deps/data/cmu_small_region.svs
-# a truth drawn by hand for the demo slide: two rectangles, in QuPath GeoJSON
-cat >"$T/truth.geojson" <<'JSON'
-{"type": "FeatureCollection", "features": [
- {"type": "Feature", "properties": {"objectType": "annotation", "classification": {"name": "Tumor", "colorRGB": -3670016}},
-  "geometry": {"type": "Polygon", "coordinates": [[[300, 400], [1500, 400], [1500, 1800], [300, 1800], [300, 400]]]}},
- {"type": "Feature", "properties": {"objectType": "annotation", "classification": {"name": "Stroma", "colorRGB": -16744448}},
-  "geometry": {"type": "Polygon", "coordinates": [[[1600, 2000], [2100, 2000], [2100, 2900], [1600, 2900], [1600, 2000]]]}}]}
-JSON
-{
-  echo "id,slide,truth,grade,mpp"
-  echo "demo-a,$SLIDE,$T/truth.geojson,2,"
-  echo "demo-b,$SLIDE,,3,"
-  if [ -d ../shared/data/slides ]; then
-    echo "cmu1-small,$(realpath ../shared/data/slides/CMU-1-Small-Region.svs),$(realpath ../shared/data/annotations/derived/CMU-1-Small-Region.tissue-from-pathopatcher-CMU-1.geojson),1,"
-    # JPEG 2000 tiles, no pixel size in the file
-    echo "tcga,$(realpath ../shared/data/slides/tcga-cr-7395-01a-01-ts1.svs),,3,0.5"
-  fi
-} >"$T/cohort.csv"
-OPTS="--model test-patch-classifier --refine-model test-refinement-2in --truth-class Tumor --ort-lib $(pwd)/.deps/onnxruntime/lib/libonnxruntime.so.1.31.1"
-fail=0
-check() { if "$@"; then echo "PASS $desc"; else echo "FAIL $desc"; fail=1; fi; }
+cohort_write "$T"
+OPTS=$COHORT_OPTS
 "$VENV/bin/snakemake" -s workflow/Snakefile --profile workflow/profiles/local --cores 2 \
   --directory "$T" --config cohort="$T/cohort.csv" out="$T/out" h2g="$H" options="$OPTS" \
   >"$T/snakemake.log" 2>&1 || { cat "$T/snakemake.log"; echo "FAIL snakemake run"; exit 1; }

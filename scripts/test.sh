@@ -27,6 +27,8 @@ scripts/check-rasterize-qupath.sh
 scripts/check-an1-qupath.sh
 scripts/check-report.sh
 scripts/check-snakemake.sh
+# the Slurm profile for real on a single-node cluster here ("skipped" when none can be started)
+scripts/check-slurm.sh
 # independent readers and references (PyPI packages, pinned); the parts that need the test kit
 # beside the checkout say "skipped" without it
 scripts/check-interop.sh

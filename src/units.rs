@@ -177,6 +177,60 @@ pub fn parse_loose_number(s: &str) -> Option<f64> {
     (v.is_finite() && v > 0.0).then_some(v)
 }
 
+/// The largest pixel size taken, in µm per pixel: a millimetre. Whole-slide images have
+/// 0.1–10 µm; beyond this a value is a typo, and resolution tags made from it round to zero.
+pub const MAX_MPP: f64 = 1000.0;
+
+/// The largest area taken by `--min-area` / `--max-hole`, in µm²: a square metre, far beyond
+/// any slide (a glass slide is about 2 000 mm²).
+pub const MAX_AREA_UM2: f64 = 1e12;
+
+/// A value out of its range: a pixel size or an area given on the command line or in a spec.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RangeError {
+    /// A pixel size of zero or less, not a number, infinite or above [`MAX_MPP`].
+    #[error(
+        "{flag} {value}: a pixel size is a number of µm per pixel above 0 and at most {MAX_MPP} \
+         (whole-slide images have about 0.25)"
+    )]
+    PixelSize {
+        /// The option (or column) that gave it.
+        flag: String,
+        /// The value as given.
+        value: String,
+    },
+    /// An area below zero, not a number, infinite or above [`MAX_AREA_UM2`].
+    #[error("{flag} {value}: an area is a number of µm² from 0 to {MAX_AREA_UM2:e}")]
+    Area {
+        /// The option that gave it.
+        flag: String,
+        /// The value as given.
+        value: String,
+    },
+}
+
+/// `value` if it is a usable pixel size (µm per pixel), given by `flag`.
+pub fn check_mpp(flag: &str, value: f64) -> Result<f64, RangeError> {
+    if value.is_finite() && value > 0.0 && value <= MAX_MPP {
+        return Ok(value);
+    }
+    Err(RangeError::PixelSize {
+        flag: flag.to_string(),
+        value: format!("{value:?}"),
+    })
+}
+
+/// `value` if it is a usable area in µm² (0 included), given by `flag`.
+pub fn check_area(flag: &str, value: f64) -> Result<f64, RangeError> {
+    if value.is_finite() && (0.0..=MAX_AREA_UM2).contains(&value) {
+        return Ok(value);
+    }
+    Err(RangeError::Area {
+        flag: flag.to_string(),
+        value: format!("{value:?}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +246,26 @@ mod tests {
         assert!("0x".parse::<Resolution>().is_err());
         assert!("ten".parse::<Resolution>().is_err());
         assert!("level:-1".parse::<Resolution>().is_err());
+    }
+
+    #[test]
+    fn pixel_sizes_and_areas_out_of_range_are_named_with_the_range() {
+        assert_eq!(check_mpp("--mpp", 0.25), Ok(0.25));
+        assert_eq!(check_mpp("--mpp", MAX_MPP), Ok(MAX_MPP));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300, 1000.5] {
+            let e = check_mpp("--mpp", bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("--mpp {bad:?}: a pixel size is a number of µm per pixel above 0 and at most 1000")),
+                "{e}"
+            );
+        }
+        assert_eq!(check_area("--min-area", 0.0), Ok(0.0));
+        assert_eq!(check_area("--min-area", 5e5), Ok(5e5));
+        for bad in [-1.0, f64::NAN, f64::NEG_INFINITY, 1e13] {
+            assert_eq!(
+                check_area("--max-hole", bad).unwrap_err().to_string(),
+                format!("--max-hole {bad:?}: an area is a number of µm² from 0 to 1e12")
+            );
+        }
     }
 }

@@ -12,6 +12,81 @@ pub fn positive_f64(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A pixel size option's parser: a positive number of µm per pixel, at most
+/// [`h2g::units::MAX_MPP`].
+pub fn mpp(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync {
+    number(flag, h2g::units::check_mpp)
+}
+
+/// An area option's parser (`--min-area`, `--max-hole`): µm² from 0 to
+/// [`h2g::units::MAX_AREA_UM2`].
+pub fn area(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync {
+    number(flag, h2g::units::check_area)
+}
+
+/// A parser of a number `flag` takes, checked by `check`.
+fn number(
+    flag: &'static str,
+    check: fn(&str, f64) -> Result<f64, h2g::units::RangeError>,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync {
+    move |s| {
+        let v = s
+            .parse::<f64>()
+            .map_err(|_| format!("{flag} {s}: not a number"))?;
+        check(flag, v).map_err(|e| e.to_string())
+    }
+}
+
+/// The most patches one inference call takes (`--batch`): 1024 patches of 256 × 256 are
+/// 800 MB of input.
+pub const MAX_BATCH: usize = 1024;
+
+/// Parses `--batch`: 1 to [`MAX_BATCH`].
+pub fn batch(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_BATCH).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "--batch {s}: patches per inference call are a whole number from 1 to {MAX_BATCH}"
+        )),
+    }
+}
+
+/// The most threads a `--threads` may ask for; above it a value is a typo, refused. Between
+/// the machine's cores and this, it is lowered to the cores, with a warning.
+pub const MAX_THREADS: usize = 1024;
+
+/// Parses `--threads`: 0 (every core) or a count, lowered to the machine's cores.
+pub fn threads(s: &str) -> Result<usize, String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match s.parse::<usize>() {
+        Ok(n) if n <= cores => Ok(n),
+        Ok(n) if n <= MAX_THREADS => {
+            super::out::noteln!(
+                "warning: --threads {n}: this machine has {cores} cores; using {cores}"
+            );
+            Ok(cores)
+        }
+        _ => Err(format!(
+            "--threads {s}: give 0 (every core) or a whole number up to {MAX_THREADS} \
+             (this machine has {cores} cores)"
+        )),
+    }
+}
+
+/// Parses an input file's path, refusing a symlink loop by name (the system says only "too
+/// many levels of symbolic links", and a reader that asks whether the file exists, "no such
+/// file"); whether the file exists and what it holds is for its reader to say.
+pub fn input(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    match std::fs::metadata(&path) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(format!(
+            "{s} is a symlink loop: its links lead back to themselves and never to a file; \
+             point the link at the real file"
+        )),
+        _ => Ok(path),
+    }
+}
+
 /// Parses a memory size (8G, 6000M) into MiB.
 pub fn memory_mib(s: &str) -> Result<u64, String> {
     h2g::cohort::parse_memory(s).map_err(|e| e.to_string())
@@ -21,7 +96,7 @@ pub fn memory_mib(s: &str) -> Result<u64, String> {
 #[derive(Debug, clap::Args)]
 pub struct MppArg {
     /// Level-0 pixel size in µm, for slides without one.
-    #[arg(long, value_parser = positive_f64)]
+    #[arg(long, value_parser = mpp("--mpp"))]
     pub mpp: Option<f64>,
 }
 
@@ -29,6 +104,7 @@ pub struct MppArg {
 #[derive(Debug, clap::Args)]
 pub struct SlideArgs {
     /// The slide.
+    #[arg(value_parser = input)]
     pub slide: PathBuf,
     #[command(flatten)]
     pub mpp: MppArg,
@@ -52,7 +128,7 @@ pub struct PatchRunArgs {
     #[arg(long, default_value_t = 0.5)]
     pub min_tissue: f64,
     /// Patches per inference call.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = batch)]
     pub batch: usize,
 }
 
@@ -181,7 +257,7 @@ pub struct OrtLibArg {
 #[derive(Debug, clap::Args)]
 pub struct RuntimeArgs {
     /// Cores to use, for ONNX Runtime and the patch readers together (0: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = threads)]
     pub threads: usize,
     /// Patch reader threads kept apart from inference (taken from --threads); 0 lets readers
     /// share every core with inference. Default: one per 8 cores from 8 cores up, else 0.

@@ -1,5 +1,6 @@
 //! `h2g convert-mask IN OUT.tif`: a QuPath annotation mask into a tiled pyramidal TIFF.
 
+use super::out::{noteln, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -48,6 +49,7 @@ enum PaletteArg {
 pub struct Args {
     /// The mask: 8-bit grey, palette (QuPath's labelled export), 1/2/4-bit or 16-bit grey PNG,
     /// RGB PNG with --rgb-label, or an existing TIFF mask to re-tile.
+    #[arg(value_parser = super::args::input)]
     input: PathBuf,
     /// The tiled pyramidal TIFF to write (replaced atomically when complete).
     output: PathBuf,
@@ -67,17 +69,17 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = BigTiffArg::Auto)]
     bigtiff: BigTiffArg,
     /// Pixel size of the mask in µm (written as resolution tags).
-    #[arg(long, value_parser = super::positive_f64, conflicts_with = "slide")]
+    #[arg(long, value_parser = super::args::mpp("--mpp"), conflicts_with = "slide")]
     mpp: Option<f64>,
     /// The slide the mask was exported from: its pixel size × --downsample gives the mask's.
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::input)]
     slide: Option<PathBuf>,
     /// The mask's scale relative to --slide's level 0 (QuPath export downsample); default: the
     /// one whole downsample d with the mask floor or ceil of the slide's size / d.
     #[arg(long, value_parser = super::positive_f64, requires = "slide")]
     downsample: Option<f64>,
     /// Level-0 pixel size of --slide in µm, when its metadata has none.
-    #[arg(long, value_parser = super::positive_f64, requires = "slide")]
+    #[arg(long, value_parser = super::args::mpp("--slide-mpp"), requires = "slide")]
     slide_mpp: Option<f64>,
     /// What to do with the input's palette.
     #[arg(long, value_enum, default_value_t = PaletteArg::Sidecar)]
@@ -163,13 +165,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let t = Instant::now();
     let report = convert_mask(&a.input, &a.output, &spec)?;
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).context("serialising the report")?
-        );
+        )?;
     } else {
         let (w, h) = report.levels[0];
-        eprintln!(
+        noteln!(
             "{} ({}, {w} × {h}) → {}: {} levels, {} {}, {:.1} MB in {:.2} s",
             report.input.display(),
             report.encoding,
@@ -200,9 +202,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 report.label_pixels.len() - SHOWN
             ));
         }
-        eprintln!("labels (level-0 pixels): {}", labels.join(", "));
+        noteln!("labels (level-0 pixels): {}", labels.join(", "));
         if let Some(s) = &report.palette_sidecar {
-            eprintln!("palette written to {}", s.display());
+            noteln!("palette written to {}", s.display());
         }
     }
     Ok(ExitCode::SUCCESS)

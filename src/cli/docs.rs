@@ -1,6 +1,7 @@
 //! `h2g completions SHELL` and `h2g man -o DIR`: shell completions and man pages generated from
 //! the command-line definitions themselves, so they never drift from `--help`.
 
+use super::out::noteln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,7 +24,10 @@ pub struct ManArgs {
 
 pub fn completions(a: CompletionArgs) -> anyhow::Result<ExitCode> {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(a.shell, &mut cmd, "h2g", &mut std::io::stdout());
+    // into memory first: clap_complete panics when its writer fails
+    let mut script = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, "h2g", &mut script);
+    super::out::out_bytes(&script)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -46,6 +50,6 @@ pub fn man(a: ManArgs) -> anyhow::Result<ExitCode> {
         h2g::output::write_file(&path, |w| clap_mangen::Man::new(page.clone()).render(w))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    eprintln!("{} man pages → {}", pages.len(), a.output.display());
+    noteln!("{} man pages → {}", pages.len(), a.output.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! cohort, summaries overall and per grade, and Tukey's HSD between designs (`h2g::eval`); this
 //! file is its flags and the printed totals.
 
+use super::out::noteln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -104,12 +105,12 @@ pub fn run(a: Args) -> anyhow::Result<super::Finished> {
     bar.finish_and_clear();
     h2g::eval::export::write_reports(&ev, &a.output)?;
     for w in &ev.warnings {
-        eprintln!("warning: {w}");
+        noteln!("warning: {w}");
     }
     for e in &ev.errors {
-        eprintln!("error: {e}");
+        noteln!("error: {e}");
     }
-    eprintln!("{} → {}", ev.counts_line(), a.output.display());
+    noteln!("{} → {}", ev.counts_line(), a.output.display());
     Ok(super::Finished {
         code: if ev.errors.is_empty() {
             ExitCode::SUCCESS
@@ -133,20 +134,20 @@ fn print_classes(
     };
     // the warnings and errors of the rows are the same for every class
     for w in &first.warnings {
-        eprintln!("warning: {w}");
+        noteln!("warning: {w}");
     }
     for e in &first.errors {
-        eprintln!("error: {e}");
+        noteln!("error: {e}");
     }
     for ev in &cev.per_class {
         let c = ev.class.as_ref().map_or("", |c| c.name.as_str());
         // a class's own warnings (e.g. Tukey not computed for it)
         for w in ev.warnings.iter().filter(|w| !first.warnings.contains(w)) {
-            eprintln!("warning: class {c}: {w}");
+            noteln!("warning: class {c}: {w}");
         }
-        eprintln!("class {c}: {}", ev.counts_line());
+        noteln!("class {c}: {}", ev.counts_line());
     }
-    eprintln!("→ {}", out.display());
+    noteln!("→ {}", out.display());
     super::Finished {
         code: if first.errors.is_empty() {
             ExitCode::SUCCESS

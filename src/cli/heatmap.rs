@@ -1,6 +1,7 @@
 //! `h2g heatmap SLIDE --model M -o DIR`: stage 1, one tumour probability per patch
 //! (`h2g::infer::heatmap_run`); this file is its flags and the printed line.
 
+use super::out::noteln;
 use std::process::ExitCode;
 
 use h2g::infer::heatmap_run::{run_heatmap, HeatmapRunSpec};
@@ -52,7 +53,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let run = run_heatmap(&spec, &super::bar_progress(&bar))?;
     bar.finish_and_clear();
     let r = &run.report;
-    eprintln!(
+    noteln!(
         "{}: {} of {} × {} patches run ({:.1} patches/s, {:.0} % of the stage in inference){} → {}",
         spec.slide.display(),
         r.cells_run,

@@ -1,5 +1,6 @@
 //! `h2g info SLIDE`: everything OpenSlide and the metadata tell about a slide.
 
+use super::out::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,12 +10,13 @@ use h2g::slide::{OpenSlideSlide, SlideInfo, SlideMeta};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The slide (any format OpenSlide reads: SVS, NDPI, MRXS, SCN, generic tiled TIFF, …).
+    #[arg(value_parser = super::args::input)]
     slide: PathBuf,
     /// Print JSON (all properties included) instead of text.
     #[arg(long)]
     json: bool,
     /// Level-0 pixel size in µm, for slides whose metadata has none (or a wrong one).
-    #[arg(long, value_parser = super::positive_f64)]
+    #[arg(long, value_parser = super::args::mpp("--mpp"))]
     mpp: Option<f64>,
 }
 
@@ -23,36 +25,41 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let meta = SlideMeta::from_properties(h2g::slide::Slide::properties(&slide), a.mpp);
     let info = SlideInfo::of(&slide, meta)?;
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&info).context("serialising the summary")?
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let m = &info.meta;
-    println!("slide:         {}", info.source);
-    println!(
+    outln!("slide:         {}", info.source)?;
+    outln!(
         "format:        {}",
         info.vendor.as_deref().unwrap_or("unknown")
-    );
-    println!("reader:        {}", info.reader);
+    )?;
+    outln!("reader:        {}", info.reader)?;
     match m.mpp {
-        Some(p) => println!(
+        Some(p) => outln!(
             "pixel size:    {:.4} × {:.4} µm  ({})",
-            p.x, p.y, m.mpp_source
-        ),
-        None => println!("pixel size:    unknown (no metadata; pass --mpp to set it)"),
+            p.x,
+            p.y,
+            m.mpp_source
+        )?,
+        None => outln!("pixel size:    unknown (no metadata; pass --mpp to set it)")?,
     }
     match m.objective {
-        Some(o) => println!("objective:     {o}×  ({})", m.objective_source),
-        None => println!("objective:     unknown"),
+        Some(o) => outln!("objective:     {o}×  ({})", m.objective_source)?,
+        None => outln!("objective:     unknown")?,
     }
     let b = info.bounds;
-    println!(
+    outln!(
         "bounds:        x {} y {}, {} × {} (level 0)",
-        b.x, b.y, b.width, b.height
-    );
-    println!("levels:        {}", info.levels.len());
+        b.x,
+        b.y,
+        b.width,
+        b.height
+    )?;
+    outln!("levels:        {}", info.levels.len())?;
     for l in &info.levels {
         let mag = l
             .magnification
@@ -62,19 +69,22 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .mpp
             .map(|p| format!("  {:.4} µm/px", p.x))
             .unwrap_or_default();
-        println!(
+        outln!(
             "  {:>2}: {:>7} × {:<7} downsample {:<10.4}{mpp}{mag}",
-            l.level, l.width, l.height, l.downsample
-        );
+            l.level,
+            l.width,
+            l.height,
+            l.downsample
+        )?;
     }
     if info.associated.is_empty() {
-        println!("associated:    none");
+        outln!("associated:    none")?;
     } else {
-        println!("associated:");
+        outln!("associated:")?;
         for a in &info.associated {
-            println!("  {}: {} × {}", a.name, a.width, a.height);
+            outln!("  {}: {} × {}", a.name, a.width, a.height)?;
         }
     }
-    println!("properties:    {} (see --json)", info.properties.len());
+    outln!("properties:    {} (see --json)", info.properties.len())?;
     Ok(ExitCode::SUCCESS)
 }

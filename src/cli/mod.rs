@@ -7,6 +7,7 @@ mod evaluate;
 mod heatmap;
 mod info;
 mod models;
+pub(crate) mod out;
 mod patches;
 mod preannotate;
 mod rasterize;

@@ -1,6 +1,7 @@
 //! `h2g models list|show|inspect|init|fetch`: the built-in model manifests, what an ONNX file
 //! holds, and a manifest drafted from one (`h2g::infer::manifest::draft`).
 
+use super::out::{note, noteln, out, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -100,8 +101,8 @@ impl From<RoleArg> for Role {
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     match a.command {
-        Sub::List { json: true } => println!("{}", serde_json::to_string_pretty(&built_in())?),
-        Sub::List { json: false } => print!("{}", list_text(&built_in())),
+        Sub::List { json: true } => outln!("{}", serde_json::to_string_pretty(&built_in())?)?,
+        Sub::List { json: false } => out!("{}", list_text(&built_in()))?,
         Sub::Fetch {
             name,
             url,
@@ -113,14 +114,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             })?;
             let dir = dir.unwrap_or_else(default_fetch_dir);
             let path = fetch(&m, url.as_deref(), sha256.as_deref(), &dir)?;
-            eprintln!("{}: {} (sha256 verified)", m.name, path.display());
+            noteln!("{}: {} (sha256 verified)", m.name, path.display());
         }
         Sub::Show { model, json } => {
             let (m, path) = resolve(&model)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&m)?);
+                outln!("{}", serde_json::to_string_pretty(&m)?)?;
             } else {
-                print!("{}", show_text(&m, &path));
+                out!("{}", show_text(&m, &path))?;
             }
         }
         Sub::Init {
@@ -135,15 +136,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             let name = name.unwrap_or_else(|| default_name(&model));
             let d = draft(&inspect(&model)?, role.into(), &name)?;
             write_manifest(&output, &d.manifest, force)?;
-            eprint!("{}", init_text(&model, &output, &d.check));
+            note!("{}", init_text(&model, &output, &d.check));
         }
         Sub::Inspect { model, json, lib } => {
             load_runtime(lib.ort_lib.as_deref())?;
             let info = inspect(&model)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
+                outln!("{}", serde_json::to_string_pretty(&info)?)?;
             } else {
-                print!("{}", inspect_text(&info));
+                out!("{}", inspect_text(&info))?;
             }
         }
     }

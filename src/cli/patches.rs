@@ -1,5 +1,6 @@
 //! `h2g patches SLIDE -o patches.csv`: the patch grid with tissue and tumour fractions and labels.
 
+use super::out::noteln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,6 +17,7 @@ use h2g::units::Resolution;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The slide.
+    #[arg(value_parser = super::args::input)]
     slide: PathBuf,
     /// The CSV to write.
     #[arg(short, long)]
@@ -61,7 +63,7 @@ pub struct Args {
     #[arg(long)]
     export: Option<PathBuf>,
     /// Level-0 pixel size in µm, for slides without one.
-    #[arg(long, value_parser = super::positive_f64)]
+    #[arg(long, value_parser = super::args::mpp("--mpp"))]
     mpp: Option<f64>,
     /// No progress bar.
     #[arg(short, long)]
@@ -135,7 +137,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|(l, n)| format!("{n} {}", l.as_str()))
         .collect();
-    eprintln!(
+    noteln!(
         "{}: {} × {} grid of {}-px patches at downsample {:.3} (level {}): {}; wrote {written} rows to {}",
         table.slide,
         table.grid.cols,
@@ -157,7 +159,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_default();
         let n = export_pngs(slide.as_ref(), &table, dir, &stem, &|k| b.inc(k))?;
         b.finish_and_clear();
-        eprintln!("exported {n} patches to {}", dir.display());
+        noteln!("exported {n} patches to {}", dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }

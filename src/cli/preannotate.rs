@@ -2,6 +2,7 @@
 //! correct, as in the paper's annotation campaign (`h2g::infer::preannotate`); this file is its
 //! flags and the lines printed per slide.
 
+use super::out::noteln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,10 +31,10 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     closing: usize,
     /// Drop annotations smaller than this many µm².
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = super::args::area("--min-area"))]
     min_area: f64,
     /// Fill holes smaller than this many µm².
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = super::args::area("--max-hole"))]
     max_hole: f64,
     /// Level-0 pixels per pixel of the mask the annotations are traced at.
     #[arg(long, default_value_t = 4.0, value_parser = super::positive_f64)]
@@ -62,14 +63,14 @@ struct Lines;
 impl PreannotateObserver for Lines {
     fn slide_done(&mut self, _k: usize, _n: usize, o: &SlideOutcome) {
         match &o.result {
-            Ok(done) => eprintln!("{done}"),
+            Ok(done) => noteln!("{done}"),
             Err(e) => {
                 let msg = super::chain(e);
                 let name = o.slide.display().to_string();
                 if msg.contains(&name) {
-                    eprintln!("h2g: {msg} (skipped)");
+                    noteln!("h2g: {msg} (skipped)");
                 } else {
-                    eprintln!("h2g: {name}: {msg} (skipped)");
+                    noteln!("h2g: {name}: {msg} (skipped)");
                 }
             }
         }
@@ -103,7 +104,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!(
+    noteln!(
         "h2g: {} of {} slides failed: {}",
         failed.len(),
         spec.slides.len(),

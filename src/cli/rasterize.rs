@@ -1,5 +1,6 @@
 //! `h2g rasterize ANN.geojson -o MASK`: QuPath annotations into a label mask.
 
+use super::out::noteln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -134,7 +135,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|(c, l)| format!("{}={l}", c.as_deref().unwrap_or("(unclassified)")))
         .collect();
-    eprintln!(
+    noteln!(
         "{src}: {} polygonal annotations ({} without area skipped) → {} ({} × {} at downsample \
          {}, rule {}): {}",
         r.annotations,
@@ -147,7 +148,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         map.join(", ")
     );
     let n = r.drawn;
-    eprintln!(
+    noteln!(
         "{src}: drew {} polygons, {} rectangles, {} ellipses, {} point sets and {} line features \
          ({} line(s)){}",
         n.polygons,
@@ -172,7 +173,7 @@ fn report_self_crossings(found: &[SelfCrossing], path: &str) {
     if found.is_empty() {
         return;
     }
-    eprintln!(
+    noteln!(
         "{path}: {} self-crossing ring(s), filled as QuPath fills them (a lone ring non-zero, \
          holes and multipolygons even-odd; repair them in QuPath to choose otherwise):",
         found.len()
@@ -182,7 +183,7 @@ fn report_self_crossings(found: &[SelfCrossing], path: &str) {
             0 => "shell".to_string(),
             j => format!("hole {j}"),
         };
-        eprintln!(
+        noteln!(
             "  annotation {} ({}), polygon {}, {ring}: crosses itself near ({:.1}, {:.1})",
             f.annotation,
             f.class.as_deref().unwrap_or("unclassified"),
@@ -192,6 +193,6 @@ fn report_self_crossings(found: &[SelfCrossing], path: &str) {
         );
     }
     if found.len() > 20 {
-        eprintln!("  … and {} more", found.len() - 20);
+        noteln!("  … and {} more", found.len() - 20);
     }
 }

@@ -1,5 +1,6 @@
 //! `h2g region SLIDE`: read any region at any resolution and save it as PNG.
 
+use super::out::noteln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,6 +12,7 @@ use h2g::units::Resolution;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The slide.
+    #[arg(value_parser = super::args::input)]
     slide: PathBuf,
     /// The output PNG.
     #[arg(short, long)]
@@ -31,7 +33,7 @@ pub struct Args {
     #[arg(long)]
     height: Option<u32>,
     /// Level-0 pixel size in µm, for slides without metadata.
-    #[arg(long, value_parser = super::positive_f64)]
+    #[arg(long, value_parser = super::args::mpp("--mpp"))]
     mpp: Option<f64>,
 }
 
@@ -51,7 +53,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let img = read_at(&slide, &plan, a.x, a.y, width, height)?;
-    eprintln!(
+    noteln!(
         "read level {} (downsample {:.4}){} → {} × {} at downsample {:.4}",
         plan.level,
         plan.level_downsample,

@@ -2,6 +2,7 @@
 //! whole cohort, resumable, slides in parallel within a memory budget (`h2g::cohort`); this file
 //! is its flags and the printed summary (the terminal display is `run_display`).
 
+use super::out::{noteln, outln};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,7 +87,7 @@ pub struct Args {
     #[arg(short, long, default_value_t = 0)]
     jobs: usize,
     /// Cores for the whole run (0: all); each slide's steps get their share.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::args::threads)]
     threads: usize,
     /// Memory budget for the steps running at once, e.g. 8G or 6000M (default: 80 % of the
     /// memory available at the start).
@@ -171,7 +172,7 @@ impl Args {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.list {
         for s in read_cohort(&a.cohort)? {
-            println!("{}", serde_json::to_string(&s)?);
+            outln!("{}", serde_json::to_string(&s)?)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -182,7 +183,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let summary = h2g::cohort::run(&spec, &mut display)?;
     display.finish();
     if json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?)?;
     }
     if !quiet {
         print_summary(&summary);
@@ -204,7 +205,7 @@ fn print_summary(summary: &Summary) {
             format!("{}: {}", st.name(), parts.join(", "))
         })
         .collect();
-    eprintln!(
+    noteln!(
         "h2g run: {} slides in {:.1} s; {}",
         summary.slides,
         summary.wall_s,
@@ -214,7 +215,7 @@ fn print_summary(summary: &Summary) {
         return;
     }
     let cohort_failed = matches!(summary.cohort_outcome, Some(Outcome::Failed { .. }));
-    eprintln!(
+    noteln!(
         "h2g run: {} failed slides ({} steps):",
         summary.slides_failed + usize::from(cohort_failed),
         summary.failures.len()
@@ -231,6 +232,6 @@ fn print_summary(summary: &Summary) {
         }
     }
     for (sl, er, st) in lines {
-        eprintln!("  {sl} ({}): {er}", st.join(", "));
+        noteln!("  {sl} ({}): {er}", st.join(", "));
     }
 }

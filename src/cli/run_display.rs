@@ -2,6 +2,7 @@
 //! step and the step's own progress line, and a line per finished step (plain lines off a
 //! terminal), as the run's [`Observer`].
 
+use super::out::noteln;
 use std::path::PathBuf;
 
 use h2g::cohort::{CohortSlide, Observer, Outcome, RunStart, Task};
@@ -44,9 +45,9 @@ impl Display {
 
     fn say(&self, line: String) {
         if self.show {
-            self.multi.suspend(|| eprintln!("{line}"));
+            self.multi.suspend(|| noteln!("{line}"));
         } else if !self.quiet {
-            eprintln!("{line}");
+            noteln!("{line}");
         }
     }
 

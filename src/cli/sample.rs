@@ -1,5 +1,6 @@
 //! `h2g sample COHORT.csv -o draws.csv`: hierarchical sampling of training patches.
 
+use super::out::noteln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,11 +51,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         progress: !a.quiet,
     };
     let r = sample(&spec)?;
-    eprintln!(
+    noteln!(
         "{} draws ({} batches of {}) from {} slides, {} patches, seed {}",
-        r.draws, spec.batches, spec.batch_size, r.slides, r.patches, spec.seed
+        r.draws,
+        spec.batches,
+        spec.batch_size,
+        r.slides,
+        r.patches,
+        spec.seed
     );
-    eprintln!(
+    noteln!(
         "grade (uniform: {:.2} % each):",
         100.0 / r.grades.len() as f64
     );
@@ -64,7 +70,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(c, p)| format!("{c} {p:.1} %"))
             .collect();
-        eprintln!(
+        noteln!(
             "  {}: {:.2} % of draws; {} slides drawn, {}–{} draws each (uniform: {:.1}); classes: {}",
             g.grade,
             g.percent,
@@ -75,9 +81,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             classes.join(", ")
         );
     }
-    eprintln!("wrote {}", spec.output.display());
+    noteln!("wrote {}", spec.output.display());
     if let Some((pixels, labels, s)) = &r.arrays {
-        eprintln!(
+        noteln!(
             "wrote {} ({} × {s} × {s} × 3) and {}",
             pixels.display(),
             r.draws,

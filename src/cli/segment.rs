@@ -3,6 +3,7 @@
 //! QuPath GeoJSON in the frame QuPath uses (`h2g::infer::segment_run`); this file is its flags
 //! and the printed line.
 
+use super::out::noteln;
 use std::process::ExitCode;
 
 use clap::ValueEnum;
@@ -71,7 +72,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         } else {
             format!("with --refine-level {}", i.rule)
         };
-        eprintln!(
+        noteln!(
             "warning: {}: {why} the refinement reads level {} ({} × {}), enlarged {:.2} × {:.2}",
             spec.slide.display(),
             i.level,
@@ -91,7 +92,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else {
         String::new()
     };
-    eprintln!(
+    noteln!(
         "{}: {}: {} of {} × {} result cells positive{per_class}, {} annotations{} → {}",
         spec.slide.display(),
         r.label,

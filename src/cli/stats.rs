@@ -1,6 +1,7 @@
 //! `h2g stats tukey`: Tukey's HSD between designs on any per-slide metric of a long-form CSV
 //! (`h2g::stats::groups`); this file is its flags and the printed table.
 
+use super::out::{noteln, out, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -53,31 +54,31 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let family = Family::from_options(tukey_designs, tukey_exclude)?;
     let groups = read_groups(&csv, &by, &metric, &family)?;
     if groups.not_included > 0 {
-        eprintln!(
+        noteln!(
             "{} row(s) with included = false left out",
             groups.not_included
         );
     }
     if groups.outside_family > 0 {
-        eprintln!(
+        noteln!(
             "{} row(s) outside the Tukey family ({}) left out",
             groups.outside_family,
             family.describe()
         );
     }
     if groups.skipped > 0 {
-        eprintln!(
+        noteln!(
             "{} row(s) without a '{metric}' value left out",
             groups.skipped
         );
     }
     let t = tukey_table(&csv, &groups, alpha)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&t)?);
+        outln!("{}", serde_json::to_string_pretty(&t)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", tukey_csv(&t));
-    eprintln!(
+    out!("{}", tukey_csv(&t))?;
+    noteln!(
         "Tukey HSD: {} groups, {} values, df {}, MSE {}, q({}; {}, {}) = {}",
         t.groups,
         groups.values(),

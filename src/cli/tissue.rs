@@ -1,6 +1,7 @@
 //! `h2g tissue SLIDE -o DIR`: tissue detection with a named method (`h2g::infer::tissue_model::run_tissue_file`); this
 //! file is its flags, their method and the printed report.
 
+use super::out::{noteln, outln};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -67,10 +68,10 @@ pub struct Args {
     #[arg(long)]
     qupath_threshold: Option<u8>,
     /// QuPath minimum object area in µm² (overrides the preset).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::area("--min-area"))]
     min_area: Option<f64>,
     /// QuPath maximum hole area to fill in µm² (overrides the preset).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::area("--max-hole"))]
     max_hole: Option<f64>,
     #[command(flatten)]
     input: super::args::SlideArgs,
@@ -81,7 +82,7 @@ pub struct Args {
     #[arg(long)]
     model: Option<String>,
     /// ONNX Runtime threads for --method model (0: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::args::threads)]
     threads: usize,
     #[command(flatten)]
     lib: super::args::OrtLibArg,
@@ -155,12 +156,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         &over,
     )?;
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&r).context("serialising the report")?
-        );
+        )?;
     } else {
-        eprintln!(
+        noteln!(
             "{}: {} tissue {:.2} % of {} × {} (level {}, downsample {:.2}{}){}",
             r.slide,
             r.method,
@@ -178,7 +179,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 .map(|t| format!(", Otsu threshold {t}"))
                 .unwrap_or_default()
         );
-        eprintln!(
+        noteln!(
             "wrote {}, {}, {}",
             r.files.mask.display(),
             r.files.preview.display(),

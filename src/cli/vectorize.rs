@@ -1,6 +1,7 @@
 //! `h2g vectorize MASK -o OUT.geojson`: a label mask into QuPath annotations
 //! (`h2g::vector::vectorize`); this file is its flags and the printed line.
 
+use super::out::noteln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,6 +33,7 @@ enum QupathVersion {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The mask (PNG or TIFF; label values).
+    #[arg(value_parser = super::args::input)]
     mask: PathBuf,
     /// The GeoJSON to write.
     #[arg(short, long)]
@@ -44,16 +46,16 @@ pub struct Args {
     #[arg(long, value_parser = super::positive_f64)]
     downsample: Option<f64>,
     /// The slide the mask belongs to (gives the downsample and the bounds for --frame qupath).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::input)]
     slide: Option<PathBuf>,
     /// Level-0 pixel size in µm (default: the slide's), for --min-area and --max-hole.
-    #[arg(long, value_parser = super::positive_f64)]
+    #[arg(long, value_parser = super::args::mpp("--mpp"))]
     mpp: Option<f64>,
     /// Drop annotations smaller than this many µm² (as QuPath's tissue detection does).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::area("--min-area"))]
     min_area: Option<f64>,
     /// Fill holes smaller than this many µm².
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::area("--max-hole"))]
     max_hole: Option<f64>,
     /// Simplify outlines with this tolerance: 2um, or 1.5px in level-0 pixels (Douglas–Peucker
     /// on the traced corners; each boundary between two labels, or a label and the background,
@@ -90,6 +92,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let bar = progress(Some(0), "tracing", true);
     let done = vectorize(&spec, &super::bar_progress(&bar))?;
     bar.finish_and_clear();
-    eprintln!("{done}");
+    noteln!("{done}");
     Ok(ExitCode::SUCCESS)
 }

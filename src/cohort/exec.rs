@@ -233,13 +233,19 @@ impl StepRun<'_> {
         }
         let log_path = unit.join("logs").join(format!("{name}.log"));
         let log = std::fs::File::create(&log_path).map_err(|e| io("create", &log_path, e))?;
-        let log2 = log.try_clone().map_err(|e| io("open", &log_path, e))?;
+        // the step's stdout and stderr through one pipe, copied into the log by this process,
+        // which keeps their end in memory: the reason of a failure is known even when the log
+        // cannot be written (a full disk)
+        let (reader, writer) = std::io::pipe().map_err(|e| io("open a pipe for", &log_path, e))?;
+        let writer2 = writer
+            .try_clone()
+            .map_err(|e| io("open a pipe for", &log_path, e))?;
         let result_path = stage.join(RESULT_FILE_NAME);
         let mut cmd = Command::new(&ctx.spec.exe);
         cmd.args(&p.args)
             .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
+            .stdout(writer)
+            .stderr(writer2)
             .env("RAYON_NUM_THREADS", ctx.threads_per_job.to_string())
             .env(RESULT_FILE_ENV, &result_path);
         let progress_file = unit.join("logs").join(format!("{name}.progress"));
@@ -265,13 +271,18 @@ impl StepRun<'_> {
                 });
             }
         }
-        let child = cmd.spawn().map_err(|e| {
+        let child = cmd.spawn();
+        // the pipe's writing ends held by `cmd`: closed, so that the copy ends with the step
+        drop(cmd);
+        let child = child.map_err(|e| {
             (
                 format!("cannot start {}: {e}", ctx.spec.exe.display()),
                 None,
             )
         })?;
+        let copier = std::thread::spawn(move || Tee::copy(reader, log));
         let waited = wait_with_peak(child.id() as libc::pid_t);
+        let tee = copier.join().unwrap_or_default();
         let _ = std::fs::remove_file(&progress_file);
         let (status, peak_mib) = waited.map_err(|e| {
             (
@@ -282,10 +293,13 @@ impl StepRun<'_> {
         let result = StepResult::take(&result_path);
         if status != 0 {
             let _ = std::fs::remove_dir_all(stage);
-            let error = match result {
+            let mut error = match result {
                 Some(StepResult { error: Some(e), .. }) => e,
-                _ => ended_how(status, &log_path),
+                _ => ended_how(status, &tee.tail),
             };
+            if let Some(e) = &tee.log_error {
+                error.push_str(&format!(" (its log could not be written: {e})"));
+            }
             return Err((error, Some(log_path.clone())));
         }
         let (outputs, digest) =
@@ -398,31 +412,96 @@ fn wait_with_peak(pid: libc::pid_t) -> std::io::Result<(i32, Option<f64>)> {
     Ok((status, peak))
 }
 
-/// How a step that left no result ended (a signal, a crash), with the last line of its log.
-fn ended_how(status: i32, log: &Path) -> String {
-    let last_line = std::fs::read_to_string(log).ok().and_then(|t| {
-        t.lines()
-            .map(str::trim)
-            .rfind(|l| !l.is_empty())
-            .map(String::from)
-    });
+/// The most of a step's output kept in memory: its last lines, for the reason of a failure.
+const TAIL_BYTES: usize = 16 * 1024;
+
+/// What copying a step's output into its log leaves: the output's end, and the error that
+/// stopped the log being written, if one did.
+#[derive(Default)]
+struct Tee {
+    tail: Vec<u8>,
+    log_error: Option<std::io::Error>,
+}
+
+impl Tee {
+    /// Copies `from` into `log` until the step closes it, keeping the last [`TAIL_BYTES`];
+    /// after a failed write to the log, only keeps them.
+    fn copy(mut from: impl std::io::Read, mut log: impl std::io::Write) -> Tee {
+        let mut tee = Tee::default();
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            if tee.log_error.is_none() {
+                if let Err(e) = log.write_all(&buf[..n]) {
+                    tee.log_error = Some(e);
+                }
+            }
+            tee.tail.extend_from_slice(&buf[..n]);
+            if tee.tail.len() > TAIL_BYTES {
+                let cut = tee.tail.len() - TAIL_BYTES;
+                tee.tail.drain(..cut);
+            }
+        }
+        tee
+    }
+}
+
+/// How a step that left no result ended (a crash, a signal, an error it could only print),
+/// with the last line of its output.
+fn ended_how(status: i32, tail: &[u8]) -> String {
+    let text = String::from_utf8_lossy(tail);
+    // a progress line redrawn with carriage returns: its last state
+    let last_line = text
+        .lines()
+        .filter_map(|l| l.rsplit('\r').map(str::trim).find(|p| !p.is_empty()))
+        .next_back();
     let how = if libc::WIFSIGNALED(status) {
         let sig = libc::WTERMSIG(status);
-        let name = match sig {
-            libc::SIGKILL => " (SIGKILL: out of memory?)",
-            libc::SIGSEGV => " (SIGSEGV)",
-            libc::SIGABRT => " (SIGABRT)",
-            libc::SIGTERM => " (SIGTERM)",
-            _ => "",
-        };
-        format!("killed by signal {sig}{name}")
+        match signal_name(sig) {
+            Some((name, why)) => format!("killed by {name}{why}"),
+            None => format!("killed by signal {sig}"),
+        }
     } else {
-        format!("exit status {}", libc::WEXITSTATUS(status))
+        match libc::WEXITSTATUS(status) {
+            // the message of an error it could not leave in its result file (a full disk)
+            1 => {
+                if let Some(msg) = last_line.and_then(|l| l.strip_prefix("h2g: error: ")) {
+                    return msg.to_string();
+                }
+                "exit status 1".to_string()
+            }
+            101 => "crashed (exit status 101, a panic)".to_string(),
+            code => format!("exit status {code}"),
+        }
     };
     match last_line {
         Some(l) => format!("{how}: {l}"),
         None => how,
     }
+}
+
+/// The name of signal `sig` and what it usually means.
+fn signal_name(sig: i32) -> Option<(&'static str, &'static str)> {
+    Some(match sig {
+        libc::SIGKILL => ("SIGKILL", " (out of memory?)"),
+        libc::SIGSEGV => ("SIGSEGV", " (crashed)"),
+        libc::SIGBUS => ("SIGBUS", " (crashed: a file it mapped was cut short?)"),
+        libc::SIGILL => ("SIGILL", " (crashed)"),
+        libc::SIGFPE => ("SIGFPE", " (crashed)"),
+        libc::SIGABRT => ("SIGABRT", " (aborted)"),
+        libc::SIGTERM => ("SIGTERM", ""),
+        libc::SIGINT => ("SIGINT", ""),
+        libc::SIGHUP => ("SIGHUP", ""),
+        libc::SIGPIPE => ("SIGPIPE", ""),
+        libc::SIGXFSZ => ("SIGXFSZ", " (file size limit exceeded)"),
+        libc::SIGXCPU => ("SIGXCPU", " (CPU time limit exceeded)"),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -449,5 +528,59 @@ mod tests {
         assert_eq!(*b.used.lock().unwrap(), 5000);
         b.release(big);
         assert_eq!(*b.used.lock().unwrap(), 0);
+    }
+
+    /// A log on a full disk.
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_end_of_a_steps_output_is_kept_when_its_log_cannot_be_written() {
+        let mut text = "x".repeat(3 * TAIL_BYTES).into_bytes();
+        text.extend_from_slice(b"\nh2g: error: cannot write m.tif: disk full\n");
+        let tee = Tee::copy(&text[..], Full);
+        assert_eq!(tee.tail.len(), TAIL_BYTES);
+        assert!(tee.tail.ends_with(b"disk full\n"));
+        assert_eq!(
+            tee.log_error.map(|e| e.raw_os_error()),
+            Some(Some(libc::ENOSPC))
+        );
+        // its own message, when it could not leave it in its result file
+        assert_eq!(
+            ended_how(1 << 8, &tee.tail),
+            "cannot write m.tif: disk full"
+        );
+        // a log that takes it all keeps it all
+        let mut log = Vec::new();
+        let tee = Tee::copy(&text[..], &mut log);
+        assert!(tee.log_error.is_none());
+        assert_eq!(log, text);
+    }
+
+    #[test]
+    fn a_step_that_crashed_or_was_killed_is_named_so() {
+        let panic = b"thread 'main' panicked at src/x.rs:1:1:\nboom\n";
+        assert_eq!(
+            ended_how(101 << 8, panic),
+            "crashed (exit status 101, a panic): boom"
+        );
+        assert_eq!(
+            ended_how(libc::SIGKILL, b""),
+            "killed by SIGKILL (out of memory?)"
+        );
+        assert_eq!(
+            ended_how(libc::SIGSEGV, b"tiles 3/9\rtiles 4/9\r"),
+            "killed by SIGSEGV (crashed): tiles 4/9"
+        );
+        assert_eq!(ended_how(3 << 8, b""), "exit status 3");
+        assert_eq!(ended_how(1 << 8, b"usage\n"), "exit status 1: usage");
+        assert_eq!(ended_how(60, b""), "killed by signal 60");
     }
 }

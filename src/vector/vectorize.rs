@@ -71,6 +71,9 @@ pub enum VectorizeError {
         #[source]
         source: DownsampleError,
     },
+    /// An area or a pixel size out of its range.
+    #[error(transparent)]
+    Range(#[from] crate::units::RangeError),
     /// QuPath's frame without the slide that defines it.
     #[error("--frame qupath needs --slide (its OpenSlide bounds)")]
     FrameNeedsSlide,
@@ -156,6 +159,13 @@ pub fn vectorize(
     spec: &VectorizeSpec,
     progress: &dyn Fn(u64, u64),
 ) -> Result<Vectorized, VectorizeError> {
+    // the settings before any file is read
+    for (flag, v) in [("--min-area", spec.min_area), ("--max-hole", spec.max_hole)] {
+        v.map(|v| crate::units::check_area(flag, v)).transpose()?;
+    }
+    spec.mpp
+        .map(|v| crate::units::check_mpp("--mpp", v))
+        .transpose()?;
     let (header, reader) = open_mask(&spec.mask, &MaskOptions::default())?;
     let (w, h) = (header.width as usize, header.height as usize);
     let slide = spec

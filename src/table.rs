@@ -344,6 +344,21 @@ impl Row<'_> {
         }
     }
 
+    /// A pixel size in µm (above 0, at most [`crate::units::MAX_MPP`]), or `None` for an empty
+    /// (or missing) cell.
+    pub fn pixel_size(&self, c: Option<usize>) -> Result<Option<f64>, TableError> {
+        match self.positive(c)? {
+            Some(v) if v > crate::units::MAX_MPP => Err(TableError::NotANumber {
+                path: self.table.path.clone(),
+                line: self.line,
+                column: self.name(c),
+                value: self.get(c).to_string(),
+                expected: "a pixel size in µm per pixel, at most 1000",
+            }),
+            v => Ok(v),
+        }
+    }
+
     /// A whole number ≥ 1, or `None` for an empty (or missing) cell.
     pub fn positive_whole(&self, c: Option<usize>) -> Result<Option<u64>, TableError> {
         match self.get(c) {
@@ -413,7 +428,11 @@ mod tests {
         let (cs, cm) = (t.require("slide", None).unwrap(), t.column("mpp"));
         let rows = t
             .map_rows(|r| {
-                Ok::<_, TableError>(Some((r.line(), r.path(Some(cs)).unwrap(), r.positive(cm)?)))
+                Ok::<_, TableError>(Some((
+                    r.line(),
+                    r.path(Some(cs)).unwrap(),
+                    r.pixel_size(cm)?,
+                )))
             })
             .unwrap();
         assert_eq!(

@@ -119,7 +119,7 @@ pub fn read_cohort(path: &Path) -> Result<Vec<CohortSlide>, TableError> {
             truth_downsample: row.positive(ctd)?,
             grade: row.get(cg).to_string(),
             split: row.get(csp).to_string(),
-            mpp: row.positive(cm)?,
+            mpp: row.pixel_size(cm)?,
         }))
     })
 }
@@ -185,6 +185,12 @@ mod tests {
                 "{e}"
             );
         }
+        let e = bad("slide,mpp\na.svs,1e300\n");
+        assert!(
+            e.to_string()
+                .ends_with("line 2: mpp '1e300' is not a pixel size in µm per pixel, at most 1000"),
+            "{e}"
+        );
         let e = bad("slide,grade\n,2\n");
         assert!(
             matches!(&e, TableError::Table(T::Empty { line: 2, column, .. }) if column == "slide"),

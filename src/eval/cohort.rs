@@ -300,7 +300,7 @@ pub fn read_table(path: &Path) -> Result<Vec<EvalRow>, EvaluateError> {
             truth_downsample: row.positive(ctd)?,
             prediction_downsample: row.positive(cpd)?,
             level0,
-            mpp: row.positive(cm)?,
+            mpp: row.pixel_size(cm)?,
             grade: row.get(cg).to_string(),
             split: row.get(csp).to_string(),
             image: row.path(cimg),

@@ -110,4 +110,48 @@ w("cohort-no-slide-column.csv", "id,path\na,a.svs\n")
 w("cohort-duplicate-ids.csv", "slide\nx/a.svs\ny/a.svs\n")
 w("cohort-bad-mpp.csv", "slide,mpp\na.svs,-0.5\n")
 w("evaluate-bad-columns.csv", "slide,design\na,b\n")
+
+def readers():
+    """Annotation readers: XML rules in ASAP files, GeoJSON structure, encodings, formats by content."""
+    def asap(annotations, head='<?xml version="1.0"?>\n', root="<ASAP_Annotations>"):
+        return head + root + "<Annotations>\n" + annotations + "</Annotations><AnnotationGroups /></ASAP_Annotations>\n"
+    def coords(points, q='"', order="{o} {x} {y}"):
+        return "<Coordinates>" + "".join(
+            "<Coordinate " + order.format(o=f"Order={q}{i}{q}", x=f"X={q}{x}{q}", y=f"Y={q}{y}{q}") + " />"
+            for i, (x, y) in enumerate(points)) + "</Coordinates>"
+    rect = [(10, 10), (100, 10), (100, 80), (10, 80)]
+    other = [(120, 120), (190, 120), (190, 190), (120, 190)]
+    plain = '<Annotation Name="a" Type="Polygon" PartOfGroup="Tumor" Color="#F4FA58">' + coords(rect) + "</Annotation>\n"
+    w("asap-plain.xml", asap(plain))
+    # a second annotation commented out, and one inside a CDATA section: neither is drawn
+    hidden = '<Annotation Name="b" Type="Polygon" PartOfGroup="Tumor">' + coords(other) + "</Annotation>"
+    w("asap-commented.xml", asap(plain + "<!-- " + hidden + " -->\n<![CDATA[" + hidden + "]]>\n"))
+    w("asap-entities.xml", asap(plain.replace('Name="a"', 'Name="a &lt;1&gt;"').replace('"Tumor"', '"Tumor &amp; Stroma &#233;"')))
+    # single quotes, attributes in another order, white space and line breaks inside the tags
+    w("asap-single-quotes.xml", asap("<Annotation  Color='#F4FA58'\n   PartOfGroup = 'Tumor' Type='Polygon' Name='a'>"
+                                     + coords(rect, q="'", order="{y}\n {x}   {o}") + "</Annotation >\n"))
+    # nine levels of entities, each ten of the one below: 10^9 'lol's if expanded
+    ents = '<!ENTITY a "lol">' + "".join(f'<!ENTITY {chr(c)} "{("&" + chr(c - 1) + ";") * 10}">' for c in range(ord("b"), ord("j") + 1))
+    w("asap-billion-laughs.xml", asap(plain.replace('Name="a"', 'Name="&j;"'), head=f'<?xml version="1.0"?>\n<!DOCTYPE ASAP_Annotations [{ents}]>\n'))
+    w("asap-latin1.xml", asap(plain.replace('Name="a"', 'Name="tum\xe9fi\xe9"')).encode("latin-1"))
+    w("xml-not-asap.geojson", '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><polygon points="10,10 100,10 100,80" /></svg>\n')
+    # formats go by content: ASAP XML named .geojson, GeoJSON named .xml
+    w("xml-as-geojson.geojson", asap(plain))
+    good = fc([{"type": "Polygon", "coordinates": poly}])
+    w("json-as-xml.xml", json.dumps(good))
+    w("geojson-bom.geojson", b"\xef\xbb\xbf" + json.dumps(good).encode())
+    w("geojson-utf16.geojson", "\ufeff".encode("utf-16-le") + json.dumps(good).encode("utf-16-le"))
+    w("geojson-utf16-no-bom.geojson", json.dumps(good).encode("utf-16-be"))
+    feature = good["features"][0]
+    w("geojson-features-not-array.geojson", json.dumps({"type": "FeatureCollection", "features": feature}))
+    w("geojson-feature-not-object.geojson", json.dumps({"type": "FeatureCollection", "features": [feature, 3]}))
+    w("geojson-geometry-string.geojson", json.dumps(fc(["POLYGON ((10 10, 100 10, 100 80, 10 10))"])))
+    w("geojson-no-features.geojson", json.dumps({"type": "FeatureCollection"}))
+    w("geojson-no-type.geojson", json.dumps({"features": [feature]}))
+    w("geojson-type-number.geojson", json.dumps([dict(feature, type=7)]))
+    w("geojson-collection-member.geojson", json.dumps(fc([{"type": "GeometryCollection", "geometries": [{"type": "Polygon", "coordinates": poly}, 3]}])))
+    w("geojson-child-not-object.geojson", json.dumps([dict(feature, children=[feature, "x"])]))
+
+
+readers()
 print("wrote", out)

@@ -30,8 +30,18 @@ fn every_qupath_sample_loads() {
     }
     assert!(files.len() >= 20);
     for f in &files {
-        let a = read_annotations(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let derived = name.starts_with("derived-class");
+        let a = match read_annotations(f) {
+            // a bare classification object, not annotations: refused for what it is
+            Err(e) if derived => {
+                let e = e.to_string();
+                assert!(e.contains("an object without \"type\""), "{e}");
+                h2g::vector::Annotations::default()
+            }
+            Ok(a) if !derived => a,
+            r => panic!("{}: {r:?}", f.display()),
+        };
         let lines_or_points = ["point", "line", "polyline", "multipoint"]
             .iter()
             .any(|k| name == format!("qupath-{k}.json"));

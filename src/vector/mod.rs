@@ -35,7 +35,7 @@ pub use rasterize_run::{
 };
 pub use read::{
     classification_name, is_geojson_path, read_annotations, Annotation, Annotations, AsapError,
-    FeatureError, Marks, Place, Positions, ReadError,
+    FeatureError, Marks, Place, Positions, ReadError, SniffError,
 };
 pub use simplify::{simplify_polygon, simplify_topology};
 pub use stream::{row_runs, LabelTracer};

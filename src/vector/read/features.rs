@@ -112,8 +112,36 @@ pub enum FeatureError {
     #[error("a geometry without a type")]
     NoGeometryType,
     /// An object whose `type` is no Feature, FeatureCollection or geometry.
-    #[error("an object of type '{0}': not a Feature, FeatureCollection or geometry")]
-    UnknownObject(String),
+    #[error("{at}: an object of type '{kind}': not a Feature, FeatureCollection or geometry")]
+    UnknownObject {
+        /// Where it is, as a JSON path.
+        at: String,
+        /// Its type.
+        kind: String,
+    },
+    /// A value of the wrong JSON type: a feature that is not an object, `features` that is
+    /// not an array.
+    #[error("{at}: expected {expected}, found {found}")]
+    Shape {
+        /// Where it is, as a JSON path (`features[3].geometry`).
+        at: String,
+        /// What GeoJSON has there.
+        expected: &'static str,
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// An object without `type`.
+    #[error("{0}: an object without \"type\": not a Feature, FeatureCollection or geometry")]
+    NoType(String),
+    /// A FeatureCollection without `features`.
+    #[error("{0}: a FeatureCollection without \"features\"")]
+    NoFeatures(String),
+    /// A GeometryCollection without `geometries`.
+    #[error("a GeometryCollection without \"geometries\"")]
+    NoGeometries,
+    /// A geometry whose `type` is not a string.
+    #[error("a geometry whose \"type\" is {0}, not a string")]
+    GeometryType(&'static str),
     /// An object with `features` whose type is not FeatureCollection.
     #[error("an object of type '{0}' with features: not a FeatureCollection")]
     NotACollection(String),
@@ -137,47 +165,135 @@ const GEOMETRIES: [&str; 7] = [
     "GeometryCollection",
 ];
 
-/// Adds the annotations of `v` (a feature, a collection, an array of them or a bare geometry)
-/// to `out`.
-pub(super) fn collect(v: &Value, out: &mut Annotations) -> Result<(), FeatureError> {
+/// Where a value is in the document, as a JSON path: `features[3].geometry`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum At<'a> {
+    /// The document's top-level value.
+    Top,
+    /// Member `key` of an object.
+    Key(&'a At<'a>, &'static str),
+    /// Element `index` of an array.
+    Index(&'a At<'a>, usize),
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            At::Top => f.write_str("the top level"),
+            At::Key(At::Top, k) => f.write_str(k),
+            At::Key(p, k) => write!(f, "{p}.{k}"),
+            At::Index(At::Top, i) => write!(f, "[{i}]"),
+            At::Index(p, i) => write!(f, "{p}[{i}]"),
+        }
+    }
+}
+
+/// The JSON type of `v`, as a message names it.
+fn found(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn shape(at: At, expected: &'static str, v: &Value) -> FeatureError {
+    FeatureError::Shape {
+        at: at.to_string(),
+        expected,
+        found: found(v),
+    }
+}
+
+impl FeatureError {
+    /// A list of features at `at` that is `found` instead of an array.
+    pub(super) fn not_an_array(at: At, found: &'static str) -> Self {
+        FeatureError::Shape {
+            at: at.to_string(),
+            expected: "an array of features",
+            found,
+        }
+    }
+}
+
+/// The `type` of a top-level object whose `features` were streamed: FeatureCollection.
+pub(super) fn collection_type(o: &serde_json::Map<String, Value>) -> Result<(), FeatureError> {
+    match o.get("type") {
+        Some(Value::String(t)) if t == "FeatureCollection" => Ok(()),
+        Some(Value::String(t)) => Err(FeatureError::NotACollection(t.clone())),
+        Some(other) => Err(shape(At::Key(&At::Top, "type"), "a string", other)),
+        None => Err(FeatureError::NoType(At::Top.to_string())),
+    }
+}
+
+/// The features of the array `v` at `at` (a collection's `features`, a feature's `children`).
+fn list(v: &Value, at: At, out: &mut Annotations) -> Result<(), FeatureError> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| FeatureError::not_an_array(at, found(v)))?;
+    for (i, f) in items.iter().enumerate() {
+        collect(f, At::Index(&at, i), out)?;
+    }
+    Ok(())
+}
+
+/// `v` at `at` when it is an object or null (`None`), else an error.
+fn object_or_null<'v>(v: Option<&'v Value>, at: At) -> Result<Option<&'v Value>, FeatureError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(o @ Value::Object(_)) => Ok(Some(o)),
+        Some(other) => Err(shape(at, "an object or null", other)),
+    }
+}
+
+/// Adds the annotations of `v`, at `at` (a feature, a collection or a bare geometry), to `out`.
+pub(super) fn collect(v: &Value, at: At, out: &mut Annotations) -> Result<(), FeatureError> {
     let feature = out.items.len() + out.skipped + 1;
-    let at = |e: FeatureError| FeatureError::In {
+    let in_feature = |e: FeatureError| FeatureError::In {
         feature,
         problem: Box::new(e),
     };
-    match v {
-        Value::Array(items) => {
-            for f in items {
-                collect(f, out)?;
+    let Value::Object(o) = v else {
+        return Err(shape(at, "a Feature object", v));
+    };
+    let kind = match o.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(other) => return Err(shape(At::Key(&at, "type"), "a string", other)),
+        None => return Err(FeatureError::NoType(at.to_string())),
+    };
+    match kind {
+        "FeatureCollection" => match o.get("features") {
+            Some(fs) => list(fs, At::Key(&at, "features"), out)?,
+            None => return Err(FeatureError::NoFeatures(at.to_string())),
+        },
+        "Feature" => {
+            let props_at = At::Key(&at, "properties");
+            let props = object_or_null(o.get("properties"), props_at)?;
+            let class = props
+                .and_then(|p| p.get("classification"))
+                .and_then(class_name);
+            let geometry = object_or_null(o.get("geometry"), At::Key(&at, "geometry"))?;
+            add(geometry, class, out).map_err(in_feature)?;
+            for key in ["children", "childObjects"] {
+                if let Some(c) = o.get(key) {
+                    list(c, At::Key(&at, key), out)?;
+                }
+                if let Some(c) = props.and_then(|p| p.get(key)) {
+                    list(c, At::Key(&props_at, key), out)?;
+                }
             }
         }
-        Value::Object(o) => match o.get("type").and_then(Value::as_str) {
-            Some("FeatureCollection") => {
-                if let Some(fs) = o.get("features") {
-                    collect(fs, out)?;
-                }
-            }
-            Some("Feature") => {
-                let props = o.get("properties");
-                let class = props
-                    .and_then(|p| p.get("classification"))
-                    .and_then(class_name);
-                let geometry = o.get("geometry").filter(|g| !g.is_null());
-                add(geometry, class, out).map_err(at)?;
-                for key in ["children", "childObjects"] {
-                    for holder in [Some(v), props] {
-                        if let Some(c) = holder.and_then(|h| h.get(key)) {
-                            collect(c, out)?;
-                        }
-                    }
-                }
-            }
-            // a bare geometry: an unclassified annotation
-            Some(t) if GEOMETRIES.contains(&t) => add(Some(v), None, out).map_err(at)?,
-            Some(t) => return Err(FeatureError::UnknownObject(t.to_string())),
-            None => {}
-        },
-        _ => {}
+        // a bare geometry: an unclassified annotation
+        t if GEOMETRIES.contains(&t) => add(Some(v), None, out).map_err(in_feature)?,
+        t => {
+            return Err(FeatureError::UnknownObject {
+                at: at.to_string(),
+                kind: t.to_string(),
+            })
+        }
     }
     Ok(())
 }
@@ -309,10 +425,8 @@ fn marks_of(g: &Value, out: &mut Marks) -> Result<(), FeatureError> {
             }
         }
         Some("GeometryCollection") => {
-            if let Some(gs) = g.get("geometries").and_then(Value::as_array) {
-                for x in gs {
-                    marks_of(x, out)?;
-                }
+            for x in members(g)? {
+                marks_of(x, out)?;
             }
         }
         _ => {}
@@ -347,8 +461,34 @@ fn polygon(v: &Value) -> Result<Option<Rings>, FeatureError> {
     Ok((!rings.is_empty()).then_some(rings))
 }
 
+/// The member geometries of a GeometryCollection, each an object.
+fn members(g: &Value) -> Result<&[Value], FeatureError> {
+    let gs = match g.get("geometries") {
+        Some(Value::Array(gs)) => gs,
+        Some(other) => {
+            return Err(FeatureError::Shape {
+                at: "geometries".into(),
+                expected: "an array of geometries",
+                found: found(other),
+            })
+        }
+        None => return Err(FeatureError::NoGeometries),
+    };
+    match gs.iter().enumerate().find(|(_, x)| !x.is_object()) {
+        Some((i, x)) => Err(FeatureError::Shape {
+            at: format!("geometries[{i}]"),
+            expected: "a geometry object",
+            found: found(x),
+        }),
+        None => Ok(gs),
+    }
+}
+
 fn polygons_of(g: &Value, out: &mut Vec<Rings>) -> Result<(), FeatureError> {
-    let t = g.get("type").and_then(Value::as_str);
+    let t = match g.get("type") {
+        None | Some(Value::String(_)) => g.get("type").and_then(Value::as_str),
+        Some(other) => return Err(FeatureError::GeometryType(found(other))),
+    };
     match t {
         Some("Polygon") => out.extend(polygon(coordinates(g, t)?)?),
         Some("MultiPolygon") => {
@@ -360,10 +500,8 @@ fn polygons_of(g: &Value, out: &mut Vec<Rings>) -> Result<(), FeatureError> {
             }
         }
         Some("GeometryCollection") => {
-            if let Some(gs) = g.get("geometries").and_then(Value::as_array) {
-                for x in gs {
-                    polygons_of(x, out)?;
-                }
+            for x in members(g)? {
+                polygons_of(x, out)?;
             }
         }
         Some(t) if GEOMETRIES.contains(&t) => {}
@@ -408,6 +546,7 @@ mod tests {
         let mut out = Annotations::default();
         let e = collect(
             &j(r#"{"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, null]]]}"#),
+            At::Top,
             &mut out,
         )
         .unwrap_err();
@@ -430,6 +569,7 @@ mod tests {
         );
         let e = collect(
             &j(r#"{"type": "MultiLineString", "coordinates": [[[0, 0]], 7]}"#),
+            At::Top,
             &mut out,
         )
         .unwrap_err();
@@ -439,6 +579,7 @@ mod tests {
         );
         let e = collect(
             &j(r#"{"type": "Point", "coordinates": [2e9, 0]}"#),
+            At::Top,
             &mut out,
         )
         .unwrap_err();
@@ -446,8 +587,77 @@ mod tests {
             e.to_string(),
             "feature 1: Point: 2e9 is beyond any slide (more than 1e9 pixels)"
         );
-        let e = collect(&j(r#"{"type": "Circle"}"#), &mut out).unwrap_err();
-        assert_eq!(e, FeatureError::UnknownObject("Circle".into()));
+        let e = collect(&j(r#"{"type": "Circle"}"#), At::Top, &mut out).unwrap_err();
+        assert_eq!(
+            e,
+            FeatureError::UnknownObject {
+                at: "the top level".into(),
+                kind: "Circle".into()
+            }
+        );
         assert_eq!(out, Annotations::default(), "nothing half-added");
+    }
+
+    #[test]
+    fn malformed_structure_is_named_by_its_json_path_streamed_or_not() {
+        let f = r#"{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [4, 0], [4, 4]]]}}"#;
+        let fc =
+            |features: &str| format!(r#"{{"type": "FeatureCollection", "features": {features}}}"#);
+        for (text, want) in [
+            (fc("\"x\""), "features: expected an array of features, found a string"),
+            (fc("null"), "features: expected an array of features, found null"),
+            (fc("3.5"), "features: expected an array of features, found a number"),
+            (fc("true"), "features: expected an array of features, found a boolean"),
+            (fc(&format!("[{f}, [{f}]]")), "features[1]: expected a Feature object, found an array"),
+            (
+                fc(&format!(r#"[{{"type": "FeatureCollection", "features": [{f}, 1]}}]"#)),
+                "features[0].features[1]: expected a Feature object, found a number",
+            ),
+            (
+                fc(r#"[{"type": "Feature", "properties": [], "geometry": null}]"#),
+                "features[0].properties: expected an object or null, found an array",
+            ),
+            (
+                format!(r#"[{{"type": "Feature", "properties": {{"children": [{f}, {{}}]}}}}]"#),
+                "[0].properties.children[1]: an object without \"type\"",
+            ),
+            (
+                fc(r#"[{"type": "Feature", "geometry": {"type": 1}}]"#),
+                "feature 1: a geometry whose \"type\" is a number, not a string",
+            ),
+            (
+                r#"{"type": "GeometryCollection", "geometries": {}}"#.into(),
+                "feature 1: geometries: expected an array of geometries, found an object",
+            ),
+            (
+                r#"{"type": "GeometryCollection"}"#.into(),
+                "feature 1: a GeometryCollection without \"geometries\"",
+            ),
+            (
+                fc(&format!("[{f}]")).replace("\"FeatureCollection\"", "null"),
+                "type: expected a string, found null",
+            ),
+            ("3".into(), "is not GeoJSON: expected a GeoJSON object or an array of features, found a number at line 1"),
+        ] {
+            for size in [None, Some(text.len() as u64)] {
+                let r = std::io::BufReader::with_capacity(3, text.as_bytes());
+                let e = super::super::read_json(std::path::Path::new("t.geojson"), r, size)
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    e.starts_with(&format!("t.geojson: {want}"))
+                        || e.starts_with(&format!("t.geojson {want}")),
+                    "{text}: {e}"
+                );
+            }
+        }
+        // QuPath's forms still read: null geometries and properties, nested collections
+        let mut out = Annotations::default();
+        let ok = j(&fc(&format!(
+            r#"[{f}, {{"type": "Feature", "geometry": null, "properties": null}},
+                {{"type": "FeatureCollection", "features": [{f}]}}, {{"type": "Feature"}}]"#
+        )));
+        collect(&ok, At::Top, &mut out).unwrap();
+        assert_eq!((out.items.len(), out.skipped), (2, 2));
     }
 }

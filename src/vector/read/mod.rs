@@ -6,25 +6,27 @@
 //! classes `"Tumor: Positive"`), `{name}` / `{names}` (≥ 0.4) or legacy `{name, colorRGB,
 //! parentClass}` (≤ 0.3). Polygon and MultiPolygon geometries are kept (GeometryCollections
 //! are searched for them), with QuPath's `"isEllipse"` member; features without area are
-//! counted as skipped and their points and lines kept apart (`Annotations::marks`). ASAP XML (CAMELYON16):
+//! counted as skipped and their points and lines kept apart (`Annotations::marks`); malformed
+//! structure is an error naming its JSON path. ASAP XML (CAMELYON16), parsed as XML:
 //! `Polygon`, `Spline` and `Rectangle` annotations become polygons through their listed points (a spline's
 //! control points, as ASAP stores them), classed by `PartOfGroup`; `Dot` and `PointSet` are
-//! skipped.
+//! skipped. The reader goes by content (`sniff`), and refuses UTF-16 and binary files.
 
 mod asap;
 mod features;
 mod lenient;
+mod sniff;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use asap::read_asap;
 pub use asap::AsapError;
-use features::collect;
 pub use features::{classification_name, FeatureError, Place, Positions};
+use features::{collect, At};
 use lenient::Lenient;
+pub use sniff::SniffError;
 
 /// Errors reading annotations.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,14 @@ pub enum ReadError {
         path: PathBuf,
         /// What is wrong.
         problem: AsapError,
+    },
+    /// Not UTF-8 text nor an archive: UTF-16, a picture, a binary file.
+    #[error("{} {problem}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        problem: SniffError,
     },
     /// A damaged zip archive.
     #[error("{} is not GeoJSON: zip archive: {error}", path.display())]
@@ -215,15 +225,33 @@ struct Top<'a> {
     out: &'a mut Annotations,
     /// What was wrong with a feature, when the parse stopped there.
     bad: &'a mut Option<FeatureError>,
+    /// Where the value streamed is (the top level, or its `features`).
+    at: At<'a>,
 }
 
 impl Top<'_> {
-    fn take<E: serde::de::Error>(&mut self, v: &Value) -> Result<(), E> {
-        collect(v, self.out).map_err(|e| {
+    /// Converts `v`, at `at`; a bad feature stops the parse and is kept.
+    fn take<E: serde::de::Error>(&mut self, v: &Value, at: At) -> Result<(), E> {
+        let r = collect(v, at, self.out);
+        self.keep(r)
+    }
+
+    fn keep<E: serde::de::Error>(&mut self, r: Result<(), FeatureError>) -> Result<(), E> {
+        r.map_err(|e| {
             let msg = e.to_string();
             *self.bad = Some(e);
             E::custom(msg)
         })
+    }
+
+    /// `features` that is not an array.
+    fn scalar<E: serde::de::Error>(mut self, found: &'static str) -> Result<(), E> {
+        match self.at {
+            At::Top => Err(E::custom(format!(
+                "expected a GeoJSON object or an array of features, found {found}"
+            ))),
+            at => self.keep(Err(FeatureError::not_an_array(at, found))),
+        }
     }
 }
 
@@ -239,13 +267,36 @@ impl<'de> serde::de::Visitor<'de> for Top<'_> {
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a GeoJSON object or an array of features")
     }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.scalar("a boolean")
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.scalar("a number")
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.scalar("a number")
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.scalar("a number")
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.scalar("a string")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.scalar("null")
+    }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let (at, mut i) = (self.at, 0);
         while let Some(v) = seq.next_element::<Value>()? {
-            self.take(&v)?;
+            self.take(&v, At::Index(&at, i))?;
+            i += 1;
         }
         Ok(())
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        if let At::Key(..) = self.at {
+            return self.scalar("an object");
+        }
         let mut rest = serde_json::Map::new();
         let mut streamed = false;
         while let Some(k) = map.next_key::<String>()? {
@@ -253,6 +304,7 @@ impl<'de> serde::de::Visitor<'de> for Top<'_> {
                 map.next_value_seed(Top {
                     out: &mut *self.out,
                     bad: &mut *self.bad,
+                    at: At::Key(&At::Top, "features"),
                 })?;
                 streamed = true;
             } else {
@@ -262,16 +314,10 @@ impl<'de> serde::de::Visitor<'de> for Top<'_> {
         }
         if !streamed {
             // a single Feature or a bare geometry
-            self.take(&Value::Object(rest))?;
-        } else if let Some(t) = rest.get("type").and_then(Value::as_str) {
-            if t != "FeatureCollection" {
-                let e = FeatureError::NotACollection(t.to_string());
-                let msg = e.to_string();
-                *self.bad = Some(e);
-                return Err(serde::de::Error::custom(msg));
-            }
+            return self.take(&Value::Object(rest), At::Top);
         }
-        Ok(())
+        let r = features::collection_type(&rest);
+        self.keep(r)
     }
 }
 
@@ -318,6 +364,7 @@ fn parse_json<'de, R: serde_json::de::Read<'de>>(
     let top = Top {
         out: &mut out,
         bad: &mut bad,
+        at: At::Top,
     };
     let parsed = serde::de::DeserializeSeed::deserialize(top, &mut de).and_then(|()| de.end());
     match parsed {
@@ -417,18 +464,12 @@ pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
         r.read_to_end(&mut bytes).map_err(io)?;
         return read_zip(path, &bytes);
     }
-    if head.starts_with(b"<?xml")
-        || head
-            .windows(17)
-            .take(4096)
-            .any(|w| w == b"<ASAP_Annotations")
-    {
-        let mut bytes = Vec::new();
-        r.read_to_end(&mut bytes).map_err(io)?;
-        return read_asap(&String::from_utf8_lossy(&bytes)).map_err(|problem| ReadError::Asap {
-            path: path.into(),
-            problem,
-        });
+    let kind = sniff::sniff(&head).map_err(|problem| ReadError::Format {
+        path: path.into(),
+        problem,
+    })?;
+    if kind == sniff::Kind::Xml {
+        return asap::read_asap_file(path, r);
     }
     if head.starts_with(&[0x1f, 0x8b]) {
         let gz = flate2::read::GzDecoder::new(r);

@@ -226,6 +226,14 @@ pub fn segment_meetings<T: Coord>(
 /// Where ring `ring` crosses itself or runs back over itself, if it does (the first such place
 /// found; touching itself at a vertex is not reported).
 pub fn self_crossing(ring: &[(f64, f64)]) -> Option<(f64, f64)> {
+    // repeated vertices make zero-length sides, which cross nothing but would all meet each
+    // other at one point (a ring of a million copies of one vertex: a million² pairs)
+    let mut ring = ring.to_vec();
+    ring.dedup();
+    while ring.len() > 1 && ring.first() == ring.last() {
+        ring.pop();
+    }
+    let ring = &ring[..];
     let mut at = None;
     meetings(&[ring], |c| match c.how {
         Meet::Cross | Meet::Overlap => {
@@ -240,6 +248,25 @@ pub fn self_crossing(ring: &[(f64, f64)]) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_vertices_neither_cross_nor_cost_pairs() {
+        // a bow tie with each vertex repeated: still crossing at its first side
+        let tie = [
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (2.0, 2.0),
+            (2.0, 0.0),
+            (2.0, 0.0),
+            (0.0, 2.0),
+        ];
+        assert_eq!(self_crossing(&tie), Some((0.0, 0.0)));
+        // a square with 200 000 copies of one corner: no crossing, found without 10¹⁰ pairs
+        let mut sq = vec![(0.0, 0.0); 200_000];
+        sq.extend([(4.0, 0.0), (4.0, 4.0), (0.0, 4.0)]);
+        assert_eq!(self_crossing(&sq), None);
+        assert_eq!(self_crossing(&vec![(1.5, 1.5); 100_000]), None);
+    }
 
     #[test]
     fn segments_meet_as_expected() {

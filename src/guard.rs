@@ -46,3 +46,93 @@ pub fn input_of(md: &std::fs::Metadata) -> Option<PathBuf> {
         .find(|(d, i, _)| *d == md.dev() && *i == md.ino())
         .map(|(_, _, p)| p.clone())
 }
+
+/// An input that is not a regular file.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{}: is {kind}, not a regular file: give the path of the file itself (a FIFO would block, \
+     a device never end)",
+    path.display()
+)]
+pub struct InputError {
+    /// The input.
+    pub path: PathBuf,
+    /// What it is: "a directory", "a FIFO (named pipe)", "a character device", …
+    pub kind: &'static str,
+}
+
+/// Checks, before it is opened (opening a FIFO blocks), that `path` is a regular file (through
+/// symlinks); `-` (standard input) and a path that does not exist pass: the reader reports the
+/// latter.
+pub fn check_regular(path: &Path) -> Result<(), InputError> {
+    if path.as_os_str() == "-" {
+        return Ok(());
+    }
+    let Ok(md) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let ft = md.file_type();
+    if ft.is_file() {
+        return Ok(());
+    }
+    let kind = if ft.is_dir() {
+        "a directory"
+    } else {
+        special_kind(&ft)
+    };
+    Err(InputError {
+        path: path.to_path_buf(),
+        kind,
+    })
+}
+
+#[cfg(unix)]
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "a special file"
+}
+
+/// [`check_regular`], then [`register_input`].
+pub fn open_input(path: &Path) -> Result<(), InputError> {
+    check_regular(path)?;
+    register_input(path);
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"x").unwrap();
+        assert!(check_regular(&f).is_ok());
+        assert!(check_regular(&dir.path().join("missing")).is_ok());
+        assert!(check_regular(Path::new("-")).is_ok());
+        let e = check_regular(dir.path()).unwrap_err();
+        assert_eq!(e.kind, "a directory");
+        let e = check_regular(Path::new("/dev/null")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/dev/null: is a character device, not a regular file: give the path of the file \
+             itself (a FIFO would block, a device never end)"
+        );
+    }
+}

@@ -15,6 +15,7 @@ pub mod digest;
 pub mod eval;
 pub mod guard;
 pub mod infer;
+pub mod limits;
 pub mod mask;
 pub mod naming;
 pub mod output;

@@ -2,6 +2,7 @@
 //! producer and operator-set imports, read straight from the protobuf (ModelProto fields 1, 2,
 //! 3 and 8), skipping everything else, including the graph and its weights.
 
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use serde::Serialize;
@@ -38,6 +39,9 @@ pub enum OnnxHeaderError {
     /// No graph (field 7) or no IR version (field 1).
     #[error("no ONNX graph or IR version in the file: not an ONNX model")]
     NotAModel,
+    /// Not a regular file (a FIFO, a device, a directory).
+    #[error(transparent)]
+    Input(#[from] crate::guard::InputError),
 }
 
 fn varint(b: &[u8], i: &mut usize) -> Result<u64, OnnxHeaderError> {
@@ -134,11 +138,89 @@ pub fn parse_header(bytes: &[u8]) -> Result<OnnxHeader, OnnxHeaderError> {
     Ok(h)
 }
 
-/// Reads the header of the ONNX file at `path`.
+/// Fields of the top-level message longer than this (other than the graph, always skipped)
+/// are skipped too: a header field is a few bytes, and no read grows with the file.
+pub const MAX_HEADER_FIELD: u64 = 1 << 20;
+
+/// Reads the header of the ONNX file at `path` (a regular file): only its top-level fields are
+/// read, each at most 1 MiB (`MAX_HEADER_FIELD`); the graph and its weights are seeked past.
 pub fn read_header(path: &Path) -> Result<OnnxHeader, OnnxHeaderError> {
-    crate::guard::register_input(path);
-    let bytes = std::fs::read(path)?;
+    crate::guard::open_input(path)?;
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let bytes = header_fields(&mut std::io::BufReader::new(file), len)?;
     parse_header(&bytes)
+}
+
+fn read_varint(r: &mut impl Read, pos: &mut u64) -> Result<u64, OnnxHeaderError> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let mut c = [0u8];
+        r.read_exact(&mut c).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => OnnxHeaderError::TruncatedVarint,
+            _ => OnnxHeaderError::Io(e),
+        })?;
+        *pos += 1;
+        v |= ((c[0] & 0x7f) as u64) << shift;
+        if c[0] & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(OnnxHeaderError::LongVarint)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// The top-level fields of the `len`-byte message in `r`, re-encoded, with the graph (field 7)
+/// and any field over [`MAX_HEADER_FIELD`] bytes left empty (seeked past, never read).
+fn header_fields(r: &mut (impl Read + Seek), len: u64) -> Result<Vec<u8>, OnnxHeaderError> {
+    let mut out = Vec::new();
+    let mut pos = 0u64;
+    while pos < len {
+        let key = read_varint(r, &mut pos)?;
+        put_varint(&mut out, key);
+        let fixed = match key & 7 {
+            0 => {
+                let v = read_varint(r, &mut pos)?;
+                put_varint(&mut out, v);
+                continue;
+            }
+            1 => 8,
+            5 => 4,
+            2 => {
+                let n = read_varint(r, &mut pos)?;
+                if pos.checked_add(n).is_none_or(|end| end > len) {
+                    return Err(OnnxHeaderError::TruncatedField);
+                }
+                pos += n;
+                if key >> 3 == 7 || n > MAX_HEADER_FIELD {
+                    r.seek_relative(n as i64)?;
+                    put_varint(&mut out, 0);
+                } else {
+                    put_varint(&mut out, n);
+                    let start = out.len();
+                    out.resize(start + n as usize, 0);
+                    r.read_exact(&mut out[start..])?;
+                }
+                continue;
+            }
+            w => return Err(OnnxHeaderError::WireType(w as u8)),
+        };
+        if pos + fixed > len {
+            return Err(OnnxHeaderError::TruncatedField);
+        }
+        pos += fixed;
+        let start = out.len();
+        out.resize(start + fixed as usize, 0);
+        r.read_exact(&mut out[start..])?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -166,5 +248,28 @@ mod tests {
             Err(OnnxHeaderError::WireType(7))
         ));
         assert!(matches!(parse_header(&[]), Err(OnnxHeaderError::NotAModel)));
+    }
+
+    #[test]
+    fn the_header_is_read_past_the_graph_without_reading_it() {
+        let model = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/test/patch_classifier.onnx"),
+        )
+        .unwrap();
+        let mut r = std::io::Cursor::new(&model);
+        let fields = header_fields(&mut r, model.len() as u64).unwrap();
+        assert!(fields.len() < 200, "{} bytes kept", fields.len());
+        assert_eq!(
+            parse_header(&fields).unwrap(),
+            parse_header(&model).unwrap()
+        );
+        // a field that claims more than the file holds
+        let mut bad = vec![0x08, 0x07, 0x3a, 0xff, 0xff, 0x03];
+        bad.extend_from_slice(&[0; 10]);
+        let mut r = std::io::Cursor::new(&bad);
+        assert!(matches!(
+            header_fields(&mut r, bad.len() as u64),
+            Err(OnnxHeaderError::TruncatedField)
+        ));
     }
 }

@@ -116,6 +116,15 @@ pub enum MaskError {
         x: u32,
         y: u32,
     },
+    /// A size over a limit of the resource policy ([`crate::limits`]).
+    #[error("{}: {error}", path.display())]
+    Limit {
+        path: PathBuf,
+        error: crate::limits::LimitError,
+    },
+    /// Not a regular file (a FIFO, a device, a directory).
+    #[error(transparent)]
+    Input(#[from] crate::guard::InputError),
 }
 
 /// One `R,G,B=LABEL` entry of an RGB colour→label mapping.
@@ -331,6 +340,7 @@ enum Sniffed {
 }
 
 fn sniff(path: &Path) -> Result<Sniffed, MaskError> {
+    crate::guard::check_regular(path)?;
     let io = |source| MaskError::Io {
         path: path.to_path_buf(),
         source,

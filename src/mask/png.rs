@@ -21,7 +21,13 @@ fn map_err(path: &Path, e: png::DecodingError) -> MaskError {
             MaskError::Truncated { path }
         }
         png::DecodingError::IoError(source) => MaskError::Io { path, source },
-        png::DecodingError::LimitsExceeded => MaskError::OverDecoderLimit { path },
+        png::DecodingError::LimitsExceeded => MaskError::Limit {
+            path,
+            error: crate::limits::exceeded(
+                crate::limits::Limit::ImageChunk,
+                "the PNG decoder's buffers",
+            ),
+        },
         other => {
             let decoder = tidy_chunk_names(&other.to_string());
             // The png crate reports a stream that stops early as a format error.
@@ -64,7 +70,16 @@ pub(super) fn open(path: &Path, opts: &MaskOptions) -> Result<(MaskHeader, MaskR
     let mut dec = png::Decoder::new(BufReader::with_capacity(1 << 20, file));
     dec.set_transformations(Transformations::IDENTITY);
     dec.set_ignore_text_chunk(true);
-    dec.set_limits(png::Limits { bytes: 1 << 30 });
+    // the decoder's buffers (a row or two, the text chunks it keeps) within the policy's
+    // chunk limit: the pixels stream
+    let bytes =
+        crate::limits::max(crate::limits::Limit::ImageChunk).map_err(|error| MaskError::Limit {
+            path: path.to_path_buf(),
+            error,
+        })?;
+    dec.set_limits(png::Limits {
+        bytes: bytes.min(usize::MAX as u64) as usize,
+    });
     let info = dec.read_header_info().map_err(|e| map_err(path, e))?;
     let (width, height) = (info.width, info.height);
     check_pixels(path, width, height, opts.max_pixels)?;

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::limits::Limit;
 use tiff::decoder::{Decoder, Limits};
 use tiff::tags::Tag;
 use tiff::{ColorType, TiffError};
@@ -26,6 +27,14 @@ fn map_err(path: &Path, e: TiffError) -> MaskError {
             }
         }
         TiffError::IoError(source) => MaskError::Io { path, source },
+        // a valid file beyond what the decoder may hold: not corrupt, over a limit
+        TiffError::LimitsExceeded => MaskError::Limit {
+            path,
+            error: crate::limits::exceeded(
+                crate::limits::Limit::ImageChunk,
+                "a TIFF tag's values or chunk",
+            ),
+        },
         TiffError::UnsupportedError(u) => MaskError::Unsupported {
             path,
             what: format!("unsupported TIFF feature: {u}"),
@@ -59,9 +68,21 @@ pub(super) fn open_any(
         path: path.to_path_buf(),
         source,
     })?;
+    let over = |error| MaskError::Limit {
+        path: path.to_path_buf(),
+        error,
+    };
+    let chunk_max = crate::limits::max(Limit::ImageChunk).map_err(over)?;
+    let file_len = file
+        .metadata()
+        .map_err(|source| MaskError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
     let mut limits = Limits::default();
-    limits.decoding_buffer_size = 1 << 30;
-    limits.intermediate_buffer_size = 1 << 30;
+    limits.decoding_buffer_size = chunk_max.min(usize::MAX as u64) as usize;
+    limits.intermediate_buffer_size = chunk_max.min(usize::MAX as u64) as usize;
     let mut dec = Decoder::new(BufReader::with_capacity(1 << 20, file))
         .map_err(|e| map_err(path, e))?
         .with_limits(limits);
@@ -106,6 +127,28 @@ pub(super) fn open_any(
     let (cw, ch) = dec.chunk_dimensions();
     let across = width.div_ceil(cw.max(1));
     let layout = ChunkLayout::read(path, &mut dec, width, height, float)?;
+    // what one chunk and one row of them decode to, before either is allocated
+    let bytes = match ct {
+        ColorType::Gray(32) => 4,
+        ColorType::Gray(16) => 2,
+        _ => 1,
+    };
+    let (kind, coded) = match layout.tiled {
+        true => ("tile", ch as u64),
+        false => ("strip", (ch as u64).min(height as u64)),
+    };
+    crate::limits::check(
+        Limit::ImageChunk,
+        &format!("a {cw} × {coded} TIFF {kind}"),
+        cw as u64 * coded * bytes,
+    )
+    .map_err(over)?;
+    crate::limits::check(
+        Limit::ImageChunk,
+        &format!("a row of {kind}s, {width} × {coded} pixels,"),
+        width as u64 * coded * bytes,
+    )
+    .map_err(over)?;
     let tiled = match dec.get_chunk_type() {
         tiff::decoder::ChunkType::Tile => format!("{cw}×{ch} tiles"),
         _ => format!("strips of {ch} rows"),
@@ -117,6 +160,7 @@ pub(super) fn open_any(
     let rows = |bits: u8| TiffRows {
         path: path.to_path_buf(),
         file: BufReader::with_capacity(1 << 20, file),
+        file_len,
         layout,
         width,
         height,
@@ -249,6 +293,8 @@ impl ChunkLayout {
 struct TiffRows {
     path: PathBuf,
     file: BufReader<File>,
+    /// The file's length: no chunk is read past it.
+    file_len: u64,
     layout: ChunkLayout,
     width: u32,
     height: u32,
@@ -278,6 +324,12 @@ impl TiffRows {
         let truncated = || MaskError::Truncated {
             path: self.path.clone(),
         };
+        if off
+            .checked_add(len as u64)
+            .is_none_or(|end| end > self.file_len)
+        {
+            return Err(truncated());
+        }
         self.raw.resize(len, 0);
         self.file
             .seek(SeekFrom::Start(off))

@@ -55,20 +55,33 @@ pub enum SlideError {
         wanted: Resolution,
         missing: &'static str,
     },
+    /// A size over a limit of the resource policy ([`crate::limits`]).
+    #[error("{}: {error}", path.display())]
+    Limit {
+        path: PathBuf,
+        error: crate::limits::LimitError,
+    },
+    /// Not a regular file (a FIFO, a device, a directory).
+    #[error(transparent)]
+    Input(#[from] crate::guard::InputError),
 }
 
-/// Opens `path` with OpenSlide, or, when OpenSlide does not take it and it is a PNG or TIFF
-/// picture, as a one-level [`PictureSlide`] (at most `max_picture_pixels`).
+/// Opens `path` (a regular file: a FIFO or a device is refused before it is opened) with
+/// OpenSlide, or, when OpenSlide does not take it and it is a PNG or TIFF picture, as a
+/// one-level [`PictureSlide`] (at most `max_picture_pixels`, and at most the policy's
+/// [`Limit::PicturePixels`](crate::limits::Limit::PicturePixels)).
 pub fn open_slide(
     path: &std::path::Path,
     max_picture_pixels: u64,
 ) -> Result<Box<dyn Slide>, SlideError> {
-    crate::guard::register_input(path);
+    crate::guard::open_input(path)?;
     match OpenSlideSlide::open(path) {
         Ok(s) => Ok(Box::new(s)),
         Err(e @ SlideError::Unsupported { .. }) => {
             match PictureSlide::open(path, max_picture_pixels) {
                 Ok(p) => Ok(Box::new(p)),
+                // a picture beyond a limit says so, rather than OpenSlide's refusal
+                Err(l @ SlideError::Limit { .. }) => Err(l),
                 Err(_) => Err(e),
             }
         }

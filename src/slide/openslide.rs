@@ -38,6 +38,10 @@ impl OpenSlideSlide {
         if !path.exists() {
             return Err(SlideError::NotFound { path: path.into() });
         }
+        if !path.is_dir() {
+            // a FIFO would block OpenSlide's open, a device never end
+            crate::guard::check_regular(path)?;
+        }
         if path.is_dir() {
             return Err(SlideError::Unsupported {
                 path: path.into(),

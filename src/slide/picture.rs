@@ -18,12 +18,21 @@ pub struct PictureSlide {
 
 impl PictureSlide {
     /// Decodes a PNG or TIFF picture (grey, grey+alpha, RGB or RGBA; 8 or 16 bit), refusing
-    /// more than `max_pixels`.
+    /// more than `max_pixels` and more than the policy's
+    /// [`Limit::PicturePixels`](crate::limits::Limit::PicturePixels) (checked from the header,
+    /// before anything is decoded).
     pub fn open(path: &Path, max_pixels: u64) -> Result<Self, SlideError> {
-        let bad = |e: PictureError| SlideError::Unsupported {
-            path: path.into(),
-            reason: e.to_string(),
+        let bad = |e: PictureError| match e {
+            PictureError::Limit(error) => SlideError::Limit {
+                path: path.into(),
+                error,
+            },
+            e => SlideError::Unsupported {
+                path: path.into(),
+                reason: e.to_string(),
+            },
         };
+        crate::guard::check_regular(path)?;
         let mut file = File::open(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => SlideError::NotFound { path: path.into() },
             _ => bad(PictureError::Io(e)),
@@ -63,6 +72,8 @@ enum PictureError {
     Empty,
     #[error("{width} × {height} pixels is over the limit of {max}")]
     TooLarge { width: u32, height: u32, max: u64 },
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitError),
     #[error("PNG: {0}")]
     Png(#[from] png::DecodingError),
     #[error("PNG: too large")]
@@ -82,7 +93,19 @@ fn check(width: u32, height: u32, max: u64) -> Result<(), PictureError> {
     if width as u64 * height as u64 > max {
         return Err(PictureError::TooLarge { width, height, max });
     }
+    let what = format!("a picture read as a slide, {width} × {height} pixels,");
+    crate::limits::check(
+        crate::limits::Limit::PicturePixels,
+        &what,
+        width as u64 * height as u64,
+    )?;
     Ok(())
+}
+
+/// The bytes a decoder may hold for a picture of the policy's most pixels (8 bytes a pixel:
+/// 16-bit RGBA).
+fn decoder_bytes() -> Result<u64, PictureError> {
+    Ok(crate::limits::max(crate::limits::Limit::PicturePixels)?.saturating_mul(8))
 }
 
 fn to_rgb(w: u32, h: u32, channels: usize, data: &[u8]) -> RgbImage {
@@ -103,7 +126,9 @@ fn to_rgb(w: u32, h: u32, channels: usize, data: &[u8]) -> RgbImage {
 fn decode_png(file: File, max: u64) -> Result<RgbImage, PictureError> {
     let mut d = png::Decoder::new(BufReader::new(file));
     d.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    d.set_limits(png::Limits { bytes: usize::MAX });
+    d.set_limits(png::Limits {
+        bytes: decoder_bytes()?.min(usize::MAX as u64) as usize,
+    });
     let info = d.read_header_info()?;
     check(info.width, info.height, max)?;
     let mut r = d.read_info()?;
@@ -116,7 +141,11 @@ fn decode_png(file: File, max: u64) -> Result<RgbImage, PictureError> {
 
 fn decode_tiff(file: File, max: u64) -> Result<RgbImage, PictureError> {
     use tiff::decoder::{Decoder, DecodingResult, Limits};
-    let mut d = Decoder::new(BufReader::new(file))?.with_limits(Limits::unlimited());
+    let mut limits = Limits::default();
+    let bytes = decoder_bytes()?.min(usize::MAX as u64) as usize;
+    limits.decoding_buffer_size = bytes;
+    limits.intermediate_buffer_size = bytes;
+    let mut d = Decoder::new(BufReader::new(file))?.with_limits(limits);
     let (w, h) = d.dimensions()?;
     check(w, h, max)?;
     let channels = match d.colortype()? {
@@ -126,7 +155,14 @@ fn decode_tiff(file: File, max: u64) -> Result<RgbImage, PictureError> {
         tiff::ColorType::RGBA(8) => 4,
         other => return Err(PictureError::TiffColour(other)),
     };
-    match d.read_image()? {
+    let image = d.read_image().map_err(|e| match e {
+        tiff::TiffError::LimitsExceeded => PictureError::Limit(crate::limits::exceeded(
+            crate::limits::Limit::PicturePixels,
+            "a TIFF picture's decoded strips or tiles",
+        )),
+        e => PictureError::Tiff(e),
+    })?;
+    match image {
         DecodingResult::U8(v) => Ok(to_rgb(w, h, channels, &v)),
         _ => Err(PictureError::TiffSamples),
     }

@@ -74,6 +74,10 @@ pub enum RasterizeError {
     /// A downsample that is not a positive number.
     #[error("--downsample must be a positive number, not {0}")]
     Downsample(f64),
+    /// A mask side over the policy's [`Limit::RasterSide`](crate::limits::Limit::RasterSide)
+    /// (its rows are held whole).
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitError),
     /// Classes that no mapping names.
     #[error(
         "{} has classes that no --class maps: {} (map them, or pass --ignore-unknown)",
@@ -242,6 +246,9 @@ fn size_of(spec: &RasterizeSpec) -> Result<(usize, usize), RasterizeError> {
             height: h,
         });
     }
+    // a row (and per-row state down the side) is held whole: both sides bounded first
+    let what = format!("the {w} × {h} mask's longer side");
+    crate::limits::check(crate::limits::Limit::RasterSide, &what, w.max(h))?;
     Ok((w as usize, h as usize))
 }
 

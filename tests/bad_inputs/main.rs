@@ -7,6 +7,7 @@
 mod common;
 // one module per class of defect, each with its own cases
 mod io;
+mod limits;
 mod readers;
 mod support;
 

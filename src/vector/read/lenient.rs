@@ -7,6 +7,8 @@ use std::io::Read;
 /// mark; tokens split across reads are handled.
 pub(super) struct Lenient<R> {
     inner: R,
+    /// The longest string passed ([`crate::limits::Limit::JsonString`]).
+    max_string: u64,
     filter: Filter,
     pos: usize,
     done: bool,
@@ -22,6 +24,10 @@ struct Filter {
     esc: bool,
     /// Bytes of a leading byte-order mark matched so far (3: past the start).
     bom: usize,
+    /// Bytes of the string being read (the one last read, outside strings), as written.
+    str_len: u64,
+    /// Bytes of the longest string ended so far.
+    longest: u64,
 }
 
 const TOKENS: [&[u8]; 3] = [b"NaN", b"Infinity", b"-Infinity"];
@@ -50,10 +56,13 @@ impl Filter {
                 self.esc = true;
             } else if c == b'"' {
                 self.in_str = false;
+                self.longest = self.longest.max(self.str_len);
             }
+            self.str_len += u64::from(self.in_str);
             self.out.push(c);
         } else if c == b'"' {
             self.in_str = true;
+            self.str_len = 0;
             self.out.push(c);
         } else if matches!(c, b'N' | b'I' | b'-') {
             self.partial.push(c);
@@ -94,6 +103,9 @@ impl Filter {
                 };
                 let j = data[i..].iter().position(special).map_or(n, |k| i + k);
                 self.out.extend_from_slice(&data[i..j]);
+                if in_str {
+                    self.str_len += (j - i) as u64;
+                }
                 i = j;
                 if i == n {
                     break;
@@ -106,9 +118,12 @@ impl Filter {
 }
 
 impl<R: std::io::BufRead> Lenient<R> {
-    pub(super) fn new(inner: R) -> Self {
+    /// Passes `inner` on, failing (with a [`crate::limits::LimitError`] in the io error) on a
+    /// string of more than `max_string` bytes.
+    pub(super) fn new(inner: R, max_string: u64) -> Self {
         Lenient {
             inner,
+            max_string,
             filter: Filter {
                 out: Vec::with_capacity(1 << 16),
                 ..Filter::default()
@@ -133,6 +148,14 @@ impl<R: std::io::BufRead> Lenient<R> {
             let n = buf.len();
             f.feed(buf);
             self.inner.consume(n);
+            if f.longest.max(f.str_len) > self.max_string {
+                return Err(std::io::Error::other(crate::limits::LimitError::Exceeded {
+                    limit: crate::limits::Limit::JsonString,
+                    what: "a JSON string".into(),
+                    value: None,
+                    max: self.max_string,
+                }));
+            }
         }
         Ok(!f.out.is_empty())
     }
@@ -159,8 +182,30 @@ mod tests {
         let mut out = String::new();
         // tiny reads, so tokens straddle buffer ends
         let r = std::io::BufReader::with_capacity(2, s.as_bytes());
-        Lenient::new(r).read_to_string(&mut out).unwrap();
+        Lenient::new(r, u64::MAX).read_to_string(&mut out).unwrap();
         out
+    }
+
+    #[test]
+    fn a_string_over_the_limit_is_refused_and_one_at_it_passes() {
+        let text = format!("[\"{}\", \"{}\"]", "a".repeat(10), "b\\\"".repeat(3));
+        for max in [10, 11] {
+            let r = std::io::BufReader::with_capacity(3, text.as_bytes());
+            let mut out = String::new();
+            Lenient::new(r, max).read_to_string(&mut out).unwrap();
+            assert_eq!(out, text);
+        }
+        // caught inside the string, and after it when it ends within one read
+        for cap in [3, 1000] {
+            let r = std::io::BufReader::with_capacity(cap, text.as_bytes());
+            let e = Lenient::new(r, 9)
+                .read_to_string(&mut String::new())
+                .unwrap_err();
+            assert!(matches!(
+                crate::limits::from_io(&e),
+                Some(crate::limits::LimitError::Exceeded { max: 9, .. })
+            ));
+        }
     }
 
     #[test]

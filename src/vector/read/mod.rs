@@ -103,6 +103,49 @@ pub enum ReadError {
         /// The archive.
         path: PathBuf,
     },
+    /// A zip archive inside a zip archive (never read: archives do not nest).
+    #[error(
+        "{} is not GeoJSON: zip archive: {entry} is itself a zip archive; archives inside \
+         archives are not read: unpack it and give its files",
+        path.display()
+    )]
+    NestedZip {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+    },
+    /// A size over a limit of the resource policy ([`crate::limits`]).
+    #[error("{}: {error}", path.display())]
+    Limit {
+        /// The file.
+        path: PathBuf,
+        /// Which limit, the size met and how to raise it.
+        error: crate::limits::LimitError,
+    },
+    /// Not a regular file (a FIFO, a device, a directory).
+    #[error(transparent)]
+    Input(#[from] crate::guard::InputError),
+}
+
+impl ReadError {
+    fn limit(path: &Path, error: crate::limits::LimitError) -> Self {
+        ReadError::Limit {
+            path: path.into(),
+            error,
+        }
+    }
+
+    /// The io error `source` of reading `path`, or the limit it carries.
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        match crate::limits::from_io(&source) {
+            Some(error) => ReadError::limit(path, error),
+            None => ReadError::Io {
+                path: path.into(),
+                source,
+            },
+        }
+    }
 }
 
 /// Coordinates beyond this many pixels from the origin are beyond any whole-slide image.
@@ -333,16 +376,15 @@ fn read_json(
     r: impl std::io::BufRead,
     size: Option<u64>,
 ) -> Result<Annotations, ReadError> {
-    let mut lenient = Lenient::new(r);
+    let max_string = crate::limits::max(crate::limits::Limit::JsonString)
+        .map_err(|e| ReadError::limit(path, e))?;
+    let mut lenient = Lenient::new(r, max_string);
     match size.filter(|&n| n <= IN_MEMORY_MAX) {
         Some(n) => {
             let mut text = Vec::with_capacity(n as usize);
             lenient
                 .read_to_end(&mut text)
-                .map_err(|source| ReadError::Io {
-                    path: path.into(),
-                    source,
-                })?;
+                .map_err(|source| ReadError::io(path, source))?;
             parse_json(path, serde_json::Deserializer::from_slice(&text))
         }
         None => parse_json(
@@ -376,6 +418,8 @@ fn parse_json<'de, R: serde_json::de::Read<'de>>(
                 problem,
                 line: (e.line() > 0).then_some(e.line()),
             },
+            // a limit met while streaming comes back as serde_json's io error
+            None if e.is_io() => ReadError::io(path, e.into()),
             None => ReadError::Json {
                 path: path.into(),
                 error: e,
@@ -384,37 +428,71 @@ fn parse_json<'de, R: serde_json::de::Read<'de>>(
     }
 }
 
-/// Every `.json`/`.geojson` (or gzipped) entry of a zip archive, as QuPath imports them.
-fn read_zip(path: &Path, bytes: &[u8]) -> Result<Annotations, ReadError> {
+/// Every `.json`/`.geojson` (or gzipped) entry of a zip archive, as QuPath imports them: at
+/// most [`Limit::ZipEntries`](crate::limits::Limit::ZipEntries) entries, inflating to at most
+/// [`Limit::Decompressed`](crate::limits::Limit::Decompressed) bytes together (each entry's
+/// declared size checked before it is read, its actual size while it is); no archive inside.
+fn read_zip(
+    path: &Path,
+    r: impl std::io::Read + std::io::Seek,
+    limits: &crate::limits::Limits,
+) -> Result<Annotations, ReadError> {
+    use crate::limits::{Limit, LimitError};
     let zip = |error| ReadError::Zip {
         path: path.into(),
         error,
     };
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip)?;
+    let mut z = zip::ZipArchive::new(r).map_err(zip)?;
+    crate::limits::check(Limit::ZipEntries, "the zip archive", z.len() as u64)
+        .map_err(|e| ReadError::limit(path, e))?;
     let mut all = Annotations::default();
     let mut entries = 0;
+    let mut left = limits.decompressed;
+    let over = |entry: &str, value| {
+        ReadError::limit(
+            path,
+            LimitError::Exceeded {
+                limit: Limit::Decompressed,
+                what: format!("the inflated entries (up to {entry})"),
+                value,
+                max: limits.decompressed,
+            },
+        )
+    };
     for i in 0..z.len() {
-        let mut f = z.by_index(i).map_err(zip)?;
+        let f = z.by_index(i).map_err(zip)?;
         let entry = f.name().map(|n| n.to_string()).unwrap_or_default();
         let name = entry.to_ascii_lowercase();
         if !(name.ends_with(".json") || name.ends_with(".geojson") || name.ends_with(".gz")) {
             continue;
         }
-        let mut buf = Vec::new();
-        f.read_to_end(&mut buf)
+        let used = limits.decompressed - left;
+        if f.size() > left {
+            return Err(over(&entry, Some(used.saturating_add(f.size()))));
+        }
+        let mut buf = Vec::with_capacity(f.size() as usize);
+        // the declared size may lie: one byte past what is left says so
+        f.take(left + 1)
+            .read_to_end(&mut buf)
             .map_err(|e| zip(zip::result::ZipError::Io(e)))?;
-        let tmp = tempfile::Builder::new()
-            .suffix(".geojson")
-            .tempfile()
-            .map_err(|source| ReadError::Io {
+        if buf.len() as u64 > left {
+            return Err(over(&entry, None));
+        }
+        left -= buf.len() as u64;
+        if buf.starts_with(b"PK\x03\x04") {
+            return Err(ReadError::NestedZip {
                 path: path.into(),
-                source,
-            })?;
-        std::fs::write(tmp.path(), &buf).map_err(|source| ReadError::Io {
-            path: path.into(),
-            source,
-        })?;
-        let part = read_annotations(tmp.path()).map_err(|e| ReadError::ZipEntry {
+                entry,
+            });
+        }
+        let size = buf.len() as u64;
+        let part = read_from(
+            Path::new(&entry),
+            std::io::Cursor::new(buf),
+            Some(size),
+            left,
+        )
+        .map_err(|e| ReadError::ZipEntry {
             path: path.into(),
             entry: entry.clone(),
             error: Box::new(e),
@@ -447,22 +525,32 @@ pub fn is_geojson_path(path: &Path) -> bool {
     .any(|e| name.ends_with(e))
 }
 
-/// Reads the annotations of `path`.
+/// Reads the annotations of `path` (a regular file: a FIFO or a device is refused before it
+/// is opened), within the resource limits of [`crate::limits`].
 pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
-    crate::guard::register_input(path);
-    use std::io::BufRead;
-    let io = |source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
+    crate::guard::open_input(path)?;
+    let limits = crate::limits::Limits::current().map_err(|e| ReadError::limit(path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| ReadError::io(path, e))?;
     let size = file.metadata().ok().map(|m| m.len());
-    let mut r = std::io::BufReader::with_capacity(1 << 20, file);
-    let head = r.fill_buf().map_err(io)?.to_vec();
+    let r = std::io::BufReader::with_capacity(1 << 20, file);
+    read_from(path, r, size, limits.decompressed)
+}
+
+/// Reads annotations from `r` (`size` bytes when known), told apart by their first bytes: a
+/// zip archive, ASAP XML, gzip (every member, inflating to at most `inflate` bytes) or JSON.
+/// Zip archives are read only at the top (an entry holding one is refused by [`read_zip`]).
+fn read_from<R: std::io::BufRead + std::io::Seek>(
+    path: &Path,
+    mut r: R,
+    size: Option<u64>,
+    inflate: u64,
+) -> Result<Annotations, ReadError> {
+    let io = |e| ReadError::io(path, e);
+    let buf = r.fill_buf().map_err(io)?;
+    let head = buf[..buf.len().min(4096 + 17)].to_vec();
     if head.starts_with(b"PK\x03\x04") {
-        let mut bytes = Vec::new();
-        r.read_to_end(&mut bytes).map_err(io)?;
-        return read_zip(path, &bytes);
+        let limits = crate::limits::Limits::current().map_err(|e| ReadError::limit(path, e))?;
+        return read_zip(path, r, limits);
     }
     let kind = sniff::sniff(&head).map_err(|problem| ReadError::Format {
         path: path.into(),
@@ -472,8 +560,14 @@ pub fn read_annotations(path: &Path) -> Result<Annotations, ReadError> {
         return asap::read_asap_file(path, r);
     }
     if head.starts_with(&[0x1f, 0x8b]) {
-        let gz = flate2::read::GzDecoder::new(r);
-        return read_json(path, std::io::BufReader::with_capacity(1 << 20, gz), None);
+        // every member (`cat a.gz b.gz` makes one file of two), inflated within the limit
+        let gz = flate2::bufread::MultiGzDecoder::new(r);
+        let bounded = crate::limits::Bounded::new(gz, inflate, "the inflated text");
+        return read_json(
+            path,
+            std::io::BufReader::with_capacity(1 << 20, bounded),
+            None,
+        );
     }
     read_json(path, r, size)
 }

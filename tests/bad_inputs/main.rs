@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 // one module per class of defect, each with its own cases
+mod outputs;
 mod support;
 
 use std::path::Path;

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::mask::{open_mask, MaskError, MaskHeader, MaskOptions, MaskReader, RowSource};
-use crate::output::{progress, write_json, AtomicFile};
+use crate::output::{progress, AtomicFile, CommitError, OutputSet};
 use crate::pyramid::{level_sizes, reduce_rows, Reduce, Sample};
 use crate::tiff::{
     BigTiffMode, Compression, PyramidLayout, PyramidWriter, TiffError, TileCompressor,
@@ -162,11 +162,52 @@ fn validate(spec: &ConvertSpec, output: &Path) -> Result<(), ConvertError> {
     Ok(())
 }
 
+impl From<CommitError> for ConvertError {
+    fn from(e: CommitError) -> Self {
+        ConvertError::Output {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 /// Writes an opened mask (from a file, or from memory with [`MemoryRows`]) as a tiled
 /// pyramidal TIFF at `output`; `input` names the source in reports and the palette sidecar.
+/// The TIFF and its sidecar are one set ([`OutputSet`]): both appear together, and a sidecar
+/// an earlier conversion left at `output` is removed when this one writes none.
 ///
 /// [`MemoryRows`]: crate::mask::MemoryRows
 pub fn write_mask(
+    input: &Path,
+    header: MaskHeader,
+    reader: MaskReader,
+    output: &Path,
+    spec: &ConvertSpec,
+) -> Result<ConvertReport, ConvertError> {
+    let mut set = OutputSet::new();
+    let report = stage_mask(&mut set, input, header, reader, output, spec)?;
+    let sidecar = sidecar_path(output);
+    if report.palette_sidecar.is_none() && is_our_sidecar(&sidecar) {
+        set.replaces(&sidecar);
+    }
+    set.commit()?;
+    Ok(report)
+}
+
+/// Whether `path` is a palette sidecar h2g wrote (only such a file is removed as stale).
+fn is_our_sidecar(path: &Path) -> bool {
+    let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= 1 << 24);
+    small
+        && std::fs::read(path)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
+            .is_some_and(|v| v.get("format").and_then(|f| f.as_str()) == Some("h2g-palette/1"))
+}
+
+/// [`write_mask`] into `set`: the TIFF (and its sidecar) are staged there, to appear when the
+/// set is committed.
+pub fn stage_mask(
+    set: &mut OutputSet,
     input: &Path,
     header: MaskHeader,
     reader: MaskReader,
@@ -226,15 +267,15 @@ pub fn write_mask(
     let file = buf.into_inner().map_err(|e| out_err(e.into_error()))?;
     file.sync_all().map_err(out_err)?;
 
+    set.add(tmp).map_err(out_err)?;
     let sidecar = match (&palette, spec.palette) {
         (Some(p), PaletteMode::Sidecar) => {
             let path = sidecar_path(output);
-            write_sidecar(&path, input, p, &hist)?;
+            write_sidecar(set, &path, input, p, &hist)?;
             Some(path)
         }
         _ => None,
     };
-    tmp.commit().map_err(out_err)?;
     Ok(ConvertReport {
         input: input.to_path_buf(),
         output: output.to_path_buf(),
@@ -278,6 +319,7 @@ struct Sidecar<'a> {
 }
 
 fn write_sidecar(
+    set: &mut OutputSet,
     path: &Path,
     input: &Path,
     palette: &[[u8; 3]],
@@ -305,7 +347,7 @@ fn write_sidecar(
         note: "pixel values of the TIFF are labels; rgb is the colour the input's palette gave each label",
         labels,
     };
-    write_json(path, &doc).map_err(err)
+    set.write_json(path, &doc).map_err(err)
 }
 
 /// Samples of a level gathered until one tile row is complete.

@@ -11,6 +11,9 @@ pub enum NamingError {
         "'{0}' cannot name outputs: use letters, digits, '.', '_' and '-' (not first), at most 200"
     )]
     BadName(String),
+    /// The output folder's path is an existing file.
+    #[error("-o {} is an existing file, not a folder: give a new or existing folder", .0.display())]
+    NotAFolder(PathBuf),
     /// The output folder cannot be made.
     #[error("cannot create {}", dir.display())]
     CreateDir {
@@ -44,16 +47,25 @@ pub fn output_stem(dir: &Path, slide: &Path, name: Option<&str>) -> Result<Strin
     if let Some(n) = name {
         check_name(n)?;
     }
-    std::fs::create_dir_all(dir).map_err(|source| NamingError::CreateDir {
-        dir: dir.to_path_buf(),
-        source,
-    })?;
+    create_output_dir(dir)?;
     Ok(name.map(str::to_string).unwrap_or_else(|| {
         slide
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "slide".into())
     }))
+}
+
+/// Creates the output folder `dir` and its parents unless it exists; a file at `dir` is
+/// [`NamingError::NotAFolder`].
+pub fn create_output_dir(dir: &Path) -> Result<(), NamingError> {
+    if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(NamingError::NotAFolder(dir.to_path_buf()));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| NamingError::CreateDir {
+        dir: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Checks a slide id: letters, digits, `.`, `_`, `-` (not first), at most 200 bytes.

@@ -381,8 +381,17 @@ fn heatmap_run_covers_the_slide_with_its_grid_and_writes_what_it_reports() {
         assert_eq!(f, &dir.path().join(format!("hm.heatmap.{ext}")));
         assert!(f.is_file(), "{}", f.display());
     }
-    let on_disk: serde_json::Value =
+    let mut on_disk: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&run.json).unwrap()).unwrap();
+    // the file adds its set's listing: the TIFF and the PNG, in that order
+    let set = on_disk.as_object_mut().unwrap().remove("outputs").unwrap();
+    let listed: Vec<&str> = set
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["hm.heatmap.tif", "hm.heatmap.png"]);
     // both sides through the same text and parser (serde_json's float parsing may differ from
     // the value in memory by an ulp)
     let in_memory: serde_json::Value =

@@ -153,21 +153,41 @@ pub fn all() -> Vec<&'static dyn Exporter> {
     v
 }
 
-/// Writes every report into `dir` (atomically, each), returning their paths.
+/// Writes `f`'s bytes as `dir/name` into `set`, returning the path; an error names it.
+fn stage(
+    set: &mut crate::output::OutputSet,
+    dir: &Path,
+    name: &str,
+    f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<PathBuf> {
+    let path = dir.join(name);
+    set.write_file(&path, f)
+        .map_err(|err| cannot_write(&path, err))?;
+    Ok(path)
+}
+
+fn cannot_write(path: &Path, err: std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        err.kind(),
+        format!("{}: cannot write: {err}", path.display()),
+    )
+}
+
+/// Puts a set of reports in place, all of them or (on an error) none.
+fn commit(set: crate::output::OutputSet) -> std::io::Result<()> {
+    set.commit().map_err(|e| cannot_write(&e.path, e.source))
+}
+
+/// Writes every report into `dir` as one set (each complete before any appears), returning
+/// their paths.
 pub fn write_reports(ev: &Evaluation, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    all()
+    let mut set = crate::output::OutputSet::new();
+    let out = all()
         .iter()
-        .map(|e| {
-            let path = dir.join(e.file_name());
-            crate::output::write_file(&path, |w| e.export(ev, w)).map_err(|err| {
-                std::io::Error::new(
-                    err.kind(),
-                    format!("{}: cannot write: {err}", path.display()),
-                )
-            })?;
-            Ok(path)
-        })
-        .collect()
+        .map(|e| stage(&mut set, dir, e.file_name(), &|w| e.export(ev, w)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    commit(set)?;
+    Ok(out)
 }
 
 /// `NAME.EXT` with the class inserted: `table1.csv` → `table1.Tumor.csv`.
@@ -178,22 +198,16 @@ pub fn class_file_name(name: &str, class: &str) -> String {
     }
 }
 
-/// Writes the reports of a comparison of classes into `dir` (atomically, each), returning their
+/// Writes the reports of a comparison of classes into `dir` as one set, returning their
 /// paths: every report of [`write_reports`] for each class under [`class_file_name`], then the
 /// combined `per_slide.csv` and `summary.csv` (the binary columns with `class` after `design`,
 /// classes in the order given), `summary.json` (the classes and each class's summary),
 /// `summary.md` (each class's in turn) and `report.html` (each class's Table 1 and a link to
 /// its report).
 pub fn write_class_reports(cev: &ClassEvaluation, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let write = |name: String, f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| {
-        let path = dir.join(name);
-        crate::output::write_file(&path, f).map_err(|err| {
-            std::io::Error::new(
-                err.kind(),
-                format!("{}: cannot write: {err}", path.display()),
-            )
-        })?;
-        Ok::<_, std::io::Error>(path)
+    let mut set = crate::output::OutputSet::new();
+    let mut write = |name: String, f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| {
+        stage(&mut set, dir, &name, f)
     };
     let name = |ev: &Evaluation| {
         ev.class
@@ -245,6 +259,7 @@ pub fn write_class_reports(cev: &ClassEvaluation, dir: &Path) -> std::io::Result
     out.push(write("report.html".into(), &|w| {
         w.write_all(class_index_html(cev).as_bytes())
     })?);
+    commit(set)?;
     Ok(out)
 }
 

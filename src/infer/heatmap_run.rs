@@ -11,7 +11,7 @@ use super::outputs::{write_heatmap_files, HeatmapFiles, OutputError};
 use super::runtime::{OpenModelError, Runtime};
 use super::{Device, InferError};
 use crate::naming::{output_stem, NamingError};
-use crate::output::write_json;
+use crate::output::OutputSet;
 use crate::slide::{open_slide, SlideError, SlideMeta};
 use crate::units::Resolution;
 
@@ -180,7 +180,8 @@ pub fn run_heatmap(
     };
     let hm = heatmap(&*slide, &meta, &mut model, &manifest, &hspec, progress)?;
     let stem = output_stem(&spec.output, &spec.slide, spec.name.as_deref())?;
-    let files = write_heatmap_files(&spec.output, &stem, &hm)?;
+    let mut set = OutputSet::new();
+    let files = write_heatmap_files(&mut set, &spec.output, &stem, &hm)?;
     let json = heatmap_path(&spec.output, &stem, "json");
     let report = HeatmapReport {
         batch: hspec.batch,
@@ -212,10 +213,11 @@ pub fn run_heatmap(
         threads: rt.cores(),
         trained: manifest.trained,
     };
-    write_json(&json, &report).map_err(|source| HeatmapRunError::Report {
-        path: json.clone(),
-        source,
-    })?;
+    set.commit_with_report(&json, &report)
+        .map_err(|e| HeatmapRunError::Report {
+            path: e.path,
+            source: e.source,
+        })?;
     Ok(HeatmapRun { report, json })
 }
 

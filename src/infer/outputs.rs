@@ -11,9 +11,9 @@ use super::heatmap::Heatmap;
 use super::manifest::ResultClass;
 use super::refine_input::RefineInput;
 use super::segment::{mask_size, write_grid_geojson, Design, GridRows, Segmentation, StageTimes};
-use crate::convert::{write_mask, ConvertError, ConvertSpec, PaletteMode};
+use crate::convert::{stage_mask, ConvertError, ConvertSpec, PaletteMode};
 use crate::mask::{MaskHeader, MaskReader, MemoryRows};
-use crate::output::{write_file, write_json, write_png};
+use crate::output::{CommitError, OutputSet};
 use crate::slide::{Slide, SlideError, SlideMeta};
 use crate::vector::{ClassSpec, Placement};
 
@@ -36,6 +36,15 @@ pub enum OutputError {
     Slide(#[from] SlideError),
 }
 
+impl From<CommitError> for OutputError {
+    fn from(e: CommitError) -> Self {
+        OutputError::Write {
+            path: e.path,
+            cause: e.source,
+        }
+    }
+}
+
 fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     move |source| OutputError::Write {
         path: path.to_path_buf(),
@@ -48,14 +57,17 @@ const PAGE_NAME: u16 = 285;
 
 /// A one-strip float32 grey TIFF (SampleFormat 3), written atomically.
 pub fn write_f32_tiff(path: &Path, w: u32, h: u32, v: &[f32]) -> Result<(), OutputError> {
-    write_f32_pages(path, w, h, v, &[])
+    let mut set = OutputSet::new();
+    write_f32_pages(&mut set, path, w, h, v, &[])?;
+    Ok(set.commit()?)
 }
 
-/// A float32 grey TIFF (SampleFormat 3) of one page per band, written atomically: `v` holds
+/// A float32 grey TIFF (SampleFormat 3) of one page per band, written into `set`: `v` holds
 /// `max(names.len(), 1)` values per pixel, interleaved; page `b` is band `b`, its PageName
 /// `names[b]` (no PageName for a single unnamed band). tifffile reads it as one
 /// (bands, height, width) series.
 pub fn write_f32_pages(
+    set: &mut OutputSet,
     path: &Path,
     w: u32,
     h: u32,
@@ -64,7 +76,7 @@ pub fn write_f32_pages(
 ) -> Result<(), OutputError> {
     use tiff::encoder::colortype::Gray32Float;
     let bands = names.len().max(1);
-    write_file(path, |out| {
+    set.write_file(path, |out| {
         let mut buf = Vec::new();
         {
             let mut enc = tiff::encoder::TiffEncoder::new(std::io::Cursor::new(&mut buf))
@@ -110,8 +122,9 @@ pub struct HeatmapFiles {
 }
 
 /// Writes `DIR/STEM.heatmap.tif` (float32, a page per class when multiclass) and `.png`
-/// (preview ×255, or the classes' colours weighted by their probabilities).
+/// (preview ×255, or the classes' colours weighted by their probabilities) into `set`.
 pub fn write_heatmap_files(
+    set: &mut OutputSet,
     dir: &Path,
     stem: &str,
     hm: &Heatmap,
@@ -119,12 +132,13 @@ pub fn write_heatmap_files(
     let (w, h) = (hm.grid.cols, hm.grid.rows);
     let tiff = super::heatmap_run::heatmap_path(dir, stem, "tif");
     let names = band_names(&hm.classes);
-    write_f32_pages(&tiff, w, h, &hm.values, &names)?;
+    write_f32_pages(set, &tiff, w, h, &hm.values, &names)?;
     let png = super::heatmap_run::heatmap_path(dir, stem, "png");
     let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
     if hm.bands == 1 {
         let preview: Vec<u8> = hm.values.iter().map(|&v| byte(v)).collect();
-        write_png(&png, w, h, 1, &preview).map_err(write_err(&png))?;
+        set.write_png(&png, w, h, 1, &preview)
+            .map_err(write_err(&png))?;
     } else {
         let mut preview = Vec::with_capacity(hm.values.len() / hm.bands * 3);
         for cell in hm.values.chunks_exact(hm.bands) {
@@ -136,7 +150,8 @@ pub fn write_heatmap_files(
             }
             preview.extend(rgb.map(byte));
         }
-        write_png(&png, w, h, 3, &preview).map_err(write_err(&png))?;
+        set.write_png(&png, w, h, 3, &preview)
+            .map_err(write_err(&png))?;
     }
     Ok(HeatmapFiles { tiff, png })
 }
@@ -395,8 +410,11 @@ pub fn write_segmentation(
         mpp: None,
         ..ConvertSpec::default()
     };
+    // one set: nothing appears until every file is complete, the report last
+    let mut set = OutputSet::new();
     let result = base("tif");
-    write_mask(
+    stage_mask(
+        &mut set,
         &spec.slide,
         MaskHeader {
             width: g.width as u32,
@@ -412,7 +430,8 @@ pub fn write_segmentation(
     let (w0, h0) = slide.level_size(0)?;
     let (mw, mh) = mask_size((w0, h0), d);
     let mask = base("mask.tif");
-    write_mask(
+    stage_mask(
+        &mut set,
         &spec.slide,
         MaskHeader {
             width: mw as u32,
@@ -436,7 +455,8 @@ pub fn write_segmentation(
             super::manifest::ClassDef::file_part(&c.name)
         ));
         let value = c.value;
-        write_mask(
+        stage_mask(
+            &mut set,
             &spec.slide,
             MaskHeader {
                 width: mw as u32,
@@ -467,31 +487,32 @@ pub fn write_segmentation(
         })
         .collect();
     let geojson = base("geojson");
-    let annotations = write_file(&geojson, |out| {
-        let (n, mut w) = write_grid_geojson(
-            g.clone(),
-            d,
-            (mw, mh),
-            place,
-            &specs,
-            (0.0, 0.0),
-            std::io::BufWriter::new(out),
-        )?;
-        w.flush()?;
-        Ok(n)
-    })
-    .map_err(write_err(&geojson))?;
+    let annotations = set
+        .write_file(&geojson, |out| {
+            let (n, mut w) = write_grid_geojson(
+                g.clone(),
+                d,
+                (mw, mh),
+                place,
+                &specs,
+                (0.0, 0.0),
+                std::io::BufWriter::new(out),
+            )?;
+            w.flush()?;
+            Ok(n)
+        })
+        .map_err(write_err(&geojson))?;
     let probability = match &probability {
         Some((p, _)) => {
             let path = base("prob.tif");
             let names = band_names(&classes);
-            write_f32_pages(&path, g.width as u32, g.height as u32, p, &names)?;
+            write_f32_pages(&mut set, &path, g.width as u32, g.height as u32, p, &names)?;
             Some(path)
         }
         None => None,
     };
     let heat = match &heatmap {
-        Some(hm) => Some(write_heatmap_files(&spec.dir, &spec.stem, hm)?),
+        Some(hm) => Some(write_heatmap_files(&mut set, &spec.dir, &spec.stem, hm)?),
         None => None,
     };
     let files = SegmentFiles {
@@ -558,8 +579,7 @@ pub fn write_segmentation(
             ..timings
         },
     };
-    let json = base("json");
-    write_json(&json, &report).map_err(write_err(&json))?;
+    set.commit_with_report(&base("json"), &report)?;
     Ok(SegmentOutput { files, report })
 }
 

@@ -17,7 +17,7 @@ use super::runtime::{OpenModelError, Runtime};
 use super::segment::{mask_size, write_grid_geojson, ResultGrid};
 use super::Model;
 use crate::naming::{output_stem, NamingError};
-use crate::output::{write_file, write_json};
+use crate::output::OutputSet;
 use crate::slide::{open_slide, SlideError, SlideMeta};
 use crate::tissue::{
     run_tissue, BitMask, Element, Method, QupathParams, TissueOutput, TissueRunError,
@@ -364,25 +364,27 @@ fn one(
     };
     let geojson = an2_path(&spec.output, &stem, "geojson");
     let filters = (spec.min_area / px_um2, spec.max_hole / px_um2);
-    let n = write_file(&geojson, |out| {
-        let out = std::io::BufWriter::new(out);
-        let (n, mut w) = write_grid_geojson(
-            grid.clone(),
-            d,
-            (mw, mh),
-            place,
-            std::slice::from_ref(&class),
-            filters,
-            out,
-        )?;
-        w.flush()?;
-        Ok(n)
-    })
-    .map_err(|source| PreannotateError::Write {
-        path: geojson.clone(),
-        source,
-    })?;
-    let files = write_heatmap_files(&spec.output, &stem, &hm)?;
+    let mut set = OutputSet::new();
+    let n = set
+        .write_file(&geojson, |out| {
+            let out = std::io::BufWriter::new(out);
+            let (n, mut w) = write_grid_geojson(
+                grid.clone(),
+                d,
+                (mw, mh),
+                place,
+                std::slice::from_ref(&class),
+                filters,
+                out,
+            )?;
+            w.flush()?;
+            Ok(n)
+        })
+        .map_err(|source| PreannotateError::Write {
+            path: geojson.clone(),
+            source,
+        })?;
+    let files = write_heatmap_files(&mut set, &spec.output, &stem, &hm)?;
     let report = An2Report {
         annotations: n,
         cells_positive: grid.data.iter().filter(|&&v| v != 0).count(),
@@ -404,6 +406,10 @@ fn one(
         trained: man.trained,
     };
     let json = an2_path(&spec.output, &stem, "json");
-    write_json(&json, &report).map_err(|source| PreannotateError::Write { path: json, source })?;
+    set.commit_with_report(&json, &report)
+        .map_err(|e| PreannotateError::Write {
+            path: e.path,
+            source: e.source,
+        })?;
     Ok(Preannotated::An2(report))
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{area_fractions, FractionError, LabelRule, PatchGrid, PatchLabel};
 use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, MemoryRows};
-use crate::output::{write_file, write_png_rgb};
+use crate::output::{write_file, OutputSet};
 use crate::slide::{
     mask_downsample, plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta,
 };
@@ -382,7 +382,9 @@ pub fn read_patch(
     )
 }
 
-/// Writes every kept patch as `DIR/STEM_x{X}_y{Y}_{label}.png`, in parallel; returns how many.
+/// Writes every kept patch as `DIR/STEM_x{X}_y{Y}_{label}.png`, in parallel, as one set: each
+/// is complete under a temporary name before any appears, and an error or a signal leaves none
+/// of them; returns how many.
 pub fn export_pngs(
     slide: &dyn Slide,
     table: &PatchTable,
@@ -391,6 +393,7 @@ pub fn export_pngs(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<usize, PatchError> {
     let kept: Vec<&PatchRecord> = table.patches.iter().filter(|p| p.label.kept()).collect();
+    let set = std::sync::Mutex::new(OutputSet::new());
     kept.par_iter()
         .map(|p| {
             let img = read_patch(slide, table, p)?;
@@ -399,10 +402,25 @@ pub fn export_pngs(
                 path: path.clone(),
                 source,
             };
-            write_png_rgb(&path, &img).map_err(err)?;
+            let mut one = OutputSet::new();
+            one.write_png_rgb(&path, &img).map_err(err)?;
+            set.lock()
+                .map_err(|_| PatchError::Output {
+                    path: path.clone(),
+                    source: std::io::Error::other("another patch's writer failed"),
+                })?
+                .append(one);
             progress(1);
             Ok(())
         })
         .collect::<Result<Vec<()>, PatchError>>()?;
+    let set = set.into_inner().map_err(|_| PatchError::Output {
+        path: dir.to_path_buf(),
+        source: std::io::Error::other("a patch's writer failed"),
+    })?;
+    set.commit().map_err(|e| PatchError::Output {
+        path: e.path,
+        source: e.source,
+    })?;
     Ok(kept.len())
 }

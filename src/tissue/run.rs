@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::{detect, detect_qupath, BitMask, Detection, Method, QupathSummary, TissueError};
-use crate::convert::{write_mask, ConvertError, ConvertSpec, PaletteMode};
+use crate::convert::{stage_mask, ConvertError, ConvertSpec, PaletteMode};
 use crate::mask::{MaskHeader, MaskReader, MemoryRows};
-use crate::output::{write_file, write_json, write_png_rgb};
+use crate::output::OutputSet;
 use crate::slide::{plan_read, read_at, ReadPlan, Rect, RgbImage, Slide, SlideError, SlideMeta};
 use crate::units::{PixelSize, Resolution};
 
@@ -432,14 +432,17 @@ fn run_tissue_inner(
         ..ConvertSpec::default()
     };
     let reader = MaskReader::U8(Box::new(MemoryRows::new(bytes.clone(), width as usize)));
-    write_mask(
+    // one set: nothing appears until every file is complete, the report last
+    let mut set = OutputSet::new();
+    stage_mask(
+        &mut set,
         Path::new(&slide.source()),
         header,
         reader,
         &files.mask,
         &spec,
     )?;
-    write_preview(&img, &bytes, &files.preview)?;
+    write_preview(&mut set, &img, &bytes, &files.preview)?;
     let report = TissueReport {
         format: "h2g-tissue/1",
         slide: slide.source(),
@@ -475,9 +478,13 @@ fn run_tissue_inner(
             y0: y0 as f64 - fy as f64,
         };
         let single = matches!(method, Method::Qupath(_));
-        write_tissue_geojson(mask, &place, single, path)?;
+        write_tissue_geojson(&mut set, mask, &place, single, path)?;
     }
-    write_json(&report.files.report, &report).map_err(out_err(&report.files.report))?;
+    set.commit_with_report(&report.files.report, &report)
+        .map_err(|e| TissueRunError::Output {
+            path: e.path,
+            source: e.source,
+        })?;
     Ok(report)
 }
 
@@ -489,7 +496,12 @@ fn out_err(path: &Path) -> impl Fn(std::io::Error) -> TissueRunError + '_ {
 }
 
 /// The image with tissue tinted green and the rest dimmed.
-fn write_preview(img: &RgbImage, mask: &[u8], path: &Path) -> Result<(), TissueRunError> {
+fn write_preview(
+    set: &mut OutputSet,
+    img: &RgbImage,
+    mask: &[u8],
+    path: &Path,
+) -> Result<(), TissueRunError> {
     let err = out_err(path);
     let mut data = img.data.clone();
     for (px, &m) in data.chunks_exact_mut(3).zip(mask) {
@@ -508,7 +520,7 @@ fn write_preview(img: &RgbImage, mask: &[u8], path: &Path) -> Result<(), TissueR
         height: img.height,
         data,
     };
-    write_png_rgb(path, &preview).map_err(&err)
+    set.write_png_rgb(path, &preview).map_err(&err)
 }
 
 /// The mask traced into valid polygons (pixel edges), placed by `place`: QuPath "Tissue"
@@ -516,6 +528,7 @@ fn write_preview(img: &RgbImage, mask: &[u8], path: &Path) -> Result<(), TissueR
 /// detection creates: all regions in one unclassified, locked annotation (a Polygon, or a
 /// MultiPolygon for several regions).
 fn write_tissue_geojson(
+    set: &mut OutputSet,
     mask: &super::BitMask,
     place: &crate::vector::Placement,
     single: bool,
@@ -528,7 +541,9 @@ fn write_tissue_geojson(
     let polys = trace(&fg, w, h);
     if single {
         let json = single_annotation(&polys, place);
-        return write_file(path, |w| w.write_all(json.as_bytes())).map_err(&err);
+        return set
+            .write_file(path, |w| w.write_all(json.as_bytes()))
+            .map_err(&err);
     }
     let class = ClassSpec {
         label: 1,
@@ -536,7 +551,7 @@ fn write_tissue_geojson(
         color: [150, 200, 150],
     };
     let classes = vec![(class, polys)];
-    write_file(path, |w| {
+    set.write_file(path, |w| {
         write_geojson(w, &classes, place, ClassEncoding::ColorRgb).map(|_| ())
     })
     .map_err(&err)

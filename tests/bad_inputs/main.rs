@@ -8,6 +8,7 @@ mod common;
 // one module per class of defect, each with its own cases
 mod io;
 mod limits;
+mod outputs;
 mod readers;
 mod support;
 

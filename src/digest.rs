@@ -29,3 +29,12 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
+
+/// SHA-256 of every byte of the file at `path`, as `sha256:` and lower-case hex (the form the
+/// cohort records and the output sets list).
+pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(format!("sha256:{}", hex(&h.finalize())))
+}

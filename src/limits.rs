@@ -19,6 +19,10 @@ use std::sync::OnceLock;
 /// The environment variable that sets limits: comma-separated `name=amount` pairs.
 pub const ENV: &str = "H2G_LIMITS";
 
+/// The most pixels one `Slide::read_region` call returns (256 Mi pixels, 768 MiB of RGB):
+/// larger reads are refused before anything is allocated. A fixed limit.
+pub const MAX_REGION_PIXELS: u64 = 1 << 28;
+
 /// One limit of the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -108,13 +112,13 @@ pub struct Limits {
 
 impl Limits {
     /// The defaults: 1 GiB inflated, 10 000 zip entries, 64 MiB JSON strings, pictures of
-    /// [`crate::slide::MAX_REGION_PIXELS`] (256 Mi pixels), 512 MiB TIFF chunks, rasters of
+    /// [`MAX_REGION_PIXELS`] (256 Mi pixels), 512 MiB TIFF chunks, rasters of
     /// 4 Mi pixels a side.
     pub const DEFAULT: Limits = Limits {
         decompressed: 1 << 30,
         zip_entries: 10_000,
         json_string: 64 << 20,
-        picture_pixels: crate::slide::MAX_REGION_PIXELS,
+        picture_pixels: MAX_REGION_PIXELS,
         image_chunk: 512 << 20,
         raster_side: 1 << 22,
     };

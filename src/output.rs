@@ -385,11 +385,10 @@ impl OutputSet {
         let dir = report.parent().unwrap_or(Path::new(""));
         let mut listed = Vec::with_capacity(self.staged.len());
         for s in &self.staged {
-            let sha256 = crate::cohort::fingerprint(&s.tmp, crate::cohort::HashMode::Full)
-                .map_err(|source| CommitError {
-                    path: s.target.clone(),
-                    source,
-                })?;
+            let sha256 = crate::digest::file_sha256(&s.tmp).map_err(|source| CommitError {
+                path: s.target.clone(),
+                source,
+            })?;
             let bytes = std::fs::metadata(&s.tmp)
                 .map_err(|source| CommitError {
                     path: s.target.clone(),
@@ -542,8 +541,7 @@ pub fn verify_set(report: &Path) -> Result<Vec<SetFile>, TornSet> {
         if len != f.bytes {
             return Err(torn(format!("{len} bytes, {} listed", f.bytes)));
         }
-        let h = crate::cohort::fingerprint(&p, crate::cohort::HashMode::Full)
-            .map_err(|e| torn(e.to_string()))?;
+        let h = crate::digest::file_sha256(&p).map_err(|e| torn(e.to_string()))?;
         if h != f.sha256 {
             return Err(torn("other content".into()));
         }

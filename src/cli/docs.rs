@@ -32,8 +32,7 @@ pub fn completions(a: CompletionArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn man(a: ManArgs) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&a.output)
-        .with_context(|| format!("cannot create {}", a.output.display()))?;
+    h2g::naming::create_output_dir(&a.output)?;
     let cmd = super::Cli::command();
     let mut pages = vec![("h2g".to_string(), cmd.clone())];
     for sub in cmd.get_subcommands() {

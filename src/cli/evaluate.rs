@@ -6,7 +6,6 @@ use super::out::noteln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use h2g::eval::cohort::{evaluate_classes, evaluate_rows, EvaluateSpec, Metric};
 use h2g::eval::LabelClass;
 use h2g::stats::Family;
@@ -88,8 +87,7 @@ pub fn run(a: Args) -> anyhow::Result<super::Finished> {
     // the settings and the table are checked before the output folder is made
     spec.check()?;
     let rows = spec.select(h2g::eval::cohort::read_table(&spec.cohort)?)?;
-    std::fs::create_dir_all(&a.output)
-        .with_context(|| format!("{}: cannot create", a.output.display()))?;
+    h2g::naming::create_output_dir(&a.output)?;
     let bar = h2g::output::progress(None, "comparisons", true);
     let tick = |total| {
         bar.set_length(total);

@@ -180,7 +180,22 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (quiet, json) = (a.quiet, a.json);
     let spec = a.spec(output)?;
     let mut display = super::run_display::Display::new(quiet, spec.step_progress);
-    let summary = h2g::cohort::run(&spec, &mut display)?;
+    let summary = match h2g::cohort::run(&spec, &mut display) {
+        Ok(s) => s,
+        Err(h2g::cohort::CohortError::Summary {
+            path,
+            cause,
+            summary,
+        }) => {
+            // the run ended but its summary file could not be written: say what failed first
+            display.finish();
+            if !quiet {
+                print_summary(&summary);
+            }
+            anyhow::bail!("cannot write {}: {cause}", path.display());
+        }
+        Err(e) => return Err(e.into()),
+    };
     display.finish();
     if json {
         outln!("{}", serde_json::to_string_pretty(&summary)?)?;

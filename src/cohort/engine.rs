@@ -343,10 +343,13 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
     // engine starts many at once, leaves its summary in the event log)
     if !a.dry_run && a.only.is_empty() {
         let path = out.join("summary.json");
-        crate::output::write_json(&path, &summary).map_err(|source| CohortError::Summary {
-            path,
-            cause: source,
-        })?;
+        if let Err(cause) = crate::output::write_json(&path, &summary) {
+            return Err(CohortError::Summary {
+                path,
+                cause,
+                summary: Box::new(summary),
+            });
+        }
     }
     Ok(summary)
 }

@@ -282,13 +282,16 @@ pub enum CohortError {
     /// `H2G_FAULT` is set to something that is not a fault point.
     #[error(transparent)]
     Fault(#[from] fault::FaultError),
-    /// The summary cannot be written.
+    /// The summary cannot be written (the run itself ended: its summary is here, so that
+    /// what failed can still be told, e.g. on a full disk).
     #[error("cannot write {}: {cause}", path.display())]
     Summary {
         /// The summary file.
         path: PathBuf,
         /// Why.
         cause: std::io::Error,
+        /// What the run did.
+        summary: Box<Summary>,
     },
 }
 

@@ -161,9 +161,7 @@ pub trait Slide: Send + Sync {
     ) -> Result<RgbImage, SlideError>;
 }
 
-/// The most pixels one [`Slide::read_region`] call returns (256 Mi pixels, 768 MiB of RGB):
-/// larger reads are refused before anything is allocated.
-pub const MAX_REGION_PIXELS: u64 = 1 << 28;
+pub use crate::limits::MAX_REGION_PIXELS;
 
 /// Checks a region's size against [`MAX_REGION_PIXELS`] (and that it has pixels).
 pub fn check_region(width: u32, height: u32) -> Result<(), SlideError> {

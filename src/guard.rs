@@ -47,29 +47,49 @@ pub fn input_of(md: &std::fs::Metadata) -> Option<PathBuf> {
         .map(|(_, _, p)| p.clone())
 }
 
-/// An input that is not a regular file.
+/// An input that cannot be read as a file: refused before it is opened.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "{}: is {kind}, not a regular file: give the path of the file itself (a FIFO would block, \
-     a device never end)",
-    path.display()
-)]
-pub struct InputError {
-    /// The input.
-    pub path: PathBuf,
-    /// What it is: "a directory", "a FIFO (named pipe)", "a character device", …
-    pub kind: &'static str,
+pub enum InputError {
+    /// Not a regular file: a directory, a FIFO, a device, a socket.
+    #[error(
+        "{}: is {kind}, not a regular file: give the path of the file itself (a FIFO would \
+         block, a device never end)",
+        path.display()
+    )]
+    NotRegular {
+        /// The input.
+        path: PathBuf,
+        /// What it is: "a directory", "a FIFO (named pipe)", "a character device", …
+        kind: &'static str,
+    },
+    /// A symlink whose links lead back to themselves (the system says only "too many levels
+    /// of symbolic links"; a reader asking whether the file exists would say "no such file").
+    #[error(
+        "{} is a symlink loop: its links lead back to themselves and never to a file; point \
+         the link at the real file",
+        path.display()
+    )]
+    SymlinkLoop {
+        /// The input.
+        path: PathBuf,
+    },
 }
 
 /// Checks, before it is opened (opening a FIFO blocks), that `path` is a regular file (through
-/// symlinks); `-` (standard input) and a path that does not exist pass: the reader reports the
-/// latter.
+/// symlinks, a loop of which is named as one); `-` (standard input) and a path that does not
+/// exist pass: the reader reports the latter.
 pub fn check_regular(path: &Path) -> Result<(), InputError> {
     if path.as_os_str() == "-" {
         return Ok(());
     }
-    let Ok(md) = std::fs::metadata(path) else {
-        return Ok(());
+    let md = match std::fs::metadata(path) {
+        Ok(md) => md,
+        Err(e) if is_loop(&e) => {
+            return Err(InputError::SymlinkLoop {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(_) => return Ok(()),
     };
     let ft = md.file_type();
     if ft.is_file() {
@@ -80,10 +100,20 @@ pub fn check_regular(path: &Path) -> Result<(), InputError> {
     } else {
         special_kind(&ft)
     };
-    Err(InputError {
+    Err(InputError::NotRegular {
         path: path.to_path_buf(),
         kind,
     })
+}
+
+#[cfg(unix)]
+fn is_loop(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+#[cfg(not(unix))]
+fn is_loop(_: &std::io::Error) -> bool {
+    false
 }
 
 #[cfg(unix)]
@@ -127,12 +157,26 @@ mod tests {
         assert!(check_regular(&dir.path().join("missing")).is_ok());
         assert!(check_regular(Path::new("-")).is_ok());
         let e = check_regular(dir.path()).unwrap_err();
-        assert_eq!(e.kind, "a directory");
+        assert!(matches!(
+            e,
+            InputError::NotRegular {
+                kind: "a directory",
+                ..
+            }
+        ));
         let e = check_regular(Path::new("/dev/null")).unwrap_err();
         assert_eq!(
             e.to_string(),
             "/dev/null: is a character device, not a regular file: give the path of the file \
              itself (a FIFO would block, a device never end)"
+        );
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        let e = check_regular(&a).unwrap_err();
+        assert!(
+            matches!(e, InputError::SymlinkLoop { ref path } if *path == a),
+            "{e}"
         );
     }
 }

@@ -207,6 +207,69 @@ pub enum RangeError {
         /// The value as given.
         value: String,
     },
+    /// A batch size that is not a whole number from 1 to [`MAX_BATCH`].
+    #[error("--batch {0}: patches per inference call are a whole number from 1 to {MAX_BATCH}")]
+    Batch(String),
+    /// A thread count that is not 0 (every core) or a whole number up to [`MAX_THREADS`].
+    #[error(
+        "--threads {asked}: give 0 (every core) or a whole number up to {MAX_THREADS} (this \
+         machine has {cores} cores)"
+    )]
+    Threads {
+        /// The value as given.
+        asked: String,
+        /// The machine's cores.
+        cores: usize,
+    },
+}
+
+/// The most patches one inference call takes (`--batch`): 1024 patches of 256 × 256 × 3
+/// floats are 800 MB of input.
+pub const MAX_BATCH: usize = 1024;
+
+/// The most threads a `--threads` may ask for; above it a value is taken for a typo and
+/// refused. Between the machine's cores and this, it is lowered to the cores
+/// ([`threads_for`]).
+pub const MAX_THREADS: usize = 1024;
+
+/// `--batch` as given: a whole number from 1 to [`MAX_BATCH`].
+pub fn parse_batch(s: &str) -> Result<usize, RangeError> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_BATCH).contains(&n) => Ok(n),
+        _ => Err(RangeError::Batch(s.to_string())),
+    }
+}
+
+/// A thread count as asked for and as it will run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threads {
+    /// As given (0: every core).
+    pub asked: usize,
+    /// What runs: `asked`, or the machine's cores where it asked for more.
+    pub used: usize,
+}
+
+impl Threads {
+    /// Whether more threads were asked for than the machine has (and `used` is its cores).
+    pub fn lowered(&self) -> bool {
+        self.used != self.asked
+    }
+}
+
+/// `--threads` as given, on a machine of `cores` cores: 0 (every core) or a count up to
+/// [`MAX_THREADS`], lowered to `cores` (threads beyond the cores only take memory).
+pub fn threads_for(s: &str, cores: usize) -> Result<Threads, RangeError> {
+    let cores = cores.max(1);
+    match s.trim().parse::<usize>() {
+        Ok(asked) if asked <= MAX_THREADS => Ok(Threads {
+            asked,
+            used: if asked > cores { cores } else { asked },
+        }),
+        _ => Err(RangeError::Threads {
+            asked: s.to_string(),
+            cores,
+        }),
+    }
 }
 
 /// `value` if it is a usable pixel size (µm per pixel), given by `flag`.
@@ -267,5 +330,24 @@ mod tests {
                 format!("--max-hole {bad:?}: an area is a number of µm² from 0 to 1e12")
             );
         }
+    }
+
+    #[test]
+    fn batch_and_threads_are_checked_against_their_ranges() {
+        assert_eq!(parse_batch("16").unwrap(), 16);
+        for bad in ["0", "1025", "-3", "x", ""] {
+            assert!(matches!(parse_batch(bad), Err(RangeError::Batch(v)) if v == bad));
+        }
+        assert_eq!(threads_for("0", 8).unwrap(), Threads { asked: 0, used: 0 });
+        assert_eq!(threads_for("8", 8).unwrap(), Threads { asked: 8, used: 8 });
+        let t = threads_for("100", 8).unwrap();
+        assert_eq!((t.used, t.lowered()), (8, true));
+        let e = threads_for("1025", 8).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--threads 1025: give 0 (every core) or a whole number up to 1024 (this machine has \
+             8 cores)"
+        );
+        assert!(threads_for("-1", 2).is_err());
     }
 }

@@ -49,7 +49,6 @@ enum PaletteArg {
 pub struct Args {
     /// The mask: 8-bit grey, palette (QuPath's labelled export), 1/2/4-bit or 16-bit grey PNG,
     /// RGB PNG with --rgb-label, or an existing TIFF mask to re-tile.
-    #[arg(value_parser = super::args::input)]
     input: PathBuf,
     /// The tiled pyramidal TIFF to write (replaced atomically when complete).
     output: PathBuf,
@@ -72,7 +71,7 @@ pub struct Args {
     #[arg(long, value_parser = super::args::mpp("--mpp"), conflicts_with = "slide")]
     mpp: Option<f64>,
     /// The slide the mask was exported from: its pixel size × --downsample gives the mask's.
-    #[arg(long, value_parser = super::args::input)]
+    #[arg(long)]
     slide: Option<PathBuf>,
     /// The mask's scale relative to --slide's level 0 (QuPath export downsample); default: the
     /// one whole downsample d with the mask floor or ceil of the slide's size / d.

@@ -31,9 +31,9 @@ pub struct Args {
     #[command(flatten)]
     input: super::args::SlideArgs,
     #[command(flatten)]
-    rt: super::args::RuntimeArgs,
+    rt: super::model_args::RuntimeArgs,
     #[command(flatten)]
-    contract: super::args::ContractArgs,
+    contract: super::model_args::ContractArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {

@@ -10,7 +10,6 @@ use h2g::slide::{OpenSlideSlide, SlideInfo, SlideMeta};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The slide (any format OpenSlide reads: SVS, NDPI, MRXS, SCN, generic tiled TIFF, …).
-    #[arg(value_parser = super::args::input)]
     slide: PathBuf,
     /// Print JSON (all properties included) instead of text.
     #[arg(long)]

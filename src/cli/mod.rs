@@ -6,6 +6,7 @@ mod docs;
 mod evaluate;
 mod heatmap;
 mod info;
+mod model_args;
 mod models;
 pub(crate) mod out;
 mod patches;

@@ -64,7 +64,7 @@ pub enum Sub {
         #[arg(long)]
         force: bool,
         #[command(flatten)]
-        lib: super::args::OrtLibArg,
+        lib: super::model_args::OrtLibArg,
     },
     /// Inputs, outputs, shapes, IR version, producer and opsets of an ONNX file.
     Inspect {
@@ -74,7 +74,7 @@ pub enum Sub {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        lib: super::args::OrtLibArg,
+        lib: super::model_args::OrtLibArg,
     },
 }
 

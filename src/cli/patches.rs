@@ -17,7 +17,6 @@ use h2g::units::Resolution;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The slide.
-    #[arg(value_parser = super::args::input)]
     slide: PathBuf,
     /// The CSV to write.
     #[arg(short, long)]

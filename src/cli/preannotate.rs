@@ -52,9 +52,9 @@ pub struct Args {
     #[command(flatten)]
     mpp: super::args::MppArg,
     #[command(flatten)]
-    rt: super::args::RuntimeArgs,
+    rt: super::model_args::RuntimeArgs,
     #[command(flatten)]
-    contract: super::args::ContractArgs,
+    contract: super::model_args::ContractArgs,
 }
 
 /// Prints each slide's line as it finishes.

@@ -12,7 +12,6 @@ use h2g::units::Resolution;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The slide.
-    #[arg(value_parser = super::args::input)]
     slide: PathBuf,
     /// The output PNG.
     #[arg(short, long)]

@@ -1,14 +1,14 @@
 //! `h2g run --cohort cohort.csv --steps tissue,patches,segment,vectorize,evaluate -o OUT`: a
 //! whole cohort, resumable, slides in parallel within a memory budget (`h2g::cohort`); this file
-//! is its flags and the printed summary (the terminal display is `run_display`).
+//! is its flags (the terminal display and the printed summary are `run_display`).
 
-use super::out::{noteln, outln};
+use super::out::outln;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use h2g::cohort::{read_cohort, HashMode, Outcome, RunSpec, Step, Summary};
+use h2g::cohort::{read_cohort, HashMode, RunSpec, Step};
 use h2g::tissue::MethodKind;
 
 #[derive(Debug, clap::Args)]
@@ -55,7 +55,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0.25)]
     min_tumour: f64,
     #[command(flatten)]
-    d: super::args::DesignArgs,
+    d: super::model_args::DesignArgs,
     /// A designs file (CSV: label, design, model, refine_model, refine_level) to run several
     /// labelled designs per slide, instead of --design and its networks: each design's steps
     /// are segment.LABEL and vectorize.LABEL, and evaluate compares them all.
@@ -112,7 +112,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = h2g::infer::Device::Cpu)]
     device: h2g::infer::Device,
     #[command(flatten)]
-    lib: super::args::OrtLibArg,
+    lib: super::model_args::OrtLibArg,
 }
 
 impl Args {
@@ -190,7 +190,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             // the run ended but its summary file could not be written: say what failed first
             display.finish();
             if !quiet {
-                print_summary(&summary);
+                super::run_display::print_summary(&summary);
             }
             anyhow::bail!("cannot write {}: {cause}", path.display());
         }
@@ -201,52 +201,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         outln!("{}", serde_json::to_string_pretty(&summary)?)?;
     }
     if !quiet {
-        print_summary(&summary);
+        super::run_display::print_summary(&summary);
     }
     Ok(if summary.success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
-}
-
-/// The run's counts and failures on stderr.
-fn print_summary(summary: &Summary) {
-    let counts: Vec<String> = summary
-        .steps
-        .iter()
-        .map(|(st, m)| {
-            let parts: Vec<String> = m.iter().map(|(w, n)| format!("{n} {w}")).collect();
-            format!("{}: {}", st.name(), parts.join(", "))
-        })
-        .collect();
-    noteln!(
-        "h2g run: {} slides in {:.1} s; {}",
-        summary.slides,
-        summary.wall_s,
-        counts.join("; ")
-    );
-    if summary.failures.is_empty() {
-        return;
-    }
-    let cohort_failed = matches!(summary.cohort_outcome, Some(Outcome::Failed { .. }));
-    noteln!(
-        "h2g run: {} failed slides ({} steps):",
-        summary.slides_failed + usize::from(cohort_failed),
-        summary.failures.len()
-    );
-    // one line per slide and error: the steps that failed with it
-    let mut lines: Vec<(&str, &str, Vec<String>)> = Vec::new();
-    for f in &summary.failures {
-        match lines
-            .iter_mut()
-            .find(|(s, e, _)| *s == f.slide && *e == f.error)
-        {
-            Some(l) => l.2.push(f.step.name()),
-            None => lines.push((&f.slide, &f.error, vec![f.step.name()])),
-        }
-    }
-    for (sl, er, st) in lines {
-        noteln!("  {sl} ({}): {er}", st.join(", "));
-    }
 }

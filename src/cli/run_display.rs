@@ -1,11 +1,11 @@
 //! The terminal display of `h2g run`: a bar over the slides, a line per worker with its slide,
 //! step and the step's own progress line, and a line per finished step (plain lines off a
-//! terminal), as the run's [`Observer`].
+//! terminal), as the run's [`Observer`], and the summary printed when it ends.
 
 use super::out::noteln;
 use std::path::PathBuf;
 
-use h2g::cohort::{CohortSlide, Observer, Outcome, RunStart, Task};
+use h2g::cohort::{CohortSlide, Observer, Outcome, RunStart, Summary, Task};
 
 /// The terminal display: a bar over the slides, a line per worker with its slide, step and the
 /// step's own progress line, and a line per finished step (plain lines off a terminal).
@@ -168,5 +168,46 @@ impl Observer for Display {
 
     fn cohort_evaluated(&mut self, o: &Outcome) {
         self.say(format!("cohort: evaluate {o}"));
+    }
+}
+
+/// The run's counts and failures on stderr.
+pub fn print_summary(summary: &Summary) {
+    let counts: Vec<String> = summary
+        .steps
+        .iter()
+        .map(|(st, m)| {
+            let parts: Vec<String> = m.iter().map(|(w, n)| format!("{n} {w}")).collect();
+            format!("{}: {}", st.name(), parts.join(", "))
+        })
+        .collect();
+    noteln!(
+        "h2g run: {} slides in {:.1} s; {}",
+        summary.slides,
+        summary.wall_s,
+        counts.join("; ")
+    );
+    if summary.failures.is_empty() {
+        return;
+    }
+    let cohort_failed = matches!(summary.cohort_outcome, Some(Outcome::Failed { .. }));
+    noteln!(
+        "h2g run: {} failed slides ({} steps):",
+        summary.slides_failed + usize::from(cohort_failed),
+        summary.failures.len()
+    );
+    // one line per slide and error: the steps that failed with it
+    let mut lines: Vec<(&str, &str, Vec<String>)> = Vec::new();
+    for f in &summary.failures {
+        match lines
+            .iter_mut()
+            .find(|(s, e, _)| *s == f.slide && *e == f.error)
+        {
+            Some(l) => l.2.push(f.step.name()),
+            None => lines.push((&f.slide, &f.error, vec![f.step.name()])),
+        }
+    }
+    for (sl, er, st) in lines {
+        noteln!("  {sl} ({}): {er}", st.join(", "));
     }
 }

@@ -24,7 +24,7 @@ pub struct Args {
     #[command(flatten)]
     out: super::args::OutputArgs,
     #[command(flatten)]
-    d: super::args::DesignArgs,
+    d: super::model_args::DesignArgs,
     /// Coordinate frame of the GeoJSON.
     #[arg(long, value_enum, default_value_t = Frame::File)]
     frame: Frame,
@@ -33,11 +33,11 @@ pub struct Args {
     #[command(flatten)]
     gate: super::args::GateArg,
     #[command(flatten)]
-    otsu: super::args::OtsuClosingArg,
+    otsu: super::model_args::OtsuClosingArg,
     #[command(flatten)]
     input: super::args::SlideArgs,
     #[command(flatten)]
-    rt: super::args::RuntimeArgs,
+    rt: super::model_args::RuntimeArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {

@@ -85,9 +85,9 @@ pub struct Args {
     #[arg(long, default_value_t = 0, value_parser = super::args::threads)]
     threads: usize,
     #[command(flatten)]
-    lib: super::args::OrtLibArg,
+    lib: super::model_args::OrtLibArg,
     #[command(flatten)]
-    contract: super::args::ContractArgs,
+    contract: super::model_args::ContractArgs,
     /// Also write the tissue as QuPath annotations (STEM.tissue-METHOD.geojson); for qupath, the
     /// one unclassified, locked annotation QuPath's simple tissue detection creates.
     #[arg(long)]

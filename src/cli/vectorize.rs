@@ -33,7 +33,6 @@ enum QupathVersion {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The mask (PNG or TIFF; label values).
-    #[arg(value_parser = super::args::input)]
     mask: PathBuf,
     /// The GeoJSON to write.
     #[arg(short, long)]
@@ -46,7 +45,7 @@ pub struct Args {
     #[arg(long, value_parser = super::positive_f64)]
     downsample: Option<f64>,
     /// The slide the mask belongs to (gives the downsample and the bounds for --frame qupath).
-    #[arg(long, value_parser = super::args::input)]
+    #[arg(long)]
     slide: Option<PathBuf>,
     /// Level-0 pixel size in µm (default: the slide's), for --min-area and --max-hole.
     #[arg(long, value_parser = super::args::mpp("--mpp"))]

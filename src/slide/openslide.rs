@@ -35,12 +35,13 @@ impl OpenSlideSlide {
     /// [`OpenSlideSlide::open`], with the direct JPEG tile reader allowed or not (without it,
     /// OpenSlide reads every pixel).
     pub fn open_with(path: &Path, direct: bool) -> Result<Self, SlideError> {
+        if !path.is_dir() {
+            // a FIFO would block OpenSlide's open, a device never end; a symlink loop is
+            // named as one, not as a missing file
+            crate::guard::check_regular(path)?;
+        }
         if !path.exists() {
             return Err(SlideError::NotFound { path: path.into() });
-        }
-        if !path.is_dir() {
-            // a FIFO would block OpenSlide's open, a device never end
-            crate::guard::check_regular(path)?;
         }
         if path.is_dir() {
             return Err(SlideError::Unsupported {

@@ -1,6 +1,6 @@
 //! The resource-limits policy: every size read from an input that would drive an allocation
-//! (an inflated stream, an archive's entries, a JSON string, a picture's pixels, a TIFF chunk,
-//! a raster's side) is checked against one of these limits before anything is allocated.
+//! (an inflated stream, an archive's entries, a JSON string, a GeoJSON feature's values, a
+//! picture's pixels, a TIFF chunk, a raster's side) is checked against one of these limits before anything is allocated.
 //!
 //! The defaults ([`Limits::DEFAULT`]) take any genuine slide, mask or annotation file; a
 //! hostile or damaged one that claims more is refused with a [`LimitError`] naming the limit,
@@ -32,6 +32,9 @@ pub enum Limit {
     ZipEntries,
     /// Bytes of one JSON string.
     JsonString,
+    /// JSON values (numbers, strings, arrays, objects) of one GeoJSON feature: a feature is
+    /// held as a JSON tree (about 40 bytes a value) while it is converted.
+    FeatureValues,
     /// Pixels of a flat picture (PNG, TIFF) read as a slide: it is decoded whole.
     PicturePixels,
     /// Decoded bytes of one TIFF tile or strip of a mask, of one row of them, and of the PNG
@@ -43,10 +46,11 @@ pub enum Limit {
 
 impl Limit {
     /// Every limit, in the order of the documentation.
-    pub const ALL: [Limit; 6] = [
+    pub const ALL: [Limit; 7] = [
         Limit::Decompressed,
         Limit::ZipEntries,
         Limit::JsonString,
+        Limit::FeatureValues,
         Limit::PicturePixels,
         Limit::ImageChunk,
         Limit::RasterSide,
@@ -58,6 +62,7 @@ impl Limit {
             Limit::Decompressed => "decompressed",
             Limit::ZipEntries => "zip-entries",
             Limit::JsonString => "json-string",
+            Limit::FeatureValues => "feature-values",
             Limit::PicturePixels => "picture-pixels",
             Limit::ImageChunk => "image-chunk",
             Limit::RasterSide => "raster-side",
@@ -73,6 +78,7 @@ impl Limit {
         match self {
             Limit::Decompressed | Limit::JsonString | Limit::ImageChunk => "bytes",
             Limit::ZipEntries => "entries",
+            Limit::FeatureValues => "values",
             Limit::PicturePixels | Limit::RasterSide => "pixels",
         }
     }
@@ -102,6 +108,8 @@ pub struct Limits {
     pub zip_entries: u64,
     /// [`Limit::JsonString`].
     pub json_string: u64,
+    /// [`Limit::FeatureValues`].
+    pub feature_values: u64,
     /// [`Limit::PicturePixels`].
     pub picture_pixels: u64,
     /// [`Limit::ImageChunk`].
@@ -111,13 +119,15 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The defaults: 1 GiB inflated, 10 000 zip entries, 64 MiB JSON strings, pictures of
+    /// The defaults: 1 GiB inflated, 10 000 zip entries, 64 MiB JSON strings, 16 Mi JSON
+    /// values a GeoJSON feature (over 5 million vertices), pictures of
     /// [`MAX_REGION_PIXELS`] (256 Mi pixels), 512 MiB TIFF chunks, rasters of
     /// 4 Mi pixels a side.
     pub const DEFAULT: Limits = Limits {
         decompressed: 1 << 30,
         zip_entries: 10_000,
         json_string: 64 << 20,
+        feature_values: 1 << 24,
         picture_pixels: MAX_REGION_PIXELS,
         image_chunk: 512 << 20,
         raster_side: 1 << 22,
@@ -129,6 +139,7 @@ impl Limits {
             Limit::Decompressed => self.decompressed,
             Limit::ZipEntries => self.zip_entries,
             Limit::JsonString => self.json_string,
+            Limit::FeatureValues => self.feature_values,
             Limit::PicturePixels => self.picture_pixels,
             Limit::ImageChunk => self.image_chunk,
             Limit::RasterSide => self.raster_side,
@@ -140,6 +151,7 @@ impl Limits {
             Limit::Decompressed => &mut self.decompressed,
             Limit::ZipEntries => &mut self.zip_entries,
             Limit::JsonString => &mut self.json_string,
+            Limit::FeatureValues => &mut self.feature_values,
             Limit::PicturePixels => &mut self.picture_pixels,
             Limit::ImageChunk => &mut self.image_chunk,
             Limit::RasterSide => &mut self.raster_side,

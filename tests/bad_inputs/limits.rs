@@ -145,6 +145,69 @@ fn gzip_is_read_to_its_last_member_and_inflation_is_bounded() {
     );
 }
 
+#[test]
+fn a_feature_of_too_many_values_is_refused_as_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // one ring of 40 million vertices (240 MB of text, about 1 MB of gzip): as a JSON tree it
+    // would take some 5 GB; it is refused at 16 Mi values, under the 2 GiB cap
+    let huge = d.join("huge.geojson.gz");
+    let mut bytes = member(
+        br#"{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [["#,
+    );
+    let chunk = member(&b"[1,2],".repeat(1 << 20));
+    for _ in 0..40 {
+        bytes.extend_from_slice(&chunk);
+    }
+    bytes.extend(member(b"[1,2]]]}}]}"));
+    std::fs::write(&huge, &bytes).unwrap();
+    capped(
+        d,
+        None,
+        &strs(&rasterize(&huge)),
+        1,
+        "huge.geojson.gz: the feature at features[0] is over the limit of 16777216 values \
+         (feature-values; the default); if the input is genuine, raise it with the environment \
+         variable H2G_LIMITS=feature-values=<amount>",
+    );
+    // a limit one below the values of FEATURE (each value and each key counted) refuses the
+    // first feature of a collection by its path; a limit at it passes both
+    let two = d.join("two.geojson");
+    std::fs::write(
+        &two,
+        format!(r#"{{"type": "FeatureCollection", "features": [{FEATURE}, {FEATURE}]}}"#),
+    )
+    .unwrap();
+    let values = {
+        let v: serde_json::Value = serde_json::from_str(FEATURE).unwrap();
+        fn count(v: &serde_json::Value) -> u64 {
+            1 + match v {
+                serde_json::Value::Array(a) => a.iter().map(count).sum(),
+                serde_json::Value::Object(o) => o.values().map(|x| 1 + count(x)).sum(),
+                _ => 0,
+            }
+        }
+        count(&v)
+    };
+    capped(
+        d,
+        Some(&format!("feature-values={}", values - 1)),
+        &strs(&rasterize(&two)),
+        1,
+        &format!(
+            "two.geojson: the feature at features[0] is over the limit of {} values",
+            values - 1
+        ),
+    );
+    capped(
+        d,
+        Some(&format!("feature-values={values}")),
+        &strs(&rasterize(&two)),
+        0,
+        "2 polygonal annotations",
+    );
+}
+
 /// A zip archive of `entries` (name, bytes), deflated.
 fn zip_of(path: &Path, entries: &[(String, Vec<u8>)]) {
     let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());

@@ -13,6 +13,7 @@
 //! skipped. The reader goes by content (`sniff`), and refuses UTF-16 and binary files.
 
 mod asap;
+mod counted;
 mod features;
 mod lenient;
 mod sniff;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use asap::AsapError;
+use counted::{Budget, Counted};
 pub use features::{classification_name, FeatureError, Place, Positions};
 use features::{collect, At};
 use lenient::Lenient;
@@ -270,6 +272,8 @@ struct Top<'a> {
     bad: &'a mut Option<FeatureError>,
     /// Where the value streamed is (the top level, or its `features`).
     at: At<'a>,
+    /// The values one feature may take.
+    budget: &'a Budget,
 }
 
 impl Top<'_> {
@@ -330,7 +334,11 @@ impl<'de> serde::de::Visitor<'de> for Top<'_> {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         let (at, mut i) = (self.at, 0);
-        while let Some(v) = seq.next_element::<Value>()? {
+        loop {
+            self.budget.reset(At::Index(&at, i));
+            let Some(v) = seq.next_element_seed(Counted(self.budget))? else {
+                break;
+            };
             self.take(&v, At::Index(&at, i))?;
             i += 1;
         }
@@ -340,18 +348,25 @@ impl<'de> serde::de::Visitor<'de> for Top<'_> {
         if let At::Key(..) = self.at {
             return self.scalar("an object");
         }
+        // the members other than `features` (a single feature's, or a collection's own) are
+        // held together: one budget for them all
         let mut rest = serde_json::Map::new();
         let mut streamed = false;
+        let budget = self.budget;
+        budget.reset(At::Top);
         while let Some(k) = map.next_key::<String>()? {
             if k == "features" {
                 map.next_value_seed(Top {
                     out: &mut *self.out,
                     bad: &mut *self.bad,
                     at: At::Key(&At::Top, "features"),
+                    budget,
                 })?;
                 streamed = true;
+                budget.reset(At::Top);
             } else {
-                let v: Value = map.next_value()?;
+                budget.spend::<A::Error>()?;
+                let v = map.next_value_seed(Counted(budget))?;
                 rest.insert(k, v);
             }
         }
@@ -403,16 +418,32 @@ fn parse_json<'de, R: serde_json::de::Read<'de>>(
 ) -> Result<Annotations, ReadError> {
     let mut out = Annotations::default();
     let mut bad = None;
+    let max_values = crate::limits::max(crate::limits::Limit::FeatureValues)
+        .map_err(|e| ReadError::limit(path, e))?;
+    let budget = Budget::new(max_values);
     let top = Top {
         out: &mut out,
         bad: &mut bad,
         at: At::Top,
+        budget: &budget,
     };
     let parsed = serde::de::DeserializeSeed::deserialize(top, &mut de).and_then(|()| de.end());
     match parsed {
         Ok(()) => Ok(out),
         // serde_json's position is the end of the feature: the line is kept
         Err(e) => Err(match bad {
+            _ if budget.exceeded_at().is_some() => ReadError::limit(
+                path,
+                crate::limits::LimitError::Exceeded {
+                    limit: crate::limits::Limit::FeatureValues,
+                    what: match budget.exceeded_at().as_deref() {
+                        Some("the top level") | None => "the GeoJSON object".to_string(),
+                        Some(at) => format!("the feature at {at}"),
+                    },
+                    value: None,
+                    max: budget.max(),
+                },
+            ),
             Some(problem) => ReadError::Feature {
                 path: path.into(),
                 problem,

@@ -83,9 +83,9 @@ fn fractions_and_labels_on_known_geometry() {
         );
     }
     // CSV: kept rows only by default, all with --all
-    let csv = dir.path().join("p.csv");
-    assert_eq!(write_csv(&t, &csv, false).unwrap(), 28);
-    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut csv = Vec::new();
+    assert_eq!(write_csv(&mut csv, &t, false).unwrap(), 28);
+    let text = String::from_utf8(csv).unwrap();
     assert!(text.starts_with(
         "slide,x,y,level,downsample,width,height,tissue_fraction,tumour_fraction,label\n"
     ));
@@ -94,7 +94,7 @@ fn fractions_and_labels_on_known_geometry() {
         .nth(1)
         .unwrap()
         .ends_with(",0,0,0,2,512,512,1.000000,1.000000,tumour"));
-    assert_eq!(write_csv(&t, &csv, true).unwrap(), 32);
+    assert_eq!(write_csv(&mut Vec::new(), &t, true).unwrap(), 32);
 }
 
 #[test]
@@ -237,18 +237,22 @@ fn cli_patches_and_export_on_the_real_slide() {
     common::write_gray8(&mask, w, h, &px);
     let csv = dir.path().join("p.csv");
     let exp = dir.path().join("png");
-    let run = Command::cargo_bin("h2g")
-        .unwrap()
-        .arg("patches")
-        .arg(&slide)
-        .arg("-o")
-        .arg(&csv)
-        .arg("--mask")
-        .arg(&mask)
-        .args(["--mask-downsample", "4", "--export"])
-        .arg(&exp)
-        .output()
-        .unwrap();
+    let patches = |extra: &[&str]| {
+        Command::cargo_bin("h2g")
+            .unwrap()
+            .arg("patches")
+            .arg(&slide)
+            .arg("-o")
+            .arg(&csv)
+            .arg("--mask")
+            .arg(&mask)
+            .args(["--mask-downsample", "4", "--export"])
+            .arg(&exp)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let run = patches(&[]);
     assert!(
         run.status.success(),
         "{}",
@@ -262,6 +266,77 @@ fn cli_patches_and_export_on_the_real_slide() {
         .file_name()
         .to_string_lossy()
         .ends_with("_tumour.png")));
+
+    // the CSV and the PNGs are one set: a rerun keeping fewer patches removes the PNGs of the
+    // earlier export that it did not write, and leaves files not named as an export alone
+    std::fs::write(exp.join("notes.png"), b"mine").unwrap();
+    let names = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&exp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let fewer = patches(&["--min-tissue", "0.9"]);
+    assert!(
+        fewer.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fewer.stderr)
+    );
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    let rows2 = csv_text.lines().count() - 1;
+    assert!(rows2 > 0 && rows2 < rows, "{rows2} rows after {rows}");
+    let stem = slide.file_stem().unwrap().to_string_lossy();
+    let mut want: Vec<String> = csv_text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{stem}_x{}_y{}_{}.png", f[1], f[2], f[9])
+        })
+        .chain(["notes.png".to_string()])
+        .collect();
+    want.sort();
+    assert_eq!(names(), want);
+    // a run that fails (a missing mask) leaves the earlier set as it was, and no new file
+    let before = (csv_text.clone(), names());
+    let bad = Command::cargo_bin("h2g")
+        .unwrap()
+        .arg("patches")
+        .arg(&slide)
+        .arg("-o")
+        .arg(&csv)
+        .args(["--mask", "no-such-mask.png", "--export"])
+        .arg(&exp)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!((std::fs::read_to_string(&csv).unwrap(), names()), before);
+    // an export folder that is a file is named, before anything is read or written
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let other_csv = dir.path().join("q.csv");
+    let o = Command::cargo_bin("h2g")
+        .unwrap()
+        .arg("patches")
+        .arg(&slide)
+        .arg("-o")
+        .arg(&other_csv)
+        .arg("--export")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "--export {}: is an existing file, not a folder",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert!(!other_csv.exists());
 }
 
 #[test]

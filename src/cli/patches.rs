@@ -4,14 +4,11 @@ use super::out::noteln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use h2g::mask::DEFAULT_MAX_PIXELS;
 use h2g::output::progress;
 use h2g::patches::{
-    build_patches, export_pngs, write_csv, LabelRule, MaskFile, PatchSpec, TissueSource,
+    run_patches, LabelRule, MaskFile, PatchSpec, PatchesObserver, PatchesRun, TissueSource,
 };
-use h2g::slide::{open_slide, SlideMeta};
-use h2g::tissue::Method;
 use h2g::units::Resolution;
 
 #[derive(Debug, clap::Args)]
@@ -58,7 +55,8 @@ pub struct Args {
     /// Write every patch with its label (ambiguous, background too), not only kept ones.
     #[arg(long)]
     all: bool,
-    /// Also write the kept patches as PNG files into this directory.
+    /// Also write the kept patches as PNG files into this folder, as one set with the CSV
+    /// (PNGs an earlier export of the slide left there are replaced).
     #[arg(long)]
     export: Option<PathBuf>,
     /// Level-0 pixel size in µm, for slides without one.
@@ -69,18 +67,36 @@ pub struct Args {
     quiet: bool,
 }
 
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    for (name, v) in [
-        ("--min-tissue", a.min_tissue),
-        ("--min-tumour", a.min_tumour),
-    ] {
-        if !(0.0..1.0).contains(&v) {
-            anyhow::bail!("{name} must be in [0, 1), not {v}");
+/// The progress bars of a patches run (hidden off a terminal and with --quiet).
+struct Bars {
+    show: bool,
+    rows: indicatif::ProgressBar,
+    /// Made when the export starts.
+    export: std::sync::OnceLock<indicatif::ProgressBar>,
+}
+
+impl PatchesObserver for Bars {
+    fn mask_rows(&self, n: u64) {
+        self.rows.inc(n);
+        if self.rows.position() % 4096 < n {
+            self.rows
+                .set_message(format!("reading masks: {} rows", self.rows.position()));
         }
     }
-    if a.size == 0 || a.size > 8192 {
-        anyhow::bail!("--size must be between 1 and 8192");
+    fn export_started(&self, patches: u64) {
+        self.rows.finish_and_clear();
+        let _ = self
+            .export
+            .set(progress(Some(patches), "exporting patches", self.show));
     }
+    fn exported(&self, n: u64) {
+        if let Some(b) = self.export.get() {
+            b.inc(n);
+        }
+    }
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let tissue = match &a.tissue {
         Some(p) => TissueSource::Mask(MaskFile {
             path: p.clone(),
@@ -88,56 +104,49 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             label: None,
             class: None,
         }),
-        None => TissueSource::Detect(match a.tissue_method.as_str() {
-            "saturation" => Method::paper(),
-            "otsu" => Method::otsu(),
-            "fast" => Method::fast(),
-            other => {
-                anyhow::bail!("--tissue-method must be saturation, otsu or fast, not '{other}'")
-            }
-        }),
+        None => TissueSource::detect_by_name(&a.tissue_method)?,
     };
-    let tumour = a.mask.as_ref().map(|p| MaskFile {
-        path: p.clone(),
-        downsample: a.mask_downsample,
-        label: a.tumour_label,
-        class: a.tumour_class.clone(),
-    });
-    let slide = open_slide(&a.slide, DEFAULT_MAX_PIXELS)?;
-    let meta = SlideMeta::from_properties(slide.properties(), a.mpp);
-    let spec = PatchSpec {
-        size: a.size,
-        at: a.at,
-        rule: LabelRule {
-            min_tissue: a.min_tissue,
-            min_tumour: a.min_tumour,
+    let run = PatchesRun {
+        slide: a.slide.clone(),
+        mpp: a.mpp,
+        spec: PatchSpec {
+            size: a.size,
+            at: a.at,
+            rule: LabelRule {
+                min_tissue: a.min_tissue,
+                min_tumour: a.min_tumour,
+            },
+            all: a.all,
         },
-        all: a.all,
+        tissue,
+        tumour: a.mask.as_ref().map(|p| MaskFile {
+            path: p.clone(),
+            downsample: a.mask_downsample,
+            label: a.tumour_label,
+            class: a.tumour_class.clone(),
+        }),
+        csv: a.output.clone(),
+        export: a.export.clone(),
+        max_picture_pixels: DEFAULT_MAX_PIXELS,
     };
-    let rows = progress(None, "reading masks", !a.quiet);
-    let on_rows = |n: u64| {
-        rows.inc(n);
-        if rows.position() % 4096 < n {
-            rows.set_message(format!("reading masks: {} rows", rows.position()));
-        }
+    let bars = Bars {
+        show: !a.quiet,
+        rows: progress(None, "reading masks", !a.quiet),
+        export: std::sync::OnceLock::new(),
     };
-    let table = build_patches(
-        slide.as_ref(),
-        &meta,
-        &spec,
-        &tissue,
-        tumour.as_ref(),
-        &on_rows,
-    )?;
-    rows.finish_and_clear();
-    let written = write_csv(&table, &a.output, a.all)?;
+    let done = run_patches(&run, &bars)?;
+    bars.rows.finish_and_clear();
+    if let Some(b) = bars.export.get() {
+        b.finish_and_clear();
+    }
+    let table = &done.table;
     let counts: Vec<String> = table
         .counts()
         .iter()
         .map(|(l, n)| format!("{n} {}", l.as_str()))
         .collect();
     noteln!(
-        "{}: {} × {} grid of {}-px patches at downsample {:.3} (level {}): {}; wrote {written} rows to {}",
+        "{}: {} × {} grid of {}-px patches at downsample {:.3} (level {}): {}; wrote {} rows to {}",
         table.slide,
         table.grid.cols,
         table.grid.rows,
@@ -145,19 +154,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         table.grid.downsample,
         table.plan.level,
         counts.join(", "),
+        done.rows,
         a.output.display()
     );
-    if let Some(dir) = &a.export {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let kept = table.patches.iter().filter(|p| p.label.kept()).count() as u64;
-        let b = progress(Some(kept), "exporting patches", !a.quiet);
-        let stem = a
-            .slide
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let n = export_pngs(slide.as_ref(), &table, dir, &stem, &|k| b.inc(k))?;
-        b.finish_and_clear();
+    if let (Some(n), Some(dir)) = (done.exported, &a.export) {
         noteln!("exported {n} patches to {}", dir.display());
     }
     Ok(ExitCode::SUCCESS)

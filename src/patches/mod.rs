@@ -2,15 +2,17 @@
 //! a target resolution, each patch's tissue and tumour fractions computed exactly from masks
 //! at the masks' own resolution, and the paper's keep/label rules.
 
+mod command;
 mod fractions;
 mod run;
 
 use serde::Serialize;
 
+pub use command::{run_patches, PatchesDone, PatchesObserver, PatchesRun, MAX_PATCH_SIDE};
 pub use fractions::{area_fractions, FractionError};
 pub use run::{
-    build_patches, export_pngs, read_patch, write_csv, MaskFile, PatchError, PatchRecord,
-    PatchSpec, PatchTable, TissueSource,
+    build_patches, read_patch, write_csv, MaskFile, PatchError, PatchRecord, PatchSpec, PatchTable,
+    TissueSource,
 };
 
 /// A non-overlapping grid of square patches over level 0.

@@ -1,5 +1,5 @@
 //! Building a slide's patch table: the grid at the target resolution, tissue and tumour
-//! fractions from their masks, labels, the CSV, and optional PNG export of kept patches.
+//! fractions from their masks, labels, the CSV, and the PNG files of kept patches.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{area_fractions, FractionError, LabelRule, PatchGrid, PatchLabel};
 use crate::mask::{open_mask, MaskError, MaskOptions, MaskReader, MemoryRows};
-use crate::output::{write_file, OutputSet};
+use crate::output::OutputSet;
 use crate::slide::{
     mask_downsample, plan_read, read_at, ReadPlan, RgbImage, Slide, SlideError, SlideMeta,
 };
@@ -53,6 +53,26 @@ pub enum PatchError {
     /// The grid has no patch (slide smaller than one patch at that resolution).
     #[error("the slide is smaller than one {size}×{size} patch at downsample {ds:.2}")]
     NoPatch { size: u32, ds: f64 },
+    /// A label threshold outside [0, 1).
+    #[error("--{} must be in [0, 1), not {value}", name.replace('_', "-"))]
+    Threshold {
+        /// The setting (`min_tissue`, `min_tumour`).
+        name: &'static str,
+        /// Its value.
+        value: f64,
+    },
+    /// A patch side of 0 or above [`MAX_PATCH_SIDE`](super::MAX_PATCH_SIDE).
+    #[error("--size {0}: a patch side is 1 to {max} pixels", max = super::MAX_PATCH_SIDE)]
+    Side(u32),
+    /// A tissue detection method patches cannot run.
+    #[error("--tissue-method must be saturation, otsu or fast, not '{0}'")]
+    TissueMethod(String),
+    /// The export folder is an existing file.
+    #[error("--export {}: is an existing file, not a folder: give a folder for the PNG files", .0.display())]
+    ExportNotAFolder(PathBuf),
+    /// The export folder cannot be created.
+    #[error(transparent)]
+    ExportFolder(crate::naming::NamingError),
     /// Writing the CSV or an exported patch failed.
     #[error("cannot write {}", path.display())]
     Output {
@@ -90,6 +110,18 @@ pub enum TissueSource {
     Detect(Method),
     /// A tissue mask file (e.g. `h2g tissue`'s TIFF).
     Mask(MaskFile),
+}
+
+impl TissueSource {
+    /// Detection by the method named `name`: `saturation` (the paper's), `otsu` or `fast`.
+    pub fn detect_by_name(name: &str) -> Result<Self, PatchError> {
+        Ok(TissueSource::Detect(match name {
+            "saturation" => Method::paper(),
+            "otsu" => Method::otsu(),
+            "fast" => Method::fast(),
+            other => return Err(PatchError::TissueMethod(other.to_string())),
+        }))
+    }
 }
 
 /// What to build.
@@ -320,50 +352,47 @@ pub fn build_patches(
     })
 }
 
-/// Writes the table as CSV: `slide,x,y,level,downsample,width,height,tissue_fraction,
-/// tumour_fraction,label`, kept patches only unless `all`.
-pub fn write_csv(table: &PatchTable, path: &Path, all: bool) -> Result<usize, PatchError> {
-    let err = |source| PatchError::Output {
-        path: path.to_path_buf(),
-        source,
-    };
-    write_file(path, |w| {
-        let mut csv = csv::Writer::from_writer(w);
+/// Writes `table` as CSV to `w`: `slide,x,y,level,downsample,width,height,tissue_fraction,
+/// tumour_fraction,label`, kept patches only unless `all`; returns the rows written.
+pub fn write_csv(
+    w: &mut dyn std::io::Write,
+    table: &PatchTable,
+    all: bool,
+) -> std::io::Result<usize> {
+    let mut csv = csv::Writer::from_writer(w);
+    csv.write_record([
+        "slide",
+        "x",
+        "y",
+        "level",
+        "downsample",
+        "width",
+        "height",
+        "tissue_fraction",
+        "tumour_fraction",
+        "label",
+    ])?;
+    let side = (table.grid.side().round() as u64).to_string();
+    let mut n = 0;
+    for p in table.patches.iter().filter(|p| all || p.label.kept()) {
         csv.write_record([
-            "slide",
-            "x",
-            "y",
-            "level",
-            "downsample",
-            "width",
-            "height",
-            "tissue_fraction",
-            "tumour_fraction",
-            "label",
+            table.slide.clone(),
+            p.x.to_string(),
+            p.y.to_string(),
+            table.plan.level.to_string(),
+            table.grid.downsample.to_string(),
+            side.clone(),
+            side.clone(),
+            format!("{:.6}", p.tissue_fraction),
+            p.tumour_fraction
+                .map(|t| format!("{t:.6}"))
+                .unwrap_or_default(),
+            p.label.as_str().to_string(),
         ])?;
-        let side = (table.grid.side().round() as u64).to_string();
-        let mut n = 0;
-        for p in table.patches.iter().filter(|p| all || p.label.kept()) {
-            csv.write_record([
-                table.slide.clone(),
-                p.x.to_string(),
-                p.y.to_string(),
-                table.plan.level.to_string(),
-                table.grid.downsample.to_string(),
-                side.clone(),
-                side.clone(),
-                format!("{:.6}", p.tissue_fraction),
-                p.tumour_fraction
-                    .map(|t| format!("{t:.6}"))
-                    .unwrap_or_default(),
-                p.label.as_str().to_string(),
-            ])?;
-            n += 1;
-        }
-        csv.flush()?;
-        Ok(n)
-    })
-    .map_err(err)
+        n += 1;
+    }
+    csv.flush()?;
+    Ok(n)
 }
 
 /// Reads the pixels of one patch at the table's resolution.
@@ -382,10 +411,10 @@ pub fn read_patch(
     )
 }
 
-/// Writes every kept patch as `DIR/STEM_x{X}_y{Y}_{label}.png`, in parallel, as one set: each
-/// is complete under a temporary name before any appears, and an error or a signal leaves none
-/// of them; returns how many.
-pub fn export_pngs(
+/// Writes every kept patch as `DIR/STEM_x{X}_y{Y}_{label}.png` into `out`, in parallel: each is
+/// complete under a temporary name, put in place when `out` is committed; returns how many.
+pub(super) fn export_into(
+    out: &mut OutputSet,
     slide: &dyn Slide,
     table: &PatchTable,
     dir: &Path,
@@ -418,9 +447,6 @@ pub fn export_pngs(
         path: dir.to_path_buf(),
         source: std::io::Error::other("a patch's writer failed"),
     })?;
-    set.commit().map_err(|e| PatchError::Output {
-        path: e.path,
-        source: e.source,
-    })?;
+    out.append(set);
     Ok(kept.len())
 }

@@ -183,8 +183,13 @@ fn report_self_crossings(found: &[SelfCrossing], path: &str) {
             0 => "shell".to_string(),
             j => format!("hole {j}"),
         };
+        let what = if f.checked {
+            "crosses itself near"
+        } else {
+            "touches itself at vertices too often to be checked for crossings, e.g. at"
+        };
         noteln!(
-            "  annotation {} ({}), polygon {}, {ring}: crosses itself near ({:.1}, {:.1})",
+            "  annotation {} ({}), polygon {}, {ring}: {what} ({:.1}, {:.1})",
             f.annotation,
             f.class.as_deref().unwrap_or("unclassified"),
             f.polygon,

@@ -223,9 +223,27 @@ pub fn segment_meetings<T: Coord>(
     }
 }
 
-/// Where ring `ring` crosses itself or runs back over itself, if it does (the first such place
-/// found; touching itself at a vertex is not reported).
-pub fn self_crossing(ring: &[(f64, f64)]) -> Option<(f64, f64)> {
+/// What [`self_crossing`] found of a ring.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RingCheck {
+    /// It neither crosses nor runs back over itself (touching itself at a vertex is allowed).
+    Simple,
+    /// It crosses or runs back over itself here (the first such place found).
+    Crosses((f64, f64)),
+    /// It touches itself at vertices so often (at this point, among others) that checking every
+    /// pair of its sides meeting there would take too long: a ring of many lobes through one
+    /// point (a "flower" of a million petals is 10¹² pairs). Left unchecked.
+    TooManyTouches((f64, f64)),
+}
+
+/// The most meetings at shared vertices [`self_crossing`] goes through for a ring of `n`
+/// sides before it gives up: a drawn ring touches itself at a few pinch points.
+fn touch_budget(n: usize) -> usize {
+    4 * n + 10_000
+}
+
+/// Whether ring `ring` crosses itself or runs back over itself.
+pub fn self_crossing(ring: &[(f64, f64)]) -> RingCheck {
     // repeated vertices make zero-length sides, which cross nothing but would all meet each
     // other at one point (a ring of a million copies of one vertex: a million² pairs)
     let mut ring = ring.to_vec();
@@ -234,15 +252,26 @@ pub fn self_crossing(ring: &[(f64, f64)]) -> Option<(f64, f64)> {
         ring.pop();
     }
     let ring = &ring[..];
-    let mut at = None;
+    let mut found = RingCheck::Simple;
+    let mut touches_left = touch_budget(ring.len());
     meetings(&[ring], |c| match c.how {
         Meet::Cross | Meet::Overlap => {
-            at = Some(ring[c.a.1]);
+            found = RingCheck::Crosses(ring[c.a.1]);
             false
         }
-        _ => true,
+        Meet::Touch(p) => match touches_left.checked_sub(1) {
+            Some(n) => {
+                touches_left = n;
+                true
+            }
+            None => {
+                found = RingCheck::TooManyTouches(p);
+                false
+            }
+        },
+        Meet::Apart => true,
     });
-    at
+    found
 }
 
 #[cfg(test)]
@@ -260,12 +289,39 @@ mod tests {
             (2.0, 0.0),
             (0.0, 2.0),
         ];
-        assert_eq!(self_crossing(&tie), Some((0.0, 0.0)));
+        assert_eq!(self_crossing(&tie), RingCheck::Crosses((0.0, 0.0)));
         // a square with 200 000 copies of one corner: no crossing, found without 10¹⁰ pairs
         let mut sq = vec![(0.0, 0.0); 200_000];
         sq.extend([(4.0, 0.0), (4.0, 4.0), (0.0, 4.0)]);
-        assert_eq!(self_crossing(&sq), None);
-        assert_eq!(self_crossing(&vec![(1.5, 1.5); 100_000]), None);
+        assert_eq!(self_crossing(&sq), RingCheck::Simple);
+        assert_eq!(self_crossing(&vec![(1.5, 1.5); 100_000]), RingCheck::Simple);
+    }
+
+    /// A ring of `k` triangular lobes through the origin, each touching the next only there.
+    fn flower(k: usize) -> Vec<(f64, f64)> {
+        let mut ring = Vec::new();
+        for i in 0..k {
+            let a = i as f64 / k as f64 * std::f64::consts::TAU;
+            let b = (i as f64 + 0.5) / k as f64 * std::f64::consts::TAU;
+            ring.extend([(0.0, 0.0), (a.cos(), a.sin()), (b.cos(), b.sin())]);
+        }
+        ring
+    }
+
+    #[test]
+    fn a_flower_of_many_lobes_is_given_up_on_quickly_and_a_small_one_checked() {
+        assert_eq!(self_crossing(&flower(12)), RingCheck::Simple);
+        let t = std::time::Instant::now();
+        assert_eq!(
+            self_crossing(&flower(200_000)),
+            RingCheck::TooManyTouches((0.0, 0.0))
+        );
+        // all of its 600 000 sides meet at the origin: 10¹¹ pairs if every one were checked
+        assert!(t.elapsed().as_secs() < 30, "{:?}", t.elapsed());
+        // a lobe that crosses its neighbour is still found among few touches
+        let mut f = flower(12);
+        f[1] = (1.0, -0.5);
+        assert!(matches!(self_crossing(&f), RingCheck::Crosses(_)));
     }
 
     #[test]
@@ -336,11 +392,11 @@ mod tests {
     #[test]
     fn bow_ties_cross_squares_do_not() {
         let bow = [(0.0, 0.0), (2.0, 2.0), (2.0, 0.0), (0.0, 2.0)];
-        assert!(self_crossing(&bow).is_some());
+        assert!(matches!(self_crossing(&bow), RingCheck::Crosses(_)));
         let sq = [(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0)];
-        assert_eq!(self_crossing(&sq), None);
+        assert_eq!(self_crossing(&sq), RingCheck::Simple);
         // a spike back over the previous edge
         let spike = [(0.0, 0.0), (4.0, 0.0), (2.0, 0.0), (2.0, 3.0)];
-        assert!(self_crossing(&spike).is_some());
+        assert!(matches!(self_crossing(&spike), RingCheck::Crosses(_)));
     }
 }

@@ -19,7 +19,9 @@ pub use geojson::{
     default_color, fmt_coord, uuid_from, write_geojson, ClassEncoding, ClassSpec, ClassSpecError,
     GeoJsonWriter, Placement,
 };
-pub use geom::{meet, meetings, segment_meetings, self_crossing, Conflict, Coord, Meet, Segment};
+pub use geom::{
+    meet, meetings, segment_meetings, self_crossing, Conflict, Coord, Meet, RingCheck, Segment,
+};
 pub use geometry::{
     fill_labels, from_multipolygon, to_multipolygon, trace_labels, GeometryError, Layer,
     MAX_FILL_PIXELS,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::{
     read_annotations, self_crossing, Annotations, Figure, Jdk, LineStroke, LineStrokeError,
-    PixelRule, QupathFill, ReadError, ScanFill,
+    PixelRule, QupathFill, ReadError, RingCheck, ScanFill,
 };
 use crate::convert::{write_mask, ConvertError, ConvertSpec, PaletteMode};
 use crate::mask::{MaskHeader, MaskReader};
@@ -134,6 +134,9 @@ pub struct SelfCrossing {
     pub ring: usize,
     /// Near where.
     pub at: (f64, f64),
+    /// `false` when the ring touches itself at vertices too often to be checked: `at` is one
+    /// such point, and the ring may or may not cross itself.
+    pub checked: bool,
 }
 
 /// What a rasterization did.
@@ -163,15 +166,19 @@ pub fn self_crossings(ann: &Annotations) -> Vec<SelfCrossing> {
     for (i, item) in ann.items.iter().enumerate() {
         for (polygon, poly) in item.polygons.iter().enumerate() {
             for (ring, r) in poly.iter().enumerate() {
-                if let Some(at) = self_crossing(r) {
-                    found.push(SelfCrossing {
-                        annotation: i + 1,
-                        class: item.class.clone(),
-                        polygon,
-                        ring,
-                        at,
-                    });
-                }
+                let (at, checked) = match self_crossing(r) {
+                    RingCheck::Simple => continue,
+                    RingCheck::Crosses(at) => (at, true),
+                    RingCheck::TooManyTouches(at) => (at, false),
+                };
+                found.push(SelfCrossing {
+                    annotation: i + 1,
+                    class: item.class.clone(),
+                    polygon,
+                    ring,
+                    at,
+                    checked,
+                });
             }
         }
     }

@@ -208,6 +208,45 @@ fn a_feature_of_too_many_values_is_refused_as_it_is_read() {
     );
 }
 
+#[test]
+fn a_ring_through_one_point_a_hundred_thousand_times_is_rasterized_without_a_quadratic_check() {
+    // 100 000 triangular lobes meeting at (100, 100): every pair of its 300 000 sides would
+    // be compared there (4.5 × 10¹⁰ pairs) by the self-crossing check
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let k = 100_000;
+    let mut ring = String::new();
+    for i in 0..k {
+        let (a, b) = (
+            i as f64 / k as f64 * std::f64::consts::TAU,
+            (i as f64 + 0.5) / k as f64 * std::f64::consts::TAU,
+        );
+        ring.push_str(&format!(
+            "[100,100],[{:.6},{:.6}],[{:.6},{:.6}],",
+            100.0 + 90.0 * a.cos(),
+            100.0 + 90.0 * a.sin(),
+            100.0 + 90.0 * b.cos(),
+            100.0 + 90.0 * b.sin()
+        ));
+    }
+    let flower = d.join("flower.geojson");
+    std::fs::write(
+        &flower,
+        format!(
+            r#"{{"type": "Feature", "geometry": {{"type": "Polygon", "coordinates": [[{ring}[100,100]]]}}}}"#
+        ),
+    )
+    .unwrap();
+    capped(
+        d,
+        None,
+        &strs(&rasterize(&flower)),
+        0,
+        "shell: touches itself at vertices too often to be checked for crossings, e.g. at \
+         (100.0, 100.0)",
+    );
+}
+
 /// A zip archive of `entries` (name, bytes), deflated.
 fn zip_of(path: &Path, entries: &[(String, Vec<u8>)]) {
     let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());

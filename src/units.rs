@@ -221,6 +221,24 @@ pub enum RangeError {
         /// The machine's cores.
         cores: usize,
     },
+    /// A count of slides at once that is not 0 (automatic) or a whole number up to
+    /// [`MAX_JOBS`].
+    #[error(
+        "--jobs {0}: give 0 (one slide per 4 cores) or a whole number of slides up to {MAX_JOBS}"
+    )]
+    Jobs(String),
+}
+
+/// The most slides `h2g run` processes at once (`--jobs`): each is a worker thread and a
+/// child process.
+pub const MAX_JOBS: usize = 256;
+
+/// `--jobs` as given: 0 (automatic) or a whole number up to [`MAX_JOBS`].
+pub fn parse_jobs(s: &str) -> Result<usize, RangeError> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n <= MAX_JOBS => Ok(n),
+        _ => Err(RangeError::Jobs(s.to_string())),
+    }
 }
 
 /// The most patches one inference call takes (`--batch`): 1024 patches of 256 × 256 × 3
@@ -349,5 +367,8 @@ mod tests {
              8 cores)"
         );
         assert!(threads_for("-1", 2).is_err());
+        assert_eq!(parse_jobs("0").unwrap(), 0);
+        assert_eq!(parse_jobs("256").unwrap(), 256);
+        assert!(matches!(parse_jobs("100000"), Err(RangeError::Jobs(_))));
     }
 }

@@ -55,6 +55,11 @@ pub fn threads(s: &str) -> Result<usize, String> {
     Ok(t.used)
 }
 
+/// Parses `--jobs` ([`h2g::units::parse_jobs`]).
+pub fn jobs(s: &str) -> Result<usize, String> {
+    h2g::units::parse_jobs(s).map_err(|e| e.to_string())
+}
+
 /// Parses a memory size (8G, 6000M) into MiB.
 pub fn memory_mib(s: &str) -> Result<u64, String> {
     h2g::cohort::parse_memory(s).map_err(|e| e.to_string())

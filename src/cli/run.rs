@@ -84,7 +84,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     tukey_exclude: Option<Vec<String>>,
     /// Slides processed at once (0: one per 4 cores, within the memory budget).
-    #[arg(short, long, default_value_t = 0)]
+    #[arg(short, long, default_value_t = 0, value_parser = super::args::jobs)]
     jobs: usize,
     /// Cores for the whole run (0: all); each slide's steps get their share.
     #[arg(long, default_value_t = 0, value_parser = super::args::threads)]

@@ -218,7 +218,7 @@ pub fn run(spec: &RunSpec, observer: &mut dyn Observer) -> Result<Summary, Cohor
     } else {
         cores.div_ceil(4)
     }
-    .clamp(1, slides.len().max(1));
+    .clamp(1, slides.len().clamp(1, crate::units::MAX_JOBS));
     let budget_mib = a
         .memory_mib
         .unwrap_or_else(|| available_memory().map_or(4096, |b| (b / (1 << 20)) * 4 / 5));

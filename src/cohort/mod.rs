@@ -178,7 +178,8 @@ pub struct RunSpec {
     /// Label-mask classes the evaluations compare one by one (`evaluate --classes`); empty:
     /// binary masks, positive = non-zero.
     pub eval_classes: Vec<crate::eval::LabelClass>,
-    /// Slides processed at once (0: one per 4 cores, within the memory budget).
+    /// Slides processed at once (0: one per 4 cores, within the memory budget; at most
+    /// [`MAX_JOBS`](crate::units::MAX_JOBS)).
     pub jobs: usize,
     /// Cores for the whole run (0: all); each slide's steps get their share.
     pub threads: usize,

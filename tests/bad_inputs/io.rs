@@ -201,6 +201,22 @@ fn out_of_range_flags_are_refused_naming_the_value_and_the_range() {
             &format!("--batch {v}: patches per inference call are a whole number from 1 to 1024"),
         );
     }
+    for v in ["100000", "257", "-1", "x"] {
+        case(
+            &[
+                "run",
+                "--cohort",
+                "c.csv",
+                "-o",
+                "{out}",
+                &format!("--jobs={v}"),
+            ],
+            2,
+            &format!(
+                "--jobs {v}: give 0 (one slide per 4 cores) or a whole number of slides up to 256"
+            ),
+        );
+    }
     for v in ["100000", "1025", "-1"] {
         let f = format!("--threads={v}");
         for args in [

@@ -56,6 +56,8 @@ pub struct ConvertSpec {
     pub mask: MaskOptions,
     /// Show a progress bar (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// The h2g command that makes the mask, named in the TIFF's Software tag.
+    pub made_by: &'static str,
 }
 
 impl Default for ConvertSpec {
@@ -69,6 +71,7 @@ impl Default for ConvertSpec {
             palette: PaletteMode::Sidecar,
             mask: MaskOptions::default(),
             progress: true,
+            made_by: "convert-mask",
         }
     }
 }
@@ -236,8 +239,9 @@ pub fn stage_mask(
         colormap,
         mpp: spec.mpp,
         software: format!(
-            "h2g {} convert-mask ({} pyramid)",
+            "h2g {} {} ({} pyramid)",
             env!("CARGO_PKG_VERSION"),
+            spec.made_by,
             spec.reduce
         ),
     };

@@ -53,6 +53,14 @@ fn every_method_finds_the_synthetic_disc() {
             "{m}: {} px vs {expected:.0} expected ({rel:.4})",
             rep.tissue_pixels
         );
+        // the mask names the command that made it
+        let mut tif =
+            tiff::decoder::Decoder::new(std::fs::File::open(&rep.files.mask).unwrap()).unwrap();
+        let software = tif.get_tag_ascii_string(tiff::tags::Tag::Software).unwrap();
+        assert_eq!(
+            software,
+            format!("h2g {} tissue (mode pyramid)", env!("CARGO_PKG_VERSION"))
+        );
         // the centre is tissue, the corners glass
         let levels = common::read_levels(&rep.files.mask);
         let l0 = &levels[0];

@@ -160,6 +160,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             rgb_labels: a.rgb_labels.clone(),
         },
         progress: !a.quiet,
+        made_by: "convert-mask",
     };
     let t = Instant::now();
     let report = convert_mask(&a.input, &a.output, &spec)?;

@@ -408,6 +408,7 @@ pub fn write_segmentation(
         palette: PaletteMode::Drop,
         progress: false,
         mpp: None,
+        made_by: "segment",
         ..ConvertSpec::default()
     };
     // one set: nothing appears until every file is complete, the report last

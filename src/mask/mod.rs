@@ -76,9 +76,6 @@ pub enum MaskError {
         codec: &'static str,
         decoder: String,
     },
-    /// A row or chunk larger than the PNG decoder's limits.
-    #[error("{} is corrupt: a row or chunk is larger than the decoder allows", path.display())]
-    OverDecoderLimit { path: PathBuf },
     /// The PNG or TIFF decoder refused the file (its words).
     #[error("{} is corrupt: {decoder}", path.display())]
     Decoder { path: PathBuf, decoder: String },

@@ -429,6 +429,7 @@ fn run_tissue_inner(
         mpp: mpp.map(|p| (p.x, p.y)),
         palette: PaletteMode::Drop,
         progress: false,
+        made_by: "tissue",
         ..ConvertSpec::default()
     };
     let reader = MaskReader::U8(Box::new(MemoryRows::new(bytes.clone(), width as usize)));

@@ -367,6 +367,7 @@ fn write(
         palette: PaletteMode::Drop,
         progress: spec.progress,
         tile: 512,
+        made_by: "rasterize",
         ..ConvertSpec::default()
     };
     write_mask(&spec.annotations, header, reader, &spec.output, &convert)?;

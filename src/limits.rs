@@ -1,6 +1,7 @@
 //! The resource-limits policy: every size read from an input that would drive an allocation
 //! (an inflated stream, an archive's entries, a JSON string, a GeoJSON feature's values, a
-//! picture's pixels, a TIFF chunk, a raster's side) is checked against one of these limits before anything is allocated.
+//! picture's pixels, a TIFF chunk, a raster's side) is checked against one of these limits
+//! before anything is allocated.
 //!
 //! The defaults ([`Limits::DEFAULT`]) take any genuine slide, mask or annotation file; a
 //! hostile or damaged one that claims more is refused with a [`LimitError`] naming the limit,

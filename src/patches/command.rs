@@ -58,12 +58,12 @@ pub struct PatchesDone {
 impl PatchesRun {
     /// Checks the settings before any file is read.
     pub fn check(&self) -> Result<(), PatchError> {
-        for (name, value) in [
-            ("min_tissue", self.spec.rule.min_tissue),
-            ("min_tumour", self.spec.rule.min_tumour),
+        for (flag, value) in [
+            ("--min-tissue", self.spec.rule.min_tissue),
+            ("--min-tumour", self.spec.rule.min_tumour),
         ] {
             if !(0.0..1.0).contains(&value) {
-                return Err(PatchError::Threshold { name, value });
+                return Err(PatchError::Threshold { flag, value });
             }
         }
         if !(1..=MAX_PATCH_SIDE).contains(&self.spec.size) {
@@ -171,13 +171,9 @@ fn is_export_name(name: &str, stem: &str) -> bool {
     };
     digits(x)
         && digits(y)
-        && [
-            super::PatchLabel::Tumour,
-            super::PatchLabel::NonTumour,
-            super::PatchLabel::Unlabelled,
-        ]
-        .iter()
-        .any(|l| l.as_str() == label)
+        && super::PatchLabel::ALL
+            .iter()
+            .any(|l| l.kept() && l.as_str() == label)
 }
 
 #[cfg(test)]

@@ -83,6 +83,15 @@ pub enum PatchLabel {
 }
 
 impl PatchLabel {
+    /// Every label, kept ones first.
+    pub const ALL: [PatchLabel; 5] = [
+        PatchLabel::Tumour,
+        PatchLabel::NonTumour,
+        PatchLabel::Unlabelled,
+        PatchLabel::Ambiguous,
+        PatchLabel::Background,
+    ];
+
     /// Whether the paper's rules keep this patch.
     pub fn kept(self) -> bool {
         matches!(

@@ -54,10 +54,10 @@ pub enum PatchError {
     #[error("the slide is smaller than one {size}×{size} patch at downsample {ds:.2}")]
     NoPatch { size: u32, ds: f64 },
     /// A label threshold outside [0, 1).
-    #[error("--{} must be in [0, 1), not {value}", name.replace('_', "-"))]
+    #[error("{flag} must be in [0, 1), not {value}")]
     Threshold {
-        /// The setting (`min_tissue`, `min_tumour`).
-        name: &'static str,
+        /// The setting, as its flag (`--min-tissue`, `--min-tumour`).
+        flag: &'static str,
         /// Its value.
         value: f64,
     },
@@ -179,14 +179,8 @@ pub struct PatchTable {
 impl PatchTable {
     /// Counts of each label.
     pub fn counts(&self) -> Vec<(PatchLabel, usize)> {
-        let all = [
-            PatchLabel::Tumour,
-            PatchLabel::NonTumour,
-            PatchLabel::Unlabelled,
-            PatchLabel::Ambiguous,
-            PatchLabel::Background,
-        ];
-        all.iter()
+        PatchLabel::ALL
+            .iter()
             .map(|&l| (l, self.patches.iter().filter(|p| p.label == l).count()))
             .filter(|(_, n)| *n > 0)
             .collect()

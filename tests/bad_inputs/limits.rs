@@ -206,6 +206,16 @@ fn a_feature_of_too_many_values_is_refused_as_it_is_read() {
         0,
         "2 polygonal annotations",
     );
+    // a lone feature (no collection) is named as the file's object
+    let one = d.join("one.geojson");
+    std::fs::write(&one, FEATURE).unwrap();
+    capped(
+        d,
+        Some("feature-values=5"),
+        &strs(&rasterize(&one)),
+        1,
+        "one.geojson: the GeoJSON object is over the limit of 5 values (feature-values",
+    );
 }
 
 #[test]

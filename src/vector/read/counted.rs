@@ -12,8 +12,9 @@ pub(super) struct Budget {
     max: u64,
     left: Cell<u64>,
     over: Cell<bool>,
-    /// Where the value being read is, as a JSON path (`features[12]`).
-    at: std::cell::RefCell<String>,
+    /// What ran out of values (`the feature at features[12]`), named by the reader that saw
+    /// the parse stop.
+    what: std::cell::RefCell<Option<String>>,
 }
 
 impl Budget {
@@ -22,7 +23,7 @@ impl Budget {
             max,
             left: Cell::new(max),
             over: Cell::new(false),
-            at: std::cell::RefCell::new(String::new()),
+            what: std::cell::RefCell::new(None),
         }
     }
 
@@ -31,18 +32,28 @@ impl Budget {
         self.max
     }
 
-    /// A full budget for the next value, the one at `at`.
-    pub(super) fn reset(&self, at: impl std::fmt::Display) {
+    /// A full budget for the next value.
+    pub(super) fn reset(&self) {
         self.left.set(self.max);
-        let mut s = self.at.borrow_mut();
-        s.clear();
-        use std::fmt::Write;
-        let _ = write!(s, "{at}");
     }
 
-    /// Where the value that ran out of budget is, when a parse stopped for that.
-    pub(super) fn exceeded_at(&self) -> Option<String> {
-        self.over.get().then(|| self.at.borrow().clone())
+    /// Names what ran out of values, when the budget is spent and nothing is named yet (the
+    /// innermost reader to see the parse stop names it).
+    pub(super) fn blame(&self, what: impl FnOnce() -> String) {
+        let mut w = self.what.borrow_mut();
+        if self.over.get() && w.is_none() {
+            *w = Some(what());
+        }
+    }
+
+    /// What ran out of values, when a parse stopped for that.
+    pub(super) fn exceeded(&self) -> Option<String> {
+        self.over.get().then(|| {
+            self.what
+                .borrow()
+                .clone()
+                .unwrap_or_else(|| "the GeoJSON object".to_string())
+        })
     }
 
     /// Takes one value from the budget.

@@ -335,9 +335,15 @@ impl<'de> serde::de::Visitor<'de> for Top<'_> {
     fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         let (at, mut i) = (self.at, 0);
         loop {
-            self.budget.reset(At::Index(&at, i));
-            let Some(v) = seq.next_element_seed(Counted(self.budget))? else {
-                break;
+            self.budget.reset();
+            let v = match seq.next_element_seed(Counted(self.budget)) {
+                Ok(Some(v)) => v,
+                Ok(None) => break,
+                Err(e) => {
+                    let budget = self.budget;
+                    budget.blame(|| format!("the feature at {}", At::Index(&at, i)));
+                    return Err(e);
+                }
             };
             self.take(&v, At::Index(&at, i))?;
             i += 1;
@@ -353,7 +359,7 @@ impl<'de> serde::de::Visitor<'de> for Top<'_> {
         let mut rest = serde_json::Map::new();
         let mut streamed = false;
         let budget = self.budget;
-        budget.reset(At::Top);
+        budget.reset();
         while let Some(k) = map.next_key::<String>()? {
             if k == "features" {
                 map.next_value_seed(Top {
@@ -363,7 +369,7 @@ impl<'de> serde::de::Visitor<'de> for Top<'_> {
                     budget,
                 })?;
                 streamed = true;
-                budget.reset(At::Top);
+                budget.reset();
             } else {
                 budget.spend::<A::Error>()?;
                 let v = map.next_value_seed(Counted(budget))?;
@@ -431,27 +437,24 @@ fn parse_json<'de, R: serde_json::de::Read<'de>>(
     match parsed {
         Ok(()) => Ok(out),
         // serde_json's position is the end of the feature: the line is kept
-        Err(e) => Err(match bad {
-            _ if budget.exceeded_at().is_some() => ReadError::limit(
+        Err(e) => Err(match (budget.exceeded(), bad) {
+            (Some(what), _) => ReadError::limit(
                 path,
                 crate::limits::LimitError::Exceeded {
                     limit: crate::limits::Limit::FeatureValues,
-                    what: match budget.exceeded_at().as_deref() {
-                        Some("the top level") | None => "the GeoJSON object".to_string(),
-                        Some(at) => format!("the feature at {at}"),
-                    },
+                    what,
                     value: None,
                     max: budget.max(),
                 },
             ),
-            Some(problem) => ReadError::Feature {
+            (None, Some(problem)) => ReadError::Feature {
                 path: path.into(),
                 problem,
                 line: (e.line() > 0).then_some(e.line()),
             },
             // a limit met while streaming comes back as serde_json's io error
-            None if e.is_io() => ReadError::io(path, e.into()),
-            None => ReadError::Json {
+            (None, None) if e.is_io() => ReadError::io(path, e.into()),
+            (None, None) => ReadError::Json {
                 path: path.into(),
                 error: e,
             },

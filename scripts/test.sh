@@ -17,6 +17,8 @@ if [ -s "$skips" ]; then
 else
   echo "cargo test: none skipped"
 fi
+# the Python package, installed with pip from this checkout, and its pytest suite
+scripts/check-python.sh
 scripts/check-groovy.sh
 # QuPath's own core (0.2.3-0.7.0, the test kit beside the checkout): the Groovy scripts run for a
 # project, h2g's GeoJSON of every command imported, rasterize against QuPath's labelled export;

@@ -20,6 +20,9 @@ use std::sync::OnceLock;
 /// The environment variable that sets limits: comma-separated `name=amount` pairs.
 pub const ENV: &str = "H2G_LIMITS";
 
+/// The largest side of a patch, in pixels (`h2g patches --size`, the sampler's patches).
+pub const MAX_PATCH_SIDE: u32 = 8192;
+
 /// The most pixels one `Slide::read_region` call returns (256 Mi pixels, 768 MiB of RGB):
 /// larger reads are refused before anything is allocated. A fixed limit.
 pub const MAX_REGION_PIXELS: u64 = 1 << 28;

@@ -8,8 +8,7 @@ use super::{PatchError, TissueSource};
 use crate::output::OutputSet;
 use crate::slide::{open_slide, SlideMeta};
 
-/// The largest patch side, in pixels.
-pub const MAX_PATCH_SIDE: u32 = 8192;
+pub use crate::limits::MAX_PATCH_SIDE;
 
 /// What `h2g patches` does for one slide.
 #[derive(Debug, Clone)]

@@ -16,6 +16,8 @@ pub type CohortError = crate::table::TableError;
 /// One slide of the cohort.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CohortSlide {
+    /// Its line in the cohort table (the header is line 1).
+    pub line: u64,
     /// The slide file.
     pub slide: PathBuf,
     /// Its patch table.
@@ -55,6 +57,13 @@ pub fn load_cohort(
     split: Option<&str>,
     cluster_column: Option<&str>,
 ) -> Result<(Vec<CohortSlide>, Vec<SamplePatch>), CohortError> {
+    let slides = load_rows(cohort, split)?;
+    let patches = load_patches(&slides, cluster_column)?;
+    Ok((slides, patches))
+}
+
+/// The cohort table's rows (only those of `split`, when given).
+pub fn load_rows(cohort: &Path, split: Option<&str>) -> Result<Vec<CohortSlide>, CohortError> {
     let t = Table::open(cohort, "cohort table")?;
     let (ci_slide, ci_patches, ci_grade) = (
         t.require("slide", None)?,
@@ -62,18 +71,26 @@ pub fn load_cohort(
         t.require("grade", None)?,
     );
     let ci_split = t.column("split");
-    let slides = t.map_rows(|row| {
+    t.map_rows(|row| {
         let s = ci_split.map(|_| row.get(ci_split).to_string());
         if split.is_some_and(|want| s.as_deref() != Some(want)) {
             return Ok::<_, CohortError>(None);
         }
         Ok(Some(CohortSlide {
+            line: row.line(),
             slide: row.path(Some(ci_slide)).unwrap_or_default(),
             patches: row.path(Some(ci_patches)).unwrap_or_default(),
             grade: row.get(Some(ci_grade)).to_string(),
             split: s,
         }))
-    })?;
+    })
+}
+
+/// The patches to sample of `slides` (their index in `slides` is [`SamplePatch::slide`]).
+pub fn load_patches(
+    slides: &[CohortSlide],
+    cluster_column: Option<&str>,
+) -> Result<Vec<SamplePatch>, CohortError> {
     let mut patches = Vec::new();
     for (si, s) in slides.iter().enumerate() {
         let mut t = Table::open(&s.patches, "patch table")?;
@@ -102,5 +119,5 @@ pub fn load_cohort(
             });
         }
     }
-    Ok((slides, patches))
+    Ok(patches)
 }

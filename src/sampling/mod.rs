@@ -1,16 +1,24 @@
 //! Hierarchical sampling of training patches: histological grade → slide of
 //! that grade → class present in that slide → optional cluster → patch, uniform at every
-//! stage, deterministic for a seed.
+//! stage, deterministic for a seed; streamed into batches read from the slides on worker
+//! threads ([`Sampler`]), with the paper's augmentations ([`AugmentParams`]).
 
+mod augment;
 mod cohort;
 mod npy;
 mod run;
+mod stream;
 
 use std::collections::BTreeMap;
 
-pub use cohort::{load_cohort, CohortError, CohortSlide, SamplePatch};
+pub use augment::{Augment, AugmentParams, BRIGHTNESS, HSV_SHIFT};
+pub use cohort::{load_cohort, load_patches, load_rows, CohortError, CohortSlide, SamplePatch};
 pub use npy::{npy_header, NpyWriter};
 pub use run::{sample, GradeShare, SampleError, SampleSpec, Sampled, MAX_DRAWS};
+pub use stream::{
+    Batch, BatchDraw, BatchStream, Sampler, SamplerError, SamplerSpec, MAX_BATCHES_PER_EPOCH,
+    MAX_BATCH_SIZE, MAX_IN_FLIGHT_BYTES, MAX_QUEUE, MAX_WORKERS,
+};
 
 /// A small, fast, deterministic generator (SplitMix64) with unbiased bounded draws.
 #[derive(Debug, Clone)]
@@ -31,6 +39,24 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    /// Stream tag of the patch draws (see [`Rng::stream`]).
+    pub const DRAWS: u64 = 0x6472_6177;
+    /// Stream tag of the augmentation parameters.
+    pub const AUGMENT: u64 = 0x6175_676d;
+
+    /// An independent generator for one (`seed`, `epoch`, `batch`, `stream`): the four are
+    /// hashed together, so neighbouring batches and epochs get unrelated sequences.
+    pub fn stream(seed: u64, epoch: u64, batch: u64, stream: u64) -> Self {
+        let mut h = Rng::new(seed);
+        let mut mix = |v: u64| {
+            h.0 ^= v;
+            h.next_u64()
+        };
+        mix(epoch);
+        mix(batch);
+        Rng(mix(stream))
+    }
+
     /// A uniform index in `0..n` (`n > 0`), without modulo bias (Lemire's method).
     pub fn below(&mut self, n: usize) -> usize {
         let n = n as u64;
@@ -44,99 +70,178 @@ impl Rng {
     }
 }
 
-/// The sampling tree: grade → slide → class → cluster → patch indices into a patch list.
-#[derive(Debug, Clone, Default)]
-pub struct SamplingTree {
-    grades: Vec<(String, Vec<SlideNode>)>,
+/// A stage of the sampling tree: each stage draws uniformly among the values present under the
+/// stages before it. A stage left out is not balanced: its values come in as often as their
+/// patches do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Stage {
+    /// Histological grade.
+    Grade,
+    /// Slide.
+    Slide,
+    /// Class (the patch label).
+    Class,
+    /// Cluster (a per-patch column or a cluster model's assignment).
+    Cluster,
 }
 
-/// Patches of one cluster (named) of one class.
-type Cluster = (String, Vec<usize>);
-/// A class (named) and its clusters.
-type Class = (String, Vec<Cluster>);
+impl Stage {
+    /// The paper's tree: grade → slide → class → cluster.
+    pub const PAPER: [Stage; 4] = [Stage::Grade, Stage::Slide, Stage::Class, Stage::Cluster];
+
+    /// Its name (`grade`, `slide`, `class`, `cluster`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Grade => "grade",
+            Stage::Slide => "slide",
+            Stage::Class => "class",
+            Stage::Cluster => "cluster",
+        }
+    }
+
+    /// The stage of a name, if it is one.
+    pub fn from_name(name: &str) -> Option<Stage> {
+        Self::PAPER.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// Why a list of stages cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StageError {
+    /// A name that is not a stage.
+    #[error("'{0}' is not a sampling stage (use grade, slide, class, cluster)")]
+    Unknown(String),
+    /// A stage named twice.
+    #[error("the sampling stage '{}' is given twice", .0.name())]
+    Repeated(Stage),
+}
+
+/// Parses stage names, each at most once, in the order given.
+pub fn parse_stages<S: AsRef<str>>(names: &[S]) -> Result<Vec<Stage>, StageError> {
+    let mut out = Vec::new();
+    for n in names {
+        let s = Stage::from_name(n.as_ref().trim())
+            .ok_or_else(|| StageError::Unknown(n.as_ref().to_string()))?;
+        if out.contains(&s) {
+            return Err(StageError::Repeated(s));
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
 
 #[derive(Debug, Clone)]
-struct SlideNode {
-    slide: usize,
-    classes: Vec<Class>,
+enum Node {
+    Inner(Vec<Node>),
+    Leaf(Vec<usize>),
 }
 
-/// One draw: which patch, and the path through the tree that led to it.
+/// The sampling tree over a patch list: one level per [`Stage`], uniform at each, then a
+/// uniform patch of the leaf reached.
+#[derive(Debug, Clone)]
+pub struct SamplingTree {
+    root: Option<Node>,
+    grades: Vec<String>,
+    /// Per patch: (grade index, slide index).
+    of: Vec<(usize, usize)>,
+}
+
+/// One draw: which patch, and its grade and slide.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draw {
     /// Index into the patch list.
     pub patch: usize,
-    /// Grade drawn.
+    /// Grade, as an index into [`SamplingTree::grades`].
     pub grade: usize,
     /// Slide index (into the cohort).
     pub slide: usize,
 }
 
 impl SamplingTree {
-    /// Builds the tree from patches given as (slide index, grade, class, cluster) — cluster
-    /// `""` when there is none. Slides, classes and clusters without patches do not appear.
+    /// The paper's tree (grade → slide → class → cluster) over patches given as (slide index,
+    /// grade, class, cluster), cluster `""` when there is none. Slides, classes and clusters
+    /// without patches do not appear.
     pub fn build<'a>(
         patches: impl IntoIterator<Item = (usize, &'a str, &'a str, &'a str)>,
     ) -> Self {
-        type Tree =
-            BTreeMap<String, BTreeMap<usize, BTreeMap<String, BTreeMap<String, Vec<usize>>>>>;
-        let mut t: Tree = BTreeMap::new();
-        for (i, (slide, grade, class, cluster)) in patches.into_iter().enumerate() {
-            t.entry(grade.to_string())
-                .or_default()
-                .entry(slide)
-                .or_default()
-                .entry(class.to_string())
-                .or_default()
-                .entry(cluster.to_string())
-                .or_default()
-                .push(i);
-        }
-        SamplingTree {
-            grades: t
-                .into_iter()
-                .map(|(g, slides)| {
-                    let nodes = slides
-                        .into_iter()
-                        .map(|(slide, classes)| SlideNode {
-                            slide,
-                            classes: classes
-                                .into_iter()
-                                .map(|(c, cl)| (c, cl.into_iter().collect()))
-                                .collect(),
-                        })
-                        .collect();
-                    (g, nodes)
-                })
-                .collect(),
-        }
+        Self::with_stages(&Stage::PAPER, patches)
     }
 
-    /// Grade names, in the order of [`Draw::grade`].
+    /// The tree of `stages`, in that order, over patches given as for [`SamplingTree::build`].
+    pub fn with_stages<'a>(
+        stages: &[Stage],
+        patches: impl IntoIterator<Item = (usize, &'a str, &'a str, &'a str)>,
+    ) -> Self {
+        let patches: Vec<(usize, &str, &str, &str)> = patches.into_iter().collect();
+        let grade_set: BTreeMap<&str, usize> = patches.iter().map(|p| (p.1, 0)).collect();
+        let grades: Vec<String> = grade_set.keys().map(|g| g.to_string()).collect();
+        let grade_index = |g: &str| grades.iter().position(|x| x == g).unwrap_or(0);
+        let of = patches
+            .iter()
+            .map(|&(slide, grade, _, _)| (grade_index(grade), slide))
+            .collect();
+        let all: Vec<usize> = (0..patches.len()).collect();
+        let root = (!all.is_empty()).then(|| Self::node(stages, &patches, all));
+        SamplingTree { root, grades, of }
+    }
+
+    fn node(stages: &[Stage], patches: &[(usize, &str, &str, &str)], members: Vec<usize>) -> Node {
+        let Some((&stage, rest)) = stages.split_first() else {
+            return Node::Leaf(members);
+        };
+        let mut groups: BTreeMap<(usize, &str), Vec<usize>> = BTreeMap::new();
+        for i in members {
+            let (slide, grade, class, cluster) = patches[i];
+            let key = match stage {
+                Stage::Grade => (0, grade),
+                Stage::Slide => (slide, ""),
+                Stage::Class => (0, class),
+                Stage::Cluster => (0, cluster),
+            };
+            groups.entry(key).or_default().push(i);
+        }
+        Node::Inner(
+            groups
+                .into_values()
+                .map(|m| Self::node(rest, patches, m))
+                .collect(),
+        )
+    }
+
+    /// Grade names, sorted, in the order of [`Draw::grade`].
     pub fn grades(&self) -> Vec<&str> {
-        self.grades.iter().map(|(g, _)| g.as_str()).collect()
+        self.grades.iter().map(String::as_str).collect()
     }
 
     /// Whether there is nothing to draw.
     pub fn is_empty(&self) -> bool {
-        self.grades.is_empty()
+        self.root.is_none()
     }
 
     /// One draw, uniform at each stage.
     pub fn draw(&self, rng: &mut Rng) -> Option<Draw> {
-        if self.grades.is_empty() {
-            return None;
+        let mut node = self.root.as_ref()?;
+        loop {
+            match node {
+                Node::Inner(children) => node = &children[rng.below(children.len())],
+                Node::Leaf(patches) => {
+                    let patch = patches[rng.below(patches.len())];
+                    let (grade, slide) = self.of[patch];
+                    return Some(Draw {
+                        patch,
+                        grade,
+                        slide,
+                    });
+                }
+            }
         }
-        let g = rng.below(self.grades.len());
-        let slides = &self.grades[g].1;
-        let s = &slides[rng.below(slides.len())];
-        let (_, clusters) = &s.classes[rng.below(s.classes.len())];
-        let (_, patches) = &clusters[rng.below(clusters.len())];
-        Some(Draw {
-            patch: patches[rng.below(patches.len())],
-            grade: g,
-            slide: s.slide,
-        })
+    }
+
+    /// The draws of one batch: `n` draws from the generator of (`seed`, `epoch`, `batch`), so a
+    /// batch does not depend on the batches before it or on who draws it.
+    pub fn draw_batch(&self, seed: u64, epoch: u64, batch: u64, n: usize) -> Vec<Draw> {
+        let mut rng = Rng::stream(seed, epoch, batch, Rng::DRAWS);
+        (0..n).filter_map(|_| self.draw(&mut rng)).collect()
     }
 }
 

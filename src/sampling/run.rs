@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{
-    load_cohort, CohortError, CohortSlide, Draw, NpyWriter, Rng, SamplePatch, SamplingTree,
-};
+use super::{load_cohort, CohortError, CohortSlide, Draw, NpyWriter, SamplePatch, SamplingTree};
 use crate::mask::DEFAULT_MAX_PIXELS;
 use crate::output::{progress, write_file};
 use crate::slide::{open_slide, read_at, ReadPlan, Slide, SlideError};
@@ -135,8 +133,10 @@ pub fn sample(spec: &SampleSpec) -> Result<Sampled, SampleError> {
             split: spec.split.clone(),
         });
     }
-    let mut rng = Rng::new(spec.seed);
-    let draws: Vec<Draw> = (0..n).filter_map(|_| tree.draw(&mut rng)).collect();
+    // batch by batch, as the streaming sampler draws epoch 0
+    let draws: Vec<Draw> = (0..spec.batches as u64)
+        .flat_map(|b| tree.draw_batch(spec.seed, 0, b, spec.batch_size))
+        .collect();
     let grades = tree.grades();
     write_draws(spec, &slides, &patches, &draws, &grades)?;
     let shares = grades

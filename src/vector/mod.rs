@@ -43,4 +43,6 @@ pub use simplify::{simplify_polygon, simplify_topology};
 pub use stream::{row_runs, LabelTracer};
 pub use sweep::{trace, Tracer};
 pub use trace::{filter_areas, signed_area2, trace_walk, Polygon, Ring};
-pub use vectorize::{vectorize, ClassCount, VectorizeError, VectorizeSpec, Vectorized};
+pub use vectorize::{
+    vectorize, vectorize_labels, ClassCount, VectorizeError, VectorizeSpec, Vectorized,
+};

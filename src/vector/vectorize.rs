@@ -159,15 +159,53 @@ pub fn vectorize(
     spec: &VectorizeSpec,
     progress: &dyn Fn(u64, u64),
 ) -> Result<Vectorized, VectorizeError> {
-    // the settings before any file is read
+    check_settings(spec)?;
+    let (header, reader) = open_mask(&spec.mask, &MaskOptions::default())?;
+    trace_into(
+        spec,
+        (header.width, header.height),
+        reader,
+        progress,
+        |body| write_file(&spec.output, body),
+    )
+}
+
+/// [`vectorize`] of a label image already in memory (`width × height` labels, row-major, from
+/// a front end such as the Python package): the GeoJSON goes to `out` instead of
+/// `spec.output`, and `spec.mask` only names the image in messages.
+pub fn vectorize_labels(
+    spec: &VectorizeSpec,
+    labels: MaskReader,
+    (width, height): (u32, u32),
+    out: &mut Vec<u8>,
+    progress: &dyn Fn(u64, u64),
+) -> Result<Vectorized, VectorizeError> {
+    check_settings(spec)?;
+    trace_into(spec, (width, height), labels, progress, |body| body(out))
+}
+
+/// The settings, before any file is read.
+fn check_settings(spec: &VectorizeSpec) -> Result<(), VectorizeError> {
     for (flag, v) in [("--min-area", spec.min_area), ("--max-hole", spec.max_hole)] {
         v.map(|v| crate::units::check_area(flag, v)).transpose()?;
     }
     spec.mpp
         .map(|v| crate::units::check_mpp("--mpp", v))
         .transpose()?;
-    let (header, reader) = open_mask(&spec.mask, &MaskOptions::default())?;
-    let (w, h) = (header.width as usize, header.height as usize);
+    Ok(())
+}
+
+/// The writing of the GeoJSON, handed to where it goes.
+type Body<'a> = Box<dyn FnOnce(&mut dyn Write) -> std::io::Result<usize> + 'a>;
+
+fn trace_into(
+    spec: &VectorizeSpec,
+    (mw, mh): (u32, u32),
+    reader: MaskReader,
+    progress: &dyn Fn(u64, u64),
+    sink: impl FnOnce(Body<'_>) -> std::io::Result<usize>,
+) -> Result<Vectorized, VectorizeError> {
+    let (w, h) = (mw as usize, mh as usize);
     let slide = spec
         .slide
         .as_ref()
@@ -177,12 +215,13 @@ pub fn vectorize(
         Some(s) => {
             let (sw, sh) = s.level_size(0)?;
             // one downsample for both axes (the paper's convention), never a per-axis ratio
-            let d = mask_downsample((header.width, header.height), (sw, sh), spec.downsample)
-                .map_err(|source| VectorizeError::NoFit {
+            let d = mask_downsample((mw, mh), (sw, sh), spec.downsample).map_err(|source| {
+                VectorizeError::NoFit {
                     mask: spec.mask.clone(),
                     slide: s.source(),
                     source,
-                })?;
+                }
+            })?;
             (d, Some(s.bounds()))
         }
         None => (spec.downsample.unwrap_or(1.0), None),
@@ -243,7 +282,7 @@ pub fn vectorize(
         rows_done.set(rows_done.get() + n);
         progress(rows_done.get(), h as u64);
     };
-    let n = write_file(&spec.output, |out| {
+    let n = sink(Box::new(|out| {
         let mut g = GeoJsonWriter::new(std::io::BufWriter::new(out), place, spec.encoding)?;
         // with `simplify` every polygon is held until the end: the boundaries they share are
         // simplified once for both sides (simplify_topology)
@@ -285,7 +324,7 @@ pub fn vectorize(
         let (n, mut out) = g.finish()?;
         out.flush()?;
         Ok(n)
-    })
+    }))
     .map_err(|source| VectorizeError::Write {
         mask: spec.mask.clone(),
         output: spec.output.clone(),

@@ -9,7 +9,7 @@ VENV=${H2G_PY_VENV:-.deps/py-venv}
 # the test dependencies, pinned (a no-op when present); the package's own build needs only
 # maturin, which pip fetches into its isolated build environment
 "$VENV/bin/pip" install -q numpy==2.4.6 pytest==8.4.2 opencv-python-headless==5.0.0.93 \
-  tifffile==2026.3.3
+  tifffile==2026.3.3 scikit-learn==1.8.0
 [ -x target/release/h2g ] || cargo build --release --locked -q
 "$VENV/bin/pip" install -q .
 # from outside the checkout, so that the installed package is the one imported

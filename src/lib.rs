@@ -9,6 +9,7 @@
 //! (QuPath GeoJSON out of masks and back), [`eval`] and [`stats`] (evaluation, Tukey's HSD) and
 //! [`cohort`] (cohort runs: plan, records, fingerprints, event log, summary), over [`digest`].
 
+pub mod cluster;
 pub mod cohort;
 pub mod convert;
 pub mod digest;

@@ -226,6 +226,11 @@ impl Table {
         self.kind
     }
 
+    /// The header cells, trimmed.
+    pub fn headers(&self) -> Vec<String> {
+        self.headers.iter().map(|h| h.trim().to_string()).collect()
+    }
+
     /// The index of column `name` (header cells are trimmed), if present.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.headers.iter().position(|h| h.trim() == name)
@@ -301,6 +306,11 @@ pub struct Row<'t> {
 }
 
 impl Row<'_> {
+    /// Every cell of the row as written (not trimmed).
+    pub fn cells(&self) -> impl Iterator<Item = &str> {
+        self.rec.iter()
+    }
+
     /// The row's line in the file (the header is line 1).
     pub fn line(&self) -> u64 {
         self.line

@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+mod cluster;
 mod eval;
 mod patches;
 mod sampler;
@@ -19,8 +20,8 @@ pyo3::create_exception!(
      names the value and the fix, as the h2g command line does."
 );
 
-/// A library error as a Python exception: its message and the messages of its causes.
-pub(crate) fn err(e: impl std::error::Error) -> PyErr {
+/// A library error's message and the messages of its causes.
+pub(crate) fn message(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -31,7 +32,12 @@ pub(crate) fn err(e: impl std::error::Error) -> PyErr {
         }
         source = s.source();
     }
-    H2gError::new_err(msg)
+    msg
+}
+
+/// A library error as a Python exception: its message and the messages of its causes.
+pub(crate) fn err(e: impl std::error::Error) -> PyErr {
+    H2gError::new_err(message(&e))
 }
 
 /// A value as a Python object through JSON (the library's reports are `serde::Serialize`).
@@ -55,6 +61,7 @@ fn panic_for_tests(message: &str) {
 fn _h2g(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("H2gError", m.py().get_type::<H2gError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("ORT_VERSION", h2g::infer::ORT_VERSION)?;
     m.add_class::<slide::Slide>()?;
     m.add_function(wrap_pyfunction!(patches::patches, m)?)?;
     m.add_function(wrap_pyfunction!(vector::vectorize, m)?)?;
@@ -65,5 +72,10 @@ fn _h2g(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sampler::EpochIter>()?;
     m.add_function(wrap_pyfunction!(sampler::augment, m)?)?;
     m.add_function(wrap_pyfunction!(panic_for_tests, m)?)?;
+    m.add_class::<cluster::FeatureModel>()?;
+    m.add_function(wrap_pyfunction!(cluster::fit_clusters, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::assign_clusters, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::cluster_fit_py, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::cluster_assign_py, m)?)?;
     Ok(())
 }

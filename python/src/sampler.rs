@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use numpy::{IntoPyArray, PyArray4, PyArrayMethods, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -60,6 +61,22 @@ pub struct Sampler {
     /// cluster string → number
     cluster_ids: Vec<i64>,
     next_epoch: std::sync::atomic::AtomicU64,
+    online: Option<Online>,
+}
+
+/// Clusters assigned to each batch as it is taken: the feature model and the cluster model.
+struct Online {
+    features: Py<crate::cluster::FeatureModel>,
+    clusters: Arc<h2g::cluster::ClusterModel>,
+}
+
+impl Online {
+    fn clone_ref(&self, py: Python<'_>) -> Online {
+        Online {
+            features: self.features.clone_ref(py),
+            clusters: self.clusters.clone(),
+        }
+    }
 }
 
 #[pymethods]
@@ -68,7 +85,7 @@ impl Sampler {
     #[pyo3(signature = (
         cohort, *, batch_size = 64, batches_per_epoch = 500, seed = 0, split = None,
         stages = None, augment = None, workers = 8, queue = 20, cluster_column = None,
-        on_error = "raise"
+        cluster_model = None, feature_model = None, on_error = "raise"
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -83,8 +100,33 @@ impl Sampler {
         workers: usize,
         queue: usize,
         cluster_column: Option<String>,
+        cluster_model: Option<&Bound<'_, PyAny>>,
+        feature_model: Option<&Bound<'_, PyAny>>,
         on_error: &str,
     ) -> PyResult<Self> {
+        let online =
+            match (cluster_model, feature_model) {
+                (None, None) => None,
+                (Some(c), Some(f)) => {
+                    let features: Py<crate::cluster::FeatureModel> =
+                        match f.cast::<crate::cluster::FeatureModel>() {
+                            Ok(m) => m.clone().unbind(),
+                            Err(_) => {
+                                let name: String = f.extract()?;
+                                let m = py
+                                    .get_type::<crate::cluster::FeatureModel>()
+                                    .call1((name,))?;
+                                m.cast_into::<crate::cluster::FeatureModel>()?.unbind()
+                            }
+                        };
+                    let clusters = Arc::new(crate::cluster::model_of(py, c)?);
+                    Some(Online { features, clusters })
+                }
+                _ => return Err(PyValueError::new_err(
+                    "online clusters need both cluster_model (a cluster model file or dict) and \
+                     feature_model (the feature extractor it was fitted with)",
+                )),
+            };
         let skip = match on_error {
             "raise" => false,
             "skip" => true,
@@ -132,6 +174,7 @@ impl Sampler {
             inner,
             cluster_ids,
             next_epoch: 0.into(),
+            online,
         })
     }
 
@@ -141,16 +184,17 @@ impl Sampler {
     }
 
     /// The next epoch's batches.
-    fn __iter__(&self) -> EpochIter {
+    fn __iter__(&self, py: Python<'_>) -> EpochIter {
         let e = self
             .next_epoch
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.epoch(e)
+        self.epoch(py, e)
     }
 
     /// The batches of epoch ``epoch`` (0, 1, …), whatever was iterated before.
-    fn epoch(&self, epoch: u64) -> EpochIter {
+    fn epoch(&self, py: Python<'_>, epoch: u64) -> EpochIter {
         EpochIter {
+            online: self.online.as_ref().map(|o| o.clone_ref(py)),
             stream: std::sync::Mutex::new(Some(self.inner.epoch(epoch))),
             cluster_ids: self.cluster_ids.clone(),
             classes: self
@@ -267,9 +311,13 @@ fn cluster_numbers(s: &Inner) -> Vec<i64> {
     p.iter().map(|p| rank[p.cluster.as_str()]).collect()
 }
 
+/// A batch taken, with its online clusters when the sampler assigns them.
+type Taken = (Batch, Option<Vec<i64>>);
+
 /// One epoch of a :class:`Sampler`.
 #[pyclass(module = "h2g")]
 pub struct EpochIter {
+    online: Option<Online>,
     stream: std::sync::Mutex<Option<BatchStream>>,
     cluster_ids: Vec<i64>,
     classes: Vec<u8>,
@@ -291,19 +339,34 @@ impl EpochIter {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let next = py.detach(|| {
+        let online = self
+            .online
+            .as_ref()
+            .map(|o| (o.features.get(), o.clusters.clone()));
+        let next = py.detach(|| -> Option<Result<Taken, String>> {
             let mut guard = self.stream.lock().unwrap_or_else(|e| e.into_inner());
             let r = guard.as_mut().and_then(|s| s.next());
             if r.is_none() {
                 // the epoch is over: stop the workers now
                 *guard = None;
             }
-            r
+            let b = match r? {
+                Ok(b) => b,
+                Err(e) => return Some(Err(crate::message(&e))),
+            };
+            let Some((fm, model)) = &online else {
+                return Some(Ok((b, None)));
+            };
+            let assigned = fm
+                .features(b.side, &b.images)
+                .map_err(|e| crate::message(&e))
+                .and_then(|(f, _)| model.assign(&f).map_err(|e| crate::message(&e)));
+            Some(assigned.map(|a| (b, Some(a.into_iter().map(i64::from).collect()))))
         });
         match next {
             None => Ok(None),
-            Some(Err(e)) => Err(err(e)),
-            Some(Ok(b)) => Ok(Some(self.convert(py, b)?)),
+            Some(Err(e)) => Err(crate::H2gError::new_err(e)),
+            Some(Ok((b, online))) => Ok(Some(self.convert(py, b, online)?)),
         }
     }
 
@@ -317,7 +380,12 @@ impl EpochIter {
 }
 
 impl EpochIter {
-    fn convert<'py>(&self, py: Python<'py>, b: Batch) -> PyResult<Bound<'py, PyTuple>> {
+    fn convert<'py>(
+        &self,
+        py: Python<'py>,
+        b: Batch,
+        online: Option<Vec<i64>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
         let n = b.draws.len();
         let s = b.side;
         let images: Bound<'py, PyArray4<u8>> =
@@ -325,7 +393,8 @@ impl EpochIter {
                 .map_err(|e| PyValueError::new_err(e.to_string()))?
                 .into_pyarray(py);
         let labels: Vec<u8> = b.draws.iter().map(|d| self.classes[d.patch]).collect();
-        let clusters: Vec<i64> = b.draws.iter().map(|d| self.cluster_ids[d.patch]).collect();
+        let clusters: Vec<i64> =
+            online.unwrap_or_else(|| b.draws.iter().map(|d| self.cluster_ids[d.patch]).collect());
         let meta = PyDict::new(py);
         let col = |f: &dyn Fn(&h2g::sampling::BatchDraw) -> u64| -> Vec<u64> {
             b.draws.iter().map(f).collect()

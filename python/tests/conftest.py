@@ -12,6 +12,12 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
+# the set-up's ONNX Runtime (scripts/setup.sh), for the model stages
+_ORT = ROOT / ".deps" / "onnxruntime" / "lib" / "libonnxruntime.so.1.31.1"
+if _ORT.is_file() and not os.environ.get("H2G_ORT_LIB"):
+    os.environ["H2G_ORT_LIB"] = str(_ORT)
+FEATURE_MODEL = ROOT / "models" / "test" / "vgg16_features.onnx"
+
 
 def h2g_binary():
     """The h2g command line built from this checkout (cargo build --release)."""
@@ -101,25 +107,25 @@ def write_patch_csv(path, table):
             )
 
 
-@pytest.fixture(scope="session")
-def cohort(tmp_path_factory):
-    """Six 1024 × 768 slides, two per grade (I, II, III), train and val; each with a tumour mask
-    at downsample 4 and its patch table (128-px patches at 10×, the slides being 1 µm/px) made by h2g.patches."""
+def make_cohort(d, size, side, patch):
+    """Six side × side slides at 1 µm/px, two per grade (I, II, III), train and val; each with a
+    tumour mask at downsample 4 and its patch table (patch-px patches at 10×) made by
+    h2g.patches."""
     import cv2
     import h2g
 
-    d = tmp_path_factory.mktemp("cohort")
     rows = []
+    q = side // 4
     for i in range(6):
         grade = ["I", "II", "III"][i // 2]
-        img = texture(i, 1024, 768)
+        img = texture(i, side, size)
         slide = d / f"s{i}.tif"
         write_slide(slide, img)
-        mask = np.zeros((768 // 4, 1024 // 4), np.uint8)
+        mask = np.zeros((size // 4, q), np.uint8)
         # a tumour block whose size grows with the grade
-        mask[40 : 40 + 30 * (i // 2 + 1), 100:200] = 1
+        mask[size // 20 : size // 20 + (size // 26) * (i // 2 + 1), q * 2 // 5 : q * 4 // 5] = 1
         cv2.imwrite(str(d / f"s{i}-mask.png"), mask)
-        table = h2g.patches(str(slide), mask=str(d / f"s{i}-mask.png"), mask_downsample=4.0, size=128, at="10x", mpp=1.0)
+        table = h2g.patches(str(slide), mask=str(d / f"s{i}-mask.png"), mask_downsample=4.0, size=patch, at="10x", mpp=1.0)
         write_patch_csv(d / f"s{i}-patches.csv", table)
         rows.append((f"s{i}.tif", f"s{i}-patches.csv", grade, "val" if i % 2 else "train"))
     with open(d / "cohort.csv", "w", newline="") as f:
@@ -127,6 +133,25 @@ def cohort(tmp_path_factory):
         w.writerow(["slide", "patches", "grade", "split"])
         w.writerows(rows)
     return d / "cohort.csv"
+
+
+@pytest.fixture(scope="session")
+def cohort(tmp_path_factory):
+    """Six 1024 × 768 slides with 128-px patches (see make_cohort)."""
+    return make_cohort(tmp_path_factory.mktemp("cohort"), 768, 1024, 128)
+
+
+@pytest.fixture(scope="session")
+def cohort256(tmp_path_factory):
+    """Six 1536 × 1536 slides with 256-px patches, the feature model's side."""
+    return make_cohort(tmp_path_factory.mktemp("cohort256"), 1536, 1536, 256)
+
+
+@pytest.fixture(scope="session")
+def feature_model():
+    if not FEATURE_MODEL.is_file():
+        pytest.fail(f"{FEATURE_MODEL} is missing (scripts/make_feature_model.py makes it)")
+    return str(FEATURE_MODEL)
 
 
 @pytest.fixture

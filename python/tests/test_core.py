@@ -213,3 +213,25 @@ def test_a_rust_panic_is_a_python_exception():
     assert "a test panic" in str(e.value)
     # the interpreter goes on
     assert h2g.tukey({"a": [1.0, 2.0], "b": [2.0, 3.5]})["groups"] == 2
+
+
+def test_the_type_stubs_name_everything_the_module_has():
+    import ast
+    import pathlib
+
+    from h2g import _h2g
+
+    stub = pathlib.Path(h2g.__file__).with_name("_h2g.pyi")
+    tree = ast.parse(stub.read_text())
+    named = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            named.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            named.add(node.target.id)
+    public = {n for n in dir(_h2g) if not n.startswith("__") or n == "__version__"}
+    assert public - named == set(), "in the module, not in the stubs"
+    assert {n for n in named if not n.startswith("_") or n == "__version__"} - public == set()
+    # every public function and class has a docstring
+    for name in public - {"__version__", "ORT_VERSION"}:
+        assert getattr(_h2g, name).__doc__, name

@@ -1,6 +1,7 @@
 //! Subcommands, one file each: clap arguments, conversion to a library spec, and `run`.
 
 mod args;
+mod cluster;
 mod convert_mask;
 mod docs;
 mod evaluate;
@@ -30,7 +31,7 @@ pub(crate) use args::positive_f64;
 /// h2g: breast-tumour segmentation (H2G-Net) across the QuPath annotation lifecycle.
 ///
 /// Subcommands in lifecycle order: info, region, convert-mask, tissue, patches, sample,
-/// vectorize, rasterize, models, heatmap, segment, preannotate, evaluate, stats; `run` carries a
+/// cluster, vectorize, rasterize, models, heatmap, segment, preannotate, evaluate, stats; `run` carries a
 /// whole cohort through the per-slide steps, resumably.
 #[derive(Debug, Parser)]
 #[command(name = "h2g", version, about, long_about = None, propagate_version = true)]
@@ -53,6 +54,9 @@ enum Command {
     Patches(patches::Args),
     /// Draw training patches hierarchically (grade → slide → class → cluster → patch).
     Sample(sample::Args),
+    /// Fit the sampler's clustering stage (features, z-scores, PCA, k-means), or add clusters
+    /// to patch tables.
+    Cluster(cluster::Args),
     /// Trace a label mask into QuPath GeoJSON annotations (valid polygons along pixel edges).
     Vectorize(vectorize::Args),
     /// Fill QuPath GeoJSON annotations into a label mask (QuPath's pixel rule).
@@ -105,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Finished> {
         Command::Tissue(a) => tissue::run(a).map(Into::into),
         Command::Patches(a) => patches::run(a).map(Into::into),
         Command::Sample(a) => sample::run(a).map(Into::into),
+        Command::Cluster(a) => cluster::run(a).map(Into::into),
         Command::Vectorize(a) => vectorize::run(a).map(Into::into),
         Command::Rasterize(a) => rasterize::run(a).map(Into::into),
         Command::Models(a) => models::run(a).map(Into::into),

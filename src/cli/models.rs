@@ -87,6 +87,8 @@ pub enum RoleArg {
     Refinement,
     /// A tissue segmenter.
     Tissue,
+    /// A feature extractor (the clustering stage).
+    FeatureExtractor,
 }
 
 impl From<RoleArg> for Role {
@@ -95,6 +97,7 @@ impl From<RoleArg> for Role {
             RoleArg::PatchClassifier => Role::PatchClassifier,
             RoleArg::Refinement => Role::Refinement,
             RoleArg::Tissue => Role::Tissue,
+            RoleArg::FeatureExtractor => Role::FeatureExtractor,
         }
     }
 }

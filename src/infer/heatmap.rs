@@ -454,7 +454,7 @@ pub fn heatmap(
 
 /// Packs RGB patches into one float tensor in `layout`, scaled as the manifest says, colour
 /// channels in the model's `order`.
-fn to_tensor(
+pub(crate) fn to_tensor(
     patches: &[Vec<u8>],
     n: usize,
     layout: Layout,

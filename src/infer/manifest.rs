@@ -15,6 +15,8 @@ pub enum Role {
     Refinement,
     /// A tissue segmenter.
     Tissue,
+    /// A feature extractor (one vector per patch), for the clustering stage.
+    FeatureExtractor,
 }
 
 /// Tensor layout of image inputs.
@@ -633,12 +635,12 @@ impl ContractOverrides {
     pub fn for_role(&self, role: Role) -> &ManifestOverrides {
         match role {
             Role::Refinement => &self.refine,
-            Role::PatchClassifier | Role::Tissue => &self.model,
+            Role::PatchClassifier | Role::Tissue | Role::FeatureExtractor => &self.model,
         }
     }
 }
 
-const BUILT_IN: [(&str, &str); 22] = [
+const BUILT_IN: [(&str, &str); 23] = [
     (
         "h2g-patch-mobilenetv2",
         include_str!("../../models/h2g-patch-mobilenetv2.json"),
@@ -726,6 +728,10 @@ const BUILT_IN: [(&str, &str); 22] = [
     (
         "test-contract-refine-4class",
         include_str!("../../models/test-contract-refine-4class.json"),
+    ),
+    (
+        "test-feature-vgg16",
+        include_str!("../../models/test-feature-vgg16.json"),
     ),
 ];
 
@@ -1017,6 +1023,7 @@ pub fn draft(info: &super::ModelInfo, role: Role, name: &str) -> Result<Draft, I
                 Role::PatchClassifier => 256,
                 Role::Refinement => 1024,
                 Role::Tissue => 512,
+                Role::FeatureExtractor => 224,
             };
             check.push(format!(
                 "size: {d} (the input's height and width are dynamic: set the side the model \
@@ -1030,6 +1037,7 @@ pub fn draft(info: &super::ModelInfo, role: Role, name: &str) -> Result<Draft, I
         Role::PatchClassifier => "patch classifier",
         Role::Refinement => "refinement",
         Role::Tissue => "tissue",
+        Role::FeatureExtractor => "feature extractor",
     };
     let bad = |expected| InitError::Inputs {
         model: model.clone(),
@@ -1039,8 +1047,10 @@ pub fn draft(info: &super::ModelInfo, role: Role, name: &str) -> Result<Draft, I
     };
     let roles: Vec<&str> =
         match (role, channels.as_slice()) {
-            (Role::PatchClassifier | Role::Tissue, [3]) => vec!["image"],
-            (Role::PatchClassifier | Role::Tissue, _) => return Err(bad("one 3-channel image")),
+            (Role::PatchClassifier | Role::Tissue | Role::FeatureExtractor, [3]) => vec!["image"],
+            (Role::PatchClassifier | Role::Tissue | Role::FeatureExtractor, _) => {
+                return Err(bad("one 3-channel image"))
+            }
             (Role::Refinement, [3]) => vec!["image"],
             (Role::Refinement, [c]) if *c > 3 => vec!["image+heatmap"],
             (Role::Refinement, [3, _]) => vec!["image", "heatmap"],

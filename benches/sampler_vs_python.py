@@ -7,7 +7,8 @@ Python worker processes (multiprocessing, the same count), each drawing the same
 numpy, reading patches with openslide-python ``read_region``, augmenting with numpy and OpenCV
 (flips, rot90, HSV shift through ``cv2.cvtColor``, brightness), and putting whole batches into a
 ``multiprocessing.Queue`` of the same size. Each configuration runs in a child process of its own;
-its wall time over the batches (after a warm-up batch), its patches/s and the peak RSS of its
+its wall time for a whole epoch (from before the sampler or the pool is made to the last batch
+received: start-up and read-ahead count for both), its patches/s and the peak RSS of its
 process tree (sampled from /proc) are printed, then the ratios.
 
 usage: sampler_vs_python.py COHORT.csv [--batches N] [--batch-size B] [--workers W] [--queue Q]
@@ -43,7 +44,7 @@ def rss_tree(pid):
 
 def run_child(args):
     """Runs one configuration in a child process; returns its JSON result and peak RSS."""
-    p = subprocess.Popen([sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
     peak = [0]
 
     def watch():
@@ -132,18 +133,17 @@ def peer_worker(cohort, batch_size, seed, augment, queue, todo):
 def child_peer(a):
     import multiprocessing as mp
 
+    t = time.perf_counter()
     ctx = mp.get_context("fork")
     queue = ctx.Queue(maxsize=a.queue)
     todo = ctx.Queue()
-    for b in range(a.batches + 1):
+    for b in range(a.batches):
         todo.put(b)
     for _ in range(a.workers):
         todo.put(None)
     procs = [ctx.Process(target=peer_worker, args=(a.cohort, a.batch_size, a.seed, a.augment, queue, todo)) for _ in range(a.workers)]
     for p in procs:
         p.start()
-    queue.get()  # warm-up batch
-    t = time.perf_counter()
     for _ in range(a.batches):
         _, imgs = queue.get()
         assert imgs.shape == (a.batch_size, 256, 256, 3)
@@ -156,12 +156,10 @@ def child_peer(a):
 def child_h2g(a):
     import h2g
 
-    s = h2g.Sampler(a.cohort, batch_size=a.batch_size, batches_per_epoch=a.batches + 1, seed=a.seed, augment=a.augment, workers=a.workers, queue=a.queue)
-    it = iter(s)
-    next(it)  # warm-up batch
     t = time.perf_counter()
+    s = h2g.Sampler(a.cohort, batch_size=a.batch_size, batches_per_epoch=a.batches, seed=a.seed, augment=a.augment, workers=a.workers, queue=a.queue)
     n = 0
-    for images, _, _, _ in it:
+    for images, _, _, _ in s:
         assert images.shape == (a.batch_size, 256, 256, 3)
         n += 1
     assert n == a.batches
@@ -171,7 +169,7 @@ def child_h2g(a):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cohort")
-    ap.add_argument("--batches", type=int, default=60)
+    ap.add_argument("--batches", type=int, default=200)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--queue", type=int, default=20)

@@ -17,7 +17,7 @@ pub use npy::{npy_header, NpyWriter};
 pub use run::{sample, GradeShare, SampleError, SampleSpec, Sampled, MAX_DRAWS};
 pub use stream::{
     Batch, BatchDraw, BatchStream, Sampler, SamplerError, SamplerSpec, MAX_BATCHES_PER_EPOCH,
-    MAX_BATCH_SIZE, MAX_IN_FLIGHT_BYTES, MAX_QUEUE, MAX_WORKERS,
+    MAX_BATCH_SIZE, MAX_IN_FLIGHT_BYTES, MAX_QUEUE, MAX_WORKERS, TILE_CACHE_BYTES,
 };
 
 /// A small, fast, deterministic generator (SplitMix64) with unbiased bounded draws.

@@ -4,8 +4,9 @@
 //! Every batch is a pure function of (seed, epoch, batch index): its draws come from a
 //! generator of their own ([`SamplingTree::draw_batch`]) and so do its augmentations, so the
 //! batches are the same whatever the number of workers, and come out in batch order. At most
-//! `queue + workers` batches exist at once (those waiting and those being read), which bounds
-//! memory; `h2g sample` draws the same patches as epoch 0.
+//! `queue + workers` batches exist at once (those waiting and those being read), and the
+//! slides' decoded-tile caches share [`TILE_CACHE_BYTES`], which bounds memory whatever the
+//! cohort; `h2g sample` draws the same patches as epoch 0.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -30,6 +31,9 @@ pub const MAX_BATCH_SIZE: usize = 65_536;
 pub const MAX_BATCHES_PER_EPOCH: usize = 1 << 32;
 /// The most bytes of pixels the batches in flight (queue + workers) may hold together.
 pub const MAX_IN_FLIGHT_BYTES: u64 = 16 << 30;
+/// The decoded-tile caches of all the sampler's slides together hold about this many bytes
+/// (each slide its share), however many slides the cohort has.
+pub const TILE_CACHE_BYTES: usize = 256 << 20;
 
 /// A sampler: the cohort, how to draw, how to read.
 #[derive(Debug, Clone)]
@@ -324,6 +328,9 @@ impl Sampler {
                 cohort: spec.cohort.clone(),
                 split: spec.split.clone(),
             });
+        }
+        for s in &slides {
+            s.limit_cache(TILE_CACHE_BYTES / slides.len());
         }
         let patches = load_patches(&rows, spec.cluster_column.as_deref())?;
         Self::check_cover(&spec, &rows, &patches)?;

@@ -68,7 +68,7 @@ pub(crate) enum TileError {
 type Decoded = Result<Arc<Vec<u8>>, TileError>;
 
 struct Cache {
-    budget: usize,
+    budget: std::sync::atomic::AtomicUsize,
     inner: Mutex<CacheInner>,
 }
 
@@ -109,7 +109,8 @@ impl Cache {
                     cell
                 }
             };
-            while g.bytes > self.budget && g.map.len() > 1 {
+            let budget = self.budget.load(std::sync::atomic::Ordering::Relaxed);
+            while g.bytes > budget && g.map.len() > 1 {
                 let oldest = g
                     .map
                     .iter()
@@ -143,6 +144,14 @@ impl std::fmt::Debug for DirectLevels {
 }
 
 impl DirectLevels {
+    /// Sets the decoded-tile cache's budget in bytes (the least recently used tiles go first;
+    /// the tile being read always stays).
+    pub fn set_cache_budget(&self, bytes: usize) {
+        self.cache
+            .budget
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Maps the slide's levels (`dims`, as OpenSlide reports them) onto the file's tiled JPEG
     /// IFDs. `None` when the reader is turned off, TurboJPEG is missing, the file is no TIFF or
     /// no level qualifies.
@@ -174,7 +183,7 @@ impl DirectLevels {
             file,
             levels,
             cache: Cache {
-                budget: CACHE_BYTES,
+                budget: CACHE_BYTES.into(),
                 inner: Mutex::new(CacheInner::default()),
             },
         })
@@ -344,7 +353,7 @@ mod tests {
 
     fn cache(budget: usize) -> Cache {
         Cache {
-            budget,
+            budget: budget.into(),
             inner: Mutex::new(CacheInner::default()),
         }
     }

@@ -149,6 +149,9 @@ pub trait Slide: Send + Sync {
     fn reads_directly(&self) -> bool {
         false
     }
+    /// Limits the slide's own cache of decoded tiles to about `bytes` (many slides open at
+    /// once, as in the sampler, share a budget); readers without one ignore it.
+    fn limit_cache(&self, _bytes: usize) {}
     /// Reads `width × height` pixels of `level` at level coordinates (`x`, `y`); pixels outside
     /// the slide or transparent come back white.
     fn read_region(

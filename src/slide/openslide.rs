@@ -232,6 +232,12 @@ impl Slide for OpenSlideSlide {
         self.direct.is_some()
     }
 
+    fn limit_cache(&self, bytes: usize) {
+        if let Some(d) = &self.direct {
+            d.set_cache_budget(bytes);
+        }
+    }
+
     fn reader(&self) -> String {
         let os = format!("OpenSlide {}", library_version());
         match (&self.direct, super::turbojpeg::library()) {

@@ -180,3 +180,47 @@ mod tests {
         );
     }
 }
+
+/// Raises the process's soft limit on open files towards `want` (never above the hard limit,
+/// never lowering it), for work that holds many slides open at once (the sampler keeps every
+/// slide of a cohort open: a few descriptors each). Returns the soft limit now in force, or
+/// `None` when it cannot be read.
+pub fn raise_open_files(want: u64) -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return None;
+    }
+    // rlim_t is u64 on the Linux targets h2g builds for
+    let target: libc::rlim_t = want.min(lim.rlim_max);
+    if target > lim.rlim_cur {
+        let raised = libc::rlimit {
+            rlim_cur: target,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: as above
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return Some(target);
+        }
+    }
+    Some(lim.rlim_cur)
+}
+
+#[cfg(test)]
+mod open_files_tests {
+    use super::raise_open_files;
+
+    #[test]
+    fn the_open_file_limit_only_ever_rises() {
+        let now = raise_open_files(0).expect("getrlimit");
+        // asking for less changes nothing
+        assert_eq!(raise_open_files(now / 2), Some(now));
+        // asking for more gives at least as much (up to the hard limit)
+        let more = raise_open_files(now + 16).expect("getrlimit");
+        assert!(more >= now);
+        assert_eq!(raise_open_files(0), Some(more));
+    }
+}

@@ -303,6 +303,8 @@ impl Sampler {
                 split: spec.split.clone(),
             });
         }
+        // every slide stays open: a few descriptors each
+        crate::guard::raise_open_files(256 + 4 * all_rows.len() as u64);
         let mut rows = Vec::new();
         let mut slides = Vec::new();
         let mut skipped = Vec::new();

@@ -40,6 +40,19 @@ pub(crate) fn err(e: impl std::error::Error) -> PyErr {
     H2gError::new_err(message(&e))
 }
 
+/// Sets `d[name]` to a numpy array of `values`.
+pub(crate) fn column<T: numpy::Element>(
+    d: &Bound<'_, pyo3::types::PyDict>,
+    name: &str,
+    values: impl IntoIterator<Item = T>,
+) -> PyResult<()> {
+    use numpy::IntoPyArray;
+    d.set_item(
+        name,
+        values.into_iter().collect::<Vec<T>>().into_pyarray(d.py()),
+    )
+}
+
 /// A value as a Python object through JSON (the library's reports are `serde::Serialize`).
 pub(crate) fn to_py<'py>(
     py: Python<'py>,

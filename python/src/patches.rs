@@ -3,15 +3,14 @@
 
 use std::path::PathBuf;
 
-use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use h2g::mask::DEFAULT_MAX_PIXELS;
 use h2g::patches::{build_patches, LabelRule, MaskFile, PatchSpec, PatchesRun, TissueSource};
 
-use crate::err;
 use crate::slide::{resolution, Slide};
+use crate::{column, err};
 
 /// The patch grid of ``slide`` at ``at`` with the tissue and tumour fraction of every patch and
 /// the paper's label, as ``h2g patches`` computes them. ``slide`` is a :class:`Slide` or a
@@ -114,33 +113,17 @@ pub fn patches<'py>(
         .filter(|p| all || p.label.kept())
         .collect();
     let d = PyDict::new(py);
-    d.set_item(
-        "x",
-        rows.iter()
-            .map(|p| p.x)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    d.set_item(
-        "y",
-        rows.iter()
-            .map(|p| p.y)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    d.set_item(
+    column(&d, "x", rows.iter().map(|p| p.x))?;
+    column(&d, "y", rows.iter().map(|p| p.y))?;
+    column(
+        &d,
         "tissue_fraction",
-        rows.iter()
-            .map(|p| p.tissue_fraction)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
+        rows.iter().map(|p| p.tissue_fraction),
     )?;
-    d.set_item(
+    column(
+        &d,
         "tumour_fraction",
-        rows.iter()
-            .map(|p| p.tumour_fraction.unwrap_or(f64::NAN))
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
+        rows.iter().map(|p| p.tumour_fraction.unwrap_or(f64::NAN)),
     )?;
     let labels: Vec<&str> = rows.iter().map(|p| p.label.as_str()).collect();
     let np = py.import("numpy")?;

@@ -13,7 +13,7 @@ use h2g::sampling::{
     parse_stages, Augment, AugmentParams, Batch, BatchStream, Sampler as Inner, SamplerSpec,
 };
 
-use crate::err;
+use crate::{column, err};
 
 fn augment_of(v: &Bound<'_, PyAny>) -> PyResult<Augment> {
     if let Ok(b) = v.extract::<bool>() {
@@ -239,26 +239,14 @@ impl Sampler {
     fn patches<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let p = self.inner.patches();
         let d = PyDict::new(py);
-        d.set_item(
-            "slide",
-            p.iter()
-                .map(|p| p.slide as u64)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "x",
-            p.iter().map(|p| p.x).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        d.set_item(
-            "y",
-            p.iter().map(|p| p.y).collect::<Vec<_>>().into_pyarray(py),
-        )?;
+        column(&d, "slide", p.iter().map(|p| p.slide as u64))?;
+        column(&d, "x", p.iter().map(|p| p.x))?;
+        column(&d, "y", p.iter().map(|p| p.y))?;
         d.set_item(
             "label",
             p.iter().map(|p| p.class.clone()).collect::<Vec<_>>(),
         )?;
-        d.set_item("cluster", self.cluster_ids.clone().into_pyarray(py))?;
+        column(&d, "cluster", self.cluster_ids.iter().copied())?;
         Ok(d)
     }
 
@@ -396,45 +384,19 @@ impl EpochIter {
         let clusters: Vec<i64> =
             online.unwrap_or_else(|| b.draws.iter().map(|d| self.cluster_ids[d.patch]).collect());
         let meta = PyDict::new(py);
-        let col = |f: &dyn Fn(&h2g::sampling::BatchDraw) -> u64| -> Vec<u64> {
-            b.draws.iter().map(f).collect()
-        };
-        meta.set_item("slide", col(&|d| d.slide as u64).into_pyarray(py))?;
-        meta.set_item("grade", col(&|d| d.grade as u64).into_pyarray(py))?;
-        meta.set_item("patch", col(&|d| d.patch as u64).into_pyarray(py))?;
-        meta.set_item("x", col(&|d| self.xy[d.patch].0).into_pyarray(py))?;
-        meta.set_item("y", col(&|d| self.xy[d.patch].1).into_pyarray(py))?;
-        let a: Vec<&AugmentParams> = b.draws.iter().map(|d| &d.augment).collect();
-        meta.set_item(
-            "flip_h",
-            a.iter()
-                .map(|p| p.flip_h)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        meta.set_item(
-            "flip_v",
-            a.iter()
-                .map(|p| p.flip_v)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        meta.set_item(
-            "rot90",
-            a.iter()
-                .map(|p| p.rot90)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
+        let d = &b.draws;
+        column(&meta, "slide", d.iter().map(|d| d.slide as u64))?;
+        column(&meta, "grade", d.iter().map(|d| d.grade as u64))?;
+        column(&meta, "patch", d.iter().map(|d| d.patch as u64))?;
+        column(&meta, "x", d.iter().map(|d| self.xy[d.patch].0))?;
+        column(&meta, "y", d.iter().map(|d| self.xy[d.patch].1))?;
+        let a: Vec<&AugmentParams> = d.iter().map(|d| &d.augment).collect();
+        column(&meta, "flip_h", a.iter().map(|p| p.flip_h))?;
+        column(&meta, "flip_v", a.iter().map(|p| p.flip_v))?;
+        column(&meta, "rot90", a.iter().map(|p| p.rot90))?;
         let hsv: Vec<i32> = a.iter().flat_map(|p| p.hsv).collect();
         meta.set_item("hsv", hsv.into_pyarray(py).reshape([n, 3])?)?;
-        meta.set_item(
-            "brightness",
-            a.iter()
-                .map(|p| p.brightness)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
+        column(&meta, "brightness", a.iter().map(|p| p.brightness))?;
         meta.set_item("epoch", b.epoch)?;
         meta.set_item("batch", b.index)?;
         PyTuple::new(

@@ -13,8 +13,11 @@ use crate::infer::runtime::{OpenModelError, Runtime};
 use crate::infer::{chosen_output, input_scale, InferError, Model};
 use crate::mask::DEFAULT_MAX_PIXELS;
 use crate::output::{write_file, OutputSet};
-use crate::sampling::{load_rows, Augment, CohortError, Sampler, SamplerError, SamplerSpec, Stage};
-use crate::slide::{open_slide, read_at, ReadPlan, SlideError};
+use crate::sampling::{
+    load_rows, Augment, CohortError, PatchColumns, SamplePatch, Sampler, SamplerError, SamplerSpec,
+    Stage,
+};
+use crate::slide::{open_slide, SlideError};
 use crate::table::Table;
 
 /// The most patches one fit draws.
@@ -207,7 +210,7 @@ impl FeatureExtractor {
         if n == 0 {
             return Ok((Vec::new(), 0));
         }
-        let patches: Vec<Vec<u8>> = images.chunks_exact(px).map(<[u8]>::to_vec).collect();
+        let patches: Vec<&[u8]> = images.chunks_exact(px).collect();
         let data = to_tensor(&patches, side, self.layout, self.scale, self.order);
         let shape = match self.layout {
             Layout::Nchw => vec![n, 3, side, side],
@@ -449,50 +452,27 @@ pub fn cluster_assign(
         let slide = open_slide(&row.slide, DEFAULT_MAX_PIXELS)?;
         let mut t = Table::open(&row.patches, "patch table")?;
         let headers = t.headers();
-        const COLS: [&str; 6] = ["x", "y", "level", "downsample", "width", "label"];
-        let idx: Vec<usize> = COLS
-            .iter()
-            .map(|c| t.require(c, None))
-            .collect::<Result<_, _>>()?;
+        let cols = PatchColumns::of(&t, None)?;
         let keep_col = t.column(&spec.column);
         let mut cells: Vec<Vec<String>> = Vec::new();
-        let mut todo: Vec<(usize, u64, u64, usize, f64, u64)> = Vec::new();
+        // the rows to cluster: their index among the cells, and the patch
+        let mut todo: Vec<(usize, SamplePatch)> = Vec::new();
         while let Some(r) = t.next_row() {
             let r = r?;
-            let label = r.get(Some(idx[5]));
-            if matches!(label, "tumour" | "non-tumour") {
-                const WHOLE: &str = "a whole number ≥ 0";
-                todo.push((
-                    cells.len(),
-                    r.parse(idx[0], WHOLE)?,
-                    r.parse(idx[1], WHOLE)?,
-                    r.parse(idx[2], WHOLE)?,
-                    r.parse(idx[3], "a number")?,
-                    r.parse(idx[4], WHOLE)?,
-                ));
+            if let Some(p) = cols.read(&r, i)? {
+                todo.push((cells.len(), p));
             }
             cells.push(r.cells().map(str::to_string).collect());
         }
         let mut cluster_of = vec![String::new(); cells.len()];
         for chunk in todo.chunks(batch) {
-            let sides: Vec<u32> = chunk
-                .iter()
-                .map(|p| (p.5 as f64 / p.4).round() as u32)
-                .collect();
-            let side = sides[0];
-            if let Some(&other) = sides.iter().find(|&&s| s != side) {
+            let side = chunk[0].1.side();
+            if let Some(other) = chunk.iter().map(|p| p.1.side()).find(|&s| s != side) {
                 return Err(SamplerError::Sizes([side, other].into()).into());
             }
             let imgs: Vec<Vec<u8>> = chunk
                 .par_iter()
-                .map(|&(_, x, y, level, ds, _)| {
-                    let plan = ReadPlan {
-                        level,
-                        level_downsample: slide.level_downsample(level)?,
-                        target_downsample: ds,
-                    };
-                    read_at(slide.as_ref(), &plan, x, y, side, side).map(|i| i.data)
-                })
+                .map(|(_, p)| p.read(slide.as_ref()))
                 .collect::<Result<_, SlideError>>()?;
             let images = imgs.concat();
             let (f, _) = extractor.features(side as usize, &images)?;

@@ -454,8 +454,8 @@ pub fn heatmap(
 
 /// Packs RGB patches into one float tensor in `layout`, scaled as the manifest says, colour
 /// channels in the model's `order`.
-pub(crate) fn to_tensor(
-    patches: &[Vec<u8>],
+pub(crate) fn to_tensor<P: AsRef<[u8]>>(
+    patches: &[P],
     n: usize,
     layout: Layout,
     scale: InputScale,
@@ -464,6 +464,7 @@ pub(crate) fn to_tensor(
     let mut out = Vec::with_capacity(patches.len() * n * n * 3);
     let src = [order.source(0), order.source(1), order.source(2)];
     for p in patches {
+        let p = p.as_ref();
         let map = scale.map_for(p);
         match layout {
             Layout::Nchw => {

@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::table::Table;
+use crate::slide::{read_at, ReadPlan, Slide, SlideError};
+use crate::table::{Row, Table};
 
 /// Errors loading a cohort: the cohort table's or a patch table's (see
 /// [`crate::table::TableError`]).
@@ -47,6 +48,72 @@ pub struct SamplePatch {
     pub class: String,
     /// Cluster, or "" without a cluster column.
     pub cluster: String,
+}
+
+/// The columns of a patch table that sampling reads.
+#[derive(Debug, Clone, Copy)]
+pub struct PatchColumns {
+    x: usize,
+    y: usize,
+    level: usize,
+    downsample: usize,
+    width: usize,
+    label: usize,
+    cluster: Option<usize>,
+}
+
+impl PatchColumns {
+    /// The columns of `t` (x, y, level, downsample, width, label, and `cluster_column` when
+    /// given), each required.
+    pub fn of(t: &Table, cluster_column: Option<&str>) -> Result<Self, CohortError> {
+        Ok(PatchColumns {
+            x: t.require("x", None)?,
+            y: t.require("y", None)?,
+            level: t.require("level", None)?,
+            downsample: t.require("downsample", None)?,
+            width: t.require("width", None)?,
+            label: t.require("label", None)?,
+            cluster: cluster_column.map(|c| t.require(c, None)).transpose()?,
+        })
+    }
+
+    /// The patch of `row` (of slide `slide`) when its label is a class to sample (`tumour`,
+    /// `non-tumour`), else `None`.
+    pub fn read(&self, row: &Row<'_>, slide: usize) -> Result<Option<SamplePatch>, CohortError> {
+        let class = row.get(Some(self.label));
+        if !matches!(class, "tumour" | "non-tumour") {
+            return Ok(None);
+        }
+        const WHOLE: &str = "a whole number ≥ 0";
+        Ok(Some(SamplePatch {
+            slide,
+            x: row.parse(self.x, WHOLE)?,
+            y: row.parse(self.y, WHOLE)?,
+            level: row.parse(self.level, WHOLE)?,
+            downsample: row.parse(self.downsample, "a number")?,
+            width: row.parse(self.width, WHOLE)?,
+            class: class.to_string(),
+            cluster: row.get(self.cluster).to_string(),
+        }))
+    }
+}
+
+impl SamplePatch {
+    /// Its side in pixels at its resolution.
+    pub fn side(&self) -> u32 {
+        (self.width as f64 / self.downsample).round() as u32
+    }
+
+    /// Reads its `side × side` RGB pixels from `slide` (the slide of its cohort row).
+    pub fn read(&self, slide: &dyn Slide) -> Result<Vec<u8>, SlideError> {
+        let plan = ReadPlan {
+            level: self.level,
+            level_downsample: slide.level_downsample(self.level)?,
+            target_downsample: self.downsample,
+        };
+        let side = self.side();
+        read_at(slide, &plan, self.x, self.y, side, side).map(|i| i.data)
+    }
 }
 
 /// Loads the cohort (optionally only rows of `split`) and every patch of its slides whose label
@@ -94,29 +161,9 @@ pub fn load_patches(
     let mut patches = Vec::new();
     for (si, s) in slides.iter().enumerate() {
         let mut t = Table::open(&s.patches, "patch table")?;
-        const COLS: [&str; 6] = ["x", "y", "level", "downsample", "width", "label"];
-        let idx: Vec<usize> = COLS
-            .iter()
-            .map(|c| t.require(c, None))
-            .collect::<Result<_, _>>()?;
-        let ci_cluster = cluster_column.map(|c| t.require(c, None)).transpose()?;
+        let cols = PatchColumns::of(&t, cluster_column)?;
         while let Some(row) = t.next_row() {
-            let row = row?;
-            let class = row.get(Some(idx[5])).to_string();
-            if !matches!(class.as_str(), "tumour" | "non-tumour") {
-                continue;
-            }
-            const WHOLE: &str = "a whole number ≥ 0";
-            patches.push(SamplePatch {
-                slide: si,
-                x: row.parse(idx[0], WHOLE)?,
-                y: row.parse(idx[1], WHOLE)?,
-                level: row.parse(idx[2], WHOLE)?,
-                downsample: row.parse(idx[3], "a number")?,
-                width: row.parse(idx[4], WHOLE)?,
-                class,
-                cluster: row.get(ci_cluster).to_string(),
-            });
+            patches.extend(cols.read(&row?, si)?);
         }
     }
     Ok(patches)

@@ -12,7 +12,9 @@ mod stream;
 use std::collections::BTreeMap;
 
 pub use augment::{Augment, AugmentParams, BRIGHTNESS, HSV_SHIFT};
-pub use cohort::{load_cohort, load_patches, load_rows, CohortError, CohortSlide, SamplePatch};
+pub use cohort::{
+    load_cohort, load_patches, load_rows, CohortError, CohortSlide, PatchColumns, SamplePatch,
+};
 pub use npy::{npy_header, NpyWriter};
 pub use run::{sample, GradeShare, SampleError, SampleSpec, Sampled, MAX_DRAWS};
 pub use stream::{

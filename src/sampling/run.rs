@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{load_cohort, CohortError, CohortSlide, Draw, NpyWriter, SamplePatch, SamplingTree};
 use crate::mask::DEFAULT_MAX_PIXELS;
 use crate::output::{progress, write_file};
-use crate::slide::{open_slide, read_at, ReadPlan, Slide, SlideError};
+use crate::slide::{open_slide, Slide, SlideError};
 
 /// The most draws one run makes.
 pub const MAX_DRAWS: usize = 100_000_000;
@@ -242,13 +242,7 @@ fn write_arrays(
         let path = path.to_path_buf();
         move |source| SampleError::Write { path, source }
     };
-    let sizes: Vec<u32> = draws
-        .iter()
-        .map(|d| {
-            let p = &patches[d.patch];
-            (p.width as f64 / p.downsample).round() as u32
-        })
-        .collect();
+    let sizes: Vec<u32> = draws.iter().map(|d| patches[d.patch].side()).collect();
     let Some(&size) = sizes.first() else {
         return Err(SampleError::Empty {
             cohort: spec.cohort.clone(),
@@ -271,19 +265,10 @@ fn write_arrays(
     for chunk in draws.chunks(256) {
         let imgs = chunk
             .par_iter()
-            .map(|d| {
-                let p = &patches[d.patch];
-                let slide = open[&d.slide].as_ref();
-                let plan = ReadPlan {
-                    level: p.level,
-                    level_downsample: slide.level_downsample(p.level)?,
-                    target_downsample: p.downsample,
-                };
-                read_at(slide, &plan, p.x, p.y, size, size)
-            })
+            .map(|d| patches[d.patch].read(open[&d.slide].as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
         for img in imgs {
-            pixels.write(&img.data).map_err(write_err(path))?;
+            pixels.write(&img).map_err(write_err(path))?;
         }
         bar.inc(chunk.len() as u64);
     }

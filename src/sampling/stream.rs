@@ -19,7 +19,7 @@ use super::{
 };
 use super::{Augment, Draw};
 use crate::mask::DEFAULT_MAX_PIXELS;
-use crate::slide::{open_slide, read_at, ReadPlan, Slide, SlideError};
+use crate::slide::{open_slide, Slide, SlideError};
 
 /// The most worker threads of one sampler.
 pub const MAX_WORKERS: usize = 256;
@@ -336,7 +336,7 @@ impl Sampler {
         }
         let patches = load_patches(&rows, spec.cluster_column.as_deref())?;
         Self::check_cover(&spec, &rows, &patches)?;
-        let sides: BTreeSet<u32> = patches.iter().map(patch_side).collect();
+        let sides: BTreeSet<u32> = patches.iter().map(SamplePatch::side).collect();
         if sides.len() > 1 {
             return Err(SamplerError::Sizes(sides));
         }
@@ -474,10 +474,6 @@ impl Sampler {
     }
 }
 
-fn patch_side(p: &SamplePatch) -> u32 {
-    (p.width as f64 / p.downsample).round() as u32
-}
-
 impl Inner {
     fn batch(&self, epoch: u64, index: u64) -> Result<Batch, SamplerError> {
         let s = &self.spec;
@@ -490,20 +486,14 @@ impl Inner {
         for d in draws {
             let p = &self.patches[d.patch];
             let slide = self.slides[d.slide].as_ref();
-            let read_err = |source| SamplerError::Read {
+            let img = p.read(slide).map_err(|source| SamplerError::Read {
                 slide: self.rows[d.slide].slide.clone(),
                 x: p.x,
                 y: p.y,
                 source: Box::new(source),
-            };
-            let plan = ReadPlan {
-                level: p.level,
-                level_downsample: slide.level_downsample(p.level).map_err(read_err)?,
-                target_downsample: p.downsample,
-            };
-            let img = read_at(slide, &plan, p.x, p.y, self.side, self.side).map_err(read_err)?;
+            })?;
             let start = images.len();
-            images.extend_from_slice(&img.data);
+            images.extend_from_slice(&img);
             let augment = AugmentParams::draw(&mut aug_rng, s.augment);
             augment.apply(side, &mut images[start..], &mut scratch);
             out.push(BatchDraw {

@@ -144,6 +144,34 @@ pub fn open_input(path: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
+/// Raises the process's soft limit on open files towards `want` (never above the hard limit,
+/// never lowering it), for work that holds many slides open at once (the sampler keeps every
+/// slide of a cohort open: a few descriptors each). Returns the soft limit now in force, or
+/// `None` when it cannot be read.
+pub fn raise_open_files(want: u64) -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return None;
+    }
+    // rlim_t is u64 on the Linux targets h2g builds for
+    let target: libc::rlim_t = want.min(lim.rlim_max);
+    if target > lim.rlim_cur {
+        let raised = libc::rlimit {
+            rlim_cur: target,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: as above
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return Some(target);
+        }
+    }
+    Some(lim.rlim_cur)
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -179,39 +207,6 @@ mod tests {
             "{e}"
         );
     }
-}
-
-/// Raises the process's soft limit on open files towards `want` (never above the hard limit,
-/// never lowering it), for work that holds many slides open at once (the sampler keeps every
-/// slide of a cohort open: a few descriptors each). Returns the soft limit now in force, or
-/// `None` when it cannot be read.
-pub fn raise_open_files(want: u64) -> Option<u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return None;
-    }
-    // rlim_t is u64 on the Linux targets h2g builds for
-    let target: libc::rlim_t = want.min(lim.rlim_max);
-    if target > lim.rlim_cur {
-        let raised = libc::rlimit {
-            rlim_cur: target,
-            rlim_max: lim.rlim_max,
-        };
-        // SAFETY: as above
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            return Some(target);
-        }
-    }
-    Some(lim.rlim_cur)
-}
-
-#[cfg(test)]
-mod open_files_tests {
-    use super::raise_open_files;
 
     #[test]
     fn the_open_file_limit_only_ever_rises() {
